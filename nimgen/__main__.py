@@ -1,0 +1,3 @@
+from nimgen.cli import main
+
+main()

@@ -1,0 +1,180 @@
+"""The catalog model: what nimgen knows about each NIM model, and how it is validated.
+
+``ModelRecord`` is the contract's ConfigMap value (eight fields, in this order).
+``SnapshotModel`` adds the catalog facts a ``fetch`` snapshot keeps so that a
+later run can tell whether a model changed. The same pydantic models validate
+NGC's answers, snapshots and hand-written ConfigMaps, and emit the JSON Schema
+(``nimgen schema``), so validation and documentation never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from nimgen.tags import canonical_tags
+
+SCHEMA_VERSION = "1"
+SNAPSHOT_KIND = "NimgenSnapshot"
+SNAPSHOT_VERSION = 1
+
+CONFIGMAP_KEY_PATTERN = r"[-._a-zA-Z0-9]+"
+CONFIGMAP_KEY_MAX = 253
+_KEY_RE = re.compile(CONFIGMAP_KEY_PATTERN)
+
+# The record's fields, in the contract's order.
+RECORD_FIELDS = (
+    "name",
+    "displayName",
+    "shortDescription",
+    "namespace",
+    "tags",
+    "latestTag",
+    "updatedDate",
+    "euRestricted",
+)
+
+
+def configmap_key_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a ConfigMap key, or None when it can."""
+    if not name:
+        return "the name is empty"
+    if len(name) > CONFIGMAP_KEY_MAX:
+        return f"the name is {len(name)} characters long (a ConfigMap key holds at most 253)"
+    if not _KEY_RE.fullmatch(name):
+        return f"{name!r} is not a valid ConfigMap key (allowed: letters, digits, '-', '_', '.')"
+    if name in (".", ".."):
+        return f"{name!r} is not a valid ConfigMap key"
+    return None
+
+
+_Frozen = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelRecord(BaseModel):
+    """One model as the dashboard reads it: the value under its name in the ConfigMap."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", title="NIM model entry (schema version 1)"
+    )
+
+    name: StrictStr = Field(
+        description="The model's name; equals its ConfigMap key.",
+        pattern=f"^{CONFIGMAP_KEY_PATTERN}$",
+        max_length=CONFIGMAP_KEY_MAX,
+    )
+    displayName: StrictStr = Field(description="Human-readable name.")
+    shortDescription: StrictStr = Field(description="One-paragraph description.")
+    namespace: StrictStr = Field(
+        description="Registry namespace, org/team; the image is nvcr.io/{namespace}/{name}:{tag}.",
+        min_length=1,
+    )
+    tags: tuple[StrictStr, ...] = Field(
+        description="Image tags, canonical order, de-duplicated; holds latestTag.", min_length=1
+    )
+    latestTag: StrictStr = Field(description="The tag NGC marks as latest.", min_length=1)
+    updatedDate: StrictStr = Field(description="When NGC last updated the model (ISO 8601).")
+    euRestricted: StrictBool = Field(
+        description="True when NGC refuses the model to callers in the EU (HTTP 451)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_key(cls, value: str) -> str:
+        problem = configmap_key_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _latest_in_tags(self) -> ModelRecord:
+        if self.latestTag not in self.tags:
+            raise ValueError(f"latestTag {self.latestTag!r} is not among the tags")
+        return self
+
+    def canonical(self) -> ModelRecord:
+        """The same record with its tags in canonical order."""
+        return self.model_copy(update={"tags": canonical_tags(self.tags)})
+
+    def as_json_dict(self) -> dict[str, Any]:
+        """The record as plain data, fields in the contract's order."""
+        return {
+            "name": self.name,
+            "displayName": self.displayName,
+            "shortDescription": self.shortDescription,
+            "namespace": self.namespace,
+            "tags": list(self.tags),
+            "latestTag": self.latestTag,
+            "updatedDate": self.updatedDate,
+            "euRestricted": self.euRestricted,
+        }
+
+
+EuStatusName = Literal["restricted", "available", "inconclusive"]
+
+
+class EuStatus(BaseModel):
+    """What an EU probe saw for one model."""
+
+    model_config = _Frozen
+
+    status: EuStatusName
+    detail: StrictStr | None = None
+
+
+class CatalogFacts(BaseModel):
+    """The catalog-search facts that tell whether a model changed since a snapshot."""
+
+    model_config = _Frozen
+
+    resourceId: StrictStr
+    dateModified: StrictStr | None = None
+    latestTag: StrictStr | None = None
+    latestTagPushedDate: StrictStr | None = None
+
+
+class SnapshotModel(BaseModel):
+    """A model in a ``fetch`` snapshot: its record plus the catalog facts."""
+
+    model_config = _Frozen
+
+    record: ModelRecord
+    catalog: CatalogFacts
+    eu: EuStatus | None = None
+
+
+class SnapshotSource(BaseModel):
+    model_config = _Frozen
+
+    apiUrl: StrictStr
+    fetchedAt: StrictStr
+    euFacts: StrictStr = "none"
+
+
+class Snapshot(BaseModel):
+    """The versioned JSON document ``nimgen fetch`` writes and ``render --from`` reads."""
+
+    model_config = _Frozen
+
+    kind: Literal["NimgenSnapshot"] = "NimgenSnapshot"
+    snapshotVersion: Annotated[int, Field(ge=1, le=SNAPSHOT_VERSION)] = SNAPSHOT_VERSION
+    source: SnapshotSource
+    models: tuple[SnapshotModel, ...]
+
+
+def record_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one ConfigMap entry."""
+    schema = ModelRecord.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["additionalProperties"] = False
+    return schema

@@ -1,0 +1,110 @@
+"""Options shared by several commands, and the wrapper that turns errors into exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nimgen.reports import Reporter, RunReport
+
+ApiUrl = Annotated[
+    str,
+    typer.Option(
+        "--ngc-api-url",
+        envvar="NIMGEN_NGC_API_URL",
+        help="NGC API base URL. Plain http:// only for loopback hosts.",
+        show_default=True,
+    ),
+]
+ApiKeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--api-key-file",
+        help="Read the personal NGC key (nvapi-...) from this file instead of $NGC_API_KEY.",
+        dir_okay=False,
+    ),
+]
+Concurrency = Annotated[
+    int,
+    typer.Option("--concurrency", min=1, max=256, help="Most requests in flight at once."),
+]
+RequestTimeout = Annotated[
+    float,
+    typer.Option(
+        "--request-timeout", min=0.1, help="Seconds one request may take before it is retried."
+    ),
+]
+MaxAttempts = Annotated[
+    int,
+    typer.Option("--max-attempts", min=1, max=20, help="Tries per request before giving up."),
+]
+Deadline = Annotated[
+    float | None,
+    typer.Option("--deadline", min=1, help="Fail the run if it takes longer than this (seconds)."),
+]
+CaBundle = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle",
+        exists=True,
+        dir_okay=False,
+        help="Extra CA certificates (PEM) to trust, e.g. a corporate proxy's. "
+        "TLS is always verified.",
+    ),
+]
+Models = Annotated[
+    list[str] | None,
+    typer.Option("--models", help="Only models whose name matches this glob (repeatable)."),
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Leave out models whose name matches this glob (repeatable)."),
+]
+ModelsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-file",
+        dir_okay=False,
+        help="Model names to include: one per line, a JSON list, or the old Account "
+        "model-list ConfigMap (data.models).",
+    ),
+]
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and warnings on stderr.")]
+Verbose = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Log each request: method, URL, status, time."),
+]
+
+
+def run_reported(reporter: Reporter, report: RunReport, body: Callable[[], None]) -> None:
+    """Run ``body``; print any failure as one line, record it for ``--json``, exit with its code."""
+    from nimgen.errors import Interrupted, NimgenError
+
+    try:
+        try:
+            body()
+        except KeyboardInterrupt:
+            raise Interrupted(2) from None
+        except (NimgenError, typer.Exit):
+            raise
+        except Exception as exc:
+            from nimgen.cli import internal_error_line
+
+            raise NimgenError(internal_error_line(exc)) from None
+    except NimgenError as exc:
+        reporter.error(exc.message, exc.details)
+        report.ok = False
+        report.exit_code = int(exc.exit_code)
+        report.error = exc.message
+        report.error_details = list(exc.details)
+        reporter.emit_json(report)
+        raise typer.Exit(int(exc.exit_code)) from None
+    reporter.emit_json(report)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

@@ -1,0 +1,55 @@
+"""Errors nimgen reports to its user, each carrying the exit code it maps to.
+
+Exit codes are part of the command-line interface (see the README):
+0 success, 1 the run failed, 2 usage or bad input, 3 drift found (``--check``),
+4 key rejected, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    RUN_FAILED = 1
+    BAD_INPUT = 2
+    DRIFT = 3
+    KEY_REJECTED = 4
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class NimgenError(Exception):
+    """A failure explained to the user in one line; never shown with a traceback."""
+
+    exit_code: ExitCode = ExitCode.RUN_FAILED
+
+    def __init__(self, message: str, *, details: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        # Extra lines (one per model, say) printed under the one-line message.
+        self.details = details
+
+
+class RunFailed(NimgenError):
+    exit_code = ExitCode.RUN_FAILED
+
+
+class BadInput(NimgenError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class KeyRejected(NimgenError):
+    exit_code = ExitCode.KEY_REJECTED
+
+
+class Interrupted(NimgenError):
+    """Raised from a signal handler so that ``finally`` blocks clean up temporary files."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}; previous output left untouched")
+        self.exit_code = ExitCode.TERMINATED if name == "SIGTERM" else ExitCode.INTERRUPTED

@@ -1,0 +1,1 @@
+"""Rendering of nimgen's outputs."""

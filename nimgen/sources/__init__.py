@@ -1,0 +1,84 @@
+"""Where model records come from: the live NGC API or an offline file.
+
+Both implement ``ModelSource``: ``collect`` returns a ``Collection`` of
+snapshot models plus what happened along the way (models without a tag,
+failures), which the renderers and reports consume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nimgen.catalog import SnapshotModel
+from nimgen.selection import Selection
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One resource from the catalog search: enough to find and date its details."""
+
+    resource_id: str
+    org: str
+    team: str | None
+    name: str
+    display_name: str
+    date_modified: str | None
+    latest_tag: str | None
+    latest_tag_pushed_date: str | None
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """A model that could not be collected, and why (one line, no secrets)."""
+
+    name: str
+    reason: str
+    resource_id: str = ""
+
+
+@dataclass(frozen=True)
+class Collection:
+    models: tuple[SnapshotModel, ...]
+    discovered: int
+    no_tag: tuple[str, ...] = ()
+    failures: tuple[ModelFailure, ...] = ()
+    skipped_by_selection: int = 0
+    reused: int = 0
+    origin: str = ""
+    fetched_at: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+class ProgressHook(Protocol):
+    def start(self, total: int | None) -> None: ...
+
+    def add_total(self, count: int) -> None: ...
+
+    def advance(self, name: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int | None) -> None:
+        pass
+
+    def add_total(self, count: int) -> None:
+        pass
+
+    def advance(self, name: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class ModelSource(Protocol):
+    """Anything that can produce the models of a run."""
+
+    def collect(self, selection: Selection, progress: ProgressHook) -> Collection: ...
+
+
+Logger = Callable[[str], None]

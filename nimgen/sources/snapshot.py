@@ -1,0 +1,195 @@
+"""The offline source: models from a ``fetch`` snapshot, a rendered ConfigMap or tree.
+
+Used by ``render --from``, ``airgap --from``, ``diff`` and ``--previous``. The
+package ships a dated sample snapshot so the main job runs with no key and no
+network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from nimgen.catalog import (
+    SNAPSHOT_KIND,
+    CatalogFacts,
+    ModelRecord,
+    Snapshot,
+    SnapshotModel,
+    SnapshotSource,
+)
+from nimgen.errors import BadInput
+from nimgen.selection import Selection
+from nimgen.sources import Collection, ProgressHook
+
+SAMPLE_DATE = "2026-02-19"
+SAMPLE_NAME = "sample-snapshot.json"
+
+
+def sample_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / SAMPLE_NAME
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Models read from a file, and what kind of file it was."""
+
+    path: Path
+    kind: str  # "snapshot" or "configmap"
+    models: tuple[SnapshotModel, ...]
+    eu_facts: str = "none"
+    configmap_name: str | None = None
+
+
+def _reason(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"
+
+
+def load_models(path: Path) -> Loaded:
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory)."""
+    if path.is_dir():
+        for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
+            if (path / candidate).is_file():
+                return load_models(path / candidate)
+        for yaml_file in sorted(path.glob("*.yaml")):
+            loaded = _try_configmap_file(yaml_file)
+            if loaded is not None:
+                return loaded
+        raise BadInput(f"{path}: no nim-models-data ConfigMap found in this directory")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
+    if text.lstrip().startswith("{"):
+        return _load_snapshot(path, text)
+    return _load_configmap(path, text)
+
+
+def _load_snapshot(path: Path, text: str) -> Loaded:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(document, dict) or document.get("kind") != SNAPSHOT_KIND:
+        raise BadInput(f"{path}: not a nimgen snapshot (kind {SNAPSHOT_KIND!r} missing)")
+    try:
+        snapshot = Snapshot.model_validate(document)
+    except ValidationError as exc:
+        raise BadInput(f"{path}: invalid snapshot: {_reason(exc)}") from None
+    _check_unique(path, snapshot.models)
+    return Loaded(path, "snapshot", snapshot.models, eu_facts=snapshot.source.euFacts)
+
+
+def _yaml_documents(path: Path, text: str) -> list[Any]:
+    import yaml
+
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+        raise BadInput(f"{path}: not valid YAML: {first}") from None
+
+
+def _is_models_configmap(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("kind") == "ConfigMap"
+
+
+def _try_configmap_file(path: Path) -> Loaded | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        documents = _yaml_documents(path, text)
+    except BadInput:
+        return None
+    if any(_is_models_configmap(d) for d in documents):
+        return _load_configmap(path, text)
+    return None
+
+
+def _load_configmap(path: Path, text: str) -> Loaded:
+    documents = [d for d in _yaml_documents(path, text) if _is_models_configmap(d)]
+    if not documents:
+        raise BadInput(f"{path}: neither a nimgen snapshot nor a YAML ConfigMap")
+    if len(documents) > 1:
+        raise BadInput(f"{path}: holds {len(documents)} ConfigMaps; give a file with one")
+    document = documents[0]
+    data = document.get("data") or {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: data is not a mapping")
+    models = []
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise BadInput(f"{path}: {key}: the value is not a string of JSON")
+        try:
+            record = ModelRecord.model_validate_json(value)
+        except ValidationError as exc:
+            raise BadInput(f"{path}: {key}: {_reason(exc)}") from None
+        if record.name != key:
+            raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
+        facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
+        models.append(SnapshotModel(record=record.canonical(), catalog=facts))
+    metadata = document.get("metadata") or {}
+    annotations = metadata.get("annotations") or {} if isinstance(metadata, dict) else {}
+    eu_facts = annotations.get("opendatahub.io/nim-models-eu-source", "none")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return Loaded(
+        path,
+        "configmap",
+        tuple(sorted(models, key=lambda m: m.record.name)),
+        eu_facts=str(eu_facts),
+        configmap_name=name if isinstance(name, str) else None,
+    )
+
+
+def _check_unique(path: Path, models: tuple[SnapshotModel, ...]) -> None:
+    seen: set[str] = set()
+    for model in models:
+        if model.record.name in seen:
+            raise BadInput(f"{path}: the model {model.record.name!r} appears twice")
+        seen.add(model.record.name)
+
+
+class SnapshotFileSource:
+    """``ModelSource`` over a file: no network, nothing guessed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def collect(self, selection: Selection, progress: ProgressHook) -> Collection:
+        loaded = load_models(self.path)
+        chosen = tuple(
+            m.model_copy(update={"record": m.record.canonical()})
+            for m in loaded.models
+            if selection.matches(m.record.name)
+        )
+        return Collection(
+            models=chosen,
+            discovered=len(loaded.models),
+            skipped_by_selection=len(loaded.models) - len(chosen),
+            origin=str(self.path),
+        )
+
+
+def snapshot_json(
+    models: tuple[SnapshotModel, ...], *, api_url: str, fetched_at: str, eu_facts: str = "none"
+) -> bytes:
+    """The snapshot document, deterministic for the same models and time."""
+    snapshot = Snapshot(
+        source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
+        models=tuple(sorted(models, key=lambda m: m.record.name)),
+    )
+    document = snapshot.model_dump(mode="json", exclude_none=True)
+    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")

@@ -1,0 +1,1255 @@
+"""A loopback emulator of the NGC services nimgen talks to (nim-contract.md, section 1).
+
+It is a real HTTP/1.1 server (``http.server.ThreadingHTTPServer``, keep-alive, one daemon
+thread per connection) that answers the three upstream endpoints from seeded models:
+
+* ``GET /v2/search/catalog/resources/CONTAINER?q=<json>``            (kind ``"catalog"``)
+* ``POST /v3/keys/get-caller-info``                                   (kind ``"key"``)
+* ``GET /v2/org/{org}[/team/{team}]/repos/{repo}?resolve-labels=true``  (kind ``"model"``)
+
+Everything else answers 404 JSON (kind ``"other"``). Tests steer it with knobs (latency, EU
+callers, page-size cap, catalog oddities, random flakiness), scripted :class:`Fault` s per
+model / catalog page / key call, and read its counters (request log, calls per model and
+page, peak concurrency, auth failures).
+
+Stdlib only; it never talks to anything but its loopback clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import functools
+import io
+import json
+import math
+import os
+import random
+import re
+import select
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, NamedTuple
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+__all__ = [
+    "CATALOG_PATH",
+    "DEFAULT_PAGE_SIZE_CAP",
+    "KEY_PATH",
+    "KINDS",
+    "REMOVE",
+    "VALID_KEY",
+    "EmulatedModel",
+    "Fault",
+    "NgcEmulator",
+    "RequestRecord",
+    "default_shared_dir",
+    "http_date",
+    "load_fixture_models",
+    "make_models",
+]
+
+VALID_KEY: Final = "nvapi-test-key-0123456789"
+DEFAULT_PAGE_SIZE_CAP: Final = 25
+KINDS: Final = ("catalog", "key", "model")
+CATALOG_PATH: Final = "/v2/search/catalog/resources/CONTAINER"
+KEY_PATH: Final = "/v3/keys/get-caller-info"
+
+_TEAM_REPO_RE: Final = re.compile(r"^/v2/org/([^/]+)/team/([^/]+)/repos/([^/]+)$")
+_ORG_REPO_RE: Final = re.compile(r"^/v2/org/([^/]+)/repos/([^/]+)$")
+_ORG_QUERY_RE: Final = re.compile(r"orgName:\"?([A-Za-z0-9_.\-]+)")
+_WAIT_STEP: Final = 0.05
+_MAX_BODY: Final = 1 << 20
+_HUGE_PREFIX: Final = b'{"resultTotal": 1, "resultPageTotal": 1, "padding": "'
+_HUGE_FILL: Final = b"x" * 65536
+_GARBAGE: Final = b'{"resultTotal": 186, "resultPageTotal": 8, "results": [{"groupValue": "CONTA'
+_HTML: Final = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream server is temporarily unavailable."
+    b"</p></body></html>\n"
+)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def default_shared_dir() -> Path:
+    """``$NIMGEN_SHARED_DIR`` if set, else ``shared/`` beside the repository (``/work/shared``)."""
+    env = os.environ.get("NIMGEN_SHARED_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _ngc_fixture_dir(shared_dir: Path | None) -> Path:
+    return (shared_dir if shared_dir is not None else default_shared_dir()) / "fixtures" / "ngc"
+
+
+@functools.lru_cache(maxsize=32)
+def _read_json(path: Path) -> Any:
+    """Parsed JSON of a fixture file; cached, so callers must never mutate the result."""
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@dataclass(frozen=True)
+class EmulatedModel:
+    """One NIM container as the emulator serves it."""
+
+    name: str
+    display_name: str = ""
+    short_description: str = ""
+    org: str = "nim"
+    team: str | None = "nvidia"  # None: a team-less resource, "org/name"
+    tags: tuple[str, ...] = ("1.0.0", "1.0", "1", "latest")
+    latest_tag: str | None = "1.0.0"  # None: the catalog resource has no latestTag attribute
+    updated_date: str = "2025-01-01T00:00:00.000Z"
+    date_modified: str = "2025-01-01T00:00:00.000Z"
+    latest_tag_pushed_date: str = "2025-01-01T00:00:00.000Z"
+    eu_restricted: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.org if self.team is None else f"{self.org}/{self.team}"
+
+    @property
+    def resource_id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def load_fixture_models(shared_dir: Path | None = None) -> list[EmulatedModel]:
+    """The 186 models of ``fixtures/ngc/models-2025.json`` (EU flags from eu-restricted-2025)."""
+    base = _ngc_fixture_dir(shared_dir)
+    raw: list[dict[str, Any]] = _read_json(base / "models-2025.json")
+    restricted: list[dict[str, Any]] = _read_json(base / "eu-restricted-2025.json")
+    eu_ids = {str(e["resourceId"]) for e in restricted}
+    out: list[EmulatedModel] = []
+    for item in raw:
+        org, _, team = str(item["namespace"]).partition("/")
+        updated = str(item["updatedDate"])
+        model = EmulatedModel(
+            name=str(item["name"]),
+            display_name=str(item["displayName"]),
+            short_description=str(item["shortDescription"]),
+            org=org,
+            team=team or None,
+            tags=tuple(str(t) for t in item["tags"]),
+            latest_tag=item.get("latestTag"),
+            updated_date=updated,
+            date_modified=updated,
+            latest_tag_pushed_date=updated,
+        )
+        out.append(dataclasses.replace(model, eu_restricted=model.resource_id in eu_ids))
+    return out
+
+
+def make_models(
+    n: int,
+    base: Sequence[EmulatedModel] | None = None,
+    *,
+    prefix: str = "synthetic-model",
+    shared_dir: Path | None = None,
+) -> list[EmulatedModel]:
+    """``n`` distinct models ``{prefix}-0000`` ... cycling ``base`` (default: the fixture models).
+
+    Every other field (team, tags, dates, eu_restricted) is copied from the base model.
+    """
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    pool = list(base) if base is not None else load_fixture_models(shared_dir)
+    if not pool and n:
+        raise ValueError("make_models needs at least one base model")
+    width = max(4, len(str(max(n - 1, 0))))
+    out: list[EmulatedModel] = []
+    for i in range(n):
+        src = pool[i % len(pool)]
+        number = f"{i:0{width}d}"
+        out.append(
+            dataclasses.replace(
+                src, name=f"{prefix}-{number}", display_name=f"{src.display_name} #{number}"
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Templates:
+    caller_info: dict[str, Any]
+    repo: dict[str, Any]
+    params: dict[str, Any]
+    resource: dict[str, Any]
+    attributes: dict[str, str]
+
+    @classmethod
+    def load(cls, shared_dir: Path | None) -> _Templates:
+        base = _ngc_fixture_dir(shared_dir)
+        page: dict[str, Any] = _read_json(base / "catalog-search-page.json")
+        container = next(g for g in page["results"] if g["groupValue"] == "CONTAINER")
+        resource: dict[str, Any] = container["resources"][0]
+        return cls(
+            caller_info=_read_json(base / "get-caller-info.json"),
+            repo=_read_json(base / "repo-llama-3.1-8b-instruct.json"),
+            params=page["params"],
+            resource=resource,
+            attributes={str(a["key"]): str(a["value"]) for a in resource["attributes"]},
+        )
+
+
+# --------------------------------------------------------------------------- faults
+
+
+class _Remove(enum.Enum):
+    REMOVE = "REMOVE"
+
+
+REMOVE: Final = _Remove.REMOVE
+"""Value for :meth:`Fault.wrong_fields`: delete the field instead of replacing it."""
+
+FaultKind = Literal[
+    "status",
+    "garbage",
+    "html",
+    "hang",
+    "reset",
+    "huge",
+    "delay",
+    "wrong_fields",
+    "wrong_resource_fields",
+]
+
+
+def http_date(delta_seconds: float = 0.0) -> str:
+    """An HTTP date ``delta_seconds`` from now (for ``Retry-After``)."""
+    return formatdate(time.time() + delta_seconds, usegmt=True)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted misbehaviour; build with the class-method constructors."""
+
+    kind: FaultKind
+    status_code: int = 200
+    retry_after: str | None = None
+    body: bytes = b""
+    content_type: str | None = None
+    seconds: float = 0.0
+    n_bytes: int = 0
+    declare_length: bool = True
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def status(
+        cls,
+        code: int,
+        retry_after: str | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Fault:
+        """Answer ``code`` (e.g. 500, 502, 503, 429) with an optional Retry-After and body."""
+        ctype = content_type or ("application/json" if body else None)
+        return cls("status", status_code=code, retry_after=retry_after, body=body, content_type=ctype)
+
+    @classmethod
+    def garbage(cls) -> Fault:
+        """200, ``application/json``, truncated/invalid JSON."""
+        return cls("garbage", body=_GARBAGE, content_type="application/json")
+
+    @classmethod
+    def html(cls, status: int = 200) -> Fault:
+        """``status`` (default 200) with a ``text/html`` error page (a captive portal/proxy)."""
+        return cls("html", status_code=status, body=_HTML, content_type="text/html; charset=utf-8")
+
+    @classmethod
+    def hang(cls, seconds: float = 30.0) -> Fault:
+        """Say nothing for ``seconds`` (ends early on stop() or client disconnect), then answer."""
+        return cls("hang", seconds=seconds)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Close the connection abruptly (RST, SO_LINGER 0) without answering."""
+        return cls("reset")
+
+    @classmethod
+    def huge(cls, n_bytes: int = 50 * 1024 * 1024, *, declare_length: bool = True) -> Fault:
+        """200 with an ``n_bytes`` body that starts like JSON, streamed in 64 KiB chunks.
+
+        ``declare_length=False`` omits Content-Length and ends the body by closing.
+        """
+        if n_bytes < 0:
+            raise ValueError("n_bytes must be >= 0")
+        return cls("huge", n_bytes=n_bytes, declare_length=declare_length)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Extra latency, then the normal answer."""
+        return cls("delay", seconds=seconds)
+
+    @classmethod
+    def wrong_fields(cls, **overrides: Any) -> Fault:
+        """The normal 200 answer with top-level fields replaced (value ``REMOVE`` deletes)."""
+        return cls("wrong_fields", overrides=tuple(overrides.items()))
+
+    @classmethod
+    def wrong_resource_fields(cls, **overrides: Any) -> Fault:
+        """Catalog only: the normal page with these fields replaced/removed in every resource."""
+        return cls("wrong_resource_fields", overrides=tuple(overrides.items()))
+
+
+def _apply_overrides(
+    data: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]
+) -> dict[str, Any]:
+    out = dict(data)
+    for key, value in overrides:
+        if value is REMOVE:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- records
+
+
+class RequestRecord(NamedTuple):
+    """One handled request; times are ``time.monotonic()``; status 0 = no answer sent."""
+
+    kind: str
+    path: str
+    status: int
+    client_address: str
+    start_time: float
+    end_time: float
+
+
+class _Route(NamedTuple):
+    kind: str  # "catalog" | "key" | "model" | "other"
+    org: str = ""
+    team: str | None = None
+    repo: str = ""
+
+
+class _CatalogQuery(NamedTuple):
+    query: str
+    orgs: tuple[str, ...]
+    page: int
+    page_size: int
+
+
+@dataclass
+class _Answer:
+    status: int
+    payload: Any = None
+    raw: bytes | None = None
+    content_type: str | None = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _status_payload(code: str, description: str | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"statusCode": code}
+    if description:
+        status["statusDescription"] = description
+    return {"requestStatus": status}
+
+
+def _route(method: str, path: str) -> _Route:
+    if path == CATALOG_PATH and method == "GET":
+        return _Route("catalog")
+    if path == KEY_PATH and method == "POST":
+        return _Route("key")
+    if method == "GET":
+        m = _TEAM_REPO_RE.match(path)
+        if m:
+            return _Route("model", unquote(m[1]), unquote(m[2]), unquote(m[3]))
+        m = _ORG_REPO_RE.match(path)
+        if m:
+            return _Route("model", unquote(m[1]), None, unquote(m[2]))
+    return _Route("other")
+
+
+def _parse_catalog_query(query: str) -> _CatalogQuery | str:
+    """The catalog request, or an error message for a 400."""
+    values = parse_qs(query, keep_blank_values=True).get("q")
+    if not values:
+        return "missing q"
+    try:
+        q = json.loads(values[0])
+    except ValueError:
+        return "q is not valid JSON"
+    if not isinstance(q, dict):
+        return "q is not a JSON object"
+    text = q.get("query", "*:*")
+    page = q.get("page", 0)
+    size = q.get("pageSize", DEFAULT_PAGE_SIZE_CAP)
+    if not isinstance(text, str):
+        return "query must be a string"
+    if not isinstance(page, int) or isinstance(page, bool) or page < 0:
+        return "page must be an integer >= 0"
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        return "pageSize must be an integer >= 1"
+    return _CatalogQuery(text, tuple(_ORG_QUERY_RE.findall(text)), page, size)
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emu: NgcEmulator) -> None:
+        self.emu = emu
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind() would call socket.getfqdn() (a DNS look-up): skip it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        self.emu._record_error(traceback.format_exc())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "NgcEmulator/1.0"
+    sys_version = ""
+    server: _Server
+    _status: int = 0
+    _start: float = 0.0
+
+    # ---- plumbing
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.emu._track(self.connection)
+        self._status = 0
+        self._start = 0.0
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.emu._untrack(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        emu = self.server.emu
+        self._start = time.monotonic()
+        self._status = 0
+        split = urlsplit(self.path)
+        route = _route(self.command, split.path)
+        emu._begin(route.kind)
+        try:
+            body = self._read_body()
+            if body is None:
+                self.close_connection = True
+                self._send_answer(_Answer(400, _status_payload("BAD_REQUEST", "bad body")))
+            elif route.kind == "catalog":
+                self._serve_catalog(split.query)
+            elif route.kind == "key":
+                self._serve_key(body)
+            elif route.kind == "model":
+                self._serve_model(route)
+            else:
+                self._answer("other", None, lambda _f: self._not_found(split.path))
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:
+            emu._record_error(traceback.format_exc())
+            self.close_connection = True
+            if self._status == 0:
+                with contextlib.suppress(OSError):
+                    self._send_answer(_Answer(500, _status_payload("INTERNAL_ERROR")))
+        finally:
+            client = str(self.client_address[0])
+            emu._end(route.kind, self.path, self._status, client, self._start, time.monotonic())
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            return None
+        if n < 0 or n > _MAX_BODY:
+            return None
+        data = self.rfile.read(n)
+        return data if len(data) == n else None
+
+    def _read_chunked(self) -> bytes | None:
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(65537)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                return None
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(out)
+            if len(out) + size > _MAX_BODY:
+                return None
+            out += self.rfile.read(size)
+            self.rfile.readline(3)
+
+    def _head(
+        self,
+        status: int,
+        content_type: str | None,
+        length: int | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> bytes:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+        ]
+        if content_type:
+            lines.append(f"Content-Type: {content_type}")
+        for key, value in (headers or {}).items():
+            lines.append(f"{key}: {value}")
+        if length is not None:
+            lines.append(f"Content-Length: {length}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        self._status = status
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        data = self._head(status, content_type, len(body), headers)
+        try:
+            self.wfile.write(data + body)
+        except OSError:
+            self.close_connection = True
+
+    def _send_answer(self, ans: _Answer) -> None:
+        if ans.raw is not None:
+            body = ans.raw
+        elif ans.payload is not None:
+            body = json.dumps(ans.payload, separators=(",", ":")).encode("utf-8")
+        else:
+            body = b""
+        self._send(ans.status, body, ans.content_type if body else None, ans.headers)
+
+    def _abort(self) -> None:
+        """Leave without answering (stop() or the client went away)."""
+        self.close_connection = True
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False if the emulator stops or the client disconnects meanwhile."""
+        if seconds <= 0:
+            return True
+        stop = self.server.emu._stop_event
+        deadline = time.monotonic() + seconds
+        watch = True
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            if stop.is_set():
+                return False
+            step = min(remaining, _WAIT_STEP)
+            if not watch:
+                if stop.wait(step):
+                    return False
+                continue
+            try:
+                readable, _, _ = select.select([self.connection], [], [], step)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return False  # EOF: the client closed
+            except (OSError, ValueError):
+                return False
+            if readable:
+                watch = False  # pipelined data, not a disconnect: stop watching
+
+    def _reset(self) -> None:
+        self.close_connection = True
+        sock = self.connection
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # The makefile() objects hold references: close them so close() really closes (-> RST).
+        for f in (self.rfile, self.wfile):
+            with contextlib.suppress(OSError, ValueError):
+                f.close()
+        self.rfile = io.BytesIO()
+        self.wfile = io.BytesIO()
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    def _send_huge(self, fault: Fault) -> None:
+        n = fault.n_bytes
+        stop = self.server.emu._stop_event
+        if not fault.declare_length:
+            self.close_connection = True
+        head = self._head(200, "application/json", n if fault.declare_length else None)
+        prefix = _HUGE_PREFIX[:n]
+        try:
+            self.wfile.write(head + prefix)
+            remaining = n - len(prefix)
+            while remaining > 0:
+                if stop.is_set():
+                    self.close_connection = True
+                    return
+                chunk = _HUGE_FILL if remaining >= len(_HUGE_FILL) else _HUGE_FILL[:remaining]
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+        except OSError:
+            self.close_connection = True
+
+    # ---- generic answer pipeline: latency, fault, normal answer
+
+    def _answer(
+        self, kind: str, fault: Fault | None, compute: Callable[[Fault | None], _Answer]
+    ) -> None:
+        emu = self.server.emu
+        if not self._wait(emu._latency_for(kind)):
+            self._abort()
+            return
+        if fault is not None:
+            if fault.kind == "status":
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                self._send(fault.status_code, fault.body, fault.content_type, headers)
+                return
+            if fault.kind in ("garbage", "html"):
+                self._send(fault.status_code, fault.body, fault.content_type)
+                return
+            if fault.kind == "reset":
+                self._reset()
+                return
+            if fault.kind == "huge":
+                self._send_huge(fault)
+                return
+            if fault.kind in ("hang", "delay") and not self._wait(fault.seconds):
+                self._abort()
+                return
+        ans = compute(fault)
+        if (
+            fault is not None
+            and fault.kind == "wrong_fields"
+            and ans.status == 200
+            and isinstance(ans.payload, dict)
+        ):
+            ans.payload = _apply_overrides(ans.payload, fault.overrides)
+        self._send_answer(ans)
+
+    def _not_found(self, path: str) -> _Answer:
+        return _Answer(404, _status_payload("NOT_FOUND", f"no such resource: {path}"))
+
+    def _unauthorized(self) -> _Answer:
+        self.server.emu._auth_failure()
+        return _Answer(401, _status_payload("UNAUTHORIZED"))
+
+    # ---- the three endpoints
+
+    def _serve_catalog(self, query: str) -> None:
+        emu = self.server.emu
+        parsed = _parse_catalog_query(query)
+        if isinstance(parsed, str):
+            message = parsed
+            self._answer(
+                "catalog", None, lambda _f: _Answer(400, _status_payload("BAD_REQUEST", message))
+            )
+            return
+        emu._note_page(parsed.page, self._start)
+        fault = emu._take_fault(("page", parsed.page))
+        self._answer("catalog", fault, lambda f: emu._catalog_answer(parsed, f))
+
+    def _serve_key(self, body: bytes) -> None:
+        emu = self.server.emu
+        fault = emu._take_fault(("key", None))
+        self._answer("key", fault, lambda _f: self._key_answer(body))
+
+    def _key_answer(self, body: bytes) -> _Answer:
+        emu = self.server.emu
+        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        form: dict[str, list[str]] = {}
+        if ctype == "application/x-www-form-urlencoded":
+            form = parse_qs(body.decode("utf-8", "replace"))
+        credentials = form.get("credentials", [""])[0]
+        bearer = _bearer(self.headers.get("Authorization"))
+        if credentials and bearer == credentials and credentials in emu.valid_keys:
+            return _Answer(200, emu._templates.caller_info)
+        return self._unauthorized()
+
+    def _serve_model(self, route: _Route) -> None:
+        emu = self.server.emu
+        emu._note_model(route.repo)
+        fault = emu._take_fault(("model", route.repo)) or emu._flaky_fault()
+        self._answer("model", fault, lambda _f: self._model_answer(route))
+
+    def _model_answer(self, route: _Route) -> _Answer:
+        emu = self.server.emu
+        token = _bearer(self.headers.get("Authorization"))
+        if token is None or token not in emu.valid_keys:
+            return self._unauthorized()
+        model = emu._models.get(route.repo)
+        if model is None or model.org != route.org or model.team != route.team:
+            return self._not_found(urlsplit(self.path).path)
+        if model.eu_restricted and emu._is_eu(str(self.client_address[0])):
+            return _Answer(451, raw=b"", content_type=None)
+        return _Answer(200, emu._repo_payload(model))
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+FaultTarget = tuple[str, Any]
+
+
+class NgcEmulator:
+    """The NGC emulator. ``with NgcEmulator(models) as emu: httpx.get(emu.url + ...)``.
+
+    ``models=None`` seeds the 186 fixture models; pass ``[]`` for an empty catalog.
+    Knobs are constructor keywords and plain attributes that tests may reassign at any time
+    (each request reads them once). Counters are read through properties that return copies.
+    """
+
+    def __init__(
+        self,
+        models: Iterable[EmulatedModel] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        shared_dir: Path | None = None,
+        valid_keys: Iterable[str] = (VALID_KEY,),
+        page_size_cap: int | None = DEFAULT_PAGE_SIZE_CAP,
+        latency: float = 0.0,
+        latency_by_kind: Mapping[str, float] | None = None,
+        eu_mode: bool = False,
+        eu_addresses: Iterable[str] = (),
+        flaky_rate: float = 0.0,
+        flaky_429_rate: float = 0.0,
+        seed: int = 0,
+        page_total_hook: Callable[[int, int], int] | None = None,
+        duplicate_across_pages: bool = False,
+        empty_pages: Iterable[int] = (),
+    ) -> None:
+        self.host = host
+        self._port = port
+        self._templates = _Templates.load(shared_dir)
+        self.valid_keys: set[str] = set(valid_keys)
+        self.page_size_cap: int | None = page_size_cap
+        self.latency: float = latency
+        self.latency_by_kind: dict[str, float] = dict(latency_by_kind or {})
+        self.eu_mode: bool = eu_mode
+        self.eu_addresses: set[str] = set(eu_addresses)
+        self.flaky_rate: float = flaky_rate
+        self.flaky_429_rate: float = flaky_429_rate
+        self.page_total_hook: Callable[[int, int], int] | None = page_total_hook
+        self.duplicate_across_pages: bool = duplicate_across_pages
+        self.empty_pages: set[int] = set(empty_pages)
+
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._models: dict[str, EmulatedModel] = {}
+        self.set_models(load_fixture_models(shared_dir) if models is None else models)
+        self._queued: dict[FaultTarget, deque[Fault]] = {}
+        self._forever: dict[FaultTarget, Fault] = {}
+
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._address: tuple[str, int] | None = None
+        self._stop_event = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._handler_threads: set[threading.Thread] = set()
+
+        self._stats = threading.Lock()
+        self._log: list[RequestRecord] = []
+        self._kind_counts: Counter[str] = Counter()
+        self._model_calls: Counter[str] = Counter()
+        self._page_calls: Counter[int] = Counter()
+        self._page_starts: dict[int, list[float]] = {}
+        self._in_flight = 0
+        self._in_flight_by_kind: Counter[str] = Counter()
+        self._max_in_flight = 0
+        self._max_by_kind: Counter[str] = Counter()
+        self._auth_failures = 0
+        self._errors: list[str] = []
+
+    # ---- lifecycle
+
+    def start(self) -> NgcEmulator:
+        with self._lock:
+            if self._server is not None:
+                return self
+            self._stop_event = threading.Event()
+            server = _Server((self.host, self._port), self)
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": _WAIT_STEP},
+                name="ngc-emulator",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+            host, port = server.server_address[:2]
+            self._address = (str(host), int(port))
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop promptly: closes the listener, live connections, and wakes hung handlers."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+            if server is None:
+                return
+            self._stop_event.set()
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            conns = list(self._conns)
+            threads = list(self._handler_threads)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> NgcEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._address is None:
+            raise RuntimeError("NgcEmulator is not started")
+        return self._address[1]
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the ``{api}`` base of the contract)."""
+        if self._address is None:
+            raise RuntimeError("NgcEmulator is not started")
+        return f"http://{self._address[0]}:{self._address[1]}"
+
+    # ---- URL helpers
+
+    def catalog_url(self, page: int = 0, page_size: int = 100, org: str = "nim") -> str:
+        q = json.dumps({"query": f"orgName:{org}", "page": page, "pageSize": page_size})
+        return f"{self.url}{CATALOG_PATH}?{urlencode({'q': q})}"
+
+    @property
+    def key_url(self) -> str:
+        return self.url + KEY_PATH
+
+    def repo_url(self, model: EmulatedModel | str) -> str:
+        m = self._models[model] if isinstance(model, str) else model
+        parts = [f"/v2/org/{quote(m.org, safe='')}"]
+        if m.team is not None:
+            parts.append(f"/team/{quote(m.team, safe='')}")
+        parts.append(f"/repos/{quote(m.name, safe='')}?resolve-labels=true")
+        return self.url + "".join(parts)
+
+    # ---- models
+
+    @property
+    def models(self) -> list[EmulatedModel]:
+        return list(self._models.values())
+
+    def get_model(self, name: str) -> EmulatedModel:
+        return self._models[name]
+
+    def set_models(self, models: Iterable[EmulatedModel]) -> None:
+        new: dict[str, EmulatedModel] = {}
+        for m in models:
+            if m.name in new:
+                raise ValueError(f"duplicate model name {m.name!r}")
+            new[m.name] = m
+        with self._lock:
+            self._models = new
+
+    def add_models(self, models: Iterable[EmulatedModel]) -> None:
+        with self._lock:
+            new = dict(self._models)
+            for m in models:
+                if m.name in new:
+                    raise ValueError(f"duplicate model name {m.name!r}")
+                new[m.name] = m
+            self._models = new
+
+    def remove_model(self, name: str) -> EmulatedModel:
+        with self._lock:
+            new = dict(self._models)
+            removed = new.pop(name)
+            self._models = new
+        return removed
+
+    def update_model(self, name: str, **changes: Any) -> EmulatedModel:
+        """Replace fields of a model (keeps its position); renaming is allowed."""
+        with self._lock:
+            old = self._models[name]
+            updated = dataclasses.replace(old, **changes)
+            if updated.name != name and updated.name in self._models:
+                raise ValueError(f"duplicate model name {updated.name!r}")
+            self._models = {
+                (updated.name if k == name else k): (updated if k == name else v)
+                for k, v in self._models.items()
+            }
+        return updated
+
+    # ---- faults
+
+    def fault_model(self, name: str, *faults: Fault) -> None:
+        """Queue faults for requests to model ``name``, one per request, then normal answers."""
+        self._queue(("model", name), faults)
+
+    def fault_model_forever(self, name: str, fault: Fault | None) -> None:
+        """Apply ``fault`` to every request to ``name`` (after queued ones); None clears."""
+        self._set_forever(("model", name), fault)
+
+    def fault_page(self, page: int, *faults: Fault) -> None:
+        self._queue(("page", page), faults)
+
+    def fault_page_forever(self, page: int, fault: Fault | None) -> None:
+        self._set_forever(("page", page), fault)
+
+    def fault_key(self, *faults: Fault) -> None:
+        self._queue(("key", None), faults)
+
+    def fault_key_forever(self, fault: Fault | None) -> None:
+        self._set_forever(("key", None), fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._queued.clear()
+            self._forever.clear()
+
+    def pending_faults(self) -> int:
+        """How many queued (non-forever) faults are not consumed yet."""
+        with self._lock:
+            return sum(len(q) for q in self._queued.values())
+
+    def reseed(self, seed: int) -> None:
+        with self._lock:
+            self._rng = random.Random(seed)
+
+    def _queue(self, target: FaultTarget, faults: Sequence[Fault]) -> None:
+        with self._lock:
+            self._queued.setdefault(target, deque()).extend(faults)
+
+    def _set_forever(self, target: FaultTarget, fault: Fault | None) -> None:
+        with self._lock:
+            if fault is None:
+                self._forever.pop(target, None)
+            else:
+                self._forever[target] = fault
+
+    def _take_fault(self, target: FaultTarget) -> Fault | None:
+        with self._lock:
+            queue = self._queued.get(target)
+            if queue:
+                return queue.popleft()
+            return self._forever.get(target)
+
+    def _flaky_fault(self) -> Fault | None:
+        rate503, rate429 = self.flaky_rate, self.flaky_429_rate
+        if rate503 <= 0 and rate429 <= 0:
+            return None
+        with self._lock:
+            draw = self._rng.random()
+        if draw < rate503:
+            return Fault.status(503)
+        if draw < rate503 + rate429:
+            return Fault.status(429, retry_after="0")
+        return None
+
+    # ---- answers
+
+    def _latency_for(self, kind: str) -> float:
+        return self.latency_by_kind.get(kind, self.latency)
+
+    def _is_eu(self, address: str) -> bool:
+        return self.eu_mode or address in self.eu_addresses
+
+    def _catalog_resource(self, m: EmulatedModel) -> dict[str, Any]:
+        tpl, attrs = self._templates.resource, self._templates.attributes
+        res: dict[str, Any] = {
+            "orgName": m.org,
+            "resourceId": m.resource_id,
+            "labels": tpl.get("labels", []),
+            "sharedWithTeams": [m.namespace] if m.team is not None else [],
+        }
+        if m.team is not None:
+            res["teamName"] = m.team
+        attributes: list[dict[str, str]] = []
+        if m.latest_tag is not None:
+            attributes.append({"key": "latestTag", "value": m.latest_tag})
+        attributes += [
+            {"key": "size", "value": attrs.get("size", "0")},
+            {"key": "hasSignedTag", "value": attrs.get("hasSignedTag", "true")},
+            {"key": "oneClickDeploy", "value": attrs.get("oneClickDeploy", "false")},
+            {"key": "latestTagPushedDate", "value": m.latest_tag_pushed_date},
+        ]
+        res.update(
+            {
+                "msgTimestamp": tpl.get("msgTimestamp", 0),
+                "dateModified": m.date_modified,
+                "sharedWithOrgs": [],
+                "description": m.short_description,
+                "accessType": "LISTED",
+                "dateCreated": tpl.get("dateCreated", m.updated_date),
+                "weightPopular": tpl.get("weightPopular", 0),
+                "createdBy": tpl.get("createdBy", ""),
+                "displayName": m.display_name,
+                "name": m.name,
+                "resourceType": "CONTAINER",
+                "attributes": attributes,
+            }
+        )
+        return res
+
+    def _catalog_answer(self, req: _CatalogQuery, fault: Fault | None) -> _Answer:
+        models = list(self._models.values())
+        if req.orgs:
+            models = [m for m in models if m.org in req.orgs]
+        total = len(models)
+        cap = self.page_size_cap
+        size = min(req.page_size, cap) if cap else req.page_size
+        computed = math.ceil(total / size) if total else 0
+        hook = self.page_total_hook
+        page_total = hook(req.page, computed) if hook is not None else computed
+        start = req.page * size
+        items: list[EmulatedModel] = []
+        if req.page not in self.empty_pages:
+            items = models[start : start + size]
+            if self.duplicate_across_pages and req.page > 0 and items:
+                items.insert(0, models[start - 1])
+        resources = [self._catalog_resource(m) for m in items]
+        if fault is not None and fault.kind == "wrong_resource_fields":
+            resources = [_apply_overrides(r, fault.overrides) for r in resources]
+        params = dict(self._templates.params)
+        params.update(
+            {"scoredSize": len(resources), "pageSize": size, "page": req.page, "query": req.query}
+        )
+        results: list[dict[str, Any]] = []
+        if total:
+            results = [
+                {"totalCount": len(resources), "groupValue": "_scored", "resources": resources},
+                {"totalCount": total, "groupValue": "CONTAINER", "resources": resources},
+            ]
+        payload = {
+            "resultTotal": total,
+            "resultPageTotal": page_total,
+            "params": params,
+            "results": results,
+        }
+        return _Answer(200, payload)
+
+    def _repo_payload(self, m: EmulatedModel) -> dict[str, Any]:
+        out = dict(self._templates.repo)
+        latest = m.latest_tag if m.latest_tag is not None else (m.tags[0] if m.tags else None)
+        out.update(
+            {
+                "sharedWithTeams": [m.namespace],
+                "shortDescription": m.short_description,
+                "namespace": m.namespace,
+                "tags": list(m.tags),
+                "displayName": m.display_name,
+                "name": m.name,
+                "updatedDate": m.updated_date,
+                "latestTag": latest,
+            }
+        )
+        if latest is None:
+            del out["latestTag"]
+        return out
+
+    # ---- bookkeeping (called from handler threads)
+
+    def _track(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._conns.add(conn)
+            self._handler_threads.add(threading.current_thread())
+            stopping = self._stop_event.is_set()
+        if stopping:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _untrack(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+            self._handler_threads.discard(threading.current_thread())
+
+    def _begin(self, kind: str) -> None:
+        with self._stats:
+            self._in_flight += 1
+            self._in_flight_by_kind[kind] += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            self._max_by_kind[kind] = max(self._max_by_kind[kind], self._in_flight_by_kind[kind])
+
+    def _end(
+        self, kind: str, path: str, status: int, client: str, start: float, end: float
+    ) -> None:
+        with self._stats:
+            self._in_flight -= 1
+            self._in_flight_by_kind[kind] -= 1
+            self._kind_counts[kind] += 1
+            self._log.append(RequestRecord(kind, path, status, client, start, end))
+
+    def _note_page(self, page: int, start: float) -> None:
+        with self._stats:
+            self._page_calls[page] += 1
+            self._page_starts.setdefault(page, []).append(start)
+
+    def _note_model(self, name: str) -> None:
+        with self._stats:
+            self._model_calls[name] += 1
+
+    def _auth_failure(self) -> None:
+        with self._stats:
+            self._auth_failures += 1
+
+    def _record_error(self, text: str) -> None:
+        with self._stats:
+            self._errors.append(text)
+
+    # ---- counters
+
+    def reset_counters(self) -> None:
+        with self._stats:
+            self._log.clear()
+            self._kind_counts.clear()
+            self._model_calls.clear()
+            self._page_calls.clear()
+            self._page_starts.clear()
+            self._max_in_flight = self._in_flight
+            self._max_by_kind = Counter({k: v for k, v in self._in_flight_by_kind.items() if v})
+            self._auth_failures = 0
+            self._errors.clear()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every finished request, in completion order."""
+        with self._stats:
+            return list(self._log)
+
+    def count(self, kind: str, status: int | None = None) -> int:
+        """Finished requests of ``kind`` ("catalog", "key", "model", "other"), maybe by status."""
+        with self._stats:
+            if status is None:
+                return self._kind_counts[kind]
+            return sum(1 for r in self._log if r.kind == kind and r.status == status)
+
+    @property
+    def model_calls(self) -> Counter[str]:
+        with self._stats:
+            return Counter(self._model_calls)
+
+    @property
+    def page_calls(self) -> Counter[int]:
+        with self._stats:
+            return Counter(self._page_calls)
+
+    @property
+    def page_start_times(self) -> dict[int, list[float]]:
+        """``time.monotonic()`` at which each catalog page request arrived, per page."""
+        with self._stats:
+            return {p: list(ts) for p, ts in self._page_starts.items()}
+
+    @property
+    def in_flight(self) -> int:
+        with self._stats:
+            return self._in_flight
+
+    @property
+    def in_flight_by_kind(self) -> dict[str, int]:
+        with self._stats:
+            return {k: v for k, v in self._in_flight_by_kind.items() if v}
+
+    @property
+    def max_in_flight(self) -> int:
+        with self._stats:
+            return self._max_in_flight
+
+    @property
+    def max_in_flight_by_kind(self) -> dict[str, int]:
+        with self._stats:
+            return dict(self._max_by_kind)
+
+    @property
+    def auth_failures(self) -> int:
+        with self._stats:
+            return self._auth_failures
+
+    @property
+    def errors(self) -> list[str]:
+        """Tracebacks of unexpected exceptions inside the emulator (should stay empty)."""
+        with self._stats:
+            return list(self._errors)
