@@ -198,14 +198,14 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _connect(self, target: str) -> None:
         host, port = _split_host_port(target, 443)
-        upstream = self.server.proxy._dial(host, port)
+        proxy = self.server.proxy
+        upstream = proxy._dial(host, port)
         try:
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            self.server.proxy._log(200)
+            proxy._log(200)
             self._relay(upstream)
         finally:
-            with contextlib.suppress(OSError):
-                upstream.close()
+            proxy._close(upstream)
 
     def _relay(self, upstream: socket.socket) -> None:
         """Copy both ways until both sides are done (half-close aware)."""
@@ -253,33 +253,39 @@ class _Handler(socketserver.StreamRequestHandler):
         lines.append("Connection: close")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-        upstream = self.server.proxy._dial(host, port)
+        proxy = self.server.proxy
+        upstream = proxy._dial(host, port)
         client = self.connection
+        watcher: threading.Thread | None = None
+
+        def watch_client() -> None:
+            # The client has said its piece: EOF (or an error) here means it gave up.
+            try:
+                while self.rfile.read1(_BUF):
+                    pass
+            except (OSError, ValueError):
+                pass
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_RDWR)
+
         try:
             upstream.sendall(request)
-
-            def watch_client() -> None:
-                # The client said its piece; EOF (or an error) here means it gave up.
-                try:
-                    while self.rfile.read1(_BUF):
-                        pass
-                except (OSError, ValueError):
-                    pass
-                with contextlib.suppress(OSError):
-                    upstream.shutdown(socket.SHUT_RDWR)
-
             watcher = threading.Thread(target=watch_client, daemon=True, name="proxy-watch")
             watcher.start()
-            reader = upstream.makefile("rb")
-            try:
-                status = self._relay_response_head(reader)
-                self.server.proxy._log(status)
+            with upstream.makefile("rb") as reader:
+                try:
+                    status = self._relay_response_head(reader)
+                except _ProxyError as err:
+                    self._reply(err.status, err.reason)
+                    return
+                proxy._log(status)
                 while data := reader.read1(_BUF):
                     client.sendall(data)
-            finally:
-                reader.close()
         finally:
             _kill(client, upstream)
+            if watcher is not None:
+                watcher.join(2.0)
+            proxy._close(upstream)
 
     def _relay_response_head(self, reader: Any) -> int:
         status_line = reader.readline(_MAX_LINE + 1)
@@ -495,3 +501,8 @@ class ForwardProxy:
     def _untrack(self, sock: socket.socket) -> None:
         with self._lock:
             self._socks.discard(sock)
+
+    def _close(self, sock: socket.socket) -> None:
+        self._untrack(sock)
+        with contextlib.suppress(OSError):
+            sock.close()
