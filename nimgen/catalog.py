@@ -70,8 +70,8 @@ class ModelRecord(BaseModel):
 
     name: StrictStr = Field(
         description="The model's name; equals its ConfigMap key.",
-        pattern=f"^{CONFIGMAP_KEY_PATTERN}$",
-        max_length=CONFIGMAP_KEY_MAX,
+        # Checked by _name_is_key (for a clearer message); stated for the JSON Schema.
+        json_schema_extra={"pattern": f"^{CONFIGMAP_KEY_PATTERN}$", "maxLength": CONFIGMAP_KEY_MAX},
     )
     displayName: StrictStr = Field(description="Human-readable name.")
     shortDescription: StrictStr = Field(description="One-paragraph description.")

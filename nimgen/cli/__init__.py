@@ -53,6 +53,7 @@ def _root(
 
 # Command modules register themselves on ``app`` when imported.
 from nimgen.cli import generate as _generate  # noqa: E402,F401
+from nimgen.cli import diff as _diff  # noqa: E402,F401
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
