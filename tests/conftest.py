@@ -6,22 +6,25 @@ NGC emulator (tests/ngc_emulator.py) and loopback forward proxy (tests/http_prox
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-try:  # tests/ on sys.path (pytest's default rootdir-relative import, no tests/__init__.py)
-    from http_proxy import ForwardProxy
-    from ngc_emulator import EmulatedModel, NgcEmulator, default_shared_dir, load_fixture_models
-except ImportError:  # tests is a package
-    from tests.http_proxy import ForwardProxy
-    from tests.ngc_emulator import (
-        EmulatedModel,
-        NgcEmulator,
-        default_shared_dir,
-        load_fixture_models,
-    )
+# The emulator and proxy modules live beside this file and are imported as top-level modules
+# (``from ngc_emulator import ...``), whatever pytest's import mode or a tests/__init__.py.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from http_proxy import ForwardProxy  # noqa: E402
+from ngc_emulator import (  # noqa: E402
+    EmulatedModel,
+    NgcEmulator,
+    default_shared_dir,
+    load_fixture_models,
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +44,13 @@ def ngc_models(shared_dir: Path) -> list[EmulatedModel]:
 
 @pytest.fixture
 def ngc_emulator(ngc_models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
-    """A started NGC emulator seeded with the fixture models; stopped after the test."""
+    """A started NGC emulator seeded with the fixture models; stopped after the test.
+
+    Teardown fails the test if the emulator itself hit an unexpected exception.
+    """
     with NgcEmulator(ngc_models, shared_dir=shared_dir) as emu:
         yield emu
+    assert not emu.errors, "NGC emulator internal errors:\n" + "\n".join(emu.errors)
 
 
 @pytest.fixture

@@ -261,7 +261,9 @@ class Fault:
     ) -> Fault:
         """Answer ``code`` (e.g. 500, 502, 503, 429) with an optional Retry-After and body."""
         ctype = content_type or ("application/json" if body else None)
-        return cls("status", status_code=code, retry_after=retry_after, body=body, content_type=ctype)
+        return cls(
+            "status", status_code=code, retry_after=retry_after, body=body, content_type=ctype
+        )
 
     @classmethod
     def garbage(cls) -> Fault:
@@ -446,6 +448,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     _status: int = 0
     _start: float = 0.0
+    _kind: str = "other"
+    _recorded: bool = True
 
     # ---- plumbing
 
@@ -487,6 +491,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._status = 0
         split = urlsplit(self.path)
         route = _route(self.command, split.path)
+        self._kind = route.kind
+        self._recorded = False
         emu._begin(route.kind)
         try:
             body = self._read_body()
@@ -510,8 +516,18 @@ class _Handler(BaseHTTPRequestHandler):
                 with contextlib.suppress(OSError):
                     self._send_answer(_Answer(500, _status_payload("INTERNAL_ERROR")))
         finally:
-            client = str(self.client_address[0])
-            emu._end(route.kind, self.path, self._status, client, self._start, time.monotonic())
+            self._record()
+
+    def _record(self) -> None:
+        """Book the request as finished: called just before its last bytes go out, so a client
+        that has its answer already sees it counted (and no longer in flight)."""
+        if self._recorded:
+            return
+        self._recorded = True
+        client = str(self.client_address[0])
+        self.server.emu._end(
+            self._kind, self.path, self._status, client, self._start, time.monotonic()
+        )
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -580,6 +596,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         data = self._head(status, content_type, len(body), headers)
+        self._record()
         try:
             self.wfile.write(data + body)
         except OSError:
@@ -627,6 +644,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reset(self) -> None:
         self.close_connection = True
+        self._record()
         sock = self.connection
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -646,16 +664,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         head = self._head(200, "application/json", n if fault.declare_length else None)
         prefix = _HUGE_PREFIX[:n]
+        remaining = n - len(prefix)
         try:
+            if remaining == 0:
+                self._record()
             self.wfile.write(head + prefix)
-            remaining = n - len(prefix)
             while remaining > 0:
                 if stop.is_set():
                     self.close_connection = True
                     return
                 chunk = _HUGE_FILL if remaining >= len(_HUGE_FILL) else _HUGE_FILL[:remaining]
-                self.wfile.write(chunk)
                 remaining -= len(chunk)
+                if remaining == 0:
+                    self._record()
+                self.wfile.write(chunk)
         except OSError:
             self.close_connection = True
 
