@@ -245,4 +245,4 @@ def render_table(diff: CatalogDiff, *, width: int = 120) -> str:
         file=buffer, width=width, color_system=None, highlight=False, force_terminal=False
     )
     print_table(diff, console)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
