@@ -1,0 +1,122 @@
+"""Render -> parse round-trips of arbitrary valid model records.
+
+Whatever NGC sends that passes validation, a consumer reading the ConfigMap (YAML, then
+the JSON value) gets back exactly the record nimgen rendered: PyYAML (YAML 1.1) here for
+arbitrary records, and real ``kubectl kustomize`` (YAML 1.2, Go) for a handful of hostile
+ones.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nimgen.catalog import CONFIGMAP_KEY_MAX, ModelRecord
+from nimgen.render.configmap import render_configmap
+from nimgen.render.template import render_template
+from nimgen.render.tree import render_tree
+
+_KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
+names = (
+    st.text(_KEY_CHARS, min_size=1, max_size=CONFIGMAP_KEY_MAX)
+    | st.sampled_from(["yes", "no", "on", "off", "null", "1e3", "007", "0x1F", ".inf", "-"])
+).filter(lambda n: n not in (".", ".."))
+# Any text, including controls, quotes, YAML indicators, line separators, astral planes.
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60) | st.sampled_from(
+    ['"', "'", ": ", " #", "- ", "|\n", ">-", "\n", "\r\n", "\u2028", "\x85", "\ufeff", "\x00"]
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> ModelRecord:
+    tags = draw(st.lists(texts.filter(bool), min_size=1, max_size=6, unique=True))
+    return ModelRecord(
+        name=draw(names),
+        displayName=draw(texts),
+        shortDescription=draw(texts),
+        namespace=draw(texts.filter(bool)),
+        tags=tuple(tags),
+        latestTag=draw(st.sampled_from(tags)),
+        updatedDate=draw(texts),
+        euRestricted=draw(st.booleans()),
+    )
+
+
+def _read_back(configmap_text: str) -> dict[str, Any]:
+    document = yaml.safe_load(configmap_text)
+    return {key: json.loads(value) for key, value in document["data"].items()}
+
+
+@given(st.lists(records(), max_size=8, unique_by=lambda r: r.name))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_render_then_parse_gives_back_every_record(batch: list[ModelRecord]) -> None:
+    rendered = render_configmap(batch)
+    read = _read_back(rendered.text)
+    assert read == {r.name: r.as_json_dict() for r in batch}
+    assert all(isinstance(key, str) for key in read)
+    # Deterministic: the same records in any order render the same bytes.
+    assert render_configmap(reversed(batch)).text == rendered.text
+
+
+@given(records())
+@settings(max_examples=100, deadline=None)
+def test_a_record_survives_validation_after_the_round_trip(record: ModelRecord) -> None:
+    (value,) = _read_back(render_configmap([record]).text).values()
+    assert ModelRecord.model_validate(value) == record
+
+
+HOSTILE = [
+    ModelRecord(
+        name=name,
+        displayName=text,
+        shortDescription=f"{text}\n\n{text}",
+        namespace="nim/nvidia",
+        tags=(text, "1.0.0", "latest"),
+        latestTag="1.0.0",
+        updatedDate=text,
+        euRestricted=i % 2 == 0,
+    )
+    for i, (name, text) in enumerate(
+        [
+            ("yes", 'say "hi": it\'s # not a comment'),
+            ("on", "line\nbreak\r\nand\u2028separators\x85"),
+            ("null", "🚀 ünïcødé 中文 עברית \ufeff"),
+            ("1e3", "&anchor *alias !tag %dir @ ` |\n>-\n"),
+            ("007", "---\n...\n{json: [1, 2]}"),
+            ("-", "\x00\x07\x1b[31m\t\\"),
+            ("." + "x" * 252, "   spaces   "),
+        ]
+    )
+]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_hostile_records_survive_kubectl_kustomize(tmp_path: Path) -> None:
+    configmap = render_configmap(HOSTILE)
+    for relative, content in render_tree(configmap, render_template()).items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    expected = {r.name: r.as_json_dict() for r in HOSTILE}
+    assert _read_back(configmap.text) == expected
+    for target in ("base", "overlays/odh", "overlays/rhoai"):
+        built = subprocess.run(
+            ["kubectl", "kustomize", str(tmp_path / target)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert built.returncode == 0, built.stderr
+        (document,) = [
+            d for d in yaml.safe_load_all(built.stdout) if d and d.get("kind") == "ConfigMap"
+        ]
+        read = {key: json.loads(value) for key, value in document["data"].items()}
+        assert read == expected, target
