@@ -22,9 +22,14 @@ _SECRETS: list[str] = []
 
 
 def register_secret(secret: str) -> None:
-    if secret and secret not in _SECRETS:
-        _SECRETS.append(secret)
-        _SECRETS.sort(key=len, reverse=True)
+    """Scrub ``secret`` from everything printed, also in its URL-encoded forms
+    (as it appears in a proxy URL's user:password or a form body)."""
+    from urllib.parse import quote, quote_plus
+
+    for form in (secret, quote(secret, safe=""), quote_plus(secret, safe="")):
+        if form and form not in _SECRETS:
+            _SECRETS.append(form)
+    _SECRETS.sort(key=len, reverse=True)
 
 
 def redact(text: str) -> str:
@@ -52,6 +57,10 @@ class ApiKey:
         return "ApiKey(***)"
 
     __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        # Never serialised (pickled into a cache, a multiprocessing queue, a crash dump).
+        raise TypeError("an ApiKey cannot be pickled")
 
 
 def check_personal(value: str, origin: str) -> ApiKey:

@@ -44,8 +44,28 @@ class KeyRejected(NimgenError):
     exit_code = ExitCode.KEY_REJECTED
 
 
+class SignalReceived(KeyboardInterrupt):
+    """Raised by nimgen's SIGTERM handler (Python raises ``KeyboardInterrupt`` for SIGINT).
+
+    A ``KeyboardInterrupt`` on purpose: asyncio and most libraries let it through,
+    while an ordinary exception raised inside an event-loop callback is logged and
+    swallowed. ``finally`` blocks still run, so temporary files are removed.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def signal_number(exc: KeyboardInterrupt) -> int:
+    """The signal behind ``exc``: SIGTERM for ``SignalReceived``, else SIGINT."""
+    import signal
+
+    return exc.signum if isinstance(exc, SignalReceived) else int(signal.SIGINT)
+
+
 class Interrupted(NimgenError):
-    """Raised from a signal handler so that ``finally`` blocks clean up temporary files."""
+    """A run stopped by SIGINT (exit 130) or SIGTERM (exit 143), as reported to the user."""
 
     def __init__(self, signum: int) -> None:
         import signal

@@ -14,8 +14,10 @@ import ctypes.util
 import errno
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from nimgen.errors import BadInput, RunFailed
@@ -24,29 +26,137 @@ TEMP_PREFIX = ".nimgen-tmp-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
+# Temporary paths this process created and has not removed yet: ``cleanup_temps()``
+# (called by the CLI on its way out, also after a signal) removes whatever is left.
+_LIVE_TEMPS: set[Path] = set()
+_DEFERRED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
-def check_output_dir(target: Path, owned: Collection[str]) -> None:
-    """Refuse a target that is a file, or a directory holding files nimgen did not write."""
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the duration of the block.
+
+    Used around the few steps that must not be cut in half: creating a temporary
+    path and recording it, and the swap of the old tree for the new one. A signal
+    that arrives meanwhile is delivered (and its handler runs) right after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def cleanup_temps() -> None:
+    """Remove every temporary path this process still holds (safe to call repeatedly)."""
+    for path in sorted(_LIVE_TEMPS, reverse=True):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+        _LIVE_TEMPS.discard(path)
+
+
+def _forget(path: Path) -> None:
+    _LIVE_TEMPS.discard(path)
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = path
+    while not (current.exists() or current.is_symlink()) and current != current.parent:
+        current = current.parent
+    return current
+
+
+def check_writable_parent(target: Path, what: str = "--output") -> None:
+    """Refuse, before any work, a target whose directory cannot be written.
+
+    Catches a parent that is a file (``file.txt/out``), a read-only or pseudo
+    file system (``/proc``, ``/sys``, a read-only mount) and missing permissions:
+    it creates and removes one empty temporary directory where the real write
+    would put its own, and nothing else.
+    """
+    parent = target.parent
+    existing = _nearest_existing(parent)
+    if not existing.is_dir():
+        raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
+    try:
+        with signals_deferred():
+            probe = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=existing))
+            _LIVE_TEMPS.add(probe)
+        probe.rmdir()
+        _forget(probe)
+    except OSError as exc:
+        raise BadInput(
+            f"{what} {target}: cannot write to {existing}: {exc.strerror or exc}"
+        ) from None
+
+
+def check_output_file(target: Path, what: str = "--output") -> None:
+    """Refuse a file target that is a directory or cannot be written."""
+    target = target.absolute()
+    if target.is_dir():
+        raise BadInput(f"{what} {target} is a directory; give a file name")
+    check_writable_parent(target, what)
+
+
+def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = True) -> None:
+    """Refuse a target that is a file, a directory holding files nimgen did not write,
+    or (with ``writable``; off for a run that only compares) one whose parent cannot
+    be written."""
     if target.is_symlink():
         raise BadInput(f"--output {target} is a symbolic link; give the directory itself")
     if target.exists() and not target.is_dir():
         raise BadInput(f"--output {target} is a file, not a directory")
+    if writable and target.is_dir() and os.path.ismount(target):
+        raise BadInput(
+            f"--output {target} is a mount point, which nimgen cannot replace as a whole; "
+            "give a directory inside it"
+        )
     if not target.exists():
+        if writable:
+            check_writable_parent(target)
         return
-    foreign: list[str] = []
-    for path in sorted(target.rglob("*")):
-        relative = path.relative_to(target).as_posix()
-        if path.is_dir() and not path.is_symlink():
-            if not any(name.startswith(relative + "/") for name in owned):
-                foreign.append(relative + "/")
-        elif relative not in owned:
-            foreign.append(relative)
+    foreign = _foreign_entries(target, owned)
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
         raise BadInput(
             f"--output {target} holds files nimgen did not write ({shown}); "
             "refusing to replace it: move them away or choose another directory"
         )
+    if writable:
+        check_writable_parent(target)
+
+
+def _foreign_entries(target: Path, owned: Collection[str], enough: int = 6) -> list[str]:
+    """Entries of ``target`` nimgen did not write, sorted; stops after ``enough`` of them.
+
+    A foreign directory is not descended into, so pointing --output at a big
+    directory by mistake (``.``, ``$HOME``) is refused at once, not after a full walk.
+    """
+    foreign: list[str] = []
+    for root, dirs, files in os.walk(target):
+        base = Path(root).relative_to(target).as_posix()
+        prefix = "" if base == "." else base + "/"
+        descend = []
+        for name in sorted(dirs):
+            relative = prefix + name
+            if Path(root, name).is_symlink():
+                if relative not in owned:
+                    foreign.append(relative)
+            elif any(path.startswith(relative + "/") for path in owned):
+                descend.append(name)
+            else:
+                foreign.append(relative + "/")
+        dirs[:] = descend
+        foreign.extend(prefix + name for name in sorted(files) if prefix + name not in owned)
+        if len(foreign) >= enough:
+            break
+    return sorted(foreign)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -91,13 +201,30 @@ def _make_temp_dir(target: Path) -> Path:
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+        with signals_deferred():
+            staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+            _LIVE_TEMPS.add(staging)
+        return staging
     except OSError as exc:
         raise BadInput(f"cannot write to {parent}: {exc.strerror or exc}") from None
 
 
+def _remove_temp(path: Path) -> None:
+    with signals_deferred():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.unlink()
+        _forget(path)
+
+
 def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[str]) -> None:
-    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically."""
+    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically.
+
+    An interruption (exception or signal) at any point leaves ``target`` as it
+    was or wholly new, and no temporary directory behind.
+    """
     target = target.absolute()
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
@@ -112,29 +239,37 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[st
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
-        if target.exists():
-            if _exchange(staging, target):
-                # staging now holds the previous tree.
-                _fsync_dir(target.parent)
-                return
-            old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
-            old.rmdir()
-            target.rename(old)
-            try:
-                staging.rename(target)
-            except OSError:
-                old.rename(target)
-                raise
-            staging = old
-        else:
-            staging.rename(target)
-            staging = Path()
+        with signals_deferred():
+            # Not cut by a signal: afterwards ``staging`` holds the previous tree (or nothing).
+            staging = _swap_in(staging, target)
         _fsync_dir(target.parent)
     except OSError as exc:
         raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
     finally:
-        if staging != Path() and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging != Path():
+            _remove_temp(staging)
+
+
+def _swap_in(staging: Path, target: Path) -> Path:
+    """Put ``staging`` at ``target``; return the path now holding the old tree, or Path()."""
+    if not target.exists():
+        staging.rename(target)
+        _forget(staging)
+        return Path()
+    if _exchange(staging, target):
+        return staging  # now holds the previous tree
+    old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
+    old.rmdir()
+    target.rename(old)
+    _LIVE_TEMPS.add(old)
+    try:
+        staging.rename(target)
+    except OSError:
+        old.rename(target)
+        _forget(old)
+        raise
+    _forget(staging)
+    return old
 
 
 def write_file(target: Path, content: bytes) -> None:
@@ -144,20 +279,24 @@ def write_file(target: Path, content: bytes) -> None:
         raise BadInput(f"{target} is a directory, not a file")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        with signals_deferred():
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            temp = Path(temp_name)
+            _LIVE_TEMPS.add(temp)
     except OSError as exc:
         raise BadInput(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
-    temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         temp.chmod(0o644)
-        temp.replace(target)
+        with signals_deferred():
+            temp.replace(target)
+            _forget(temp)
         _fsync_dir(target.parent)
     except OSError as exc:
         raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
     finally:
-        if temp.exists():
-            temp.unlink()
+        if temp in _LIVE_TEMPS:
+            _remove_temp(temp)

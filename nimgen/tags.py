@@ -14,17 +14,27 @@ from collections.abc import Iterable
 
 _VERSION = re.compile(r"(?P<numbers>\d+(?:\.\d+)*)(?:[-+_](?P<variant>.+))?")
 
-# Sort key: (group, numbers, is_variant, variant, tag). ``numbers`` holds the
-# negated parts and a trailing sentinel above every negated part, so an
-# ascending sort gives descending versions with 1.2.0 ahead of 1.2.
-_Key = tuple[int, tuple[int, ...], int, str, str]
+# Sort key: (group, numbers, is_variant, variant, tag). ``numbers`` holds one
+# descending key per numeric part and a trailing sentinel above every part key,
+# so an ascending sort gives descending versions with 1.2.0 ahead of 1.2.
+_Part = tuple[int, tuple[int, ...]]
+_Key = tuple[int, tuple[_Part, ...], int, str, str]
+_SENTINEL: _Part = (1, ())
+
+
+def _part_key(part: str) -> _Part:
+    """Descending by numeric value, for any number of digits (no int() size limit)."""
+    digits = [int(char) for char in part]
+    while digits and digits[0] == 0:
+        digits.pop(0)
+    return (-len(digits), tuple(-d for d in digits))
 
 
 def tag_sort_key(tag: str) -> _Key:
     match = _VERSION.fullmatch(tag)
     if match is None:
         return (1, (), 0, "", tag)
-    numbers = (*(-int(part) for part in match["numbers"].split(".")), 1)
+    numbers = (*(_part_key(part) for part in match["numbers"].split(".")), _SENTINEL)
     variant = match["variant"]
     if variant is None:
         return (0, numbers, 0, "", tag)

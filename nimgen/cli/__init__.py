@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -52,40 +54,71 @@ def _root(
 
 
 # Command modules register themselves on ``app`` when imported.
-from nimgen.cli import generate as _generate  # noqa: E402,F401
+from nimgen.cli import airgap as _airgap  # noqa: E402,F401
 from nimgen.cli import diff as _diff  # noqa: E402,F401
+from nimgen.cli import generate as _generate  # noqa: E402,F401
+from nimgen.cli import probe as _probe  # noqa: E402,F401
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    from nimgen.errors import Interrupted
+    from nimgen.errors import SignalReceived
 
-    raise Interrupted(signum)
+    raise SignalReceived(signum)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``nimgen`` console script."""
-    from nimgen.errors import ExitCode, Interrupted, NimgenError
+    """Entry point of the ``nimgen`` console script.
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    SIGINT exits 130 and SIGTERM 143; either way the previous output is left as it
+    was and every temporary file of the run is removed before the process ends.
+    """
+    from nimgen.errors import ExitCode, Interrupted, NimgenError, signal_number
+
+    handlers = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _on_sigterm))
     code: int = ExitCode.OK
     try:
-        # Typer handles usage errors (exit 2), --help and typer.Exit itself.
-        app(args=argv, prog_name="nimgen")
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else ExitCode.RUN_FAILED
-    except KeyboardInterrupt:
-        _say("interrupted by SIGINT; previous output left untouched")
-        code = ExitCode.INTERRUPTED
+        try:
+            # Typer handles usage errors (exit 2), --help and typer.Exit itself.
+            app(args=argv, prog_name="nimgen")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else ExitCode.RUN_FAILED
+        except Interrupted as exc:
+            _say(exc.message)
+            code = exc.exit_code
+        except NimgenError as exc:
+            _say(exc.message, exc.details)
+            code = exc.exit_code
+        except Exception as exc:  # a bug: one line, redacted, no traceback
+            _say(internal_error_line(exc))
+            code = ExitCode.RUN_FAILED
+    except KeyboardInterrupt as exc:
+        # A signal outside run_reported (or while an error was being reported).
+        interrupted = Interrupted(signal_number(exc))
+        _say(interrupted.message)
+        code = interrupted.exit_code
     except Interrupted as exc:
         _say(exc.message)
         code = exc.exit_code
-    except NimgenError as exc:
-        _say(exc.message, exc.details)
-        code = exc.exit_code
-    except Exception as exc:  # a bug: one line, redacted, no traceback
-        _say(internal_error_line(exc))
-        code = ExitCode.RUN_FAILED
+    finally:
+        _clean_up_after_run(*handlers)
     raise SystemExit(code)
+
+
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def _clean_up_after_run(on_sigint: _Handler, on_sigterm: _Handler) -> None:
+    """Remove the run's temporary files (a second signal cannot cut this short), then
+    put the signal handlers back as they were before ``main``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        output = sys.modules.get("nimgen.output")  # loaded only if the run wrote anything
+        if output is not None:
+            output.cleanup_temps()
+    finally:
+        for signum, handler in ((signal.SIGINT, on_sigint), (signal.SIGTERM, on_sigterm)):
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def internal_error_line(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,7 +25,21 @@ from nimgen.cli.options import (
     Verbose,
     run_reported,
 )
+from nimgen.cli.probe import (
+    EuList,
+    EuProxy,
+    EuUncertain,
+    EuUncertainPolicy,
+    RenderEuList,
+    RenderEuUncertain,
+    apply_eu_live,
+    apply_eu_render,
+    eu_inputs,
+)
 from nimgen.reports import Reporter, RunReport
+
+if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
 
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 
@@ -54,6 +68,26 @@ AllowPartial = Annotated[
         "--allow-partial", help="Ship without models that failed, listing them, instead of failing."
     ),
 ]
+CheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="Do the whole run but write nothing: compare the result byte for byte with the "
+        "tree in --output; exit 0 when identical, 3 when it differs or is missing, with a "
+        "summary of the models added, removed and changed.",
+    ),
+]
+PreviousOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--previous",
+        help="Incremental refresh: reuse this earlier result's record for every model whose "
+        "catalog entry (latestTag, dateModified, latestTagPushedDate) is unchanged, and "
+        "fetch only the others. Give a snapshot from 'nimgen fetch'; a ConfigMap or tree is "
+        "accepted but lacks those catalog facts, so every model is fetched.",
+    ),
+]
+FullOption = Annotated[bool, typer.Option("--full", help="Fetch every model, ignoring --previous.")]
 
 
 def _client_settings(
@@ -74,6 +108,32 @@ def _client_settings(
         deadline=deadline,
         ca_bundle=ca_bundle,
     )
+
+
+def _load_previous(
+    reporter: Reporter, previous: Path | None, full: bool
+) -> dict[str, SnapshotModel] | None:
+    """The records ``--previous`` offers for reuse, or None (none given, or --full)."""
+    if previous is None:
+        return None
+    if full:
+        reporter.info(f"--full: fetching every model; --previous {previous} is ignored")
+        return None
+    from nimgen import pipeline
+
+    loaded = pipeline.load_previous(previous)
+    if loaded.by_id and not loaded.with_facts:
+        reporter.warn(
+            f"--previous {previous} is a {loaded.kind} without the catalog facts "
+            "(dateModified, latestTagPushedDate) that reuse needs, so every model is "
+            "fetched; give a snapshot from 'nimgen fetch' to reuse records"
+        )
+    return dict(loaded.by_id)
+
+
+def _report_reuse(reporter: Reporter, previous: Path | None, total: int, reused: int) -> None:
+    if previous is not None:
+        reporter.info(f"--previous {previous}: reused {reused} record(s), fetched {total - reused}")
 
 
 def _warn_fixed_name(reporter: Reporter, suffix: NameSuffix) -> None:
@@ -99,6 +159,12 @@ def generate(
     models_file: ModelsFile = None,
     name_suffix: NameSuffixOption = NameSuffix.content,
     allow_partial: AllowPartial = False,
+    check: CheckOption = False,
+    previous: PreviousOption = None,
+    full: FullOption = False,
+    eu_list: EuList = None,
+    eu_proxy: EuProxy = None,
+    eu_uncertain: EuUncertain = EuUncertainPolicy.restrict,
     json_output: JsonOutput = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -106,7 +172,8 @@ def generate(
     """Fetch the live NGC catalog and write the kustomize tree (fetch + render).
 
     Needs a personal NGC key (nvapi-...) in $NGC_API_KEY or --api-key-file. The
-    key is validated first; a rejected key exits 4 and writes nothing.
+    key is validated first; a rejected key exits 4 and writes nothing. With
+    --check nothing is written: exit 0 when --output is up to date, 3 when not.
     """
     reporter = Reporter(quiet=quiet, verbose=verbose, json_output=json_output)
     report = RunReport(command="generate")
@@ -114,6 +181,7 @@ def generate(
     def body() -> None:
         from nimgen import pipeline
         from nimgen.apikey import load_api_key
+        from nimgen.errors import ExitCode
         from nimgen.output import check_output_dir
         from nimgen.render.tree import TREE_FILES
         from nimgen.selection import build_selection
@@ -129,18 +197,41 @@ def generate(
         assert key is not None
         for warning in warnings:
             reporter.warn(warning)
-        check_output_dir(output.absolute(), TREE_FILES)
+        check_output_dir(output.absolute(), TREE_FILES, writable=not check)
         _warn_fixed_name(reporter, name_suffix)
+        eu_in = eu_inputs(eu_list, eu_proxy)
+        reusable = _load_previous(reporter, previous, full)
         collection = pipeline.collect_live(
-            key, pipeline.LiveSettings(client=settings, selection=selection), reporter
+            key,
+            pipeline.LiveSettings(
+                client=settings, selection=selection, previous=reusable, eu_proxy=eu_in.proxy
+            ),
+            reporter,
         )
         pipeline.check_failures(collection, allow_partial, reporter)
+        collection, eu_source = apply_eu_live(
+            collection, eu_in, eu_uncertain, selection, reporter, report
+        )
         render_settings = pipeline.RenderSettings(versioned=name_suffix is NameSuffix.content)
-        configmap, files = pipeline.render_models(collection.models, render_settings)
-        pipeline.write_output_tree(output, files)
+        configmap, files = pipeline.render_models(
+            collection.models, render_settings, eu_source=eu_source
+        )
+        result = pipeline.check_tree(output, files, collection.models) if check else None
+        if result is None:
+            pipeline.write_output_tree(output, files)
+        else:
+            report.extra["check"] = pipeline.check_json(result)
+            if not result.identical:
+                report.exit_code = int(ExitCode.DRIFT)
         pipeline.fill_report(report, collection, configmap)
         report.output = str(output)
-        reporter.summary(report, "nimgen generate")
+        reporter.summary(report, "nimgen generate --check" if check else "nimgen generate")
+        _report_reuse(
+            reporter, None if full else previous, len(collection.models), collection.reused
+        )
+        if result is not None:
+            for line in pipeline.check_lines(result):
+                reporter.info(line)
 
     run_reported(reporter, report, body)
 
@@ -161,11 +252,21 @@ def fetch(
     exclude: Exclude = None,
     models_file: ModelsFile = None,
     allow_partial: AllowPartial = False,
+    previous: PreviousOption = None,
+    full: FullOption = False,
+    eu_list: EuList = None,
+    eu_proxy: EuProxy = None,
+    eu_uncertain: EuUncertain = EuUncertainPolicy.restrict,
     json_output: JsonOutput = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Fetch the live NGC catalog into a versioned JSON snapshot (for render, airgap, diff)."""
+    """Fetch the live NGC catalog into a versioned JSON snapshot (for render, airgap, diff).
+
+    The snapshot keeps each model's catalog facts, so it can be a later run's
+    --previous: 'fetch --previous FILE --output FILE' refreshes it in place,
+    fetching only the models whose catalog entry changed.
+    """
     reporter = Reporter(quiet=quiet, verbose=verbose, json_output=json_output)
     report = RunReport(command="fetch")
 
@@ -187,28 +288,43 @@ def fetch(
         assert key is not None
         for warning in warnings:
             reporter.warn(warning)
-        if output.is_dir():
-            from nimgen.errors import BadInput
+        from nimgen.output import check_output_file
 
-            raise BadInput(f"--output {output} is a directory; give a file name")
+        check_output_file(output)  # a directory or an unwritable place: exit 2 before any request
+        eu_in = eu_inputs(eu_list, eu_proxy)
+        reusable = _load_previous(reporter, previous, full)
         collection = pipeline.collect_live(
-            key, pipeline.LiveSettings(client=settings, selection=selection), reporter
+            key,
+            pipeline.LiveSettings(
+                client=settings, selection=selection, previous=reusable, eu_proxy=eu_in.proxy
+            ),
+            reporter,
         )
         pipeline.check_failures(collection, allow_partial, reporter)
+        collection, eu_source = apply_eu_live(
+            collection, eu_in, eu_uncertain, selection, reporter, report
+        )
         write_file(
             output,
             snapshot_json(
-                collection.models, api_url=settings.api_url, fetched_at=collection.fetched_at
+                collection.models,
+                api_url=settings.api_url,
+                fetched_at=collection.fetched_at,
+                eu_facts=eu_source,
             ),
         )
         report.discovered = collection.discovered
-        report.fetched = len(collection.models)
+        report.fetched = len(collection.models) - collection.reused
+        report.reused = collection.reused
         report.skipped_by_selection = collection.skipped_by_selection
         report.left_out_no_tag = list(collection.no_tag)
         report.failed = [{"name": f.name, "reason": f.reason} for f in collection.failures]
         report.models = len(collection.models)
         report.output = str(output)
         reporter.summary(report, "nimgen fetch")
+        _report_reuse(
+            reporter, None if full else previous, len(collection.models), collection.reused
+        )
 
     run_reported(reporter, report, body)
 
@@ -229,10 +345,16 @@ def render(
     exclude: Exclude = None,
     models_file: ModelsFile = None,
     name_suffix: NameSuffixOption = NameSuffix.content,
+    eu_list: RenderEuList = None,
+    eu_uncertain: RenderEuUncertain = EuUncertainPolicy.restrict,
     json_output: JsonOutput = False,
     quiet: Quiet = False,
 ) -> None:
-    """Render the kustomize tree offline, from a file (no key, no network)."""
+    """Render the kustomize tree offline, from a file (no key, no network).
+
+    A snapshot's EU statuses are applied (inconclusive or missing ones under
+    --eu-uncertain); --eu-list replaces them with a probe file's.
+    """
     reporter = Reporter(quiet=quiet, json_output=json_output)
     report = RunReport(command="render")
 
@@ -254,9 +376,16 @@ def render(
         selection = build_selection(models, exclude, models_file)
         check_output_dir(output.absolute(), TREE_FILES)
         _warn_fixed_name(reporter, name_suffix)
-        collection = SnapshotFileSource(source_path).collect(selection, NullProgress())
+        eu_in = eu_inputs(eu_list, None)
+        source = SnapshotFileSource(source_path)
+        collection = source.collect(selection, NullProgress())
+        collection, eu_source = apply_eu_render(
+            collection, source.loaded, eu_in, eu_uncertain, selection, reporter, report
+        )
         render_settings = pipeline.RenderSettings(versioned=name_suffix is NameSuffix.content)
-        configmap, files = pipeline.render_models(collection.models, render_settings)
+        configmap, files = pipeline.render_models(
+            collection.models, render_settings, eu_source=eu_source
+        )
         pipeline.write_output_tree(output, files)
         pipeline.fill_report(report, collection, configmap)
         report.discovered = None

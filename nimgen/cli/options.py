@@ -84,13 +84,13 @@ Verbose = Annotated[
 
 def run_reported(reporter: Reporter, report: RunReport, body: Callable[[], None]) -> None:
     """Run ``body``; print any failure as one line, record it for ``--json``, exit with its code."""
-    from nimgen.errors import Interrupted, NimgenError
+    from nimgen.errors import Interrupted, NimgenError, signal_number
 
     try:
         try:
             body()
-        except KeyboardInterrupt:
-            raise Interrupted(2) from None
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM (SignalReceived)
+            raise Interrupted(signal_number(exc)) from None
         except (NimgenError, typer.Exit):
             raise
         except Exception as exc:

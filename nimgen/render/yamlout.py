@@ -41,14 +41,17 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
+_NOT_LITERAL = re.compile(r"[^\x20-\x7e\n]| \n")
+
+
 def _literal_block_ok(text: str) -> bool:
     if "\n" not in text or not text.endswith("\n") or text.endswith("\n\n"):
         return False
     if text[0] in " \n":
         return False
-    return all((0x20 <= ord(c) < 0x7F or c == "\n") for c in text) and not any(
-        line != line.rstrip(" ") for line in text.split("\n")
-    )
+    # Printable ASCII and newlines only, and no line ending in a space (one regex
+    # scan: this runs once per ConfigMap value).
+    return _NOT_LITERAL.search(text) is None
 
 
 def _scalar(value: str | bool | int | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,29 +33,75 @@ from nimgen.sources.limiter import AdaptiveLimiter
 from nimgen.tags import canonical_tags
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 CATALOG_ORG = "nim"
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0
-_LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1), nothing else.
+
+    A name such as ``127.0.0.1.example.com`` is not loopback: it resolves wherever DNS says.
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_api_url(url: str) -> str:
-    """``url`` without a trailing slash; plain http only to loopback hosts."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """``url`` without a trailing slash; plain http only to loopback hosts.
+
+    Error messages never repeat credentials found in the URL.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        has_credentials = "@" in parts.netloc
+    except ValueError:
+        raise BadInput("--ngc-api-url is not a valid URL") from None
+    if has_credentials:
+        raise BadInput("--ngc-api-url must not carry credentials (user:password@)")
+    if parts.scheme not in ("http", "https") or not host:
         raise BadInput(f"--ngc-api-url {url!r} is not an http(s) URL")
-    host = parts.hostname
-    if parts.scheme == "http" and not (host in _LOOPBACK_HOSTS or host.startswith("127.")):
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise BadInput(
             f"--ngc-api-url {url!r} uses plain http to a non-loopback host; "
             "the key would travel unencrypted: use https"
         )
-    if parts.username or parts.password:
-        raise BadInput("--ngc-api-url must not carry credentials")
     return url.rstrip("/")
+
+
+def tls_context(ca_bundle: Path) -> ssl.SSLContext:
+    """A verifying TLS context trusting the usual CAs plus those in ``ca_bundle`` (PEM).
+
+    Verification stays on: hostname checks and CERT_REQUIRED, as httpx's default.
+    Raises ``BadInput`` when the bundle cannot be read or holds no certificate.
+    """
+    import ssl
+
+    import certifi
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    try:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        if isinstance(exc, ssl.SSLError):
+            reason = "no certificate found" if "NO_CERTIFICATE" in str(exc) else str(exc.reason)
+        else:
+            reason = getattr(exc, "strerror", None) or str(exc)
+        raise BadInput(
+            f"--ca-bundle {ca_bundle} is not a readable PEM file of CA certificates ({reason})"
+        ) from None
+    return context
 
 
 @dataclass(frozen=True)
@@ -152,9 +199,7 @@ class NgcClient:
 
         verify: Any = True
         if self.settings.ca_bundle is not None:
-            import ssl
-
-            verify = ssl.create_default_context(cafile=str(self.settings.ca_bundle))
+            verify = tls_context(self.settings.ca_bundle)
         pool = max(1, self.settings.concurrency)
         self._client = httpx.AsyncClient(
             http2=True,
@@ -269,6 +314,13 @@ class NgcClient:
             ) from None
         except httpx.TransportError as exc:
             status = "error"
+            tls = _tls_failure(exc)
+            if tls is not None:
+                # Another try meets the same certificate: final, and said plainly.
+                raise Final(
+                    f"TLS certificate verification failed ({tls}); if a proxy re-signs "
+                    "TLS traffic, pass its CA certificate with --ca-bundle PATH"
+                ) from None
             raise Transient(f"connection failed: {_describe(exc)}") from None
         finally:
             if self._log is not None:
@@ -297,8 +349,11 @@ class NgcClient:
         if status in final_statuses:
             return status, None
         if status == 429:
-            self._limiter.on_throttled()
             retry_after = parse_retry_after(response.headers.get("retry-after"))
+            # Halves concurrency once per burst and pauses new requests for Retry-After.
+            self._limiter.on_throttled(
+                min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else None
+            )
             raise Transient("HTTP 429 Too Many Requests", status=429, retry_after=retry_after)
         if status >= 500:
             raise Transient(f"HTTP {status} {response.reason_phrase}".rstrip(), status=status)
@@ -328,6 +383,10 @@ class NgcClient:
                 form={"credentials": self._key.reveal()},
             )
         except RequestFailed as exc:
+            if exc.status == 407:  # a proxy's answer, not NGC's: the key was never checked
+                raise RunFailed(
+                    f"the proxy refused the request ({exc.reason}); check its credentials"
+                ) from None
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 raise KeyRejected(
                     f"NGC rejected the API key ({exc.reason}); check that it is a valid, "
@@ -358,6 +417,24 @@ class NgcClient:
         return await self.request(
             "GET", self.model_url(entry), authorized=True, final_statuses=finals
         )
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The certificate problem behind ``exc``, if a failed TLS verification caused it."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return redact(current.verify_message or "certificate verify failed")
+        if isinstance(current, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return "certificate verify failed"
+        current = current.__cause__ or current.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "certificate verify failed"
+    return None
 
 
 def _describe(exc: Exception) -> str:
@@ -451,18 +528,27 @@ def parse_catalog_page(body: Any, page: int) -> ParsedPage:
                 resource = _Resource.model_validate(raw)
             except ValidationError as exc:
                 label = _label_of(raw) or f"catalog page {page} item {index}"
-                invalid.append(ModelFailure(label, f"catalog entry: {_validation_reason(exc)}"))
-                continue
-            entry = _entry_from(resource)
-            if entry is None:
+                raw_id = raw.get("resourceId") if isinstance(raw, dict) else None
                 invalid.append(
                     ModelFailure(
-                        resource.name,
-                        f"catalog entry: resourceId {resource.resourceId!r} is not org/name "
-                        "or org/team/name",
-                        resource.resourceId,
+                        label,
+                        f"catalog entry: {_validation_reason(exc)}",
+                        raw_id if isinstance(raw_id, str) else "",
                     )
                 )
+                continue
+            entry = _entry_from(resource)
+            name_problem = configmap_key_problem(resource.name)
+            if entry is None:
+                reason = name_problem or (
+                    f"resourceId {resource.resourceId!r} is not org/name or org/team/name"
+                )
+                invalid.append(
+                    ModelFailure(resource.name, f"catalog entry: {reason}", resource.resourceId)
+                )
+            elif name_problem is not None and entry.latest_tag is not None:
+                # Refused before any request: it could never be a ConfigMap key.
+                invalid.append(ModelFailure(resource.name, name_problem, resource.resourceId))
             else:
                 entries.append(entry)
     return ParsedPage(
@@ -564,15 +650,24 @@ class CollectOptions:
 
 @dataclass
 class _RunState:
-    entries: dict[str, CatalogEntry]
-    records: dict[str, SnapshotModel]
-    eu: dict[str, EuStatus]
-    eu_attempts: dict[str, int]
-    failures: list[ModelFailure]
-    no_tag: list[str]
-    skipped: int
-    reused: int
-    pending: set[asyncio.Task[None]]
+    entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    records: dict[str, SnapshotModel] = field(default_factory=dict)
+    eu: dict[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: dict[str, int] = field(default_factory=dict)
+    failures: list[ModelFailure] = field(default_factory=list)
+    no_tag: list[str] = field(default_factory=list)
+    skipped: int = 0
+    reused: int = 0
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every distinct resource the catalog listed (valid or not), and invalid ones without id.
+    seen_ids: set[str] = field(default_factory=set)
+    unidentified: int = 0
+    # Selected models (resourceId -> name) and those whose calls have all finished.
+    selected: dict[str, str] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    pages_announced: int = 0
+    pages_read: set[int] = field(default_factory=set)
+    page_tasks: dict[int, asyncio.Task[ParsedPage]] = field(default_factory=dict)
 
 
 async def collect_catalog(
@@ -585,9 +680,10 @@ async def collect_catalog(
     """Discover the catalog and fetch every selected model's details concurrently.
 
     Returns the collection plus, when probing, the EU status and attempt count per
-    resourceId.
+    resourceId. With ``ClientSettings.deadline`` the whole collection stops when the
+    deadline passes and fails naming every model not finished by then.
     """
-    state = _RunState({}, {}, {}, {}, [], [], 0, 0, set())
+    state = _RunState()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     deadline = client.settings.deadline
 
@@ -605,14 +701,19 @@ async def collect_catalog(
         finally:
             if key_task is not None and not key_task.done():
                 key_task.cancel()
-        page0 = _parse_or_fail(first.body, 0)
+        try:
+            page0 = parse_catalog_page(first.body, 0)
+        except Transient:
+            # A malformed first page is read again, like any other page.
+            page0 = await _fetch_page(client, 0, tries=2)
+        page0 = await _reread_if_empty(client, page0)
         progress.start(None)
         announced = _PageTotals(page0.page_total, page0.result_total)
+        state.pages_announced = page0.page_total
         _take_page(page0, state, client, options, progress)
-        page_tasks = {
-            page: asyncio.create_task(_fetch_page(client, page))
-            for page in range(1, page0.page_total)
-        }
+        page_tasks = state.page_tasks
+        for page in range(1, page0.page_total):
+            page_tasks[page] = asyncio.create_task(_fetch_page(client, page))
         while page_tasks:
             done, _ = await asyncio.wait(page_tasks.values(), return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -624,6 +725,7 @@ async def collect_catalog(
                     for extra in range(announced.page_total, parsed.page_total):
                         page_tasks[extra] = asyncio.create_task(_fetch_page(client, extra))
                     announced.page_total = parsed.page_total
+                    state.pages_announced = parsed.page_total
                 announced.result_total = max(announced.result_total, parsed.result_total)
                 _take_page(parsed, state, client, options, progress)
         while state.pending:
@@ -637,27 +739,29 @@ async def collect_catalog(
         else:
             result_total = await run()
     except TimeoutError:
-        unfinished = sorted(
-            e.name
-            for rid, e in state.entries.items()
-            if rid not in state.records and not any(f.resource_id == rid for f in state.failures)
-        )
-        raise RunFailed(
-            f"the run did not finish within --deadline {deadline:g}s; "
-            f"{len(unfinished)} model(s) unfinished",
-            details=tuple(unfinished),
-        ) from None
+        assert deadline is not None
+        raise _deadline_failure(state, deadline) from None
     finally:
-        for task in state.pending:
-            task.cancel()
+        for task in (*state.pending, *state.page_tasks.values()):
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # retrieved: a failure already reported is not logged again
         progress.stop()
 
-    discovered = len(state.entries) + len(state.no_tag)
-    seen = discovered + sum(1 for f in state.failures if not f.resource_id)
+    if options.fetch_details:
+        # Lose nothing: every selected model ends as a record or a named failure.
+        failed_ids = {f.resource_id for f in state.failures}
+        for rid, name in sorted(state.selected.items()):
+            if rid not in state.records and rid not in failed_ids:
+                state.failures.append(ModelFailure(name, "no result was recorded", rid))
+    seen = len(state.seen_ids) + state.unidentified
     if seen < result_total:
         raise RunFailed(
             f"the catalog announced {result_total} resources but only {seen} distinct ones "
-            "could be read (it may have changed while being paged); run again"
+            "could be read (it changed while being paged, or a page came back short); "
+            "nothing was written: run again",
+            details=tuple(f"catalog page {p}: not read" for p in _unread_pages(state)),
         )
     models = tuple(state.records[rid] for rid in sorted(state.records))
     if options.eu_client is not None:
@@ -666,7 +770,7 @@ async def collect_catalog(
         )
     collection = Collection(
         models=models,
-        discovered=discovered,
+        discovered=seen,
         no_tag=tuple(sorted(state.no_tag)),
         failures=tuple(sorted(state.failures, key=lambda f: (f.name, f.resource_id))),
         skipped_by_selection=state.skipped,
@@ -677,32 +781,65 @@ async def collect_catalog(
     return collection, dict(state.eu), dict(state.eu_attempts)
 
 
+def _unread_pages(state: _RunState) -> list[int]:
+    return [p for p in range(state.pages_announced) if p not in state.pages_read]
+
+
+def _deadline_failure(state: _RunState, deadline: float) -> RunFailed:
+    """The failure of a run cut by ``--deadline``: every unfinished model by name."""
+    unfinished = sorted(name for rid, name in state.selected.items() if rid not in state.finished)
+    details = [f"{name}: unfinished at the deadline" for name in unfinished]
+    details += [f"{f.name}: {f.reason}" for f in sorted(state.failures, key=lambda f: f.name)]
+    if not state.pages_read:
+        what = "the NGC catalog could not be read in time (key check or first page pending)"
+    else:
+        unread = _unread_pages(state)
+        what = f"{len(unfinished)} model(s) unfinished"
+        if unread:
+            what += f"; catalog page(s) {', '.join(map(str, unread))} not read"
+    return RunFailed(
+        f"the run did not finish within --deadline {deadline:g}s: {what}; nothing was written",
+        details=tuple(details),
+    )
+
+
 @dataclass
 class _PageTotals:
     page_total: int
     result_total: int
 
 
-def _parse_or_fail(body: Any, page: int) -> ParsedPage:
-    try:
-        return parse_catalog_page(body, page)
-    except Transient as exc:
-        raise RunFailed(exc.reason) from None
-
-
-async def _fetch_page(client: NgcClient, page: int) -> ParsedPage:
+async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> ParsedPage:
     # A malformed page is retried like a failed request, a few times.
-    for attempt in range(3):
+    for attempt in range(tries):
         try:
             answer = await client.catalog_page(page)
         except RequestFailed as exc:
             raise RunFailed(f"could not read catalog page {page}: {exc.reason}") from None
         try:
-            return parse_catalog_page(answer.body, page)
+            parsed = parse_catalog_page(answer.body, page)
         except Transient as exc:
-            if attempt == 2:
+            if attempt == tries - 1:
                 raise RunFailed(exc.reason) from None
+            continue
+        return await _reread_if_empty(client, parsed)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _reread_if_empty(client: NgcClient, parsed: ParsedPage) -> ParsedPage:
+    """Read a page once more when it lists nothing although the catalog says it should.
+
+    A search index may answer a page empty for a moment; if the second read is
+    empty too, the count check after paging fails the run instead of shipping short.
+    """
+    if parsed.entries or parsed.invalid or parsed.page >= parsed.page_total:
+        return parsed
+    try:
+        answer = await client.catalog_page(parsed.page)
+        again = parse_catalog_page(answer.body, parsed.page)
+    except (RequestFailed, Transient):
+        return parsed
+    return again
 
 
 def _take_page(
@@ -712,11 +849,23 @@ def _take_page(
     options: CollectOptions,
     progress: ProgressHook,
 ) -> None:
-    state.failures.extend(page.invalid)
+    state.pages_read.add(page.page)
+    for failure in page.invalid:
+        if failure.resource_id:
+            if failure.resource_id in state.seen_ids:
+                continue  # listed again on another page
+            state.seen_ids.add(failure.resource_id)
+        else:
+            state.unidentified += 1
+        if options.selection.matches(failure.name):
+            state.failures.append(failure)
+        else:
+            state.skipped += 1
     new: list[CatalogEntry] = []
     for entry in page.entries:
-        if entry.resource_id in state.entries or entry.name in state.no_tag:
+        if entry.resource_id in state.seen_ids:
             continue
+        state.seen_ids.add(entry.resource_id)
         if entry.latest_tag is None:
             state.no_tag.append(entry.name)
             continue
@@ -729,6 +878,7 @@ def _take_page(
         return
     progress.add_total(len(new))
     for entry in new:
+        state.selected[entry.resource_id] = entry.name
         jobs: list[Callable[[], Awaitable[None]]] = []
         previous = options.previous.get(entry.resource_id) if options.previous else None
         if previous is not None and unchanged_since(entry, previous):
@@ -739,17 +889,30 @@ def _take_page(
         if options.eu_client is not None:
             jobs.append(_probe_job(entry, state, options.eu_client))
         if not jobs:
+            state.finished.add(entry.resource_id)
             progress.advance(entry.name)
             continue
-        task = asyncio.create_task(_run_jobs(entry, jobs, progress))
+        task = asyncio.create_task(_run_jobs(entry, jobs, state, progress))
         state.pending.add(task)
         task.add_done_callback(state.pending.discard)
 
 
 async def _run_jobs(
-    entry: CatalogEntry, jobs: list[Callable[[], Awaitable[None]]], progress: ProgressHook
+    entry: CatalogEntry,
+    jobs: list[Callable[[], Awaitable[None]]],
+    state: _RunState,
+    progress: ProgressHook,
 ) -> None:
-    await asyncio.gather(*(job() for job in jobs))
+    outcomes = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+        if isinstance(outcome, BaseException):  # a bug must not lose the model: name it
+            if not isinstance(outcome, Exception):
+                raise outcome
+            text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
+            state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
+    state.finished.add(entry.resource_id)
     progress.advance(entry.name)
 
 

@@ -167,9 +167,12 @@ class SnapshotFileSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # What the last collect() read (its kind and EU facts), for the caller.
+        self.loaded: Loaded | None = None
 
     def collect(self, selection: Selection, progress: ProgressHook) -> Collection:
         loaded = load_models(self.path)
+        self.loaded = loaded
         chosen = tuple(
             m.model_copy(update={"record": m.record.canonical()})
             for m in loaded.models
