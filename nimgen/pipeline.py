@@ -27,7 +27,6 @@ from nimgen.sources.ngc import ClientSettings, CollectOptions, NgcClient, collec
 @dataclass(frozen=True)
 class RenderSettings:
     versioned: bool = True
-    allow_partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,13 +155,20 @@ def render_models(
     return configmap, render_tree(configmap, render_template())
 
 
-def fill_report(report: RunReport, collection: Collection, configmap: RenderedConfigMap) -> None:
+def fill_collection_report(report: RunReport, collection: Collection) -> None:
+    """What collecting found; filled before the strict check so a failed run's --json
+    names the failed models too."""
     report.discovered = collection.discovered
     report.fetched = len(collection.models) - collection.reused
     report.reused = collection.reused
     report.skipped_by_selection = collection.skipped_by_selection
     report.left_out_no_tag = list(collection.no_tag)
     report.failed = [{"name": f.name, "reason": f.reason} for f in collection.failures]
+    report.models = len(collection.models)
+
+
+def fill_report(report: RunReport, collection: Collection, configmap: RenderedConfigMap) -> None:
+    fill_collection_report(report, collection)
     report.models = configmap.model_count
     report.eu_restricted = sorted(m.record.name for m in collection.models if m.record.euRestricted)
     report.configmap = {

@@ -86,7 +86,7 @@ def test_model_calls_start_as_pages_arrive_not_after_the_whole_catalog(
 ) -> None:
     models = make_models(100, shared_dir=shared_dir)  # pages 0-3
     with NgcEmulator(models, shared_dir=shared_dir) as emu:
-        emu.fault_page(3, Fault.delay(0.4))  # the last page is slow
+        emu.fault_page(3, Fault.delay(1.5))  # the last page is slow (a margin for loaded CI)
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
         slow_page = next(r for r in of_kind(emu, "catalog") if page_of(r) == 3)

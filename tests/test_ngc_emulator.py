@@ -503,16 +503,16 @@ def test_pages_fetched_concurrently(ngc_emulator: NgcEmulator, client: httpx.Cli
     page0_end = emu.requests[0].end_time
     later = [starts[p][0] for p in range(1, total)]
     assert min(later) >= page0_end
-    assert max(later) - min(later) < 0.1  # all in flight together
+    # all in flight together (a count, not a clock: robust on a loaded machine)
     assert emu.max_in_flight_by_kind["catalog"] == total - 1
 
 
 def test_latency_knob(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
-    ngc_emulator.latency = 0.05
+    ngc_emulator.latency = 0.3
     started = time.monotonic()
     assert client.post(ngc_emulator.url + KEY_PATH).status_code == 401
-    assert time.monotonic() - started >= 0.05
+    assert time.monotonic() - started >= 0.3
     ngc_emulator.latency_by_kind = {"key": 0.0}
     client.post(ngc_emulator.url + KEY_PATH)
     fast = ngc_emulator.requests[-1]
-    assert fast.end_time - fast.start_time < 0.05
+    assert fast.end_time - fast.start_time < 0.3

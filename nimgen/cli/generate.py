@@ -10,6 +10,7 @@ import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.options import (
+    DEFAULT_API_URL,
     ApiKeyFile,
     ApiUrl,
     CaBundle,
@@ -23,7 +24,10 @@ from nimgen.cli.options import (
     Quiet,
     RequestTimeout,
     Verbose,
+    client_settings,
+    load_key,
     run_reported,
+    selection_of,
 )
 from nimgen.cli.probe import (
     EuList,
@@ -39,9 +43,11 @@ from nimgen.cli.probe import (
 from nimgen.reports import Reporter, RunReport
 
 if TYPE_CHECKING:
+    from nimgen.apikey import ApiKey
     from nimgen.catalog import SnapshotModel
-
-DEFAULT_API_URL = "https://api.ngc.nvidia.com"
+    from nimgen.cli.probe import EuInputs
+    from nimgen.pipeline import LiveSettings
+    from nimgen.sources import Collection
 
 
 class NameSuffix(StrEnum):
@@ -90,26 +96,6 @@ PreviousOption = Annotated[
 FullOption = Annotated[bool, typer.Option("--full", help="Fetch every model, ignoring --previous.")]
 
 
-def _client_settings(
-    api_url: str,
-    concurrency: int,
-    request_timeout: float,
-    max_attempts: int,
-    deadline: float | None,
-    ca_bundle: Path | None,
-) -> object:
-    from nimgen.sources.ngc import ClientSettings, check_api_url
-
-    return ClientSettings(
-        api_url=check_api_url(api_url),
-        concurrency=concurrency,
-        request_timeout=request_timeout,
-        max_attempts=max_attempts,
-        deadline=deadline,
-        ca_bundle=ca_bundle,
-    )
-
-
 def _load_previous(
     reporter: Reporter, previous: Path | None, full: bool
 ) -> dict[str, SnapshotModel] | None:
@@ -129,6 +115,27 @@ def _load_previous(
             "fetched; give a snapshot from 'nimgen fetch' to reuse records"
         )
     return dict(loaded.by_id)
+
+
+def _collect_live(
+    reporter: Reporter,
+    report: RunReport,
+    settings: LiveSettings,
+    key: ApiKey,
+    eu_in: EuInputs,
+    eu_uncertain: EuUncertainPolicy,
+    allow_partial: bool,
+) -> tuple[Collection, str]:
+    """The live part of generate and fetch: collect, apply the strict rule, then EU facts.
+
+    Returns the collection and the EU source for the ConfigMap annotation.
+    """
+    from nimgen import pipeline
+
+    collection = pipeline.collect_live(key, settings, reporter)
+    pipeline.fill_collection_report(report, collection)
+    pipeline.check_failures(collection, allow_partial, reporter)
+    return apply_eu_live(collection, eu_in, eu_uncertain, settings.selection, reporter, report)
 
 
 def _report_reuse(reporter: Reporter, previous: Path | None, total: int, reused: int) -> None:
@@ -180,37 +187,34 @@ def generate(
 
     def body() -> None:
         from nimgen import pipeline
-        from nimgen.apikey import load_api_key
         from nimgen.errors import ExitCode
         from nimgen.output import check_output_dir
         from nimgen.render.tree import TREE_FILES
-        from nimgen.selection import build_selection
-        from nimgen.sources.ngc import ClientSettings
 
-        settings = _client_settings(
-            api_url, concurrency, request_timeout, max_attempts, deadline, ca_bundle
+        settings = client_settings(
+            api_url,
+            concurrency=concurrency,
+            request_timeout=request_timeout,
+            max_attempts=max_attempts,
+            deadline=deadline,
+            ca_bundle=ca_bundle,
         )
-        assert isinstance(settings, ClientSettings)
-        selection = build_selection(models, exclude, models_file)
-        warnings: list[str] = []
-        key = load_api_key(api_key_file, warn=warnings)
-        assert key is not None
-        for warning in warnings:
-            reporter.warn(warning)
+        selection = selection_of(models, exclude, models_file)
+        key = load_key(reporter, api_key_file)
         check_output_dir(output.absolute(), TREE_FILES, writable=not check)
         _warn_fixed_name(reporter, name_suffix)
         eu_in = eu_inputs(eu_list, eu_proxy)
         reusable = _load_previous(reporter, previous, full)
-        collection = pipeline.collect_live(
-            key,
+        collection, eu_source = _collect_live(
+            reporter,
+            report,
             pipeline.LiveSettings(
                 client=settings, selection=selection, previous=reusable, eu_proxy=eu_in.proxy
             ),
-            reporter,
-        )
-        pipeline.check_failures(collection, allow_partial, reporter)
-        collection, eu_source = apply_eu_live(
-            collection, eu_in, eu_uncertain, selection, reporter, report
+            key,
+            eu_in,
+            eu_uncertain,
+            allow_partial,
         )
         render_settings = pipeline.RenderSettings(versioned=name_suffix is NameSuffix.content)
         configmap, files = pipeline.render_models(
@@ -272,37 +276,32 @@ def fetch(
 
     def body() -> None:
         from nimgen import pipeline
-        from nimgen.apikey import load_api_key
-        from nimgen.output import write_file
-        from nimgen.selection import build_selection
-        from nimgen.sources.ngc import ClientSettings
+        from nimgen.output import check_output_file, write_file
         from nimgen.sources.snapshot import snapshot_json
 
-        settings = _client_settings(
-            api_url, concurrency, request_timeout, max_attempts, deadline, ca_bundle
+        settings = client_settings(
+            api_url,
+            concurrency=concurrency,
+            request_timeout=request_timeout,
+            max_attempts=max_attempts,
+            deadline=deadline,
+            ca_bundle=ca_bundle,
         )
-        assert isinstance(settings, ClientSettings)
-        selection = build_selection(models, exclude, models_file)
-        warnings: list[str] = []
-        key = load_api_key(api_key_file, warn=warnings)
-        assert key is not None
-        for warning in warnings:
-            reporter.warn(warning)
-        from nimgen.output import check_output_file
-
+        selection = selection_of(models, exclude, models_file)
+        key = load_key(reporter, api_key_file)
         check_output_file(output)  # a directory or an unwritable place: exit 2 before any request
         eu_in = eu_inputs(eu_list, eu_proxy)
         reusable = _load_previous(reporter, previous, full)
-        collection = pipeline.collect_live(
-            key,
+        collection, eu_source = _collect_live(
+            reporter,
+            report,
             pipeline.LiveSettings(
                 client=settings, selection=selection, previous=reusable, eu_proxy=eu_in.proxy
             ),
-            reporter,
-        )
-        pipeline.check_failures(collection, allow_partial, reporter)
-        collection, eu_source = apply_eu_live(
-            collection, eu_in, eu_uncertain, selection, reporter, report
+            key,
+            eu_in,
+            eu_uncertain,
+            allow_partial,
         )
         write_file(
             output,
@@ -313,13 +312,6 @@ def fetch(
                 eu_facts=eu_source,
             ),
         )
-        report.discovered = collection.discovered
-        report.fetched = len(collection.models) - collection.reused
-        report.reused = collection.reused
-        report.skipped_by_selection = collection.skipped_by_selection
-        report.left_out_no_tag = list(collection.no_tag)
-        report.failed = [{"name": f.name, "reason": f.reason} for f in collection.failures]
-        report.models = len(collection.models)
         report.output = str(output)
         reporter.summary(report, "nimgen fetch")
         _report_reuse(
@@ -362,7 +354,6 @@ def render(
         from nimgen import pipeline
         from nimgen.output import check_output_dir
         from nimgen.render.tree import TREE_FILES
-        from nimgen.selection import build_selection
         from nimgen.sources import NullProgress
         from nimgen.sources.snapshot import SAMPLE_DATE, SnapshotFileSource, sample_path
 
@@ -373,7 +364,7 @@ def render(
                 f"rendering the built-in sample snapshot (NIM catalog as of {SAMPLE_DATE}); "
                 "use 'nimgen generate' for the live catalog"
             )
-        selection = build_selection(models, exclude, models_file)
+        selection = selection_of(models, exclude, models_file)
         check_output_dir(output.absolute(), TREE_FILES)
         _warn_fixed_name(reporter, name_suffix)
         eu_in = eu_inputs(eu_list, None)
@@ -413,16 +404,11 @@ def verify_key(
 
     def body() -> None:
         from nimgen import pipeline
-        from nimgen.apikey import load_api_key
-        from nimgen.sources.ngc import ClientSettings
 
-        settings = _client_settings(api_url, 1, request_timeout, max_attempts, None, ca_bundle)
-        assert isinstance(settings, ClientSettings)
-        warnings: list[str] = []
-        key = load_api_key(api_key_file, warn=warnings)
-        assert key is not None
-        for warning in warnings:
-            reporter.warn(warning)
+        settings = client_settings(
+            api_url, request_timeout=request_timeout, max_attempts=max_attempts, ca_bundle=ca_bundle
+        )
+        key = load_key(reporter, api_key_file)
         pipeline.verify_key(key, settings, reporter)
         reporter.info("the key is valid")
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nimgen.reports import Reporter, RunReport
+
+if TYPE_CHECKING:
+    from nimgen.apikey import ApiKey
+    from nimgen.selection import Selection
+    from nimgen.sources.ngc import ClientSettings
+
+# Also nimgen.sources.ngc.DEFAULT_API_URL; repeated here so --help need not import the client.
+DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 
 ApiUrl = Annotated[
     str,
@@ -108,3 +116,45 @@ def run_reported(reporter: Reporter, report: RunReport, body: Callable[[], None]
     reporter.emit_json(report)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def client_settings(
+    api_url: str,
+    *,
+    concurrency: int = 1,
+    request_timeout: float,
+    max_attempts: int,
+    deadline: float | None = None,
+    ca_bundle: Path | None = None,
+) -> ClientSettings:
+    """Connection settings from the shared options; a bad URL exits 2 before any request."""
+    from nimgen.sources.ngc import ClientSettings, check_api_url
+
+    return ClientSettings(
+        api_url=check_api_url(api_url),
+        concurrency=concurrency,
+        request_timeout=request_timeout,
+        max_attempts=max_attempts,
+        deadline=deadline,
+        ca_bundle=ca_bundle,
+    )
+
+
+def load_key(reporter: Reporter, api_key_file: Path | None) -> ApiKey:
+    """The personal key from --api-key-file or $NGC_API_KEY, warning about loose permissions."""
+    from nimgen.apikey import load_api_key
+
+    warnings: list[str] = []
+    key = load_api_key(api_key_file, warn=warnings)
+    assert key is not None  # required=True raises instead
+    for warning in warnings:
+        reporter.warn(warning)
+    return key
+
+
+def selection_of(
+    models: list[str] | None, exclude: list[str] | None, models_file: Path | None
+) -> Selection:
+    from nimgen.selection import build_selection
+
+    return build_selection(models, exclude, models_file)

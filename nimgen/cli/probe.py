@@ -13,6 +13,7 @@ import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.options import (
+    DEFAULT_API_URL,
     ApiKeyFile,
     ApiUrl,
     CaBundle,
@@ -26,7 +27,10 @@ from nimgen.cli.options import (
     Quiet,
     RequestTimeout,
     Verbose,
+    client_settings,
+    load_key,
     run_reported,
+    selection_of,
 )
 from nimgen.reports import Reporter, RunReport
 
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
     from nimgen.sources import Collection
     from nimgen.sources.snapshot import Loaded
 
-DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 EU_PROXY_ENV = "NIMGEN_EU_PROXY"
 
 
@@ -275,31 +278,22 @@ def probe_eu(
 
     def body() -> None:
         from nimgen import eu
-        from nimgen.apikey import load_api_key
-        from nimgen.errors import BadInput
-        from nimgen.output import write_file
+        from nimgen.output import check_output_file, write_file
         from nimgen.reports import RichProgress
-        from nimgen.selection import build_selection
         from nimgen.sources import NullProgress, ProgressHook
-        from nimgen.sources.ngc import ClientSettings, check_api_url
 
         proxy = eu.check_proxy_url(eu_proxy) if eu_proxy else None
-        settings = ClientSettings(
-            api_url=check_api_url(api_url),
+        settings = client_settings(
+            api_url,
             concurrency=concurrency,
             request_timeout=request_timeout,
             max_attempts=max_attempts,
             deadline=deadline,
             ca_bundle=ca_bundle,
         )
-        selection = build_selection(models, exclude, models_file)
-        warnings: list[str] = []
-        key = load_api_key(api_key_file, warn=warnings)
-        assert key is not None
-        for warning in warnings:
-            reporter.warn(warning)
-        if output.is_dir():
-            raise BadInput(f"--output {output} is a directory; give a file name")
+        selection = selection_of(models, exclude, models_file)
+        key = load_key(reporter, api_key_file)
+        check_output_file(output)  # a directory or an unwritable place: exit 2 before any request
         vantage = f"the EU proxy {proxy.redacted}" if proxy else "this machine"
         reporter.info(f"probing the NIM catalog from {vantage}")
         progress: ProgressHook = (

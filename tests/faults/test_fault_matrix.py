@@ -123,7 +123,7 @@ def test_429_storm_waits_as_told_and_backs_off(
         resumed = min(r.start_time for r in models if r.start_time > first_429 + 0.5)
         next_wave = [r for r in models if resumed <= r.start_time < resumed + 0.08]
         assert len(storm_wave) >= 20 and len(next_wave) <= 16, (storm_wave, next_wave)
-    assert run.seconds < 15
+    assert run.seconds < 30
 
 
 # -- connection reset / refused mid-run --------------------------------------------
@@ -193,8 +193,9 @@ def test_hanging_model_times_out_is_retried_then_named(
     assert run.failed_names() == {"llama-3.1-8b-instruct"}
     assert "no answer within --request-timeout 1s (gave up after 2 attempts)" in run.stderr
     assert emu.model_calls["llama-3.1-8b-instruct"] == 2
-    # 2 tries of 1 s plus a jittered wait of at most 0.5 s, plus start-up.
-    assert run.seconds < 2 + 0.5 + 3, run.seconds
+    # Two 1 s attempts and a short backoff take about 3 s; "well within a minute" is the
+    # promise, and a loaded CI machine adds process start-up, so the bound is generous.
+    assert run.seconds < 30, run.seconds
     # At the defaults (6 attempts) the bound is 6 x 1 s + 0.5 + 1 + 2 + 4 + 8 s = 21.5 s.
     defaults = ClientSettings(request_timeout=1)
     waits = sum(
@@ -226,7 +227,7 @@ def test_deadline_stops_the_run_and_names_the_unfinished(
             ]
         )
     assert_clean_failure(run)
-    assert run.seconds < 2 + 3
+    assert run.seconds < 2 + 10  # cut at the deadline, long before the 30 s request timeout
     assert "did not finish within --deadline 2s: 3 model(s) unfinished" in run.stderr
     assert run.json["errorDetails"] == [f"{name}: unfinished at the deadline" for name in hung]
     assert not (tmp_path / "a").exists()
