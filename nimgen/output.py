@@ -53,12 +53,7 @@ def signals_deferred() -> Iterator[None]:
 def cleanup_temps() -> None:
     """Remove every temporary path this process still holds (safe to call repeatedly)."""
     for path in sorted(_LIVE_TEMPS, reverse=True):
-        with contextlib.suppress(OSError):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
-        _LIVE_TEMPS.discard(path)
+        _remove_temp(path)
 
 
 def _forget(path: Path) -> None:

@@ -90,7 +90,7 @@ class AdaptiveLimiter:
         self._successes = 0
         self._resume_at = 0.0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._pause_task: asyncio.TimerHandle | None = None
+        self._pause_timer: asyncio.TimerHandle | None = None
 
     # -- slots -------------------------------------------------------------------
 
@@ -130,11 +130,14 @@ class AdaptiveLimiter:
         self._release_slot()
 
     def _take(self) -> None:
+        self._count_slot()
+        _acquired_epoch.set(self._epoch)
+
+    def _count_slot(self) -> None:
         self.in_flight += 1
         self.acquired += 1
         if self.in_flight > self.peak_in_flight:
             self.peak_in_flight = self.in_flight
-        _acquired_epoch.set(self._epoch)
 
     def _release_slot(self) -> None:
         self.in_flight -= 1
@@ -155,10 +158,7 @@ class AdaptiveLimiter:
             waiter = self._waiters.popleft()
             if waiter.done():  # cancelled while queued
                 continue
-            self.in_flight += 1
-            self.acquired += 1
-            if self.in_flight > self.peak_in_flight:
-                self.peak_in_flight = self.in_flight
+            self._count_slot()
             waiter.set_result(None)
 
     # -- feedback ----------------------------------------------------------------
@@ -199,12 +199,12 @@ class AdaptiveLimiter:
             return
         self._resume_at = resume_at
         loop = asyncio.get_running_loop()
-        if self._pause_task is not None:
-            self._pause_task.cancel()
-        self._pause_task = loop.call_at(loop.time() + seconds, self._end_pause)
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = loop.call_at(loop.time() + seconds, self._end_pause)
 
     def _end_pause(self) -> None:
-        self._pause_task = None
+        self._pause_timer = None
         self._resume_at = 0.0
         self._wake()
 

@@ -708,7 +708,7 @@ async def collect_catalog(
             page0 = await _fetch_page(client, 0, tries=2)
         page0 = await _reread_if_empty(client, page0)
         progress.start(None)
-        announced = _PageTotals(page0.page_total, page0.result_total)
+        result_total = page0.result_total
         state.pages_announced = page0.page_total
         _take_page(page0, state, client, options, progress)
         page_tasks = state.page_tasks
@@ -720,17 +720,16 @@ async def collect_catalog(
                 page = next(p for p, t in page_tasks.items() if t is task)
                 del page_tasks[page]
                 parsed = task.result()
-                if parsed.page_total > announced.page_total:
+                if parsed.page_total > state.pages_announced:
                     # The catalog grew while we read it: read the new pages too.
-                    for extra in range(announced.page_total, parsed.page_total):
+                    for extra in range(state.pages_announced, parsed.page_total):
                         page_tasks[extra] = asyncio.create_task(_fetch_page(client, extra))
-                    announced.page_total = parsed.page_total
                     state.pages_announced = parsed.page_total
-                announced.result_total = max(announced.result_total, parsed.result_total)
+                result_total = max(result_total, parsed.result_total)
                 _take_page(parsed, state, client, options, progress)
         while state.pending:
             await asyncio.wait(set(state.pending))
-        return announced.result_total
+        return result_total
 
     try:
         if deadline is not None:
@@ -801,12 +800,6 @@ def _deadline_failure(state: _RunState, deadline: float) -> RunFailed:
         f"the run did not finish within --deadline {deadline:g}s: {what}; nothing was written",
         details=tuple(details),
     )
-
-
-@dataclass
-class _PageTotals:
-    page_total: int
-    result_total: int
 
 
 async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> ParsedPage:
