@@ -241,7 +241,8 @@ def _load_documents(text: str) -> list[_Document]:
 # --- The rules -------------------------------------------------------------------------
 
 
-def _json_type(value: Any) -> str:
+def _type_name(value: Any, *, in_json: bool = False) -> str:
+    """What ``value`` is, in the words of JSON (``in_json``) or of YAML."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -251,26 +252,18 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
-        return "an array"
+        return "an array" if in_json else "a list"
     if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+        return "an object" if in_json else "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _json_type(value: Any) -> str:
+    return _type_name(value, in_json=True)
 
 
 def _yaml_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
+    return _type_name(value)
 
 
 def _quoted(value: Any) -> str:

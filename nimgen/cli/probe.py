@@ -164,6 +164,28 @@ def _record(outcome: EuOutcome, reporter: Reporter, report: RunReport) -> None:
         report.extra["euUncertainReasons"] = dict(outcome.uncertain)
 
 
+def _apply_facts(
+    collection: Collection,
+    facts: EuFacts,
+    policy: EuUncertainPolicy,
+    selection: Selection,
+    reporter: Reporter,
+    not_shipped: set[str] | None = None,
+) -> EuOutcome:
+    from nimgen import eu
+
+    return _decide(
+        reporter,
+        lambda: eu.apply_eu(
+            collection.models,
+            facts,
+            policy.value,
+            selection=selection,
+            not_shipped=not_shipped or (),
+        ),
+    )
+
+
 def apply_eu_live(
     collection: Collection,
     inputs: EuInputs,
@@ -187,17 +209,7 @@ def apply_eu_live(
         outcome = eu.no_facts(collection.models)
     else:
         not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
-        chosen = facts
-        outcome = _decide(
-            reporter,
-            lambda: eu.apply_eu(
-                collection.models,
-                chosen,
-                policy.value,
-                selection=selection,
-                not_shipped=not_shipped,
-            ),
-        )
+        outcome = _apply_facts(collection, facts, policy, selection, reporter, not_shipped)
     _record(outcome, reporter, report)
     return dataclasses.replace(collection, models=outcome.models), outcome.source
 
@@ -227,16 +239,7 @@ def apply_eu_render(
         source = loaded.eu_facts if loaded is not None else "none"
         outcome = eu.keep_records(collection.models, source)
     else:
-        chosen = facts
-        outcome = _decide(
-            reporter,
-            lambda: eu.apply_eu(
-                collection.models,
-                chosen,
-                policy.value,
-                selection=selection,
-            ),
-        )
+        outcome = _apply_facts(collection, facts, policy, selection, reporter)
     _record(outcome, reporter, report)
     return dataclasses.replace(collection, models=outcome.models), outcome.source
 
