@@ -9,8 +9,8 @@ thread per connection) that answers the three upstream endpoints from seeded mod
 
 Everything else answers 404 JSON (kind ``"other"``). Tests steer it with knobs (latency, EU
 callers, page-size cap, catalog oddities, random flakiness), scripted :class:`Fault` s per
-model / catalog page / key call, and read its counters (request log, calls per model and
-page, peak concurrency, auth failures).
+model (optionally for EU callers only) / catalog page / key call, and read its counters
+(request log, calls per model and page, peak concurrency, auth failures).
 
 Stdlib only; it never talks to anything but its loopback clients.
 """
@@ -759,7 +759,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_model(self, route: _Route) -> None:
         emu = self.server.emu
         emu._note_model(route.repo)
-        fault = emu._take_fault(("model", route.repo)) or emu._flaky_fault()
+        eu = emu._is_eu(str(self.client_address[0]))
+        fault = emu._take_model_fault(route.repo, eu=eu) or emu._flaky_fault()
         self._answer("model", fault, lambda _f: self._model_answer(route))
 
     def _model_answer(self, route: _Route) -> _Answer:
@@ -996,6 +997,19 @@ class NgcEmulator:
         """Apply ``fault`` to every request to ``name`` (after queued ones); None clears."""
         self._set_forever(("model", name), fault)
 
+    def fault_model_eu(self, name: str, *faults: Fault) -> None:
+        """Like :meth:`fault_model`, but only requests from EU callers (``eu_mode``, or a client
+        address in ``eu_addresses``) consume them; other callers get their normal answers.
+
+        For an EU caller the order is: queued EU faults, queued faults, the EU forever fault,
+        the forever fault.
+        """
+        self._queue(("model_eu", name), faults)
+
+    def fault_model_eu_forever(self, name: str, fault: Fault | None) -> None:
+        """Like :meth:`fault_model_forever`, for EU callers only; None clears."""
+        self._set_forever(("model_eu", name), fault)
+
     def fault_page(self, page: int, *faults: Fault) -> None:
         self._queue(("page", page), faults)
 
@@ -1039,6 +1053,22 @@ class NgcEmulator:
             if queue:
                 return queue.popleft()
             return self._forever.get(target)
+
+    def _take_model_fault(self, name: str, *, eu: bool) -> Fault | None:
+        """The fault for one request to model ``name``; EU-only faults apply if ``eu``."""
+        targets: tuple[FaultTarget, ...] = (("model", name),)
+        if eu:
+            targets = (("model_eu", name), ("model", name))
+        with self._lock:
+            for target in targets:
+                queue = self._queued.get(target)
+                if queue:
+                    return queue.popleft()
+            for target in targets:
+                fault = self._forever.get(target)
+                if fault is not None:
+                    return fault
+        return None
 
     def _flaky_fault(self) -> Fault | None:
         rate503, rate429 = self.flaky_rate, self.flaky_429_rate

@@ -286,6 +286,56 @@ def test_eu_via_forward_proxy(
     assert clients == {"127.0.0.1", "127.0.0.2"}
 
 
+def test_eu_only_model_faults(
+    ngc_emulator: NgcEmulator, forward_proxy: ForwardProxy, client: httpx.Client
+) -> None:
+    emu = ngc_emulator
+    emu.eu_addresses = {"127.0.0.2"}
+    url = emu.repo_url(SAMPLE)
+    emu.fault_model_eu(SAMPLE, Fault.status(502), Fault.status(429, retry_after="0"))
+    emu.fault_model_eu_forever(SAMPLE, Fault.status(503))
+    assert emu.pending_faults() == 2
+    with httpx.Client(proxy=forward_proxy.url, timeout=5.0) as via_eu:
+        assert client.get(url, headers=AUTH).status_code == 200  # 127.0.0.1: not in the EU
+        assert emu.pending_faults() == 2
+        assert [via_eu.get(url, headers=AUTH).status_code for _ in range(4)] == [
+            502,
+            429,
+            503,
+            503,
+        ]
+        assert client.get(url, headers=AUTH).status_code == 200
+        assert via_eu.get(emu.repo_url(min(EU_RESTRICTED)), headers=AUTH).status_code == 451
+        # eu_mode makes every caller an EU caller.
+        emu.eu_mode = True
+        assert client.get(url, headers=AUTH).status_code == 503
+        emu.eu_mode = False
+        # Queued faults for everyone come before the EU forever fault.
+        emu.fault_model(SAMPLE, Fault.status(500))
+        assert via_eu.get(url, headers=AUTH).status_code == 500
+        assert via_eu.get(url, headers=AUTH).status_code == 503
+        emu.fault_model_eu_forever(SAMPLE, None)
+        assert via_eu.get(url, headers=AUTH).status_code == 200
+        emu.fault_model_eu(SAMPLE, Fault.status(503))
+        emu.fault_model_eu_forever(SAMPLE, Fault.status(503))
+        emu.clear_faults()
+        assert emu.pending_faults() == 0
+        assert via_eu.get(url, headers=AUTH).status_code == 200
+    by_client = sorted({(r.client_address, r.status) for r in emu.requests if r.kind == "model"})
+    assert by_client == [
+        ("127.0.0.1", 200),
+        ("127.0.0.1", 503),
+        ("127.0.0.2", 200),
+        ("127.0.0.2", 429),
+        ("127.0.0.2", 451),
+        ("127.0.0.2", 500),
+        ("127.0.0.2", 502),
+        ("127.0.0.2", 503),
+    ]
+    assert emu.model_calls[SAMPLE] == 11
+    assert emu.errors == []
+
+
 def test_connect_tunnel(ngc_emulator: NgcEmulator, forward_proxy: ForwardProxy) -> None:
     ngc_emulator.eu_addresses = {"127.0.0.2"}
     name = min(EU_RESTRICTED)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import ngc_emulator
 import pytest
 import yaml
 from http_proxy import ForwardProxy
@@ -66,20 +65,13 @@ def proxy() -> Iterator[ForwardProxy]:
 
 
 @pytest.fixture
-def eu_only_503(monkeypatch: pytest.MonkeyPatch, emu: NgcEmulator) -> Callable[[str], None]:
+def eu_only_503(emu: NgcEmulator) -> Callable[[str], None]:
     """Make a model answer 503 forever to EU callers (127.0.0.2) only; others see it normally."""
-    names: set[str] = set()
-    original = ngc_emulator._Handler._serve_model
 
-    def serve(self: Any, route: Any) -> None:
-        if self.server.emu is emu and route.repo in names and self.client_address[0] == "127.0.0.2":
-            emu._note_model(route.repo)
-            self._answer("model", Fault.status(503), lambda _f: self._model_answer(route))
-            return
-        original(self, route)
+    def fault(name: str) -> None:
+        emu.fault_model_eu_forever(name, Fault.status(503))
 
-    monkeypatch.setattr(ngc_emulator._Handler, "_serve_model", serve)
-    return names.add
+    return fault
 
 
 def nimgen(command: str, emu: NgcEmulator, out: Path, *extra: str) -> NimgenResult:
