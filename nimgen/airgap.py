@@ -3,10 +3,11 @@
 ``plan_airgap`` turns models read offline (a ``fetch`` snapshot, a ConfigMap or
 an output tree, through ``nimgen.sources.snapshot.load_models``) into a frozen
 ``AirgapPlan``: the records of the custom ConfigMap, narrowed to the chosen
-tags, and exactly one image per offered tag. The renderers in
-``nimgen.render.airgap`` write every file from that one plan, so the
-ConfigMap's tags, the oc-mirror ``ImageSetConfiguration`` and ``images.txt``
-cannot disagree.
+tags, and exactly one image per offered tag (plus, with ``--digests``, one
+digest reference per platform of each tag, from the digests a ``fetch``
+snapshot recorded). The renderers in ``nimgen.render.airgap`` write every file
+from that one plan, so the ConfigMap's tags, the oc-mirror
+``ImageSetConfiguration`` and ``images.txt`` cannot disagree.
 
 Nothing here touches the network.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -40,8 +40,8 @@ _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST = re.compile(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*|\[[0-9A-Fa-f:.]+\]")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _MAX_REPOSITORY = 255
+_MAX_LISTED = 20
 
 _MIRROR_USAGE = "--mirror takes REGISTRY[/PREFIX], e.g. registry.example.com:5000/nim-mirror"
 
@@ -163,21 +163,31 @@ class TagChoice:
 
 @dataclass(frozen=True)
 class Image:
-    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``."""
+    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``.
+
+    With ``digest`` set it is a digest reference instead, ``...{repository}@sha256:...``:
+    the image of ``tag`` for one ``platform`` (``os/architecture``), pinned.
+    """
 
     model: str
     repository: str  # "{namespace}/{name}", e.g. nim/meta/llama-3.1-8b-instruct
     tag: str
     mirror: Mirror
     digest: str | None = None
+    platform: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """``:tag``, or ``@sha256:...`` for a digest reference."""
+        return f"@{self.digest}" if self.digest else f":{self.tag}"
 
     @property
     def source(self) -> str:
-        return f"{SOURCE_REGISTRY}/{self.repository}:{self.tag}"
+        return f"{SOURCE_REGISTRY}/{self.repository}{self.reference}"
 
     @property
     def destination(self) -> str:
-        return f"{self.mirror.repository(self.repository)}:{self.tag}"
+        return f"{self.mirror.repository(self.repository)}{self.reference}"
 
 
 @dataclass(frozen=True)
@@ -193,10 +203,12 @@ class AirgapPlan:
     namespace: str
     immutable: bool
     records: tuple[ModelRecord, ...]  # sorted by name; tags narrowed to the offered ones
-    images: tuple[Image, ...]  # sorted by source reference
+    images: tuple[Image, ...]  # by tag, one per offered tag, sorted by source reference
     discovered: int
     unmatched_patterns: tuple[str, ...] = ()  # --models patterns that matched no model
     glob_misses: tuple[str, ...] = ()  # models whose tags the --tags glob did not match
+    # --digests: every tag image's digest references (one per platform), in images' order.
+    digest_images: tuple[Image, ...] = ()
 
     @property
     def orgs(self) -> tuple[str, ...]:
@@ -205,7 +217,22 @@ class AirgapPlan:
 
     @property
     def has_digests(self) -> bool:
-        return bool(self.images) and all(i.digest for i in self.images)
+        """True when the plan pins digests (``--digests``): each tag has its references."""
+        return bool(self.digest_images)
+
+    @property
+    def mirrored(self) -> tuple[Image, ...]:
+        """Every reference to mirror: each tag image, followed by its digest references."""
+        if not self.digest_images:
+            return self.images
+        by_tag: dict[tuple[str, str], list[Image]] = {}
+        for image in self.digest_images:
+            by_tag.setdefault((image.repository, image.tag), []).append(image)
+        out: list[Image] = []
+        for image in self.images:
+            out.append(image)
+            out.extend(by_tag.get((image.repository, image.tag), ()))
+        return tuple(out)
 
     @property
     def skipped_by_selection(self) -> int:
@@ -251,21 +278,22 @@ def plan_airgap(
     name: str = DEFAULT_NAME,
     namespace: str = DEFAULT_NAMESPACE,
     immutable: bool = False,
-    digests: Mapping[str, str] | None = None,
+    digests: bool = False,
 ) -> AirgapPlan:
     """Choose the models and tags and name every image.
 
-    ``digests`` maps a source reference (``nvcr.io/...:tag``) to its
-    ``sha256:...`` digest, where known. The snapshot format does not record
-    digests yet, so callers pass none today.
+    With ``digests`` (``--digests``) every offered tag also gets its digest
+    references, one per platform, from the digests the snapshot recorded; when
+    any offered tag has none, ``BadInput`` names those images (nothing is guessed).
     """
     selection = selection or Selection()
     tags = tags or TagChoice()
     check_target(name, namespace)
-    chosen = sorted(
-        (m.record for m in loaded.models if selection.matches(m.record.name)),
-        key=lambda r: r.name,
+    chosen_models = sorted(
+        (m for m in loaded.models if selection.matches(m.record.name)),
+        key=lambda m: m.record.name,
     )
+    chosen = [m.record for m in chosen_models]
     names = [m.record.name for m in loaded.models]
     unmatched = tuple(
         p for p in selection.include if not any(fnmatch.fnmatchcase(n, p) for n in names)
@@ -277,9 +305,11 @@ def plan_airgap(
         )
     records: list[ModelRecord] = []
     images: list[Image] = []
+    pinned: dict[Image, tuple[Image, ...]] = {}
     problems: list[str] = []
     misses: list[str] = []
-    for record in chosen:
+    for model in chosen_models:
+        record = model.record
         offered = tags.choose(record)
         if tags.kind == "glob" and not tags.matched(record):
             misses.append(record.name)
@@ -292,16 +322,20 @@ def plan_airgap(
         repository = f"{record.namespace}/{record.name}"
         for tag in offered:
             image = Image(model=record.name, repository=repository, tag=tag, mirror=mirror)
-            digest = (digests or {}).get(image.source)
-            if digest is not None:
-                if not _DIGEST.fullmatch(digest):
-                    problems.append(f"{record.name}: {digest!r} is not a sha256 digest")
-                image = Image(record.name, repository, tag, mirror, digest)
             images.append(image)
+            pinned[image] = tuple(
+                Image(record.name, repository, tag, mirror, d.digest, d.platform)
+                for d in model.digests_of(tag)
+            )
     if problems:
         raise BadInput(
             f"{len(problems)} image reference(s) cannot be mirrored", details=tuple(problems)
         )
+    images.sort(key=lambda i: i.source)
+    digest_images: tuple[Image, ...] = ()
+    if digests:
+        _require_digests(loaded, tags, chosen, images, pinned)
+        digest_images = tuple(d for image in images for d in pinned[image])
     return AirgapPlan(
         source=loaded.path,
         source_kind=loaded.kind,
@@ -312,27 +346,61 @@ def plan_airgap(
         namespace=namespace,
         immutable=immutable,
         records=tuple(records),
-        images=tuple(sorted(images, key=lambda i: i.source)),
+        images=tuple(images),
         discovered=len(loaded.models),
         unmatched_patterns=unmatched,
         glob_misses=tuple(misses),
+        digest_images=digest_images,
     )
 
 
-def require_digests(plan: AirgapPlan) -> None:
-    """``--digests``: refuse unless every image's digest is known."""
-    missing = [i.source for i in plan.images if not i.digest]
+def _require_digests(
+    loaded: Loaded,
+    tags: TagChoice,
+    chosen: list[ModelRecord],
+    images: list[Image],
+    pinned: dict[Image, tuple[Image, ...]],
+) -> None:
+    """``--digests``: refuse unless every offered tag has a recorded digest (exit 2)."""
+    missing = [image for image in images if not pinned[image]]
     if not missing:
         return
-    if len(missing) == len(plan.images):
+    if not any(m.digests for m in loaded.models):
+        if loaded.kind == "snapshot":
+            why = (
+                "records no image digests (it was written before nimgen recorded them); "
+                "take a new snapshot with 'nimgen fetch' (add --full if you pass --previous)"
+            )
+        else:
+            why = (
+                "records no image digests (a ConfigMap holds tags only); give a "
+                "snapshot from 'nimgen fetch'"
+            )
         raise BadInput(
-            f"--digests: {plan.source} records no image digests ({plan.source_kind}s hold "
-            "tags only), so no ImageDigestMirrorSet can be written; drop --digests to "
-            "mirror by tag"
+            f"--digests: {loaded.path} {why}, or drop --digests to mirror by tag; "
+            "no ImageDigestMirrorSet is written without them"
         )
+    latest = {r.name: r.latestTag for r in chosen}
+    hints = []
+    if any(i.tag != latest[i.model] for i in missing):
+        hints.append(
+            f"snapshots record only each model's latestTag digests, and --tags {tags} "
+            "offers other tags: use --tags latest"
+        )
+    without = sorted({i.model for i in missing if i.tag == latest[i.model]})
+    if without:
+        hints.append(
+            f"NGC reported no digest for the latestTag of {len(without)} model(s): fetch "
+            "a new snapshot, leave them out with --exclude, or drop --digests"
+        )
+    hint = "; ".join(hints)
+    listed = [f"{i.source}: no digest recorded" for i in missing[:_MAX_LISTED]]
+    if len(missing) > _MAX_LISTED:
+        listed.append(f"... and {len(missing) - _MAX_LISTED} more")
     raise BadInput(
-        f"--digests: the digests of {len(missing)} of {len(plan.images)} images are unknown",
-        details=tuple(missing[:20]),
+        f"--digests: no digest is known for {len(missing)} of {len(images)} image(s); {hint} "
+        "(digests are never guessed)",
+        details=tuple(listed),
     )
 
 
@@ -357,7 +425,7 @@ def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
     return (
         NextStep(
             f"on a machine that reaches {SOURCE_REGISTRY}, log in to it (user $oauthtoken, "
-            f"password your NGC key) and copy the {len(plan.images)} image(s) into an archive",
+            f"password your NGC key) and copy the {len(plan.mirrored)} image(s) into an archive",
             (f"oc-mirror --config {isc} {archive} --v2",),
         ),
         NextStep(

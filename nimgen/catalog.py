@@ -16,9 +16,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictStr,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -143,14 +145,74 @@ class CatalogFacts(BaseModel):
     latestTagPushedDate: StrictStr | None = None
 
 
+DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
+PLATFORM_PART_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+class ImageDigest(BaseModel):
+    """The manifest digest of one tag's image for one platform, as NGC reported it."""
+
+    model_config = _Frozen
+
+    tag: StrictStr = Field(min_length=1)
+    architecture: StrictStr = Field(pattern=f"^{PLATFORM_PART_PATTERN}$")
+    os: StrictStr = Field(pattern=f"^{PLATFORM_PART_PATTERN}$")
+    digest: StrictStr = Field(pattern=f"^{DIGEST_PATTERN}$")
+
+    @property
+    def platform(self) -> str:
+        return f"{self.os}/{self.architecture}"
+
+
+def _digest_order(item: ImageDigest) -> tuple[str, str, str, str]:
+    return (item.tag, item.os, item.architecture, item.digest)
+
+
 class SnapshotModel(BaseModel):
-    """A model in a ``fetch`` snapshot: its record plus the catalog facts."""
+    """A model in a ``fetch`` snapshot: its record plus the catalog facts.
+
+    ``digests`` holds the image digests NGC reported (today: the latest tag's, one
+    per platform). Optional: snapshots written before nimgen recorded digests, and
+    models read from a ConfigMap, have none; an empty tuple is left out of the
+    snapshot JSON, so such snapshots keep their exact bytes.
+    """
 
     model_config = _Frozen
 
     record: ModelRecord
     catalog: CatalogFacts
     eu: EuStatus | None = None
+    digests: tuple[ImageDigest, ...] = ()
+
+    @field_validator("digests")
+    @classmethod
+    def _sorted_digests(cls, value: tuple[ImageDigest, ...]) -> tuple[ImageDigest, ...]:
+        ordered = tuple(sorted(value, key=_digest_order))
+        seen: set[tuple[str, str, str]] = set()
+        for item in ordered:
+            key = (item.tag, item.os, item.architecture)
+            if key in seen:
+                raise ValueError(f"two digests for tag {item.tag!r} on {item.platform}")
+            seen.add(key)
+        return ordered
+
+    @model_validator(mode="after")
+    def _digest_tags_known(self) -> SnapshotModel:
+        for item in self.digests:
+            if item.tag not in self.record.tags:
+                raise ValueError(f"a digest names tag {item.tag!r}, which is not among the tags")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_digests(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not self.digests:
+            data.pop("digests", None)
+        return data
+
+    def digests_of(self, tag: str) -> tuple[ImageDigest, ...]:
+        """The recorded digests of ``tag``, by platform (empty when none are known)."""
+        return tuple(d for d in self.digests if d.tag == tag)
 
 
 class SnapshotSource(BaseModel):

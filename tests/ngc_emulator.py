@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import hashlib
 import io
 import json
 import math
@@ -129,6 +130,11 @@ class EmulatedModel:
     @property
     def resource_id(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+def fake_digest(name: str, tag: str, architecture: str = "amd64") -> str:
+    """The deterministic ``sha256:...`` digest the emulator reports for an image and platform."""
+    return "sha256:" + hashlib.sha256(f"{name}:{tag}:{architecture}".encode()).hexdigest()
 
 
 def load_fixture_models(shared_dir: Path | None = None) -> list[EmulatedModel]:
@@ -1181,6 +1187,12 @@ class NgcEmulator:
         )
         if latest is None:
             del out["latestTag"]
+        # The latest tag's image per platform, with a digest of this model's own.
+        out["latestArchitectureVariants"] = [
+            {**v, "digest": fake_digest(m.name, latest, str(v.get("architecture")))}
+            for v in self._templates.repo.get("latestArchitectureVariants", [])
+            if latest is not None
+        ]
         return out
 
     # ---- bookkeeping (called from handler threads)

@@ -18,9 +18,8 @@ from nimgen.airgap import (
     next_steps,
     parse_mirror,
     plan_airgap,
-    require_digests,
 )
-from nimgen.catalog import CatalogFacts, ModelRecord, SnapshotModel
+from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.render.airgap import (
     AIRGAP_FILES,
@@ -252,44 +251,44 @@ def test_every_org_gets_its_own_mirror_entry() -> None:
 # --- digests -----------------------------------------------------------------------------
 
 
+def with_digest(r: ModelRecord, digest: str) -> SnapshotModel:
+    return SnapshotModel(
+        record=r,
+        catalog=CatalogFacts(resourceId=f"{r.namespace}/{r.name}"),
+        digests=(ImageDigest(tag=r.latestTag, architecture="amd64", os="linux", digest=digest),),
+    )
+
+
 def test_digests_are_refused_when_none_are_known(sample: Loaded) -> None:
-    plan = plan_airgap(sample, mirror=MIRROR, selection=Selection(include=("llama-3.1-8b-*",)))
     with pytest.raises(BadInput) as caught:
-        require_digests(plan)
+        plan_airgap(
+            sample, mirror=MIRROR, selection=Selection(include=("llama-3.1-8b-*",)), digests=True
+        )
     assert caught.value.exit_code == 2
-    assert "records no image digests (snapshots hold tags only)" in caught.value.message
+    assert "records no image digests (it was written before nimgen" in caught.value.message
     assert "drop --digests" in caught.value.message
 
 
 def test_digests_are_refused_when_some_are_unknown() -> None:
-    digest = "sha256:" + "a" * 64
-    plan = plan_airgap(
-        loaded_of(record("a"), record("b")),
-        mirror=MIRROR,
-        digests={"nvcr.io/nim/meta/a:1.2.0": digest},
-    )
-    with pytest.raises(BadInput, match="the digests of 1 of 2 images are unknown") as caught:
-        require_digests(plan)
-    assert caught.value.details == ("nvcr.io/nim/meta/b:1.2.0",)
-
-
-def test_a_malformed_digest_is_refused() -> None:
-    with pytest.raises(BadInput) as caught:
-        plan_airgap(
-            loaded_of(record("a")), mirror=MIRROR, digests={"nvcr.io/nim/meta/a:1.2.0": "md5:x"}
-        )
-    assert "'md5:x' is not a sha256 digest" in caught.value.details[0]
+    a = with_digest(record("a"), "sha256:" + "a" * 64)
+    b = SnapshotModel(record=record("b"), catalog=CatalogFacts(resourceId="nim/meta/b"))
+    loaded = Loaded(Path("snapshot.json"), "snapshot", (a, b))
+    with pytest.raises(BadInput, match="no digest is known for 1 of 2 image") as caught:
+        plan_airgap(loaded, mirror=MIRROR, digests=True)
+    assert caught.value.details == ("nvcr.io/nim/meta/b:1.2.0: no digest recorded",)
+    assert "--exclude" in caught.value.message
 
 
 def test_known_digests_add_an_image_digest_mirror_set() -> None:
-    digests = {
-        "nvcr.io/nim/meta/a:1.2.0": "sha256:" + "a" * 64,
-        "nvcr.io/nim/meta/b:1.2.0": "sha256:" + "b" * 64,
-    }
-    plan = plan_airgap(loaded_of(record("a"), record("b")), mirror=MIRROR, digests=digests)
-    require_digests(plan)
+    models = (
+        with_digest(record("a"), "sha256:" + "a" * 64),
+        with_digest(record("b"), "sha256:" + "b" * 64),
+    )
+    plan = plan_airgap(
+        Loaded(Path("snapshot.json"), "snapshot", models), mirror=MIRROR, digests=True
+    )
     assert plan.has_digests
-    files = render_airgap(plan, digests=True)
+    files = render_airgap(plan)
     idms = yaml.safe_load(files[IDMS_FILE])
     assert idms["apiVersion"] == "config.openshift.io/v1"
     assert idms["kind"] == "ImageDigestMirrorSet"

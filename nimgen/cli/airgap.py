@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.options import Exclude, JsonOutput, Models, ModelsFile, Quiet, run_reported
 from nimgen.reports import Reporter, RunReport
+
+if TYPE_CHECKING:
+    from nimgen.airgap import Image
 
 VALIDATE_EXIT_HELP = "Exit codes: 0 every file valid; 1 problems found; 2 a file could not be read."
 
@@ -68,8 +71,11 @@ def airgap(
         bool,
         typer.Option(
             "--digests",
-            help="Also write an ImageDigestMirrorSet. Needs every image's digest; snapshots "
-            "record tags only today, so this fails with exit 2.",
+            help="Also pin digests: write an ImageDigestMirrorSet and list each tag's "
+            "digest references (nvcr.io/...@sha256:..., one per platform) after its tag "
+            "in images.txt and imageset-config.yaml. Needs a digest for every chosen tag: "
+            "'fetch' snapshots record the latestTag's, so use it with --tags latest; "
+            "otherwise exit 2 naming the images without one.",
         ),
     ] = False,
     json_output: JsonOutput = False,
@@ -86,13 +92,7 @@ def airgap(
     report = RunReport(command="airgap")
 
     def body() -> None:
-        from nimgen.airgap import (
-            TagChoice,
-            next_steps,
-            parse_mirror,
-            plan_airgap,
-            require_digests,
-        )
+        from nimgen.airgap import TagChoice, next_steps, parse_mirror, plan_airgap
         from nimgen.errors import RunFailed
         from nimgen.output import check_output_dir, write_tree
         from nimgen.render.airgap import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
@@ -114,9 +114,8 @@ def airgap(
             name=name,
             namespace=namespace,
             immutable=immutable,
+            digests=digests,
         )
-        if digests:
-            require_digests(plan)
         for pattern in plan.unmatched_patterns:
             reporter.warn(f"--models {pattern!r} matched no model in {from_path}")
         if plan.glob_misses:
@@ -130,7 +129,7 @@ def airgap(
                 f"--immutable: the ConfigMap {name!r} has a fixed name, so changing it later "
                 "means deleting and re-creating it"
             )
-        files = render_airgap(plan, digests=digests)
+        files = render_airgap(plan)
         configmap_text = files[CONFIGMAP_FILE].decode("utf-8")
         checked = validate_text(configmap_text, CONFIGMAP_FILE)
         if checked.errors:
@@ -157,10 +156,7 @@ def airgap(
         report.extra = {
             "mirror": str(plan.mirror),
             "tags": str(plan.tags),
-            "images": [
-                {"source": i.source, "destination": i.destination, "model": i.model}
-                for i in plan.images
-            ],
+            "images": [_image_json(i) for i in plan.mirrored],
             "files": sorted(files),
             "nextSteps": [
                 {"what": s.what, "commands": list(s.commands), "alternative": s.alternative}
@@ -168,9 +164,14 @@ def airgap(
             ],
         }
         reporter.summary(report, "nimgen airgap")
+        pinned = (
+            f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
+            if plan.has_digests
+            else ""
+        )
         reporter.info(
-            f"{len(plan.images)} image(s) to mirror from {len(plan.records)} model(s) "
-            f"(--tags {plan.tags}) to {plan.mirror}"
+            f"{len(plan.mirrored)} image(s) to mirror{pinned} from {len(plan.records)} "
+            f"model(s) (--tags {plan.tags}) to {plan.mirror}"
         )
         reporter.info("next steps:")
         number = 0
@@ -184,6 +185,14 @@ def airgap(
                 reporter.info(f"       {command}")
 
     run_reported(reporter, report, body)
+
+
+def _image_json(image: Image) -> dict[str, str]:
+    """One image of ``--json``: a tag reference, or a digest reference with its platform."""
+    entry = {"source": image.source, "destination": image.destination, "model": image.model}
+    if image.digest is not None:
+        entry.update(tag=image.tag, digest=image.digest, platform=image.platform or "")
+    return entry
 
 
 @app.command(epilog=VALIDATE_EXIT_HELP)

@@ -25,7 +25,14 @@ from urllib.parse import quote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from nimgen.apikey import ApiKey, redact
-from nimgen.catalog import CatalogFacts, EuStatus, ModelRecord, SnapshotModel, configmap_key_problem
+from nimgen.catalog import (
+    CatalogFacts,
+    EuStatus,
+    ImageDigest,
+    ModelRecord,
+    SnapshotModel,
+    configmap_key_problem,
+)
 from nimgen.errors import BadInput, KeyRejected, RunFailed
 from nimgen.selection import Selection
 from nimgen.sources import CatalogEntry, Collection, Logger, ModelFailure, ProgressHook
@@ -622,6 +629,39 @@ def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
     )
 
 
+def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
+    """The latest tag's image digests from a per-model answer, one per platform.
+
+    NGC lists them in ``latestArchitectureVariants`` (``architecture``, ``os``,
+    ``digest``). Digests are extra facts, never a reason to fail a model: a
+    malformed variant is skipped, and when two variants give different digests
+    for the same platform none is recorded for the model (nothing is guessed).
+    """
+    variants = body.get("latestArchitectureVariants") if isinstance(body, dict) else None
+    if not isinstance(variants, list):
+        return ()
+    found: dict[tuple[str, str], ImageDigest] = {}
+    for variant in variants:
+        if not isinstance(variant, dict):
+            continue
+        try:
+            item = ImageDigest.model_validate(
+                {
+                    "tag": latest_tag,
+                    "architecture": variant.get("architecture"),
+                    "os": variant.get("os"),
+                    "digest": variant.get("digest"),
+                }
+            )
+        except ValidationError:
+            continue
+        platform = (item.os, item.architecture)
+        if platform in found and found[platform].digest != item.digest:
+            return ()
+        found[platform] = item
+    return tuple(found[p] for p in sorted(found))
+
+
 def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:
     """True when the catalog says nothing about ``entry`` changed since ``previous``."""
     before = previous.catalog
@@ -922,7 +962,11 @@ def _details_job(
         except Final as exc:
             state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
             return
-        state.records[entry.resource_id] = SnapshotModel(record=record, catalog=facts_of(entry))
+        state.records[entry.resource_id] = SnapshotModel(
+            record=record,
+            catalog=facts_of(entry),
+            digests=digests_from_answer(answer.body, record.latestTag),
+        )
 
     return job
 
