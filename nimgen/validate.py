@@ -42,32 +42,33 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _VERSIONED_NAME = re.compile(rf".+-(?P<suffix>[0-9a-f]{{{SUFFIX_DIGITS}}})")
 
 
-def dns_subdomain_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a Kubernetes object (RFC 1123 subdomain), or None."""
+def _rfc1123_problem(
+    name: str, pattern: re.Pattern[str], limit: int, what: str, allowed: str
+) -> str | None:
     if not name:
         return "is empty"
-    if len(name) > 253:
-        return f"is {len(name)} characters long (at most 253)"
-    if not _DNS_SUBDOMAIN.fullmatch(name):
+    if len(name) > limit:
+        return f"is {len(name)} characters long (at most {limit})"
+    if not pattern.fullmatch(name):
         return (
-            f"{name!r} is not a valid object name (lower-case letters, digits, '-' and '.', "
+            f"{name!r} is not a valid {what} ({allowed}, "
             "starting and ending with a letter or digit)"
         )
     return None
+
+
+def dns_subdomain_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a Kubernetes object (RFC 1123 subdomain), or None."""
+    return _rfc1123_problem(
+        name, _DNS_SUBDOMAIN, 253, "object name", "lower-case letters, digits, '-' and '.'"
+    )
 
 
 def dns_label_problem(name: str) -> str | None:
     """Why ``name`` cannot name a namespace (RFC 1123 label), or None."""
-    if not name:
-        return "is empty"
-    if len(name) > 63:
-        return f"is {len(name)} characters long (at most 63)"
-    if not _DNS_LABEL.fullmatch(name):
-        return (
-            f"{name!r} is not a valid namespace name (lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit)"
-        )
-    return None
+    return _rfc1123_problem(
+        name, _DNS_LABEL, 63, "namespace name", "lower-case letters, digits and '-'"
+    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from model_records import make_record
 
 from nimgen.airgap import (
     AirgapPlan,
@@ -48,17 +49,13 @@ def sample() -> Loaded:
 
 def record(name: str, namespace: str = "nim/meta", **changes: Any) -> ModelRecord:
     fields: dict[str, Any] = {
-        "name": name,
         "displayName": name.title(),
         "shortDescription": "A model.",
         "namespace": namespace,
         "tags": ["1.2.0", "1.2", "1.1.0", "latest", "1.2.0-rtx"],
         "latestTag": "1.2.0",
-        "updatedDate": "2025-01-01T00:00:00Z",
-        "euRestricted": False,
     }
-    fields.update(changes)
-    return ModelRecord.model_validate(fields)
+    return make_record(name, **(fields | changes))
 
 
 def loaded_of(*records: ModelRecord) -> Loaded:

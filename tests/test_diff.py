@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from model_records import make_record
 
 from nimgen.catalog import CatalogFacts, ModelRecord, SnapshotModel
 from nimgen.diff import CatalogDiff, DiffSide, compare_records, diff_models, diff_paths
@@ -18,18 +19,7 @@ from nimgen.sources.snapshot import snapshot_json
 
 
 def make(name: str, **changes: object) -> ModelRecord:
-    data: dict[str, object] = {
-        "name": name,
-        "displayName": f"Display {name}",
-        "shortDescription": "Short.",
-        "namespace": "nim/test",
-        "tags": ("1.0", "latest"),
-        "latestTag": "1.0",
-        "updatedDate": "2025-01-01T00:00:00Z",
-        "euRestricted": False,
-    }
-    data.update(changes)
-    return ModelRecord.model_validate(data)
+    return make_record(name, **changes)
 
 
 def snap(record: ModelRecord) -> SnapshotModel:

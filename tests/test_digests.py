@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from model_records import make_record
 from ngc_emulator import REMOVE, VALID_KEY, Fault, NgcEmulator, fake_digest, load_fixture_models
 from nimgen_runner import kustomize, run_nimgen, tree_bytes
 from pydantic import ValidationError
@@ -123,15 +124,13 @@ def test_a_repeated_variant_is_kept_once() -> None:
 
 
 def record(name: str = "a", tags: tuple[str, ...] = ("1.1", "1.0")) -> ModelRecord:
-    return ModelRecord(
-        name=name,
+    return make_record(
+        name,
         displayName=name.upper(),
         shortDescription="A model.",
         namespace="nim/meta",
         tags=tags,
         latestTag=tags[0],
-        updatedDate="2025-01-01T00:00:00Z",
-        euRestricted=False,
     )
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from model_records import make_record
 
 from nimgen.catalog import ModelRecord
 from nimgen.render.configmap import (
@@ -20,18 +21,7 @@ from nimgen.render.yamlout import dump, quote
 
 
 def make(name: str, **changes: object) -> ModelRecord:
-    data: dict[str, object] = {
-        "name": name,
-        "displayName": f"Display {name}",
-        "shortDescription": "Short.",
-        "namespace": "nim/test",
-        "tags": ("1.0", "latest"),
-        "latestTag": "1.0",
-        "updatedDate": "2025-01-01T00:00:00Z",
-        "euRestricted": False,
-    }
-    data.update(changes)
-    return ModelRecord.model_validate(data)
+    return make_record(name, **changes)
 
 
 ODD_NAMES = [
