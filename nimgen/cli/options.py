@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 # Also nimgen.sources.ngc.DEFAULT_API_URL; repeated here so --help need not import the client.
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
+DEFAULT_MAX_ATTEMPTS = 8  # as nimgen.sources.ngc.ClientSettings.max_attempts
 
 ApiUrl = Annotated[
     str,

@@ -14,6 +14,7 @@ import typer
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.options import (
     DEFAULT_API_URL,
+    DEFAULT_MAX_ATTEMPTS,
     ApiKeyFile,
     ApiUrl,
     CaBundle,
@@ -257,7 +258,7 @@ def probe_eu(
     api_key_file: ApiKeyFile = None,
     concurrency: Concurrency = 32,
     request_timeout: RequestTimeout = 30.0,
-    max_attempts: MaxAttempts = 6,
+    max_attempts: MaxAttempts = DEFAULT_MAX_ATTEMPTS,
     deadline: Deadline = None,
     ca_bundle: CaBundle = None,
     models: Models = None,

@@ -196,7 +196,7 @@ def test_hanging_model_times_out_is_retried_then_named(
     # Two 1 s attempts and a short backoff take about 3 s; "well within a minute" is the
     # promise, and a loaded CI machine adds process start-up, so the bound is generous.
     assert run.seconds < 30, run.seconds
-    # At the defaults (6 attempts) the bound is 6 x 1 s + 0.5 + 1 + 2 + 4 + 8 s = 21.5 s.
+    # At the defaults (8 attempts) the bound is 8 x 1 s + 0.5 + 1 + 2 + 4 x 4 s = 27.5 s.
     defaults = ClientSettings(request_timeout=1)
     waits = sum(
         min(defaults.backoff_cap, defaults.backoff_base * 2**n)
