@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from eu_setup import PROXY_PASSWORD, PROXY_USER
 from http_proxy import ForwardProxy
 from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 from nimgen_runner import NimgenResult, kustomize, run_nimgen, tree_bytes
 
 from nimgen.sources.snapshot import sample_path
 
-PROXY_USER = "eu-gen-user"
-PROXY_PASSWORD = "Gen-pr0xy-S3cret-value"
 FAST = ("--max-attempts", "2", "--request-timeout", "5")
 EU_SOURCE = "opendatahub.io/nim-models-eu-source"
-
-
-@pytest.fixture
-def models(ngc_models: list[EmulatedModel]) -> list[EmulatedModel]:
-    """The 4 EU-restricted fixture models and 8 others."""
-    restricted = [m for m in ngc_models if m.eu_restricted]
-    others = [m for m in ngc_models if not m.eu_restricted][:8]
-    return restricted + others
-
-
-@pytest.fixture
-def restricted(models: list[EmulatedModel]) -> list[str]:
-    return sorted(m.name for m in models if m.eu_restricted)
 
 
 @pytest.fixture
@@ -47,36 +33,18 @@ def plain(models: list[EmulatedModel]) -> str:
 
 
 @pytest.fixture
-def emu(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
-    with NgcEmulator(models, shared_dir=shared_dir, eu_addresses={"127.0.0.2"}) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def eu_runner(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
-    with NgcEmulator(models, shared_dir=shared_dir, eu_mode=True) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def proxy() -> Iterator[ForwardProxy]:
-    with ForwardProxy(username=PROXY_USER, password=PROXY_PASSWORD) as forward:
-        yield forward
-
-
-@pytest.fixture
-def eu_only_503(emu: NgcEmulator) -> Callable[[str], None]:
+def eu_only_503(us_emulator: NgcEmulator) -> Callable[[str], None]:
     """Make a model answer 503 forever to EU callers (127.0.0.2) only; others see it normally."""
 
     def fault(name: str) -> None:
-        emu.fault_model_eu_forever(name, Fault.status(503))
+        us_emulator.fault_model_eu_forever(name, Fault.status(503))
 
     return fault
 
 
-def nimgen(command: str, emu: NgcEmulator, out: Path, *extra: str) -> NimgenResult:
+def nimgen(command: str, server: NgcEmulator, out: Path, *extra: str) -> NimgenResult:
     return run_nimgen(
-        command, "--ngc-api-url", emu.url, "--output", str(out), *FAST, *extra, key=VALID_KEY
+        command, "--ngc-api-url", server.url, "--output", str(out), *FAST, *extra, key=VALID_KEY
     )
 
 
@@ -121,20 +89,24 @@ def write_probe(
 
 
 def test_generate_eu_proxy_flags_exactly_the_restricted_models(
-    emu: NgcEmulator, proxy: ForwardProxy, restricted: list[str], tmp_path: Path
+    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, restricted: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "tree"
-    result = nimgen("generate", emu, out, "--eu-proxy", proxy.url, "--json", "--verbose")
+    result = nimgen(
+        "generate", us_emulator, out, "--eu-proxy", auth_proxy.url, "--json", "--verbose"
+    )
     assert result.code == 0, result.stderr
     assert flagged(out) == restricted
     annotations = configmap(out)["metadata"]["annotations"]
-    assert annotations[EU_SOURCE] == f"inline-probe via proxy http://***@127.0.0.1:{proxy.port}"
+    assert (
+        annotations[EU_SOURCE] == f"inline-probe via proxy http://***@127.0.0.1:{auth_proxy.port}"
+    )
     summary = json.loads(result.stdout)
     assert summary["euRestricted"] == restricted and summary["euUncertain"] == []
     assert summary["euSource"] == annotations[EU_SOURCE]
     # The US client fetched every model directly, the probe went through the proxy.
-    assert emu.count("model") == 2 * len(eu_flags(out))
-    assert sum(1 for method, *_ in proxy.log if method == "GET") >= len(eu_flags(out))
+    assert us_emulator.count("model") == 2 * len(eu_flags(out))
+    assert sum(1 for method, *_ in auth_proxy.log if method == "GET") >= len(eu_flags(out))
     assert "[eu-proxy] GET" in result.stderr
     # The proxy's credentials appear nowhere.
     for text in (result.stdout, result.stderr, *(b.decode() for b in tree_bytes(out).values())):
@@ -143,16 +115,18 @@ def test_generate_eu_proxy_flags_exactly_the_restricted_models(
     assert {d["kind"] for d in docs} == {"ConfigMap", "Template"}
 
 
-def test_eu_proxy_is_deterministic(emu: NgcEmulator, proxy: ForwardProxy, tmp_path: Path) -> None:
+def test_eu_proxy_is_deterministic(
+    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, tmp_path: Path
+) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    assert nimgen("generate", emu, first, "--eu-proxy", proxy.url).code == 0
-    assert nimgen("generate", emu, second, "--eu-proxy", proxy.url).code == 0
+    assert nimgen("generate", us_emulator, first, "--eu-proxy", auth_proxy.url).code == 0
+    assert nimgen("generate", us_emulator, second, "--eu-proxy", auth_proxy.url).code == 0
     assert tree_bytes(first) == tree_bytes(second)
 
 
 def test_inconclusive_from_the_eu_under_each_policy(
-    emu: NgcEmulator,
-    proxy: ForwardProxy,
+    us_emulator: NgcEmulator,
+    auth_proxy: ForwardProxy,
     eu_only_503: Callable[[str], None],
     restricted: list[str],
     plain: str,
@@ -160,7 +134,9 @@ def test_inconclusive_from_the_eu_under_each_policy(
 ) -> None:
     eu_only_503(plain)
 
-    default = nimgen("generate", emu, tmp_path / "r", "--eu-proxy", proxy.url, "--json")
+    default = nimgen(
+        "generate", us_emulator, tmp_path / "r", "--eu-proxy", auth_proxy.url, "--json"
+    )
     assert default.code == 0, default.stderr
     assert flagged(tmp_path / "r") == sorted([*restricted, plain])
     summary = json.loads(default.stdout)
@@ -174,10 +150,10 @@ def test_inconclusive_from_the_eu_under_each_policy(
 
     allow = nimgen(
         "generate",
-        emu,
+        us_emulator,
         tmp_path / "a",
         "--eu-proxy",
-        proxy.url,
+        auth_proxy.url,
         "--eu-uncertain",
         "allow",
         "--json",
@@ -188,7 +164,14 @@ def test_inconclusive_from_the_eu_under_each_policy(
     assert f"{plain}: inconclusive" in allow.stderr and "--eu-uncertain allow" in allow.stderr
 
     fail = nimgen(
-        "generate", emu, tmp_path / "f", "--eu-proxy", proxy.url, "--eu-uncertain", "fail", "--json"
+        "generate",
+        us_emulator,
+        tmp_path / "f",
+        "--eu-proxy",
+        auth_proxy.url,
+        "--eu-uncertain",
+        "fail",
+        "--json",
     )
     assert fail.code == 1
     assert "--eu-uncertain fail" in fail.stderr and f"- {plain}: inconclusive" in fail.stderr
@@ -199,51 +182,57 @@ def test_inconclusive_from_the_eu_under_each_policy(
 
 
 def test_wrong_proxy_credentials_fail_the_run(
-    emu: NgcEmulator, proxy: ForwardProxy, tmp_path: Path
+    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, tmp_path: Path
 ) -> None:
     wrong = "Not-the-gen-passw0rd"
-    url = f"http://{PROXY_USER}:{wrong}@127.0.0.1:{proxy.port}"
-    result = nimgen("generate", emu, tmp_path / "t", "--eu-proxy", url)
+    url = f"http://{PROXY_USER}:{wrong}@127.0.0.1:{auth_proxy.port}"
+    result = nimgen("generate", us_emulator, tmp_path / "t", "--eu-proxy", url)
     assert result.code == 1
-    assert f"EU proxy http://***@127.0.0.1:{proxy.port}" in result.stderr
+    assert f"EU proxy http://***@127.0.0.1:{auth_proxy.port}" in result.stderr
     assert "407" in result.stderr and wrong not in result.output
     assert not (tmp_path / "t").exists()
 
 
 def test_eu_list_and_eu_proxy_together_are_a_usage_error(
-    emu: NgcEmulator, proxy: ForwardProxy, shared_dir: Path, tmp_path: Path
+    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, shared_dir: Path, tmp_path: Path
 ) -> None:
     flat = shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json"
     result = nimgen(
-        "generate", emu, tmp_path / "t", "--eu-list", str(flat), "--eu-proxy", proxy.url
+        "generate",
+        us_emulator,
+        tmp_path / "t",
+        "--eu-list",
+        str(flat),
+        "--eu-proxy",
+        auth_proxy.url,
     )
     assert result.code == 2 and "cannot be combined" in result.stderr
     assert PROXY_PASSWORD not in result.output
-    assert emu.count("catalog") == 0
+    assert us_emulator.count("catalog") == 0
 
 
 # -- probe-eu on an EU runner, then generate --eu-list -----------------------------------
 
 
 def test_probe_on_eu_runner_then_generate_eu_list(
-    emu: NgcEmulator, eu_runner: NgcEmulator, restricted: list[str], tmp_path: Path
+    us_emulator: NgcEmulator, eu_emulator: NgcEmulator, restricted: list[str], tmp_path: Path
 ) -> None:
     probe_file = tmp_path / "eu-restricted.json"
-    probed = nimgen("probe-eu", eu_runner, probe_file)
+    probed = nimgen("probe-eu", eu_emulator, probe_file)
     assert probed.code == 0, probed.stderr
     out = tmp_path / "tree"
-    result = nimgen("generate", emu, out, "--eu-list", str(probe_file), "--json")
+    result = nimgen("generate", us_emulator, out, "--eu-list", str(probe_file), "--json")
     assert result.code == 0, result.stderr
     assert flagged(out) == restricted
     digest = hashlib.sha256(probe_file.read_bytes()).hexdigest()
     assert configmap(out)["metadata"]["annotations"][EU_SOURCE] == f"probe-file sha256:{digest}"
     summary = json.loads(result.stdout)
     assert summary["euRestricted"] == restricted and summary["warnings"] == []
-    assert emu.count("model") == len(eu_flags(out))  # no probe from the US host
+    assert us_emulator.count("model") == len(eu_flags(out))  # no probe from the US host
 
     # fetch records the statuses; render --from the snapshot ships the same tree.
     snapshot = tmp_path / "snap.json"
-    fetched = nimgen("fetch", emu, snapshot, "--eu-list", str(probe_file))
+    fetched = nimgen("fetch", us_emulator, snapshot, "--eu-list", str(probe_file))
     assert fetched.code == 0, fetched.stderr
     document = json.loads(snapshot.read_text())
     assert document["source"]["euFacts"] == f"probe-file sha256:{digest}"
@@ -255,21 +244,25 @@ def test_probe_on_eu_runner_then_generate_eu_list(
 
 
 def test_inconclusive_in_a_probe_file_follows_the_policy_in_fetch_and_render(
-    emu: NgcEmulator, eu_runner: NgcEmulator, restricted: list[str], plain: str, tmp_path: Path
+    us_emulator: NgcEmulator,
+    eu_emulator: NgcEmulator,
+    restricted: list[str],
+    plain: str,
+    tmp_path: Path,
 ) -> None:
-    eu_runner.fault_model_forever(plain, Fault.status(503))
+    eu_emulator.fault_model_forever(plain, Fault.status(503))
     probe_file = tmp_path / "probe.json"
-    assert nimgen("probe-eu", eu_runner, probe_file).code == 0
+    assert nimgen("probe-eu", eu_emulator, probe_file).code == 0
 
     out = tmp_path / "tree"
-    result = nimgen("generate", emu, out, "--eu-list", str(probe_file), "--json")
+    result = nimgen("generate", us_emulator, out, "--eu-list", str(probe_file), "--json")
     assert result.code == 0, result.stderr
     assert flagged(out) == sorted([*restricted, plain])
     assert json.loads(result.stdout)["euUncertain"] == [plain]
 
     snapshot = tmp_path / "snap.json"
     fetched = nimgen(
-        "fetch", emu, snapshot, "--eu-list", str(probe_file), "--eu-uncertain", "allow"
+        "fetch", us_emulator, snapshot, "--eu-list", str(probe_file), "--eu-uncertain", "allow"
     )
     assert fetched.code == 0, fetched.stderr
     entry = next(
@@ -290,7 +283,13 @@ def test_inconclusive_in_a_probe_file_follows_the_policy_in_fetch_and_render(
     assert failing.code == 1 and f"{plain}: inconclusive" in failing.stderr
     assert not (tmp_path / "f").exists()
     failing_fetch = nimgen(
-        "fetch", emu, tmp_path / "s2.json", "--eu-list", str(probe_file), "--eu-uncertain", "fail"
+        "fetch",
+        us_emulator,
+        tmp_path / "s2.json",
+        "--eu-list",
+        str(probe_file),
+        "--eu-uncertain",
+        "fail",
     )
     assert failing_fetch.code == 1 and not (tmp_path / "s2.json").exists()
 
@@ -299,12 +298,12 @@ def test_inconclusive_in_a_probe_file_follows_the_policy_in_fetch_and_render(
 
 
 def test_flat_legacy_list(
-    emu: NgcEmulator, shared_dir: Path, restricted: list[str], tmp_path: Path
+    us_emulator: NgcEmulator, shared_dir: Path, restricted: list[str], tmp_path: Path
 ) -> None:
     flat = shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json"
     out = tmp_path / "tree"
     result = nimgen(
-        "generate", emu, out, "--eu-list", str(flat), "--eu-uncertain", "fail", "--json"
+        "generate", us_emulator, out, "--eu-list", str(flat), "--eu-uncertain", "fail", "--json"
     )
     assert result.code == 0, result.stderr
     assert flagged(out) == restricted
@@ -316,7 +315,7 @@ def test_flat_legacy_list(
 
 
 def test_stale_list_names_the_models_and_never_crashes(
-    emu: NgcEmulator, models: list[EmulatedModel], restricted: list[str], tmp_path: Path
+    us_emulator: NgcEmulator, models: list[EmulatedModel], restricted: list[str], tmp_path: Path
 ) -> None:
     namespaces = {m.name: m.namespace for m in models}
     unmentioned = sorted(m.name for m in models if not m.eu_restricted)[-2:]
@@ -330,7 +329,7 @@ def test_stale_list_names_the_models_and_never_crashes(
     probe_file = tmp_path / "stale.json"
     write_probe(probe_file, entries, namespaces)
     out = tmp_path / "tree"
-    result = nimgen("generate", emu, out, "--eu-list", str(probe_file), "--json")
+    result = nimgen("generate", us_emulator, out, "--eu-list", str(probe_file), "--json")
     assert result.code == 0, result.stderr
     warnings = "\n".join(json.loads(result.stdout)["warnings"])
     assert "2 model(s) not in the catalog" in warnings
@@ -344,7 +343,7 @@ def test_stale_list_names_the_models_and_never_crashes(
 
     allowed = nimgen(
         "generate",
-        emu,
+        us_emulator,
         tmp_path / "allowed",
         "--eu-list",
         str(probe_file),
@@ -354,12 +353,12 @@ def test_stale_list_names_the_models_and_never_crashes(
     assert allowed.code == 0 and flagged(tmp_path / "allowed") == restricted
 
 
-def test_bad_eu_list_is_bad_input(emu: NgcEmulator, tmp_path: Path) -> None:
+def test_bad_eu_list_is_bad_input(us_emulator: NgcEmulator, tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.json"
     bogus.write_text('{"hello": 1}')
-    result = nimgen("generate", emu, tmp_path / "t", "--eu-list", str(bogus))
+    result = nimgen("generate", us_emulator, tmp_path / "t", "--eu-list", str(bogus))
     assert result.code == 2 and "neither a nimgen EU probe file" in result.stderr
-    assert emu.count("catalog") == 0
+    assert us_emulator.count("catalog") == 0
 
 
 # -- render ---------------------------------------------------------------------------------

@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eu_setup import PROXY_PASSWORD, PROXY_USER
 from http_proxy import ForwardProxy
 from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 from nimgen_runner import clean_env, run_nimgen
 
-PROXY_USER = "eu-probe-user"
-PROXY_PASSWORD = "Pr0xy-pa55word-for-probe"
 FAST = ("--max-attempts", "2", "--request-timeout", "5")
-
-
-@pytest.fixture
-def models(ngc_models: list[EmulatedModel]) -> list[EmulatedModel]:
-    """The 4 EU-restricted fixture models and 8 others: quick runs, real names."""
-    restricted = [m for m in ngc_models if m.eu_restricted]
-    others = [m for m in ngc_models if not m.eu_restricted][:8]
-    return restricted + others
-
-
-@pytest.fixture
-def restricted(models: list[EmulatedModel]) -> list[str]:
-    return sorted(m.name for m in models if m.eu_restricted)
-
-
-@pytest.fixture
-def us_emulator(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
-    """Answers 451 for restricted models only to callers from 127.0.0.2 (the proxy)."""
-    with NgcEmulator(models, shared_dir=shared_dir, eu_addresses={"127.0.0.2"}) as emu:
-        yield emu
-
-
-@pytest.fixture
-def eu_emulator(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
-    """Every caller is in the EU: it plays an EU runner."""
-    with NgcEmulator(models, shared_dir=shared_dir, eu_mode=True) as emu:
-        yield emu
-
-
-@pytest.fixture
-def auth_proxy() -> Iterator[ForwardProxy]:
-    with ForwardProxy(username=PROXY_USER, password=PROXY_PASSWORD) as proxy:
-        yield proxy
 
 
 def probe(emu: NgcEmulator, out: Path, *extra: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
