@@ -21,10 +21,10 @@ scenarios the emulator's request log also splits the wall time into start-up
 (spawn to first request), network (first request to last answer) and the rest
 (last answer to exit: rendering, writing, the summary).
 
-    python benchmarks/run.py             # everything, about 1.5 minutes on 2 cores
-    python benchmarks/run.py --quick     # without the 1000-model serial baseline
-    python benchmarks/run.py --json      # the figures as JSON on stdout
-    python benchmarks/run.py --models 500 --latency 0.2 --concurrency 16   # one custom run
+    python -m benchmarks.run             # everything, about 1.5 minutes on 2 cores
+    python -m benchmarks.run --quick     # without the 1000-model serial baseline
+    python -m benchmarks.run --json      # the figures as JSON on stdout
+    python -m benchmarks.run --models 500 --latency 0.2 --concurrency 16   # one custom run
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
+from tests.support.nimgen_runner import clean_env, nimgen_executable
 
-from ngc_emulator import VALID_KEY, NgcEmulator, make_models  # noqa: E402
-from nimgen_runner import clean_env, nimgen_executable  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass

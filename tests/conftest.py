@@ -1,54 +1,44 @@
 """Shared pytest fixtures.
 
-NGC emulator (tests/ngc_emulator.py) and loopback forward proxy (tests/http_proxy.py):
-``shared_dir``, ``ngc_models``, ``ngc_emulator``, ``forward_proxy``.
+NGC emulator and loopback forward proxy (``tests.support``), and their data:
+``fixtures_dir``, ``ngc_models``, ``ngc_emulator``, ``forward_proxy``.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The emulator and proxy modules live beside this file and are imported as top-level modules
-# (``from ngc_emulator import ...``), whatever pytest's import mode or a tests/__init__.py.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from http_proxy import ForwardProxy  # noqa: E402
-from ngc_emulator import (  # noqa: E402
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import (
     EmulatedModel,
     NgcEmulator,
-    default_shared_dir,
+    default_fixtures_dir,
     load_fixture_models,
 )
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The project's shared/ folder (``$NIMGEN_SHARED_DIR`` or ``../shared`` of the repo)."""
-    path = default_shared_dir()
-    if not (path / "fixtures" / "ngc").is_dir():
-        pytest.fail(f"shared fixtures not found under {path} (set NIMGEN_SHARED_DIR)")
-    return path
+def fixtures_dir() -> Path:
+    """``tests/fixtures/``: real NGC answers (``ngc/``) and CRDs (``crds/``), copied in."""
+    return default_fixtures_dir()
 
 
 @pytest.fixture
-def ngc_models(shared_dir: Path) -> list[EmulatedModel]:
+def ngc_models(fixtures_dir: Path) -> list[EmulatedModel]:
     """The 186 models of fixtures/ngc/models-2025.json (4 of them EU-restricted)."""
-    return load_fixture_models(shared_dir)
+    return load_fixture_models(fixtures_dir)
 
 
 @pytest.fixture
-def ngc_emulator(ngc_models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
+def ngc_emulator(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> Iterator[NgcEmulator]:
     """A started NGC emulator seeded with the fixture models; stopped after the test.
 
     Teardown fails the test if the emulator itself hit an unexpected exception.
     """
-    with NgcEmulator(ngc_models, shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
         yield emu
     assert not emu.errors, "NGC emulator internal errors:\n" + "\n".join(emu.errors)
 

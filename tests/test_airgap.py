@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from model_records import make_record
 
 from nimgen.airgap import (
     AirgapPlan,
@@ -38,6 +37,7 @@ from nimgen.render.configmap import ANNOTATION_SCHEMA, LABEL_MANAGED, LABEL_MODE
 from nimgen.selection import Selection
 from nimgen.sources.snapshot import Loaded, load_models, sample_path
 from nimgen.validate import validate_text
+from tests.support.model_records import make_record
 
 MIRROR = Mirror("registry.example.com:5000", "mirror")
 

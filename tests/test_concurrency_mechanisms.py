@@ -17,8 +17,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ngc_emulator import VALID_KEY, Fault, NgcEmulator, RequestRecord, make_models
-from nimgen_runner import NimgenResult, run_nimgen
+
+from tests.support.ngc_emulator import VALID_KEY, Fault, NgcEmulator, RequestRecord, make_models
+from tests.support.nimgen_runner import NimgenResult, run_nimgen
 
 FAST = ("--max-attempts", "3", "--request-timeout", "10")
 
@@ -53,10 +54,10 @@ def in_flight_at_each_start(records: Iterable[RequestRecord]) -> list[tuple[floa
 
 @pytest.mark.parametrize("bound", [3, 8])
 def test_requests_in_flight_reach_the_bound_and_never_exceed_it(
-    bound: int, tmp_path: Path, shared_dir: Path
+    bound: int, tmp_path: Path, fixtures_dir: Path
 ) -> None:
-    models = make_models(6 * bound, shared_dir=shared_dir)
-    with NgcEmulator(models, shared_dir=shared_dir, latency_by_kind={"model": 0.05}) as emu:
+    models = make_models(6 * bound, fixtures_dir=fixtures_dir)
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.05}) as emu:
         result = generate(emu, tmp_path / "out", "--concurrency", str(bound))
         assert result.code == 0, result.stderr
         assert emu.count("model") == len(models)
@@ -66,9 +67,9 @@ def test_requests_in_flight_reach_the_bound_and_never_exceed_it(
         assert max(n for _, n in timeline) == bound
 
 
-def test_pages_after_the_first_are_fetched_together(tmp_path: Path, shared_dir: Path) -> None:
-    models = make_models(200, shared_dir=shared_dir)  # 8 pages of 25
-    with NgcEmulator(models, shared_dir=shared_dir, latency_by_kind={"catalog": 0.1}) as emu:
+def test_pages_after_the_first_are_fetched_together(tmp_path: Path, fixtures_dir: Path) -> None:
+    models = make_models(200, fixtures_dir=fixtures_dir)  # 8 pages of 25
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"catalog": 0.1}) as emu:
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
         pages = {page_of(r): r for r in of_kind(emu, "catalog")}
@@ -82,10 +83,10 @@ def test_pages_after_the_first_are_fetched_together(tmp_path: Path, shared_dir: 
 
 
 def test_model_calls_start_as_pages_arrive_not_after_the_whole_catalog(
-    tmp_path: Path, shared_dir: Path
+    tmp_path: Path, fixtures_dir: Path
 ) -> None:
-    models = make_models(100, shared_dir=shared_dir)  # pages 0-3
-    with NgcEmulator(models, shared_dir=shared_dir) as emu:
+    models = make_models(100, fixtures_dir=fixtures_dir)  # pages 0-3
+    with NgcEmulator(models, fixtures_dir=fixtures_dir) as emu:
         emu.fault_page(3, Fault.delay(1.5))  # the last page is slow (a margin for loaded CI)
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
@@ -99,11 +100,11 @@ def test_model_calls_start_as_pages_arrive_not_after_the_whole_catalog(
 
 
 def test_key_is_checked_alongside_page_0_and_before_any_model_call(
-    tmp_path: Path, shared_dir: Path
+    tmp_path: Path, fixtures_dir: Path
 ) -> None:
-    models = make_models(30, shared_dir=shared_dir)
+    models = make_models(30, fixtures_dir=fixtures_dir)
     latency = {"key": 0.15, "catalog": 0.02}
-    with NgcEmulator(models, shared_dir=shared_dir, latency_by_kind=latency) as emu:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind=latency) as emu:
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
         (key,) = of_kind(emu, "key")
@@ -115,10 +116,10 @@ def test_key_is_checked_alongside_page_0_and_before_any_model_call(
         assert min(r.start_time for r in of_kind(emu, "model")) >= key.end_time
 
 
-def test_a_rejected_key_means_no_model_call_at_all(tmp_path: Path, shared_dir: Path) -> None:
-    models = make_models(30, shared_dir=shared_dir)
+def test_a_rejected_key_means_no_model_call_at_all(tmp_path: Path, fixtures_dir: Path) -> None:
+    models = make_models(30, fixtures_dir=fixtures_dir)
     latency = {"key": 0.2, "catalog": 0.02}
-    with NgcEmulator(models, shared_dir=shared_dir, latency_by_kind=latency) as emu:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind=latency) as emu:
         result = generate(emu, tmp_path / "out", key="nvapi-not-the-right-key-000000")
         assert result.code == 4, result.stderr
         assert emu.count("key") == 1 and emu.count("catalog") >= 1
@@ -127,13 +128,13 @@ def test_a_rejected_key_means_no_model_call_at_all(tmp_path: Path, shared_dir: P
 
 
 def test_concurrency_halves_under_a_429_storm_and_grows_back(
-    tmp_path: Path, shared_dir: Path
+    tmp_path: Path, fixtures_dir: Path
 ) -> None:
     bound = 8
-    models = make_models(100, shared_dir=shared_dir)
+    models = make_models(100, fixtures_dir=fixtures_dir)
     # The models listed on page 0, queued first: each answers 429 once, then normally.
     storm = models[:25]
-    with NgcEmulator(models, shared_dir=shared_dir, latency_by_kind={"model": 0.04}) as emu:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.04}) as emu:
         for model in storm:
             emu.fault_model(model.name, Fault.status(429, retry_after="0"))
         result = generate(emu, tmp_path / "out", "--concurrency", str(bound))

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from model_records import make_record
 
 from nimgen.catalog import CatalogFacts, ModelRecord, SnapshotModel
 from nimgen.diff import CatalogDiff, DiffSide, compare_records, diff_models, diff_paths
@@ -16,6 +15,7 @@ from nimgen.render.configmap import render_configmap
 from nimgen.render.diffreport import render_json, render_markdown, render_table
 from nimgen.render.tree import render_tree
 from nimgen.sources.snapshot import snapshot_json
+from tests.support.model_records import make_record
 
 
 def make(name: str, **changes: object) -> ModelRecord:

@@ -17,9 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-from model_records import make_record
-from ngc_emulator import REMOVE, VALID_KEY, Fault, NgcEmulator, fake_digest, load_fixture_models
-from nimgen_runner import kustomize, run_nimgen, tree_bytes
 from pydantic import ValidationError
 
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
@@ -27,8 +24,18 @@ from nimgen.cli import main
 from nimgen.errors import BadInput
 from nimgen.sources.ngc import digests_from_answer
 from nimgen.sources.snapshot import load_models, sample_path, snapshot_json
+from tests.support.model_records import make_record
+from tests.support.ngc_emulator import (
+    REMOVE,
+    VALID_KEY,
+    Fault,
+    NgcEmulator,
+    fake_digest,
+    load_fixture_models,
+)
+from tests.support.nimgen_runner import kustomize, run_nimgen, tree_bytes
 
-SHARED_REPO = "fixtures/ngc/repo-llama-3.1-8b-instruct.json"
+REPO_ANSWER = "ngc/repo-llama-3.1-8b-instruct.json"
 MIRROR = "registry.example.com:5000/mirror"
 N = 30
 AIRGAP_FILES = {
@@ -53,8 +60,8 @@ def variant(architecture: Any = "amd64", os: Any = "linux", digest: Any = None) 
 # --- reading NGC's answer -------------------------------------------------------------------
 
 
-def test_the_real_answer_gives_the_latest_tags_digest(shared_dir: Path) -> None:
-    body = json.loads((shared_dir / SHARED_REPO).read_text())
+def test_the_real_answer_gives_the_latest_tags_digest(fixtures_dir: Path) -> None:
+    body = json.loads((fixtures_dir / REPO_ANSWER).read_text())
     assert digests_from_answer(body, body["latestTag"]) == (
         ImageDigest(
             tag="1.2.2",
@@ -204,10 +211,10 @@ class Fetched:
 
 
 @pytest.fixture(scope="module")
-def fetched(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fetched]:
-    models = load_fixture_models(shared_dir)[:N]
+def fetched(fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fetched]:
+    models = load_fixture_models(fixtures_dir)[:N]
     multi, mixed, malformed, missing = (m.name for m in models[:4])
-    with NgcEmulator(models, shared_dir=shared_dir) as emu:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir) as emu:
         tag = {m.name: m.latest_tag for m in models}
         emu.fault_model_forever(
             multi,

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from http_proxy import ForwardProxy
-from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 
 from nimgen import eu
 from nimgen.apikey import ApiKey, redact
@@ -17,6 +15,8 @@ from nimgen.errors import BadInput
 from nimgen.selection import Selection
 from nimgen.sources import NullProgress
 from nimgen.sources.ngc import ClientSettings
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 
 
 def model(name: str, rid: str | None = None, eu_status: EuStatus | None = None) -> SnapshotModel:
@@ -98,8 +98,8 @@ def test_build_probe_keeps_detail_only_for_inconclusive() -> None:
     assert b"build-probe-pw" not in eu.probe_json(probe)
 
 
-def test_flat_legacy_list(shared_dir: Path) -> None:
-    path = shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json"
+def test_flat_legacy_list(fixtures_dir: Path) -> None:
+    path = fixtures_dir / "ngc" / "eu-restricted-2025.json"
     facts = eu.load_eu_list(path)
     assert facts.kind == "flat-list" and not facts.coverage
     assert len(facts.statuses) == 4
@@ -247,8 +247,8 @@ def test_a_moved_model_matches_by_name(tmp_path: Path) -> None:
     assert flags(outcome) == {"a": True} and outcome.warnings == ()
 
 
-def test_flat_list_absent_means_available(shared_dir: Path) -> None:
-    facts = eu.load_eu_list(shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json")
+def test_flat_list_absent_means_available(fixtures_dir: Path) -> None:
+    facts = eu.load_eu_list(fixtures_dir / "ngc" / "eu-restricted-2025.json")
     models = (model("llama-4-scout-17b-16e-instruct"), model("llama-3.1-8b-instruct"))
     outcome = eu.apply_eu(models, facts, "fail")
     assert flags(outcome) == {
@@ -300,10 +300,10 @@ def test_keep_records_changes_nothing() -> None:
 
 
 def test_run_probe_through_the_proxy(
-    ngc_models: list[EmulatedModel], shared_dir: Path, forward_proxy: ForwardProxy
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, forward_proxy: ForwardProxy
 ) -> None:
     chosen = [m for m in ngc_models if m.eu_restricted] + ngc_models[:6]
-    with NgcEmulator(chosen, shared_dir=shared_dir, eu_addresses={"127.0.0.2"}) as emu:
+    with NgcEmulator(chosen, fixtures_dir=fixtures_dir, eu_addresses={"127.0.0.2"}) as emu:
         emu.fault_model_forever(ngc_models[0].name, Fault.status(404))
         settings = ClientSettings(api_url=emu.url, max_attempts=2, backoff_base=0.01)
         run = eu.run_probe(

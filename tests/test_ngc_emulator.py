@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from http_proxy import ForwardProxy
-from ngc_emulator import (
+
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import (
     KEY_PATH,
     REMOVE,
     VALID_KEY,
@@ -61,10 +62,10 @@ def walk_catalog(c: httpx.Client, emu: NgcEmulator, page_size: int = 100) -> lis
 # --------------------------------------------------------------------------- fixtures
 
 
-def test_fixture_models(ngc_models: list[EmulatedModel], shared_dir: Path) -> None:
+def test_fixture_models(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> None:
     assert len(ngc_models) == 186
     assert {m.name for m in ngc_models if m.eu_restricted} == EU_RESTRICTED
-    raw = json.loads((shared_dir / "fixtures/ngc/models-2025.json").read_text())
+    raw = json.loads((fixtures_dir / "ngc/models-2025.json").read_text())
     first = ngc_models[0]
     assert first.name == raw[0]["name"] == SAMPLE
     assert (first.org, first.team, first.namespace) == ("nim", "meta", "nim/meta")
@@ -148,8 +149,8 @@ def test_catalog_oddities(ngc_emulator: NgcEmulator, client: httpx.Client) -> No
     assert client.get(emu.catalog_url(0, 100)).json()["resultPageTotal"] == 2
 
 
-def test_thousand_models(shared_dir: Path, client: httpx.Client) -> None:
-    with NgcEmulator(make_models(1000), shared_dir=shared_dir) as emu:
+def test_thousand_models(fixtures_dir: Path, client: httpx.Client) -> None:
+    with NgcEmulator(make_models(1000), fixtures_dir=fixtures_dir) as emu:
         body = client.get(emu.catalog_url(0, 100)).json()
         assert (body["resultTotal"], body["resultPageTotal"]) == (1000, 40)
         r = client.get(emu.repo_url("synthetic-model-0999"), headers=AUTH)
@@ -159,11 +160,13 @@ def test_thousand_models(shared_dir: Path, client: httpx.Client) -> None:
 # --------------------------------------------------------------------------- key
 
 
-def test_key_validation(ngc_emulator: NgcEmulator, client: httpx.Client, shared_dir: Path) -> None:
+def test_key_validation(
+    ngc_emulator: NgcEmulator, client: httpx.Client, fixtures_dir: Path
+) -> None:
     url = ngc_emulator.key_url
     good = client.post(url, data={"credentials": VALID_KEY}, headers=AUTH)
     assert good.status_code == 200
-    expected = json.loads((shared_dir / "fixtures/ngc/get-caller-info.json").read_text())
+    expected = json.loads((fixtures_dir / "ngc/get-caller-info.json").read_text())
     assert good.json() == expected
     bad_key = "nvapi-wrong"
     cases: list[tuple[dict[str, str], dict[str, str]]] = [
@@ -187,9 +190,9 @@ def test_key_validation(ngc_emulator: NgcEmulator, client: httpx.Client, shared_
 # --------------------------------------------------------------------------- per-model
 
 
-def test_model_answer(ngc_emulator: NgcEmulator, client: httpx.Client, shared_dir: Path) -> None:
-    raw = json.loads((shared_dir / "fixtures/ngc/models-2025.json").read_text())
-    template = json.loads((shared_dir / "fixtures/ngc/repo-llama-3.1-8b-instruct.json").read_text())
+def test_model_answer(ngc_emulator: NgcEmulator, client: httpx.Client, fixtures_dir: Path) -> None:
+    raw = json.loads((fixtures_dir / "ngc/models-2025.json").read_text())
+    template = json.loads((fixtures_dir / "ngc/repo-llama-3.1-8b-instruct.json").read_text())
     for item in raw[:20]:
         r = client.get(ngc_emulator.repo_url(item["name"]), headers=AUTH)
         assert r.status_code == 200
@@ -461,8 +464,8 @@ def test_fault_hang_and_delay(ngc_emulator: NgcEmulator, client: httpx.Client) -
         assert time.monotonic() - started >= 0.1
 
 
-def test_stop_is_prompt_while_hanging(shared_dir: Path) -> None:
-    emu = NgcEmulator(shared_dir=shared_dir).start()
+def test_stop_is_prompt_while_hanging(fixtures_dir: Path) -> None:
+    emu = NgcEmulator(fixtures_dir=fixtures_dir).start()
     emu.fault_model(SAMPLE, Fault.hang(30))
     errors: list[BaseException] = []
 
@@ -503,9 +506,11 @@ def test_fault_huge(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
     assert emu.in_flight == 0 and emu.errors == []
 
 
-def test_flaky_is_seeded(shared_dir: Path, client: httpx.Client) -> None:
+def test_flaky_is_seeded(fixtures_dir: Path, client: httpx.Client) -> None:
     def statuses() -> list[int]:
-        with NgcEmulator(shared_dir=shared_dir, flaky_rate=0.3, flaky_429_rate=0.2, seed=7) as emu:
+        with NgcEmulator(
+            fixtures_dir=fixtures_dir, flaky_rate=0.3, flaky_429_rate=0.2, seed=7
+        ) as emu:
             out = []
             for _ in range(40):
                 r = client.get(emu.repo_url(SAMPLE), headers=AUTH)

@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from nimgen_runner import kustomize
+
+from tests.support.nimgen_runner import kustomize
 
 ROOT = Path(__file__).resolve().parents[1]
 

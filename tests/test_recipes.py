@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
-from ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
-from nimgen_runner import clean_env, run_nimgen, tree_bytes
+
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
+from tests.support.nimgen_runner import clean_env, run_nimgen, tree_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / ".github" / "workflows" / "ci.yml"
@@ -29,9 +30,9 @@ README = ROOT / "README.md"
 
 
 @pytest.fixture
-def small_emulator(ngc_models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
+def small_emulator(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> Iterator[NgcEmulator]:
     """An emulator with a dozen models: the scripts' logic, not scale, is under test."""
-    with NgcEmulator(ngc_models[:12], shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models[:12], fixtures_dir=fixtures_dir) as emu:
         yield emu
 
 

@@ -7,7 +7,7 @@ round must ship all models, byte for byte as a fault-free run does.
 
 Usage (from the repository, with the package installed):
 
-    python tools/flaky_run.py [--rounds 5] [--rate-503 0.2] [--rate-429 0.03]
+    python -m tools.flaky_run [--rounds 5] [--rate-503 0.2] [--rate-429 0.03]
                               [--max-attempts 10] [--seed 1]
 
 Exit 0 when every round shipped every model, 1 otherwise. Stays on loopback.
@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from tests.support.ngc_emulator import VALID_KEY, NgcEmulator
 
-from ngc_emulator import VALID_KEY, NgcEmulator  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _nimgen() -> str:

@@ -1,6 +1,6 @@
-"""Rebuild nimgen/data/sample-snapshot.json from the shared 186-model fixture.
+"""Rebuild nimgen/data/sample-snapshot.json from the 186-model fixture.
 
-Usage: python tools/make_sample.py ../shared/fixtures/ngc/models-2025.json
+Usage: python -m tools.make_sample [tests/fixtures/ngc/models-2025.json]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from nimgen.sources.snapshot import SAMPLE_DATE, sample_path, snapshot_json
 
 
 def main() -> None:
-    source = Path(sys.argv[1])
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/ngc/models-2025.json")
     models = []
     for raw in json.loads(source.read_text(encoding="utf-8")):
         record = ModelRecord.model_validate(raw).canonical()

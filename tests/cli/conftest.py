@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eu_setup import PROXY_PASSWORD, PROXY_USER
-from http_proxy import ForwardProxy
-from ngc_emulator import EmulatedModel, NgcEmulator
+
+from tests.support.eu_setup import PROXY_PASSWORD, PROXY_USER
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import EmulatedModel, NgcEmulator
 
 
 @pytest.fixture
@@ -32,16 +33,16 @@ def restricted(models: list[EmulatedModel]) -> list[str]:
 
 
 @pytest.fixture
-def us_emulator(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
+def us_emulator(models: list[EmulatedModel], fixtures_dir: Path) -> Iterator[NgcEmulator]:
     """Answers 451 for restricted models only to callers from 127.0.0.2 (the proxy)."""
-    with NgcEmulator(models, shared_dir=shared_dir, eu_addresses={"127.0.0.2"}) as emulator:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, eu_addresses={"127.0.0.2"}) as emulator:
         yield emulator
 
 
 @pytest.fixture
-def eu_emulator(models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
+def eu_emulator(models: list[EmulatedModel], fixtures_dir: Path) -> Iterator[NgcEmulator]:
     """Every caller is in the EU: it plays an EU runner."""
-    with NgcEmulator(models, shared_dir=shared_dir, eu_mode=True) as emulator:
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, eu_mode=True) as emulator:
         yield emulator
 
 

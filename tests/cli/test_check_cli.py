@@ -7,19 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
-from nimgen_runner import NimgenResult, run_nimgen, tree_bytes
 
 from nimgen.pipeline import check_lines, check_tree, tree_differences
 from nimgen.sources.snapshot import load_models
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
+from tests.support.nimgen_runner import NimgenResult, run_nimgen, tree_bytes
 
 N = 40  # models in the emulated catalog: two pages at the emulator's page-size cap of 25
 
 
 @pytest.fixture
-def emulator(ngc_models: list[EmulatedModel], shared_dir: Path) -> Iterator[NgcEmulator]:
+def emulator(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> Iterator[NgcEmulator]:
     """An emulator seeded with the first N fixture models (fewer calls, same code paths)."""
-    with NgcEmulator(ngc_models[:N], shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models[:N], fixtures_dir=fixtures_dir) as emu:
         yield emu
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from nimgen_runner import run_nimgen
 
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
 from nimgen.sources.snapshot import load_models, sample_path, snapshot_json
+from tests.support.nimgen_runner import run_nimgen
 
 
 @pytest.fixture(scope="module")

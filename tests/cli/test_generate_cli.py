@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator
-from nimgen_runner import clean_env, kustomize, run_nimgen, tree_bytes
 
 from nimgen.catalog import ModelRecord
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator
+from tests.support.nimgen_runner import clean_env, kustomize, run_nimgen, tree_bytes
 
 TREE = {
     "base/kustomization.yaml",
@@ -31,16 +31,16 @@ def configmap_of(out: Path) -> dict:  # type: ignore[type-arg]
     return yaml.safe_load((out / "base" / "nim-models-data.yaml").read_text())
 
 
-def crd_schema(shared_dir: Path) -> dict:  # type: ignore[type-arg]
+def crd_schema(fixtures_dir: Path) -> dict:  # type: ignore[type-arg]
     crd = yaml.safe_load(
-        (shared_dir / "schemas" / "serving.kserve.io_servingruntimes.yaml").read_text()
+        (fixtures_dir / "crds" / "serving.kserve.io_servingruntimes.yaml").read_text()
     )
     version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
     return version["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
 
 
 def test_generate_writes_the_shippable_tree(
-    ngc_emulator: NgcEmulator, tmp_path: Path, shared_dir: Path
+    ngc_emulator: NgcEmulator, tmp_path: Path, fixtures_dir: Path
 ) -> None:
     out = tmp_path / "config" / "nim"
     result = generate(ngc_emulator, out, "--json")
@@ -67,7 +67,7 @@ def test_generate_writes_the_shippable_tree(
         assert all(d["metadata"]["namespace"] == namespace for d in docs)
         template = next(d for d in docs if d["kind"] == "Template")
         runtime = template["objects"][0]
-        jsonschema.validate(runtime, crd_schema(shared_dir))
+        jsonschema.validate(runtime, crd_schema(fixtures_dir))
 
 
 def test_second_run_is_byte_identical(ngc_emulator: NgcEmulator, tmp_path: Path) -> None:
@@ -207,7 +207,7 @@ def test_team_less_and_tagless_resources(ngc_emulator: NgcEmulator, tmp_path: Pa
 
 
 def test_failed_model_is_strict_by_default(ngc_emulator: NgcEmulator, tmp_path: Path) -> None:
-    from ngc_emulator import Fault
+    from tests.support.ngc_emulator import Fault
 
     out = tmp_path / "out"
     assert generate(ngc_emulator, out).code == 0

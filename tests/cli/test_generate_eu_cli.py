@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 import yaml
-from eu_setup import PROXY_PASSWORD, PROXY_USER
-from http_proxy import ForwardProxy
-from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
-from nimgen_runner import NimgenResult, kustomize, run_nimgen, tree_bytes
 
 from nimgen.sources.snapshot import sample_path
+from tests.support.eu_setup import PROXY_PASSWORD, PROXY_USER
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
+from tests.support.nimgen_runner import NimgenResult, kustomize, run_nimgen, tree_bytes
 
 FAST = ("--max-attempts", "2", "--request-timeout", "5")
 EU_SOURCE = "opendatahub.io/nim-models-eu-source"
@@ -194,9 +194,9 @@ def test_wrong_proxy_credentials_fail_the_run(
 
 
 def test_eu_list_and_eu_proxy_together_are_a_usage_error(
-    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, shared_dir: Path, tmp_path: Path
+    us_emulator: NgcEmulator, auth_proxy: ForwardProxy, fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    flat = shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json"
+    flat = fixtures_dir / "ngc" / "eu-restricted-2025.json"
     result = nimgen(
         "generate",
         us_emulator,
@@ -298,9 +298,9 @@ def test_inconclusive_in_a_probe_file_follows_the_policy_in_fetch_and_render(
 
 
 def test_flat_legacy_list(
-    us_emulator: NgcEmulator, shared_dir: Path, restricted: list[str], tmp_path: Path
+    us_emulator: NgcEmulator, fixtures_dir: Path, restricted: list[str], tmp_path: Path
 ) -> None:
-    flat = shared_dir / "fixtures" / "ngc" / "eu-restricted-2025.json"
+    flat = fixtures_dir / "ngc" / "eu-restricted-2025.json"
     out = tmp_path / "tree"
     result = nimgen(
         "generate", us_emulator, out, "--eu-list", str(flat), "--eu-uncertain", "fail", "--json"

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from eu_setup import PROXY_PASSWORD, PROXY_USER
-from http_proxy import ForwardProxy
-from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
-from nimgen_runner import clean_env, run_nimgen
+
+from tests.support.eu_setup import PROXY_PASSWORD, PROXY_USER
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
+from tests.support.nimgen_runner import clean_env, run_nimgen
 
 FAST = ("--max-attempts", "2", "--request-timeout", "5")
 

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_kit import (
+
+from nimgen.output import check_output_dir
+from nimgen.render.tree import BASE_CONFIGMAP, TREE_FILES
+from nimgen.sources.ngc import ClientSettings
+from tests.support.fault_kit import (
     Nimgen,
     configmap_records,
     kustomize_configmap,
@@ -28,11 +32,7 @@ from fault_kit import (
     tree_bytes,
     wait_until,
 )
-from ngc_emulator import REMOVE, EmulatedModel, Fault, NgcEmulator, http_date
-
-from nimgen.output import check_output_dir
-from nimgen.render.tree import BASE_CONFIGMAP, TREE_FILES
-from nimgen.sources.ngc import ClientSettings
+from tests.support.ngc_emulator import REMOVE, EmulatedModel, Fault, NgcEmulator, http_date
 
 NO_TRACEBACK = ("Traceback", "internal error")
 
@@ -90,10 +90,10 @@ def test_5xx_on_first_tries_are_retried_with_jittered_backoff(
 
 
 def test_429_storm_waits_as_told_and_backs_off(
-    ngc_models: list[EmulatedModel], shared_dir: Path, nimgen: Nimgen, tmp_path: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, nimgen: Nimgen, tmp_path: Path
 ) -> None:
     # The storm hits the first wave: the 50 models nimgen asks for first (catalog order).
-    with NgcEmulator(ngc_models, shared_dir=shared_dir, latency_by_kind={"model": 0.1}) as emu:
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.1}) as emu:
         names = [m.name for m in emu.models]
         in_seconds, as_date = names[:40], names[40:50]
         for name in in_seconds:
@@ -131,7 +131,7 @@ def test_429_storm_waits_as_told_and_backs_off(
 
 def test_connection_reset_and_refused_are_retried_then_named(
     ngc_models: list[EmulatedModel],
-    shared_dir: Path,
+    fixtures_dir: Path,
     nimgen: Nimgen,
     tmp_path: Path,
     clean_run: dict[str, Any],
@@ -140,7 +140,7 @@ def test_connection_reset_and_refused_are_retried_then_named(
     # Resets on 40 models and a catalog page once each (ridden out), and on 3 models for
     # good (named): --allow-partial shows both in one run.
     once, stuck = names[::5][:40], names[1:4]
-    with NgcEmulator(ngc_models, shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
         for name in once:
             emu.fault_model(name, Fault.reset())
         for name in stuck:
@@ -159,7 +159,7 @@ def test_connection_reset_and_refused_are_retried_then_named(
 
     # The server goes away mid-run and comes back on the same port: refused, then fine.
     models = ngc_models[:60]
-    slow = NgcEmulator(models, shared_dir=shared_dir, latency_by_kind={"model": 0.05}).start()
+    slow = NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.05}).start()
     port = slow.port
     args = nimgen.generate_args(slow, tmp_path / "refused", "--max-attempts", "10")
     proc = nimgen.popen(args)
@@ -167,7 +167,7 @@ def test_connection_reset_and_refused_are_retried_then_named(
         wait_until(lambda: slow.count("model") >= 10)
         slow.stop()
         time.sleep(0.3)  # connections refused meanwhile
-        back = NgcEmulator(models, shared_dir=shared_dir, port=port).start()
+        back = NgcEmulator(models, fixtures_dir=fixtures_dir, port=port).start()
         try:
             _, stderr = proc.communicate(timeout=60)
         finally:
@@ -209,12 +209,12 @@ def test_hanging_model_times_out_is_retried_then_named(
 
 
 def test_deadline_stops_the_run_and_names_the_unfinished(
-    ngc_models: list[EmulatedModel], shared_dir: Path, nimgen: Nimgen, tmp_path: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, nimgen: Nimgen, tmp_path: Path
 ) -> None:
     hung = ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "nv-embedqa-e5-v5"]
     with (
-        NgcEmulator(ngc_models, shared_dir=shared_dir) as models_hang,
-        NgcEmulator(ngc_models, shared_dir=shared_dir) as catalog_hangs,
+        NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as models_hang,
+        NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as catalog_hangs,
     ):
         for name in hung:
             models_hang.fault_model_forever(name, Fault.hang(60))
@@ -330,13 +330,13 @@ def test_wrong_fields_fail_that_model_by_name(
 
 
 def test_pagination_drift_gives_a_whole_catalog_or_a_clear_failure(
-    ngc_models: list[EmulatedModel], shared_dir: Path, nimgen: Nimgen, tmp_path: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, nimgen: Nimgen, tmp_path: Path
 ) -> None:
     models = ngc_models[:60]  # 10 a page: pages 0..5
     names = {m.name for m in models}
 
     def emulator(**knobs: Any) -> NgcEmulator:
-        return NgcEmulator(models, shared_dir=shared_dir, page_size_cap=10, **knobs)
+        return NgcEmulator(models, fixtures_dir=fixtures_dir, page_size_cap=10, **knobs)
 
     # resultPageTotal changing between pages: page 0 says 3 pages, page 2 says 7.
     changing = emulator(page_total_hook=lambda page, n: {0: n - 3, 2: n + 1}.get(page, n))
@@ -592,14 +592,14 @@ def test_bad_output_targets_exit_2_before_any_request_touching_nothing(
 
 def test_flaky_emulator_still_ships_every_model(
     ngc_models: list[EmulatedModel],
-    shared_dir: Path,
+    fixtures_dir: Path,
     nimgen: Nimgen,
     tmp_path: Path,
     clean_run: dict[str, Any],
 ) -> None:
     seed = int(os.environ.get("NIMGEN_FLAKY_SEED", "20260219"))
     with NgcEmulator(
-        ngc_models, shared_dir=shared_dir, flaky_rate=0.2, flaky_429_rate=0.03, seed=seed
+        ngc_models, fixtures_dir=fixtures_dir, flaky_rate=0.2, flaky_429_rate=0.03, seed=seed
     ) as emu:
         run = nimgen.generate(emu, tmp_path / "out", "--max-attempts", "10")
         assert_everything_arrived(run, tmp_path / "out", clean_run)
@@ -612,17 +612,16 @@ def test_flaky_emulator_still_ships_every_model(
 
 
 def test_a_bug_while_handling_one_model_fails_that_model_by_name(
-    ngc_models: list[EmulatedModel], shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In process: an unexpected exception for one model is a named failure, not a gap."""
     import asyncio
-
-    from ngc_emulator import VALID_KEY
 
     from nimgen.apikey import ApiKey
     from nimgen.sources import NullProgress
     from nimgen.sources import ngc as ngc_source
     from nimgen.sources.limiter import AdaptiveLimiter
+    from tests.support.ngc_emulator import VALID_KEY
 
     real = ngc_source.record_from_answer
     victim = ngc_models[7].name
@@ -642,7 +641,7 @@ def test_a_bug_while_handling_one_model_fails_that_model_by_name(
             collection, _, _ = await ngc_source.collect_catalog(client, options, NullProgress())
         return collection
 
-    with NgcEmulator(ngc_models[:30], shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models[:30], fixtures_dir=fixtures_dir) as emu:
         collection = asyncio.run(collect(emu.url))
     assert [(f.name, f.reason) for f in collection.failures] == [
         (victim, "internal error: KeyError: 'surprise'")

@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from fault_kit import Nimgen, Run, base_env, make_test_ca, tree_bytes
-from http_proxy import ForwardProxy
-from ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 
 from nimgen.apikey import ApiKey, redact, register_secret
+from tests.support.fault_kit import Nimgen, Run, base_env, make_test_ca, tree_bytes
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 
 WRONG_KEY = "nvapi-wrong-secret-Zq81x"
 LEGACY_KEY = "legacy-org-key-secret-Qw77"
@@ -58,10 +58,10 @@ def assert_no_secret(runs: dict[str, Run], files: dict[str, bytes]) -> None:
 
 @pytest.fixture
 def eu_setup(
-    ngc_models: list[EmulatedModel], shared_dir: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path
 ) -> Iterator[tuple[NgcEmulator, ForwardProxy]]:
     with (
-        NgcEmulator(ngc_models[:30], shared_dir=shared_dir, eu_addresses={"127.0.0.2"}) as emu,
+        NgcEmulator(ngc_models[:30], fixtures_dir=fixtures_dir, eu_addresses={"127.0.0.2"}) as emu,
         ForwardProxy(username=PROXY_USER, password=PROXY_PASSWORD) as proxy,
     ):
         yield emu, proxy
@@ -73,7 +73,7 @@ def _proxy_url(proxy: ForwardProxy, password: str) -> str:
 
 def test_no_secret_in_any_output_of_passing_and_failing_runs(
     ngc_models: list[EmulatedModel],
-    shared_dir: Path,
+    fixtures_dir: Path,
     eu_setup: tuple[NgcEmulator, ForwardProxy],
     nimgen: Nimgen,
     tmp_path: Path,
@@ -83,8 +83,8 @@ def test_no_secret_in_any_output_of_passing_and_failing_runs(
     key_file.write_text(VALID_KEY + "\n")
     key_file.chmod(0o600)
     with (
-        NgcEmulator(ngc_models[:40], shared_dir=shared_dir) as emu,
-        NgcEmulator(ngc_models[:40], shared_dir=shared_dir) as failing,
+        NgcEmulator(ngc_models[:40], fixtures_dir=fixtures_dir) as emu,
+        NgcEmulator(ngc_models[:40], fixtures_dir=fixtures_dir) as failing,
     ):
         for model in ngc_models[:3]:
             failing.fault_model_forever(model.name, Fault.status(503))
@@ -203,16 +203,16 @@ def test_api_key_file_readable_by_others_warns(
 
 
 def test_ca_bundle_is_trusted_and_tls_is_always_verified(
-    ngc_models: list[EmulatedModel], shared_dir: Path, nimgen: Nimgen, tmp_path: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, nimgen: Nimgen, tmp_path: Path
 ) -> None:
-    from fault_kit import TlsFront
+    from tests.support.fault_kit import TlsFront
 
     ca, cert, key = make_test_ca(tmp_path, "corp")
     other_ca, _, _ = make_test_ca(tmp_path, "other")
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("-----BEGIN NOTHING-----\n")
     with (
-        NgcEmulator(ngc_models[:30], shared_dir=shared_dir) as emu,
+        NgcEmulator(ngc_models[:30], fixtures_dir=fixtures_dir) as emu,
         TlsFront(emu.port, cert, key) as front,
     ):
         url = ("--ngc-api-url", front.url)

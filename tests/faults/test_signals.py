@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_kit import Nimgen, base_env, temp_leftovers, tree_bytes, wait_until
-from ngc_emulator import EmulatedModel, NgcEmulator
 
 from nimgen.output import TEMP_PREFIX
+from tests.support.fault_kit import Nimgen, base_env, temp_leftovers, tree_bytes, wait_until
+from tests.support.ngc_emulator import EmulatedModel, NgcEmulator
 
 SIGNALS = [
     pytest.param(signal.SIGINT, 130, "SIGINT", id="SIGINT-130"),
@@ -74,7 +74,7 @@ def _check_interrupted(
 @pytest.mark.parametrize(("signum", "code", "name"), SIGNALS)
 def test_signal_while_fetching_leaves_previous_output(
     ngc_models: list[EmulatedModel],
-    shared_dir: Path,
+    fixtures_dir: Path,
     nimgen: Nimgen,
     tmp_path: Path,
     clean_run: dict[str, Any],
@@ -84,7 +84,7 @@ def test_signal_while_fetching_leaves_previous_output(
 ) -> None:
     out = tmp_path / "out"
     before = _previous_tree(out, clean_run)
-    with NgcEmulator(ngc_models, shared_dir=shared_dir, latency_by_kind={"model": 0.2}) as emu:
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.2}) as emu:
         proc = nimgen.popen(nimgen.generate_args(emu, out, "--concurrency", "4"))
         wait_until(lambda: emu.count("model") >= 8)
         stdout, stderr, took = _finish(proc, signum)
@@ -97,7 +97,7 @@ def test_signal_while_fetching_leaves_previous_output(
 @pytest.mark.parametrize(("signum", "code", "name"), SIGNALS)
 def test_signal_while_writing_the_tree_leaves_previous_output(
     ngc_models: list[EmulatedModel],
-    shared_dir: Path,
+    fixtures_dir: Path,
     nimgen: Nimgen,
     tmp_path: Path,
     clean_run: dict[str, Any],
@@ -108,7 +108,7 @@ def test_signal_while_writing_the_tree_leaves_previous_output(
     out = tmp_path / "out"
     before = _previous_tree(out, clean_run)
     # Fewer models than the previous run: the new tree would differ from the old one.
-    with NgcEmulator(ngc_models[:40], shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models[:40], fixtures_dir=fixtures_dir) as emu:
         proc = subprocess.Popen(
             [sys.executable, "-c", SLOW_DISK, *nimgen.generate_args(emu, out)],
             env=base_env(),
@@ -127,11 +127,11 @@ def test_signal_while_writing_the_tree_leaves_previous_output(
 
 
 def test_sigterm_while_writing_a_snapshot_leaves_the_previous_one(
-    ngc_models: list[EmulatedModel], shared_dir: Path, tmp_path: Path
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
 ) -> None:
     snapshot = tmp_path / "snap.json"
     snapshot.write_text('{"previous": true}\n')
-    with NgcEmulator(ngc_models[:20], shared_dir=shared_dir) as emu:
+    with NgcEmulator(ngc_models[:20], fixtures_dir=fixtures_dir) as emu:
         args = ["fetch", "--ngc-api-url", emu.url, "--output", str(snapshot), "--json"]
         proc = subprocess.Popen(
             [sys.executable, "-c", SLOW_DISK, *args],

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from model_records import make_record
 
 from nimgen.catalog import ModelRecord
 from nimgen.render.configmap import (
@@ -18,6 +17,7 @@ from nimgen.render.configmap import (
 )
 from nimgen.render.tree import TREE_FILES, render_tree
 from nimgen.render.yamlout import dump, quote
+from tests.support.model_records import make_record
 
 
 def make(name: str, **changes: object) -> ModelRecord:

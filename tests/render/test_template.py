@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 import shutil
 import subprocess
@@ -39,11 +38,8 @@ CACHE_PATH = "/mnt/models/cache"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-def _shared_dir() -> Path:
-    override = os.environ.get("NIMGEN_SHARED_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared"
+def _fixtures_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _strip_x_kubernetes(node: Any) -> Any:
@@ -81,7 +77,7 @@ def _closed(node: Any) -> Any:
 
 @cache
 def _crd_schema() -> dict[str, Any]:
-    path = _shared_dir() / "schemas" / "serving.kserve.io_servingruntimes.yaml"
+    path = _fixtures_dir() / "crds" / "serving.kserve.io_servingruntimes.yaml"
     if not path.is_file():
         pytest.skip(f"KServe ServingRuntime CRD not found at {path} (set NIMGEN_SHARED_DIR)")
     crd = yaml.safe_load(path.read_text(encoding="utf-8"))

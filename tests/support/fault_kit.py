@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 import yaml
-from ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
 
 from nimgen.output import TEMP_PREFIX
 from nimgen.render.tree import BASE_CONFIGMAP
+from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 # Fast defaults for a fault run; a test overrides any of them by passing the option itself.

@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import random
 import re
 import select
@@ -58,7 +57,7 @@ __all__ = [
     "Fault",
     "NgcEmulator",
     "RequestRecord",
-    "default_shared_dir",
+    "default_fixtures_dir",
     "http_date",
     "load_fixture_models",
     "make_models",
@@ -88,16 +87,13 @@ _HTML: Final = (
 # --------------------------------------------------------------------------- fixtures
 
 
-def default_shared_dir() -> Path:
-    """``$NIMGEN_SHARED_DIR`` if set, else ``shared/`` beside the repository (``/work/shared``)."""
-    env = os.environ.get("NIMGEN_SHARED_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared"
+def default_fixtures_dir() -> Path:
+    """``tests/fixtures/`` of this repository: real NGC answers and CRDs, copied in."""
+    return Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def _ngc_fixture_dir(shared_dir: Path | None) -> Path:
-    return (shared_dir if shared_dir is not None else default_shared_dir()) / "fixtures" / "ngc"
+def _ngc_fixture_dir(fixtures_dir: Path | None) -> Path:
+    return (fixtures_dir if fixtures_dir is not None else default_fixtures_dir()) / "ngc"
 
 
 @functools.lru_cache(maxsize=32)
@@ -137,9 +133,9 @@ def fake_digest(name: str, tag: str, architecture: str = "amd64") -> str:
     return "sha256:" + hashlib.sha256(f"{name}:{tag}:{architecture}".encode()).hexdigest()
 
 
-def load_fixture_models(shared_dir: Path | None = None) -> list[EmulatedModel]:
+def load_fixture_models(fixtures_dir: Path | None = None) -> list[EmulatedModel]:
     """The 186 models of ``fixtures/ngc/models-2025.json`` (EU flags from eu-restricted-2025)."""
-    base = _ngc_fixture_dir(shared_dir)
+    base = _ngc_fixture_dir(fixtures_dir)
     raw: list[dict[str, Any]] = _read_json(base / "models-2025.json")
     restricted: list[dict[str, Any]] = _read_json(base / "eu-restricted-2025.json")
     eu_ids = {str(e["resourceId"]) for e in restricted}
@@ -168,7 +164,7 @@ def make_models(
     base: Sequence[EmulatedModel] | None = None,
     *,
     prefix: str = "synthetic-model",
-    shared_dir: Path | None = None,
+    fixtures_dir: Path | None = None,
 ) -> list[EmulatedModel]:
     """``n`` distinct models ``{prefix}-0000`` ... cycling ``base`` (default: the fixture models).
 
@@ -176,7 +172,7 @@ def make_models(
     """
     if n < 0:
         raise ValueError("n must be >= 0")
-    pool = list(base) if base is not None else load_fixture_models(shared_dir)
+    pool = list(base) if base is not None else load_fixture_models(fixtures_dir)
     if not pool and n:
         raise ValueError("make_models needs at least one base model")
     width = max(4, len(str(max(n - 1, 0))))
@@ -201,8 +197,8 @@ class _Templates:
     attributes: dict[str, str]
 
     @classmethod
-    def load(cls, shared_dir: Path | None) -> _Templates:
-        base = _ngc_fixture_dir(shared_dir)
+    def load(cls, fixtures_dir: Path | None) -> _Templates:
+        base = _ngc_fixture_dir(fixtures_dir)
         page: dict[str, Any] = _read_json(base / "catalog-search-page.json")
         container = next(g for g in page["results"] if g["groupValue"] == "CONTAINER")
         resource: dict[str, Any] = container["resources"][0]
@@ -802,7 +798,7 @@ class NgcEmulator:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        shared_dir: Path | None = None,
+        fixtures_dir: Path | None = None,
         valid_keys: Iterable[str] = (VALID_KEY,),
         page_size_cap: int | None = DEFAULT_PAGE_SIZE_CAP,
         latency: float = 0.0,
@@ -818,7 +814,7 @@ class NgcEmulator:
     ) -> None:
         self.host = host
         self._port = port
-        self._templates = _Templates.load(shared_dir)
+        self._templates = _Templates.load(fixtures_dir)
         self.valid_keys: set[str] = set(valid_keys)
         self.page_size_cap: int | None = page_size_cap
         self.latency: float = latency
@@ -834,7 +830,7 @@ class NgcEmulator:
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._models: dict[str, EmulatedModel] = {}
-        self.set_models(load_fixture_models(shared_dir) if models is None else models)
+        self.set_models(load_fixture_models(fixtures_dir) if models is None else models)
         self._queued: dict[FaultTarget, deque[Fault]] = {}
         self._forever: dict[FaultTarget, Fault] = {}
 
