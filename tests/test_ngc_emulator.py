@@ -453,7 +453,7 @@ def test_fault_hang_and_delay(ngc_emulator: NgcEmulator, client: httpx.Client) -
     emu.fault_model(SAMPLE, Fault.hang())
     with pytest.raises(httpx.ReadTimeout):
         client.get(emu.repo_url(SAMPLE), headers=AUTH, timeout=0.2)
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10
     while emu.in_flight and time.monotonic() < deadline:  # noticed the client left
         time.sleep(0.01)
     assert emu.in_flight == 0
@@ -481,8 +481,8 @@ def test_stop_is_prompt_while_hanging(fixtures_dir: Path) -> None:
         time.sleep(0.01)
     started = time.monotonic()
     emu.stop()
-    caller.join(5)
-    assert time.monotonic() - started < 1.0
+    caller.join(10)
+    assert time.monotonic() - started < 5.0  # not the 30 s hang
     assert not caller.is_alive() and len(errors) == 1
     assert emu.in_flight == 0 and emu.count("model", status=0) == 1
 
@@ -500,7 +500,7 @@ def test_fault_huge(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
     with client.stream("GET", emu.repo_url(SAMPLE), headers=AUTH) as stream:
         assert stream.headers["content-length"] == str(50 * 1024 * 1024)
         next(stream.iter_bytes())
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10
     while emu.in_flight and time.monotonic() < deadline:
         time.sleep(0.01)
     assert emu.in_flight == 0 and emu.errors == []
@@ -569,5 +569,5 @@ def test_latency_knob(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
     assert time.monotonic() - started >= 0.3
     ngc_emulator.latency_by_kind = {"key": 0.0}
     client.post(ngc_emulator.url + KEY_PATH)
-    fast = ngc_emulator.requests[-1]
-    assert fast.end_time - fast.start_time < 0.3
+    slow, fast = ngc_emulator.requests[-2:]
+    assert fast.end_time - fast.start_time < slow.end_time - slow.start_time

@@ -149,7 +149,8 @@ def test_template_kind_name_labels_annotations(doc: dict[str, Any]) -> None:
     meta = doc["metadata"]
     assert meta["name"] == TEMPLATE_NAME
     assert "namespace" not in meta  # the kustomize overlays set it
-    assert meta["labels"] == {"opendatahub.io/dashboard": "true", "opendatahub.io/ootb": "true"}
+    # Not offered as a generic runtime: only NIM's flow uses it, by name.
+    assert meta["labels"] == {"opendatahub.io/managed": "true"}
     ann = meta["annotations"]
     assert ann["opendatahub.io/modelServingSupport"] == '["single"]'
     assert ann["opendatahub.io/apiProtocol"] == "REST"
