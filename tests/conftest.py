@@ -19,6 +19,9 @@ from tests.support.ngc_emulator import (
     load_fixture_models,
 )
 
+# A real kube-apiserver on loopback for tests/cluster (skips with the reason where it is not built).
+pytest_plugins = ["tests.support.kube.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:

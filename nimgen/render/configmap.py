@@ -77,17 +77,19 @@ def client_apply_bytes(document: dict[str, object]) -> int:
     """The annotation bytes client-side ``kubectl apply`` needs for this object.
 
     kubectl stores the object, as compact JSON with sorted keys (Go's encoding/json,
-    which also escapes ``<``, ``>`` and ``&``), in the last-applied annotation; the API
+    which also escapes ``<``, ``>`` and ``&``) and a closing newline, in the last-applied
+    annotation, with an empty ``annotations`` map when the object had none; the API
     server counts every annotation's key and value against MAX_ANNOTATION_BYTES.
+    Checked byte for byte against a real kube-apiserver (tests/cluster/test_upgrade.py).
     """
     metadata = dict(document["metadata"])  # type: ignore[call-overload]
     metadata.setdefault("namespace", _LONGEST_NAMESPACE)
+    annotations: dict[str, str] = metadata.setdefault("annotations", {})
     applied = json.dumps({**document, "metadata": metadata}, sort_keys=True, separators=(",", ":"))
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         applied = applied.replace(char, escaped)
-    annotations: dict[str, str] = metadata.get("annotations", {})
     others = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
-    return others + len(LAST_APPLIED) + len(applied.encode("utf-8"))
+    return others + len(LAST_APPLIED) + len(applied.encode("utf-8")) + len("\n")
 
 
 @dataclass(frozen=True)

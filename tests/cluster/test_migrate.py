@@ -1,0 +1,246 @@
+"""``nimgen migrate-deployments`` against a real kube-apiserver: from the shared per-project
+secrets the old dashboard made to per-deployment ones."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.legacy_era import (
+    ISVC_CRD,
+    b64,
+    docker_config,
+    get,
+    legacy_key,
+    make_user_project,
+    names,
+    personal_key,
+    run_nimgen,
+)
+from tests.support.kube.cluster import KubeCluster
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isvc_crd(kube_cluster: KubeCluster) -> None:
+    kube_cluster.apply_crds([ISVC_CRD])
+
+
+@pytest.fixture
+def project(kube_cluster: KubeCluster) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    kube_cluster.kubectl("create", "namespace", name, check=True)
+    yield name
+    kube_cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+
+
+@pytest.fixture
+def logging_kubectl(tmp_path: Path) -> tuple[str, Path]:
+    """A kubectl that records every argument list it is given, then runs the real one."""
+    log = tmp_path / "argv.log"
+    script = tmp_path / "kubectl-logged"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec kubectl "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script), log
+
+
+def _runtime(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
+    document = get(cluster, "servingruntime", name, namespace)
+    assert document is not None
+    return document
+
+
+def _secret_data(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
+    document = get(cluster, "secret", name, namespace)
+    assert document is not None, name
+    return document
+
+
+def test_two_deployments_one_after_the_other(
+    kube_cluster: KubeCluster, project: str, logging_kubectl: tuple[str, Path]
+) -> None:
+    """NGC_API_KEY is the 2nd env var of one runtime and the 3rd of the other; the shared
+    secrets go only after the second deployment moved; the key never is an argument."""
+    shared_key, new_key = personal_key(), personal_key()
+    make_user_project(kube_cluster, project, shared_key, ("llama",), key_env_index=1)
+    make_user_project_more(kube_cluster, project, "mistral", key_env_index=2)
+    kubectl, argv_log = logging_kubectl
+    env = {"NGC_API_KEY": new_key}
+
+    plan = run_nimgen(
+        kube_cluster,
+        "migrate-deployments",
+        "-n",
+        project,
+        "llama",
+        "--json",
+        "--kubectl",
+        kubectl,
+        env=env,
+    )
+    assert plan.returncode == 3, plan.stderr
+    document = json.loads(plan.stdout)
+    assert [d["deployment"] for d in document["deployments"]] == ["llama"]
+    assert document["sharedSecrets"][0]["stillUsedBy"] == ["ServingRuntime/mistral"]
+    assert document["keySources"] == {project: "$NGC_API_KEY"}
+
+    first = run_nimgen(
+        kube_cluster,
+        "migrate-deployments",
+        "-n",
+        project,
+        "llama",
+        "--apply",
+        "--kubectl",
+        kubectl,
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    key_secret = _secret_data(kube_cluster, project, "nim-api-key-llama")
+    assert key_secret["type"] == "Opaque"
+    assert key_secret["data"] == {"NGC_API_KEY": b64(new_key)}
+    pull = _secret_data(kube_cluster, project, "nim-image-pull-llama")
+    assert pull["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(pull["data"][".dockerconfigjson"]))
+    assert config["auths"]["nvcr.io"]["username"] == "$oauthtoken"
+    assert config["auths"]["nvcr.io"]["password"] == new_key
+    env_vars = _runtime(kube_cluster, project, "llama")["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "NGC_API_KEY", "OTHER_SETTING"]
+    assert env_vars[1]["valueFrom"]["secretKeyRef"] == {
+        "name": "nim-api-key-llama",
+        "key": "NGC_API_KEY",
+    }
+    assert _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"] == [
+        {"name": "nim-image-pull-llama"}
+    ]
+    assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
+    untouched = _runtime(kube_cluster, project, "mistral")["spec"]
+    assert untouched["imagePullSecrets"] == [{"name": "ngc-secret"}]
+
+    second = run_nimgen(
+        kube_cluster,
+        "migrate-deployments",
+        "-n",
+        project,
+        "mistral",
+        "--apply",
+        "--kubectl",
+        kubectl,
+        env=env,
+    )
+    assert second.returncode == 0, second.stderr
+    env_vars = _runtime(kube_cluster, project, "mistral")["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
+    assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
+    assert not {"nvidia-nim-secrets", "ngc-secret"} & names(kube_cluster, "secrets", project)
+
+    again = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json", env=env)
+    assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
+    logged = argv_log.read_text()
+    assert "create -f -" in logged  # the manifests went on stdin
+    for text in (logged, first.stdout, first.stderr, second.stdout, second.stderr, plan.stdout):
+        for form in (new_key, shared_key, b64(new_key), b64(docker_config(new_key))):
+            assert form not in text
+
+
+def make_user_project_more(
+    cluster: KubeCluster, project: str, deployment: str, *, key_env_index: int
+) -> None:
+    """One more old-style deployment in a project that already has the shared secrets."""
+    from tests.cluster.legacy_era import apply, inference_service, old_runtime
+
+    apply(
+        cluster,
+        old_runtime(deployment, project, key_env_index=key_env_index),
+        inference_service(deployment, project, deployment),
+    )
+
+
+def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, project: str) -> None:
+    key = personal_key()
+    make_user_project(kube_cluster, project, key, ("llama",))
+    done = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "reused from" in json.loads(done.stdout)["keySources"][project]
+    assert _secret_data(kube_cluster, project, "nim-api-key-llama")["data"]["NGC_API_KEY"] == b64(
+        key
+    )
+    assert key not in done.stdout + done.stderr
+
+
+def test_a_legacy_shared_key_is_refused_for_reuse(
+    kube_cluster: KubeCluster, project: str, tmp_path: Path
+) -> None:
+    key = legacy_key()
+    make_user_project(kube_cluster, project, key, ("llama",))
+    before = _runtime(kube_cluster, project, "llama")
+    plan = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json")
+    assert plan.returncode == 3, plan.stderr
+    skipped = json.loads(plan.stdout)["deployments"][0]
+    assert "legacy key" in skipped["problem"]
+    applied = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply")
+    assert applied.returncode == 1
+    assert "legacy key" in applied.stderr and "--api-key-file" in applied.stderr
+    assert key not in plan.stdout + plan.stderr + applied.stderr
+    assert (
+        _runtime(kube_cluster, project, "llama")["metadata"]["resourceVersion"]
+        == before["metadata"]["resourceVersion"]
+    )
+    assert "nim-api-key-llama" not in names(kube_cluster, "secrets", project)
+    # With a personal key given in a file, it goes through.
+    key_file = tmp_path / "ngc-key"
+    key_file.write_text(personal_key())
+    key_file.chmod(0o600)
+    done = run_nimgen(
+        kube_cluster,
+        "migrate-deployments",
+        "-n",
+        project,
+        "--apply",
+        "--api-key-file",
+        str(key_file),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "nim-api-key-llama" in names(kube_cluster, "secrets", project)
+
+
+def test_all_namespaces_and_restart(kube_cluster: KubeCluster, project: str) -> None:
+    other = f"t-{uuid.uuid4().hex[:12]}"
+    kube_cluster.kubectl("create", "namespace", other, check=True)
+    try:
+        make_user_project(kube_cluster, project, personal_key(), ("llama",))
+        make_user_project(kube_cluster, other, personal_key(), ("phi",))
+        plan = run_nimgen(kube_cluster, "migrate-deployments", "-A", "--json")
+        assert plan.returncode == 3, plan.stderr
+        planned = {
+            (d["namespace"], d["deployment"]) for d in json.loads(plan.stdout)["deployments"]
+        }
+        assert {(project, "llama"), (other, "phi")} <= planned
+        done = run_nimgen(kube_cluster, "migrate-deployments", "-n", other, "--apply", "--restart")
+        assert done.returncode == 0, done.stderr
+        assert "twice the GPUs" in done.stderr
+        service = get(kube_cluster, "inferenceservice", "phi", other)
+        assert service is not None
+        assert "nimgen.opendatahub.io/restarted-at" in service["spec"]["predictor"]["annotations"]
+        assert service["spec"]["predictor"]["model"]["runtime"] == "phi"
+        # The other project was left as it was.
+        assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
+    finally:
+        kube_cluster.kubectl("delete", "namespace", other, "--wait=false", "--ignore-not-found")
+
+
+def test_bad_usage_is_one_line_exit_2(kube_cluster: KubeCluster) -> None:
+    for args in (
+        ("migrate-deployments",),
+        ("migrate-deployments", "llama", "-A"),
+        ("migrate-deployments", "-n", "default", "no-such-deployment"),
+    ):
+        done = run_nimgen(kube_cluster, *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.count("nimgen: error:") == 1 and "Traceback" not in done.stderr
