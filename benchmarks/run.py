@@ -119,7 +119,7 @@ def live_run(
     emu: NgcEmulator, nimgen: str, out: Path, options: Sequence[str]
 ) -> tuple[Measure, dict[str, int], dict[str, float]]:
     emu.reset_counters()
-    argv = [nimgen, "generate", "--ngc-api-url", emu.url, "--output", str(out), *options]
+    argv = [nimgen, "generate", "--ngc-api-url", emu.url, "--output", str(out), "--no-eu", *options]
     measure = checked(run_child(argv, clean_env(VALID_KEY), out.parent), argv)
     log = emu.requests
     if emu.errors:
@@ -222,7 +222,7 @@ def local_scenarios(nimgen: str, work: Path, repeat: int, *, render_models: int)
     rows.append(
         render(
             f"render-{render_models}",
-            [nimgen, "render", "--from", str(snapshot), "--output", str(big_out)],
+            [nimgen, "render", "--from", str(snapshot), "--output", str(big_out), "--no-eu"],
             0.5,
         )
     )

@@ -5,189 +5,55 @@ an output tree, through ``nimgen.sources.snapshot.load_models``) into a frozen
 ``AirgapPlan``: the records of the custom ConfigMap, narrowed to the chosen
 tags, and exactly one image per offered tag (plus, with ``--digests``, one
 digest reference per platform of each tag, from the digests a ``fetch``
-snapshot recorded). The renderers in ``nimgen.render.airgap`` write every file
-from that one plan, so the ConfigMap's tags, the oc-mirror
-``ImageSetConfiguration`` and ``images.txt`` cannot disagree.
+snapshot recorded). A model that offers a moving tag (``latest``) also gets its
+newest version tag (and, with ``--digests``, the moving tag's digests pinned); the
+plan names every such model. Unless told otherwise it also plans the model weights
+(``nimgen.airgap_weights``): NIM images carry none. The renderers in
+``nimgen.render.airgap`` write every file from that one plan, so the ConfigMap's
+tags, the oc-mirror ``ImageSetConfiguration``, ``images.txt`` and the weights
+staging cannot disagree.
 
-Nothing here touches the network.
+Nothing here touches the network, and nothing here builds shell text (that is
+``nimgen.render.airgap_steps``).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pydantic import ValidationError
 
-from nimgen.catalog import ModelRecord
+from nimgen.airgap_refs import SOURCE_REGISTRY, Image, Mirror, parse_mirror, reference_problems
+from nimgen.airgap_tags import MovingTag, TagChoice, is_moving_tag, newest_version_tag
+from nimgen.airgap_weights import WeightsOptions, WeightsPlan, plan_weights
+from nimgen.catalog import ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
+from nimgen.names import dns_label_problem, dns_subdomain_problem
 from nimgen.selection import Selection
 from nimgen.sources.snapshot import Loaded
 from nimgen.tags import canonical_tags
-from nimgen.validate import dns_label_problem, dns_subdomain_problem
 
-SOURCE_REGISTRY = "nvcr.io"
+__all__ = [
+    "ARCHIVE_DIR",
+    "DEFAULT_NAME",
+    "DEFAULT_NAMESPACE",
+    "SOURCE_REGISTRY",
+    "AirgapPlan",
+    "Image",
+    "Mirror",
+    "MovingTag",
+    "TagChoice",
+    "check_target",
+    "parse_mirror",
+    "plan_airgap",
+]
+
 DEFAULT_NAME = "custom-nim-models"
 DEFAULT_NAMESPACE = "redhat-ods-applications"
 ARCHIVE_DIR = "nim-mirror-archive"
-
-# The OCI distribution reference grammar (distribution/reference).
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_HOST = re.compile(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*|\[[0-9A-Fa-f:.]+\]")
-_MAX_REPOSITORY = 255
 _MAX_LISTED = 20
-
-_MIRROR_USAGE = "--mirror takes REGISTRY[/PREFIX], e.g. registry.example.com:5000/nim-mirror"
-
-
-@dataclass(frozen=True)
-class Mirror:
-    """Where the mirrored images live: a registry host and an optional path prefix."""
-
-    registry: str
-    prefix: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
-
-    def repository(self, path: str) -> str:
-        """The mirror of ``nvcr.io/{path}``."""
-        return f"{self}/{path}"
-
-
-def parse_mirror(text: str) -> Mirror:
-    """Check ``REGISTRY[/PREFIX]``: a host (with a dot or a port, or localhost), no scheme,
-    no tag, no digest, and a lower-case path."""
-    value = text.strip()
-    if not value:
-        raise BadInput(f"{_MIRROR_USAGE}; it is empty")
-    if "://" in value:
-        scheme, _, rest = value.partition("://")
-        raise BadInput(
-            f"--mirror {text!r}: give the registry without a scheme ({scheme}://): "
-            f"--mirror {rest.rstrip('/')}"
-        )
-    if any(c.isspace() for c in value):
-        raise BadInput(f"--mirror {text!r}: must not contain spaces. {_MIRROR_USAGE}")
-    if "@" in value:
-        raise BadInput(
-            f"--mirror {text!r}: a digest (@...) names an image, not a place to mirror to. "
-            f"{_MIRROR_USAGE}"
-        )
-    value = value.rstrip("/")
-    host_port, _, prefix = value.partition("/")
-    host, colon, port = host_port.partition(":")
-    if host.startswith("[") and "]" in host_port:  # [IPv6]:port
-        host, _, rest = host_port.partition("]")
-        host += "]"
-        colon, port = (":", rest[1:]) if rest.startswith(":") else ("", "")
-    if colon and not (port.isdigit() and 0 < int(port) < 65536):
-        if not prefix:
-            raise BadInput(
-                f"--mirror {text!r}: {port!r} is not a port; a tag is not allowed here, "
-                "nimgen keeps each image's own tag. " + _MIRROR_USAGE
-            )
-        raise BadInput(f"--mirror {text!r}: {port!r} is not a port number. {_MIRROR_USAGE}")
-    if not _HOST.fullmatch(host):
-        raise BadInput(f"--mirror {text!r}: {host!r} is not a registry host name. {_MIRROR_USAGE}")
-    if not (colon or "." in host or host == "localhost" or host.startswith("[")):
-        raise BadInput(
-            f"--mirror {text!r}: {host!r} does not look like a registry host (a registry "
-            "needs a dot or a port in its name, or localhost; otherwise it is read as a "
-            f"Docker Hub path). {_MIRROR_USAGE}"
-        )
-    if host.lower() == SOURCE_REGISTRY:
-        raise BadInput(
-            f"--mirror {text!r}: the mirror must be your registry, not {SOURCE_REGISTRY}"
-        )
-    components = prefix.split("/") if prefix else []
-    for component in components:
-        if ":" in component:
-            raise BadInput(
-                f"--mirror {text!r}: ends in a tag ({component.partition(':')[2]!r}); give "
-                "only the registry and path, nimgen keeps each image's own tag. " + _MIRROR_USAGE
-            )
-        if not _PATH_COMPONENT.fullmatch(component):
-            why = "is empty" if not component else "is not a valid repository path component"
-            if component and component.lower() != component:
-                why = "has upper-case letters (registry paths are lower-case)"
-            raise BadInput(f"--mirror {text!r}: the path part {component!r} {why}")
-    return Mirror(registry=f"{host}{':' + port if colon else ''}", prefix=prefix)
-
-
-TagKind = Literal["latest", "all", "glob"]
-
-
-@dataclass(frozen=True)
-class TagChoice:
-    """``--tags``: ``latest`` (the model's latestTag), ``all``, or a glob over tag names.
-
-    The latestTag is always offered, so a glob only adds tags.
-    """
-
-    kind: TagKind = "latest"
-    pattern: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> TagChoice:
-        value = text.strip()
-        if value in ("latest", "all"):
-            return cls(kind=value)  # type: ignore[arg-type]
-        if not value:
-            raise BadInput("--tags takes latest, all, or a glob over tag names (e.g. '1.*')")
-        return cls(kind="glob", pattern=value)
-
-    def __str__(self) -> str:
-        return self.pattern if self.kind == "glob" else self.kind
-
-    def matched(self, record: ModelRecord) -> tuple[str, ...]:
-        """The tags the glob matched (empty for latest and all)."""
-        if self.kind != "glob":
-            return ()
-        return tuple(t for t in record.tags if fnmatch.fnmatchcase(t, self.pattern))
-
-    def choose(self, record: ModelRecord) -> tuple[str, ...]:
-        """The tags to offer, in canonical order, always holding latestTag."""
-        if self.kind == "latest":
-            return (record.latestTag,)
-        if self.kind == "all":
-            return canonical_tags(record.tags)
-        return canonical_tags((*self.matched(record), record.latestTag))
-
-
-@dataclass(frozen=True)
-class Image:
-    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``.
-
-    With ``digest`` set it is a digest reference instead, ``...{repository}@sha256:...``:
-    the image of ``tag`` for one ``platform`` (``os/architecture``), pinned.
-    """
-
-    model: str
-    repository: str  # "{namespace}/{name}", e.g. nim/meta/llama-3.1-8b-instruct
-    tag: str
-    mirror: Mirror
-    digest: str | None = None
-    platform: str | None = None
-
-    @property
-    def reference(self) -> str:
-        """``:tag``, or ``@sha256:...`` for a digest reference."""
-        return f"@{self.digest}" if self.digest else f":{self.tag}"
-
-    @property
-    def source(self) -> str:
-        return f"{SOURCE_REGISTRY}/{self.repository}{self.reference}"
-
-    @property
-    def destination(self) -> str:
-        return f"{self.mirror.repository(self.repository)}{self.reference}"
 
 
 @dataclass(frozen=True)
@@ -209,6 +75,10 @@ class AirgapPlan:
     glob_misses: tuple[str, ...] = ()  # models whose tags the --tags glob did not match
     # --digests: every tag image's digest references (one per platform), in images' order.
     digest_images: tuple[Image, ...] = ()
+    # Models offering a moving tag (latest), by name, and what pins each.
+    moving_tags: tuple[MovingTag, ...] = ()
+    # The weights to stage, per model (None with --no-weights).
+    weights: WeightsPlan | None = None
 
     @property
     def orgs(self) -> tuple[str, ...]:
@@ -238,6 +108,11 @@ class AirgapPlan:
     def skipped_by_selection(self) -> int:
         return self.discovered - len(self.records)
 
+    @property
+    def unpinned(self) -> tuple[MovingTag, ...]:
+        """Models whose moving tag is pinned by nothing: no version tag, no digest."""
+        return tuple(m for m in self.moving_tags if not m.pinned)
+
 
 def check_target(name: str, namespace: str) -> None:
     """Refuse a ConfigMap name or namespace Kubernetes would refuse."""
@@ -247,26 +122,6 @@ def check_target(name: str, namespace: str) -> None:
     problem = dns_label_problem(namespace)
     if problem is not None:
         raise BadInput(f"--namespace {problem}")
-
-
-def _reference_problems(record: ModelRecord, tags: tuple[str, ...]) -> list[str]:
-    problems = []
-    repository = f"{record.namespace}/{record.name}"
-    for component in repository.split("/"):
-        if not _PATH_COMPONENT.fullmatch(component):
-            problems.append(
-                f"{record.name}: {repository!r} is not a valid image repository "
-                f"({component!r}: lower-case letters, digits and single separators only)"
-            )
-            break
-    if len(f"{SOURCE_REGISTRY}/{repository}") > _MAX_REPOSITORY:
-        problems.append(f"{record.name}: the image name is over {_MAX_REPOSITORY} characters")
-    problems.extend(
-        f"{record.name}: {tag!r} is not a valid image tag"
-        for tag in tags
-        if not _TAG.fullmatch(tag)
-    )
-    return problems
 
 
 def plan_airgap(
@@ -279,12 +134,17 @@ def plan_airgap(
     namespace: str = DEFAULT_NAMESPACE,
     immutable: bool = False,
     digests: bool = False,
+    weights: WeightsOptions | None = None,
 ) -> AirgapPlan:
     """Choose the models and tags and name every image.
 
     With ``digests`` (``--digests``) every offered tag also gets its digest
     references, one per platform, from the digests the snapshot recorded; when
     any offered tag has none, ``BadInput`` names those images (nothing is guessed).
+    A model offering a moving tag also offers its newest version tag (mirrored by
+    tag, even under ``digests``).
+    With ``weights`` each model's weights are planned for the tag to deploy: the
+    latestTag, or the version tag pinned beside a moving latestTag.
     """
     selection = selection or Selection()
     tags = tags or TagChoice()
@@ -308,21 +168,34 @@ def plan_airgap(
     pinned: dict[Image, tuple[Image, ...]] = {}
     problems: list[str] = []
     misses: list[str] = []
+    moving_tags: list[MovingTag] = []
+    deploy: list[tuple[str, str, Image]] = []
+    pinning: set[Image] = set()  # version tags added beside moving ones: no digest needed
     for model in chosen_models:
         record = model.record
-        offered = tags.choose(record)
+        offered, moving, added = _offer(model, tags.choose(record), digests=digests)
+        if moving is not None:
+            moving_tags.append(moving)
         if tags.kind == "glob" and not tags.matched(record):
             misses.append(record.name)
-        problems.extend(_reference_problems(record, offered))
+        problems.extend(reference_problems(record, offered))
         try:
             narrowed = ModelRecord.model_validate({**record.as_json_dict(), "tags": list(offered)})
         except ValidationError as exc:  # pragma: no cover - the input was a valid record
             raise BadInput(f"{record.name}: {exc.errors()[0]['msg']}") from None
         records.append(narrowed)
         repository = f"{record.namespace}/{record.name}"
+        deploy_tag = record.latestTag
+        if moving is not None and moving.pinned_tag and is_moving_tag(deploy_tag):
+            deploy_tag = moving.pinned_tag
+        deploy.append(
+            (record.name, record.displayName, Image(record.name, repository, deploy_tag, mirror))
+        )
         for tag in offered:
             image = Image(model=record.name, repository=repository, tag=tag, mirror=mirror)
             images.append(image)
+            if tag == added:
+                pinning.add(image)
             pinned[image] = tuple(
                 Image(record.name, repository, tag, mirror, d.digest, d.platform)
                 for d in model.digests_of(tag)
@@ -334,7 +207,7 @@ def plan_airgap(
     images.sort(key=lambda i: i.source)
     digest_images: tuple[Image, ...] = ()
     if digests:
-        _require_digests(loaded, tags, chosen, images, pinned)
+        _require_digests(loaded, tags, chosen, [i for i in images if i not in pinning], pinned)
         digest_images = tuple(d for image in images for d in pinned[image])
     return AirgapPlan(
         source=loaded.path,
@@ -351,7 +224,32 @@ def plan_airgap(
         unmatched_patterns=unmatched,
         glob_misses=tuple(misses),
         digest_images=digest_images,
+        moving_tags=tuple(moving_tags),
+        weights=plan_weights(weights, deploy) if weights is not None else None,
     )
+
+
+def _offer(
+    model: SnapshotModel, offered: tuple[str, ...], *, digests: bool
+) -> tuple[tuple[str, ...], MovingTag | None, str | None]:
+    """The tags to offer, how the moving ones among them are pinned, and the tag added
+    to pin them (None when none was added).
+
+    A model offering a moving tag also offers its newest version tag, so there is a
+    fixed tag to deploy. Under ``--digests`` the moving tag's recorded digests pin it
+    as well (one without any is refused later, by ``_require_digests``); the added
+    version tag is mirrored by tag only, since snapshots record only the latestTag's
+    digests.
+    """
+    moving = tuple(t for t in offered if is_moving_tag(t))
+    if not moving:
+        return offered, None, None
+    by_digest = digests and all(model.digests_of(t) for t in moving)
+    newest = newest_version_tag(model.record.tags)
+    added = newest if newest is not None and newest not in offered else None
+    if added is not None:
+        offered = canonical_tags((*offered, added))
+    return offered, MovingTag(model.record.name, moving, newest, by_digest), added
 
 
 def _require_digests(
@@ -401,55 +299,4 @@ def _require_digests(
         f"--digests: no digest is known for {len(missing)} of {len(images)} image(s); {hint} "
         "(digests are never guessed)",
         details=tuple(listed),
-    )
-
-
-@dataclass(frozen=True)
-class NextStep:
-    """One thing the admin does next, and the exact command for it."""
-
-    what: str
-    commands: tuple[str, ...]
-    alternative: bool = False  # instead of the mirroring steps before it
-
-
-def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
-    """The admin's next steps for the tree written to ``output``, as typed commands."""
-    directory = output.as_posix()
-    isc = shlex.quote(f"{directory}/imageset-config.yaml")
-    images = shlex.quote(f"{directory}/images.txt")
-    archive = f"file://{ARCHIVE_DIR}"
-    target = shlex.quote(f"docker://{plan.mirror}")
-    patch = shlex.quote(f"{directory}/odhdashboardconfig-patch.yaml")
-    mirror_sets = "ImageTagMirrorSet" + (" and ImageDigestMirrorSet" if plan.has_digests else "")
-    return (
-        NextStep(
-            f"on a machine that reaches {SOURCE_REGISTRY}, log in to it (user $oauthtoken, "
-            f"password your NGC key) and copy the {len(plan.mirrored)} image(s) into an archive",
-            (f"oc-mirror --config {isc} {archive} --v2",),
-        ),
-        NextStep(
-            f"carry {ARCHIVE_DIR}/ and {directory}/ inside, log in to "
-            f"{plan.mirror.registry} and push the images to the mirror",
-            (f"oc-mirror --config {isc} --from {archive} {target} --v2",),
-        ),
-        NextStep(
-            "where one machine reaches both registries, copy the images directly instead",
-            (
-                f'while read -r src dst; do skopeo copy --all "docker://$src" '
-                f'"docker://$dst"; done < {images}',
-            ),
-            alternative=True,
-        ),
-        NextStep(
-            f"apply the ConfigMap {plan.namespace}/{plan.name} and the {mirror_sets}",
-            (f"oc apply -k {shlex.quote(directory)}",),
-        ),
-        NextStep(
-            "point the dashboard at the ConfigMap and turn off NGC key collection",
-            (
-                f"oc patch odhdashboardconfig odh-dashboard-config -n "
-                f"{shlex.quote(plan.namespace)} --type merge --patch-file {patch}",
-            ),
-        ),
     )

@@ -9,6 +9,7 @@ nimgen prints goes through ``redact``.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -16,28 +17,79 @@ from nimgen.errors import BadInput
 
 PERSONAL_KEY_PREFIX = "nvapi-"
 ENV_VAR = "NGC_API_KEY"
+# Any run of at least this many characters of a secret is scrubbed, whatever its
+# case: an error body may echo the key upper-cased, lower-cased or cut short.
+LEAK_MIN_CHARS = 12
 
 # Every secret seen in this process, longest first, so redact() can scrub them.
 _SECRETS: list[str] = []
+# Every LEAK_MIN_CHARS-long piece of every secret, lower-cased.
+_PIECES: set[str] = set()
+# Runs of the characters secrets are made of: a leaked piece lies inside one.
+_RUNS: re.Pattern[str] | None = None
 
 
 def register_secret(secret: str) -> None:
     """Scrub ``secret`` from everything printed, also in its URL-encoded forms
-    (as it appears in a proxy URL's user:password or a form body)."""
+    (as it appears in a proxy URL's user:password or a form body), and any piece of
+    it of ``LEAK_MIN_CHARS`` characters or more, in any case."""
+    global _RUNS
     from urllib.parse import quote, quote_plus
 
     for form in (secret, quote(secret, safe=""), quote_plus(secret, safe="")):
         if form and form not in _SECRETS:
             _SECRETS.append(form)
+            lowered = form.lower()
+            _PIECES.update(
+                lowered[i : i + LEAK_MIN_CHARS] for i in range(len(lowered) - LEAK_MIN_CHARS + 1)
+            )
     _SECRETS.sort(key=len, reverse=True)
+    if _PIECES:
+        chars = sorted({c for piece in _PIECES for c in piece})
+        _RUNS = re.compile(
+            "[" + "".join(re.escape(c) for c in chars) + f"]{{{LEAK_MIN_CHARS},}}", re.IGNORECASE
+        )
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
+    """``text`` with every registered secret, and every piece of one at least
+    ``LEAK_MIN_CHARS`` long in any case, replaced by ``***``.
+
+    The one redaction function: every line nimgen prints goes through it.
+    """
     for secret in _SECRETS:
         if secret in text:
             text = text.replace(secret, "***")
-    return text
+    if _RUNS is None:
+        return text
+    return _RUNS.sub(_scrub_run, text)
+
+
+def _scrub_run(match: re.Match[str]) -> str:
+    """One run of secret characters, with every stretch covered by secret pieces
+    replaced by ``***`` (overlapping pieces make one stretch)."""
+    run = match.group(0)
+    lowered = run.lower()
+    covered_until = -1
+    stretches: list[tuple[int, int]] = []
+    for start in range(len(lowered) - LEAK_MIN_CHARS + 1):
+        if lowered[start : start + LEAK_MIN_CHARS] not in _PIECES:
+            continue
+        end = start + LEAK_MIN_CHARS
+        if stretches and start <= covered_until:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+        covered_until = end
+    if not stretches:
+        return run
+    pieces: list[str] = []
+    position = 0
+    for start, end in stretches:
+        pieces.append(run[position:start] + "***")
+        position = end
+    pieces.append(run[position:])
+    return "".join(pieces)
 
 
 class ApiKey:
@@ -64,10 +116,16 @@ class ApiKey:
 
 
 def check_personal(value: str, origin: str) -> ApiKey:
-    value = value.strip()
+    # A byte-order mark (a key file saved by a Windows editor) is not part of the key.
+    value = value.strip().removeprefix("\ufeff").strip()
     if not value:
         raise BadInput(f"the NGC API key from {origin} is empty")
     register_secret(value)
+    if not value.isascii():
+        raise BadInput(
+            f"the key from {origin} contains non-ASCII characters; an NGC key is plain "
+            "ASCII (was it pasted through a word processor, with curly quotes or dashes?)"
+        )
     if not value.startswith(PERSONAL_KEY_PREFIX):
         raise BadInput(
             f"the key from {origin} is not a personal key: nimgen supports only personal "
@@ -87,11 +145,14 @@ def load_api_key(
     Appends a warning to ``warn`` when the key file is readable by other users.
     """
     if key_file is not None:
+        from nimgen.files import KEY_FILE_MAX_BYTES, read_regular_file
+
+        raw = read_regular_file(key_file, what="the API key file", max_bytes=KEY_FILE_MAX_BYTES)
         try:
             mode = key_file.stat().st_mode
-            text = key_file.read_text(encoding="utf-8")
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
             raise BadInput(f"cannot read the API key file {key_file}: {reason}") from None
         if warn is not None and mode & (stat.S_IRGRP | stat.S_IROTH):
             warn.append(

@@ -9,7 +9,6 @@ NGC's answers, snapshots and hand-written ConfigMaps, and emit the JSON Schema
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,15 +23,15 @@ from pydantic import (
     model_validator,
 )
 
+# The key rule lives in nimgen.names; re-exported for the catalog's readers.
+from nimgen.names import CONFIGMAP_KEY_MAX as CONFIGMAP_KEY_MAX
+from nimgen.names import CONFIGMAP_KEY_SCHEMA_PATTERN
+from nimgen.names import configmap_key_problem as configmap_key_problem
 from nimgen.tags import canonical_tags
 
 SCHEMA_VERSION = "1"
 SNAPSHOT_KIND = "NimgenSnapshot"
 SNAPSHOT_VERSION = 1
-
-CONFIGMAP_KEY_PATTERN = r"[-._a-zA-Z0-9]+"
-CONFIGMAP_KEY_MAX = 253
-_KEY_RE = re.compile(CONFIGMAP_KEY_PATTERN)
 
 # The record's fields, in the contract's order.
 RECORD_FIELDS = (
@@ -45,19 +44,6 @@ RECORD_FIELDS = (
     "updatedDate",
     "euRestricted",
 )
-
-
-def configmap_key_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a ConfigMap key, or None when it can."""
-    if not name:
-        return "the name is empty"
-    if len(name) > CONFIGMAP_KEY_MAX:
-        return f"the name is {len(name)} characters long (a ConfigMap key holds at most 253)"
-    if not _KEY_RE.fullmatch(name):
-        return f"{name!r} is not a valid ConfigMap key (allowed: letters, digits, '-', '_', '.')"
-    if name in (".", ".."):
-        return f"{name!r} is not a valid ConfigMap key"
-    return None
 
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
@@ -73,7 +59,7 @@ class ModelRecord(BaseModel):
     name: StrictStr = Field(
         description="The model's name; equals its ConfigMap key.",
         # Checked by _name_is_key (for a clearer message); stated for the JSON Schema.
-        json_schema_extra={"pattern": f"^{CONFIGMAP_KEY_PATTERN}$", "maxLength": CONFIGMAP_KEY_MAX},
+        json_schema_extra={"pattern": CONFIGMAP_KEY_SCHEMA_PATTERN, "maxLength": CONFIGMAP_KEY_MAX},
     )
     displayName: StrictStr = Field(description="Human-readable name.")
     shortDescription: StrictStr = Field(description="One-paragraph description.")

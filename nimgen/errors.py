@@ -8,6 +8,10 @@ Exit codes are part of the command-line interface (see the README):
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nimgen.commands.results import Collected
 
 
 class ExitCode(IntEnum):
@@ -30,6 +34,8 @@ class NimgenError(Exception):
         self.message = message
         # Extra lines (one per model, say) printed under the one-line message.
         self.details = details
+        # What the run had collected before it failed, so --json still reports it.
+        self.collected: Collected | None = None
 
 
 class RunFailed(NimgenError):

@@ -4,6 +4,10 @@ A tree is rendered into a temporary directory beside the target and then
 swapped in with one ``renameat2(RENAME_EXCHANGE)`` where Linux offers it (two
 renames elsewhere), so a reader sees the old tree or the new one, never a mix,
 and a failed or interrupted run leaves the old tree byte for byte as it was.
+
+A run killed outright (``kill -9``, a lost node) cannot remove its temporary
+paths; the next run that writes into the same directory removes those whose
+owner is gone and says so (``nimgen.tempnames``).
 """
 
 from __future__ import annotations
@@ -21,15 +25,27 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from nimgen.errors import BadInput, RunFailed
+from nimgen.tempnames import TEMP_PREFIX as TEMP_PREFIX
+from nimgen.tempnames import lock_temp, temp_prefix
+from nimgen.tempnames import remove_leftovers as _remove_leftovers
 
-TEMP_PREFIX = ".nimgen-tmp-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 # Temporary paths this process created and has not removed yet: ``cleanup_temps()``
 # (called by the CLI on its way out, also after a signal) removes whatever is left.
 _LIVE_TEMPS: set[Path] = set()
+# The descriptor holding each live temporary path's flock (closing it frees the lock).
+_LOCKS: dict[Path, int] = {}
 _DEFERRED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _track(path: Path) -> None:
+    """Record a new temporary path and hold its flock while this process lives."""
+    _LIVE_TEMPS.add(path)
+    fd = lock_temp(path)
+    if fd is not None:
+        _LOCKS[path] = fd
 
 
 @contextlib.contextmanager
@@ -58,6 +74,10 @@ def cleanup_temps() -> None:
 
 def _forget(path: Path) -> None:
     _LIVE_TEMPS.discard(path)
+    fd = _LOCKS.pop(path, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -81,8 +101,8 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
         raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
     try:
         with signals_deferred():
-            probe = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=existing))
-            _LIVE_TEMPS.add(probe)
+            probe = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=existing))
+            _track(probe)
         probe.rmdir()
         _forget(probe)
     except OSError as exc:
@@ -196,9 +216,10 @@ def _make_temp_dir(target: Path) -> Path:
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(parent, _LIVE_TEMPS)
         with signals_deferred():
-            staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
-            _LIVE_TEMPS.add(staging)
+            staging = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=parent))
+            _track(staging)
         return staging
     except OSError as exc:
         raise BadInput(f"cannot write to {parent}: {exc.strerror or exc}") from None
@@ -253,10 +274,10 @@ def _swap_in(staging: Path, target: Path) -> Path:
         return Path()
     if _exchange(staging, target):
         return staging  # now holds the previous tree
-    old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
+    old = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=target.parent))
     old.rmdir()
     target.rename(old)
-    _LIVE_TEMPS.add(old)
+    _track(old)
     try:
         staging.rename(target)
     except OSError:
@@ -274,10 +295,11 @@ def write_file(target: Path, content: bytes) -> None:
         raise BadInput(f"{target} is a directory, not a file")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(target.parent, _LIVE_TEMPS)
         with signals_deferred():
-            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            fd, temp_name = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
             temp = Path(temp_name)
-            _LIVE_TEMPS.add(temp)
+            _track(temp)
     except OSError as exc:
         raise BadInput(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
     try:

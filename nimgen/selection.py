@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nimgen.errors import BadInput
 
@@ -27,48 +27,64 @@ class Selection:
         return not self.include and not self.exclude
 
 
+_LIST_SHAPES = "one name a line, a JSON list of names, or a ConfigMap whose data.models is one"
+
+
 def read_models_file(path: Path) -> tuple[str, ...]:
     """Model names from a file: one per line (``#`` comments), a JSON list, or the
-    old Account model-list ConfigMap whose ``data.models`` is a JSON list of names."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise BadInput(f"cannot read the models file {path}: {reason}") from None
-    stripped = text.strip()
-    if stripped.startswith("["):
-        return _names_from_json(stripped, path)
-    if "kind:" in text or "data:" in text:
-        import yaml
+    old Account model-list ConfigMap whose ``data.models`` is a JSON list of names.
 
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise BadInput(f"{path}: not valid YAML: {_first_line(exc)}") from None
-        models = doc.get("data", {}).get("models") if isinstance(doc, dict) else None
+    A file that names no model is an error, not "every model": an empty list or a
+    file of comments most likely lost its content, and shipping the whole catalog
+    instead would be a silent surprise. Read through ``nimgen.files`` and
+    ``nimgen.yamlio`` (a FIFO or device refused, size capped, duplicate keys refused).
+    """
+    from nimgen.files import MODELS_FILE_MAX_BYTES, decode_utf8, read_regular_file
+    from nimgen.yamlio import load_json, load_yaml_documents
+
+    raw = read_regular_file(path, what="the models file", max_bytes=MODELS_FILE_MAX_BYTES)
+    text = decode_utf8(raw, label=str(path))
+    stripped = text.strip()
+    source = str(path)
+    if stripped.startswith(("[", "{")):
+        names = _names_from_document(load_json(stripped, source=source), path)
+    elif "kind:" in text or "data:" in text:
+        documents = load_yaml_documents(text, source=source)
+        if len(documents) != 1:
+            raise BadInput(f"{path}: holds {len(documents)} YAML documents; {_LIST_SHAPES}")
+        names = _names_from_document(documents[0], path)
+    else:
+        names = tuple(name for line in text.splitlines() if (name := line.split("#", 1)[0].strip()))
+    if not names:
+        raise BadInput(
+            f"{path}: the models file names no model (empty, or only comments); "
+            "leave --models-file out to cover every model"
+        )
+    return names
+
+
+def _names_from_document(document: Any, path: Path) -> tuple[str, ...]:
+    """The names of a JSON list, or of a ConfigMap's ``data.models`` (a JSON list)."""
+    if isinstance(document, list):
+        return _names(document, path)
+    if isinstance(document, dict) and ("data" in document or document.get("kind") == "ConfigMap"):
+        data = document.get("data")
+        models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, str):
             raise BadInput(f"{path}: a ConfigMap models file needs data.models (a JSON list)")
-        return _names_from_json(models, path)
-    names = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(line)
-    return tuple(names)
+        from nimgen.yamlio import load_json
+
+        return _names(load_json(models, source=f"{path}: data.models"), path)
+    what = "a JSON object" if isinstance(document, dict) else "not a list"
+    raise BadInput(f"{path}: the models file is {what}; give {_LIST_SHAPES}")
 
 
-def _names_from_json(text: str, path: Path) -> tuple[str, ...]:
-    try:
-        names = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: the model list is not valid JSON: {exc.msg}") from None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise BadInput(f"{path}: the model list must be a JSON list of names")
-    return tuple(names)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _names(document: Any, path: Path) -> tuple[str, ...]:
+    if not isinstance(document, list) or not all(
+        isinstance(n, str) and n.strip() for n in document
+    ):
+        raise BadInput(f"{path}: the model list must be a JSON list of names (non-empty strings)")
+    return tuple(n.strip() for n in document)
 
 
 def build_selection(

@@ -9,6 +9,7 @@ it does not depend on the order NGC lists the tags in.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -30,6 +31,9 @@ def _part_key(part: str) -> _Part:
     return (-len(digits), tuple(-d for d in digits))
 
 
+# Cached: a catalog repeats the same tags (latest, 1.0.0, ...) across its models, and
+# this runs for every tag of every per-model answer.
+@functools.lru_cache(maxsize=4096)
 def tag_sort_key(tag: str) -> _Key:
     match = _VERSION.fullmatch(tag)
     if match is None:

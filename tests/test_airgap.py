@@ -15,7 +15,6 @@ from nimgen.airgap import (
     AirgapPlan,
     Mirror,
     TagChoice,
-    next_steps,
     parse_mirror,
     plan_airgap,
 )
@@ -33,7 +32,9 @@ from nimgen.render.airgap import (
     render_airgap,
     render_custom_configmap,
 )
+from nimgen.render.airgap_steps import next_steps
 from nimgen.render.configmap import ANNOTATION_SCHEMA, LABEL_MANAGED, LABEL_MODELS_DATA
+from nimgen.render.weights import WEIGHTS_FILES
 from nimgen.selection import Selection
 from nimgen.sources.snapshot import Loaded, load_models, sample_path
 from nimgen.validate import validate_text
@@ -183,7 +184,10 @@ def test_the_plan_keeps_only_selected_models_and_counts_the_rest(sample: Loaded)
     assert all(n.startswith("llama-3.1-") and not n.endswith("-base") for n in names)
     assert plan.skipped_by_selection == 186 - len(names)
     assert plan.unmatched_patterns == ("no-such-model",)
-    assert len(plan.images) == len(names)  # --tags latest: one image per model
+    # --tags latest: one image per model, plus the version pinned beside a moving latest.
+    moving = {m.model for m in plan.moving_tags}
+    assert moving == {r.name for r in plan.records if r.latestTag == "latest"}
+    assert len(plan.images) == len(names) + len(moving)
 
 
 def test_nothing_selected_is_bad_input(sample: Loaded) -> None:
@@ -308,7 +312,7 @@ def all_tags_plan(sample: Loaded) -> AirgapPlan:
 
 def test_images_imageset_and_configmap_tags_agree_exactly(all_tags_plan: AirgapPlan) -> None:
     files = render_airgap(all_tags_plan)
-    assert set(files) == AIRGAP_FILES - {IDMS_FILE}
+    assert set(files) == AIRGAP_FILES - {IDMS_FILE} - WEIGHTS_FILES
     configmap = yaml.safe_load(files[CONFIGMAP_FILE])
     from_configmap = set()
     for key, value in configmap["data"].items():
@@ -332,7 +336,9 @@ def test_the_configmap_offers_the_whole_model_but_only_the_chosen_tags(sample: L
     configmap = yaml.safe_load(render_airgap(plan)[CONFIGMAP_FILE])
     (original,) = [m.record for m in sample.models if m.record.name == "alphafold2"]
     entry = json.loads(configmap["data"]["alphafold2"])
-    assert entry == {**original.as_json_dict(), "tags": [original.latestTag]}
+    # Its latestTag is 'latest', which moves: the newest version tag is offered too.
+    assert original.latestTag == "latest"
+    assert entry == {**original.as_json_dict(), "tags": ["2.1.1", "latest"]}
 
 
 def test_the_configmap_is_the_admins_own(all_tags_plan: AirgapPlan) -> None:
@@ -440,6 +446,7 @@ def test_next_steps_are_exact_commands_for_this_output(sample: Loaded) -> None:
         'while read -r src dst; do skopeo copy --all "docker://$src" "docker://$dst"; '
         "done < 'my dir/air gap/images.txt'",
         "oc apply -k 'my dir/air gap'",
+        "oc explain odhdashboardconfig.spec.nimConfig",
         "oc patch odhdashboardconfig odh-dashboard-config -n opendatahub --type merge "
         "--patch-file 'my dir/air gap/odhdashboardconfig-patch.yaml'",
     ]

@@ -234,7 +234,44 @@ def test_markdown_report(diff: CatalogDiff) -> None:
     for line in lines:
         if line.startswith("| `"):
             cells = line.replace("\\|", "").count("|")
-            assert cells in (5, 7), line
+            assert cells in (4, 5, 7), line
+
+
+def test_markdown_puts_eu_flag_changes_first(diff: CatalogDiff) -> None:
+    """QE reads the EU flips before anything else: their own section, ahead of Added."""
+    text = render_markdown(diff)
+    lines = text.splitlines()
+    sections = [line for line in lines if line.startswith("### ")]
+    assert sections == [
+        "### EU restrictions (3)",
+        "### Added (1)",
+        "### Removed (1)",
+        "### Changed (5)",
+    ]
+    assert text.index("- after:") < text.index("### EU restrictions (3)")
+    eu = lines[lines.index("### EU restrictions (3)") :]
+    eu = eu[: eu.index("### Added (1)")]
+    assert "3 now EU-restricted \u00b7 0 no longer EU-restricted" in eu
+    # flips and new restricted models, by name; unflipped models are not listed
+    assert [row for row in eu if row.startswith("| `")] == [
+        "| `eu-flip` | no | **yes** |",
+        "| `everything` | no | **yes** |",
+        "| `fresh` | new model | **yes** |",
+    ]
+    # the Changed table still shows each flip in its EU column
+    assert "| `eu-flip` | `1.0` |  |  | no \u2192 **yes** |  |" in lines
+
+
+def test_markdown_eu_section_lifted_and_absent() -> None:
+    lifted = diff_models((make("a", euRestricted=True), make("b")), (make("a"), make("b")))
+    text = render_markdown(lifted)
+    assert "### EU restrictions (1)" in text
+    assert "0 now EU-restricted \u00b7 1 no longer EU-restricted" in text
+    assert "| `a` | yes | **no** |" in text.splitlines()
+    assert text.index("### EU restrictions") < text.index("### Changed (1)")
+    # no flip and no restricted newcomer: no EU section at all
+    quiet = diff_models((make("a"),), (make("a", displayName="Renamed"), make("c")))
+    assert "EU restrictions" not in render_markdown(quiet)
 
 
 def test_markdown_when_identical() -> None:
@@ -253,3 +290,11 @@ def test_table_report(diff: CatalogDiff) -> None:
         assert name in text
     # rich markup in a value is printed literally, not interpreted
     assert "[bold]" in text
+
+
+def test_markdown_warns_when_many_models_are_removed() -> None:
+    old = [make(f"m{i}") for i in range(10)]
+    heavy = diff_models(old, old[:7])  # 30 % removed
+    assert "**Warning: 3 of 10 models (30%) removed.**" in render_markdown(heavy)
+    light = diff_models(old, old[:9])  # 10 %
+    assert "Warning" not in render_markdown(light)

@@ -1,10 +1,14 @@
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from nimgen.errors import BadInput
 from nimgen.output import TEMP_PREFIX, write_file, write_tree
+from nimgen.tempnames import remove_leftovers, temp_prefix
 
 OWNED = frozenset({"a.yaml", "sub/b.yaml"})
 
@@ -68,3 +72,111 @@ def test_write_file_atomic(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["snap.json"]
     with pytest.raises(BadInput, match="is a directory"):
         write_file(tmp_path, b"x")
+
+
+# --- leftovers of killed runs ---------------------------------------------------------------
+
+_REPO = Path(__file__).resolve().parent.parent
+
+_MAKE_TEMPS = """
+import os, sys
+from pathlib import Path
+from nimgen import output
+directory = Path(sys.argv[1])
+staging = output._make_temp_dir(directory / "out")
+(staging / "base").mkdir()
+(staging / "base" / "half.yaml").write_bytes(b"half")
+fd, name = output.tempfile.mkstemp(prefix=output.temp_prefix(), dir=directory)
+output._track(Path(name))
+print(staging.name, Path(name).name, flush=True)
+if sys.argv[2] == "die":
+    os.kill(os.getpid(), 9)
+sys.stdin.read()  # "live": hold the temporary paths until told to go
+"""
+
+
+def _child(directory: Path, mode: str) -> tuple[subprocess.Popen[str], list[str]]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MAKE_TEMPS, str(directory), mode],
+        cwd=_REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    names = child.stdout.readline().split()
+    assert len(names) == 2, names
+    return child, names
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_next_and_said_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    child, names = _child(tmp_path, "die")
+    assert child.wait(30) == -signal.SIGKILL
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    write_tree(tmp_path / "out", {"a.yaml": b"1"}, owned=OWNED)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"warning: removed 2 temporary path(s) an interrupted nimgen run left in {tmp_path}: "
+    )
+    assert all(name in line for name in names)
+
+
+def test_a_live_runs_temporary_paths_are_left_alone(tmp_path: Path) -> None:
+    child, names = _child(tmp_path, "live")
+    try:
+        write_tree(tmp_path / "out", {"a.yaml": b"1"}, owned=OWNED)
+        write_file(tmp_path / "snap.json", b"{}")
+        assert {p.name for p in tmp_path.iterdir()} == {*names, "out", "snap.json"}
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(30)
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_locked_path_is_left_alone_even_when_its_pid_is_dead(tmp_path: Path) -> None:
+    # As a run on another host of a shared file system would hold it: its pid means
+    # nothing here, its lock does.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(gone.stdout)
+    prefix = temp_prefix().replace(f"-{os.getpid()}-", f"-{dead_pid}-")
+    held = tmp_path / f"{prefix}elsewhere"
+    held.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(held)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert remove_leftovers(tmp_path) == ()
+        assert held.is_dir()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(30)
+    assert remove_leftovers(tmp_path) == (held.name,)  # its owner gone, the lock free
+
+
+def test_paths_not_named_by_a_run_are_never_touched(tmp_path: Path) -> None:
+    for name in (f"{TEMP_PREFIX}abc123", f"{TEMP_PREFIX}12-nothex00-x", "notes.txt"):
+        (tmp_path / name).mkdir()
+    assert remove_leftovers(tmp_path) == ()
+    assert len(list(tmp_path.iterdir())) == 3

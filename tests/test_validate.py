@@ -17,15 +17,13 @@ from nimgen.errors import BadInput
 from nimgen.render.configmap import MAX_OBJECT_BYTES, render_configmap
 from nimgen.sources.snapshot import load_models, sample_path
 from nimgen.validate import (
-    DuplicateKeyLoader,
     FileResult,
     Problem,
-    dns_label_problem,
-    dns_subdomain_problem,
     exit_code,
     validate_file,
     validate_text,
 )
+from nimgen.yamlio import StrictLoader, YamlProblem
 
 DATA = Path(__file__).resolve().parent / "data" / "validate"
 
@@ -191,8 +189,9 @@ def test_a_configmap_over_one_mebibyte_is_refused(tmp_path: Path) -> None:
     assert "not under the 1,048,576 bytes (1 MiB) etcd accepts" in problem.message
 
 
-def test_aliases_cannot_hide_the_size_of_the_data() -> None:
-    # The text is small but every key holds the same large value (a YAML alias).
+def test_aliases_are_refused_unread() -> None:
+    # Small text, but every key would hold the same large value (a YAML alias): refused
+    # as unreadable (exit 2) at the first alias, before anything is built from it.
     value = entry(shortDescription="y" * 100_000)
     lines = [
         "apiVersion: v1",
@@ -203,7 +202,9 @@ def test_aliases_cannot_hide_the_size_of_the_data() -> None:
     ]
     lines += [f"  model-{i:02d}: *v" for i in range(1, 12)]
     result = validate_text("\n".join(lines) + "\n", "alias.yaml")
-    assert any(p.key == "size" for p in result.errors)
+    assert result.unreadable is not None
+    assert result.unreadable.startswith("line 6: the alias *v is refused")
+    assert exit_code([result]) == 2
 
 
 @pytest.mark.parametrize(
@@ -322,8 +323,18 @@ def test_kubectl_refuses_duplicate_keys_as_validate_says(
         assert "already defined at line 10" in built.stderr
 
 
-def test_merge_keys_are_not_duplicates() -> None:
-    loader = DuplicateKeyLoader("base: &b {a: 1, b: 2}\nderived:\n  <<: *b\n  a: 3\n")
+def test_merge_keys_need_an_alias_and_are_refused_with_it() -> None:
+    loader = StrictLoader("base: &b {a: 1, b: 2}\nderived:\n  <<: *b\n  a: 3\n")
+    try:
+        with pytest.raises(YamlProblem, match=r"alias \*b is refused") as info:
+            loader.get_single_data()
+    finally:
+        loader.dispose()
+    assert info.value.refused and info.value.line == 3
+
+
+def test_a_merge_key_without_alias_is_not_a_duplicate() -> None:
+    loader = StrictLoader("derived:\n  <<: {a: 1, b: 2}\n  a: 3\n")
     try:
         document = loader.get_single_data()
     finally:
@@ -335,7 +346,7 @@ def test_merge_keys_are_not_duplicates() -> None:
 def test_the_loader_records_duplicates_that_pyyaml_would_hide() -> None:
     text = "a: 1\nb: 2\na: 3\n"
     assert yaml.safe_load(text) == {"a": 3, "b": 2}  # PyYAML keeps the last, silently
-    loader = DuplicateKeyLoader(text)
+    loader = StrictLoader(text)
     try:
         loader.get_single_data()
     finally:
@@ -370,17 +381,6 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert validate_file(str(path)).valid
 
 
-def test_dns_names() -> None:
-    assert dns_subdomain_problem("custom-nim-models") is None
-    assert dns_subdomain_problem("a.b-c") is None
-    assert dns_subdomain_problem("") == "is empty"
-    assert "not a valid object name" in str(dns_subdomain_problem("-a"))
-    assert "254 characters" in str(dns_subdomain_problem("a" * 254))
-    assert dns_label_problem("redhat-ods-applications") is None
-    assert "not a valid namespace name" in str(dns_label_problem("a.b"))
-    assert "64 characters" in str(dns_label_problem("a" * 64))
-
-
 # --- validate and the schema never disagree --------------------------------------------
 
 ENTRY_CASES: list[dict[str, Any]] = [
@@ -412,12 +412,30 @@ def test_validate_agrees_with_the_published_schema(value: dict[str, Any]) -> Non
     assert schema_ok == (not entry_errors), [str(p) for p in result.problems]
 
 
-def test_the_rules_the_schema_cannot_express_are_the_only_extra_ones() -> None:
-    # JSON Schema cannot say "latestTag is one of tags" or "the key is not '..'".
+def test_the_rule_the_schema_cannot_express_is_the_only_extra_one() -> None:
+    # JSON Schema cannot say "latestTag is one of tags".
     schema = jsonschema.Draft202012Validator(record_json_schema())
-    for value in ({**GOOD_ENTRY, "latestTag": "9.9"}, {**GOOD_ENTRY, "name": ".."}):
-        assert schema.is_valid(value)
-        assert not validate_text(configmap_yaml({value["name"]: json.dumps(value)})).valid
+    value = {**GOOD_ENTRY, "latestTag": "9.9"}
+    assert schema.is_valid(value)
+    assert not validate_text(configmap_yaml({value["name"]: json.dumps(value)})).valid
+
+
+@pytest.mark.parametrize("name", [".", "..", "..a", "...", "..llama"])
+def test_the_schema_states_the_whole_key_rule(name: str) -> None:
+    # The API server's IsConfigMapKey refuses ".", ".." and any key starting with "..":
+    # validate and the published schema both do, so they still agree.
+    schema = jsonschema.Draft202012Validator(record_json_schema())
+    value = {**GOOD_ENTRY, "name": name}
+    assert not schema.is_valid(value)
+    assert not validate_text(configmap_yaml({name: json.dumps(value)})).valid
+
+
+def test_keys_with_single_dots_stay_valid() -> None:
+    schema = jsonschema.Draft202012Validator(record_json_schema())
+    for name in (".a", "a..b", "a.", ".a.b", "a-b_c.d"):
+        value = {**GOOD_ENTRY, "name": name}
+        assert schema.is_valid(value), name
+        assert validate_text(configmap_yaml({name: json.dumps(value)})).valid, name
 
 
 def test_the_entries_of_the_good_file_validate_against_the_schema() -> None:

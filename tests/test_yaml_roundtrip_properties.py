@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimgen.catalog import CONFIGMAP_KEY_MAX, ModelRecord
+from nimgen.catalog import CONFIGMAP_KEY_MAX, ModelRecord, configmap_key_problem
 from nimgen.render.configmap import render_configmap
 from nimgen.render.template import render_template
 from nimgen.render.tree import render_tree
@@ -28,7 +28,7 @@ _KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
 names = (
     st.text(_KEY_CHARS, min_size=1, max_size=CONFIGMAP_KEY_MAX)
     | st.sampled_from(["yes", "no", "on", "off", "null", "1e3", "007", "0x1F", ".inf", "-"])
-).filter(lambda n: n not in (".", ".."))
+).filter(lambda n: configmap_key_problem(n) is None)
 # Any text, including controls, quotes, YAML indicators, line separators, astral planes.
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60) | st.sampled_from(
     ['"', "'", ": ", " #", "- ", "|\n", ">-", "\n", "\r\n", "\u2028", "\x85", "\ufeff", "\x00"]

@@ -51,7 +51,7 @@ def _env() -> dict[str, str]:
 
 def _generate(emu: NgcEmulator, out: Path, max_attempts: int) -> tuple[int, dict[str, object], str]:
     args = [_nimgen(), "generate", "--ngc-api-url", emu.url, "--output", str(out), "--json"]
-    args += ["--max-attempts", str(max_attempts)]
+    args += ["--no-eu", "--max-attempts", str(max_attempts)]
     done = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=300)
     document = json.loads(done.stdout) if done.stdout.strip() else {}
     return done.returncode, document, done.stderr

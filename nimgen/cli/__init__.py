@@ -7,7 +7,6 @@ Exit codes (part of the interface):
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -53,11 +52,19 @@ def _root(
     """nimgen."""
 
 
-# Command modules register themselves on ``app`` when imported.
+# The commands: one module each, which registers itself on ``app`` when imported.
 from nimgen.cli import airgap as _airgap  # noqa: E402,F401
+from nimgen.cli import cleanup as _cleanup  # noqa: E402,F401
 from nimgen.cli import diff as _diff  # noqa: E402,F401
+from nimgen.cli import fetch as _fetch  # noqa: E402,F401
 from nimgen.cli import generate as _generate  # noqa: E402,F401
-from nimgen.cli import probe as _probe  # noqa: E402,F401
+from nimgen.cli import migrate as _migrate  # noqa: E402,F401
+from nimgen.cli import probe_eu as _probe_eu  # noqa: E402,F401
+from nimgen.cli import render as _render  # noqa: E402,F401
+from nimgen.cli import schema as _schema  # noqa: E402,F401
+from nimgen.cli import status as _status  # noqa: E402,F401
+from nimgen.cli import validate as _validate  # noqa: E402,F401
+from nimgen.cli import verify_key as _verify_key  # noqa: E402,F401
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -70,9 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``nimgen`` console script.
 
     SIGINT exits 130 and SIGTERM 143; either way the previous output is left as it
-    was and every temporary file of the run is removed before the process ends.
+    was and every temporary file of the run is removed before the process ends. A
+    command reports its own failure (``nimgen.report.run``); what fails outside any
+    command takes the same error path here.
     """
-    from nimgen.errors import ExitCode, Interrupted, NimgenError, signal_number
+    from nimgen.errors import ExitCode
 
     handlers = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _on_sigterm))
     code: int = ExitCode.OK
@@ -82,23 +91,12 @@ def main(argv: list[str] | None = None) -> None:
             app(args=argv, prog_name="nimgen")
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else ExitCode.RUN_FAILED
-        except Interrupted as exc:
-            _say(exc.message)
-            code = exc.exit_code
-        except NimgenError as exc:
-            _say(exc.message, exc.details)
-            code = exc.exit_code
-        except Exception as exc:  # a bug: one line, redacted, no traceback
-            _say(internal_error_line(exc))
-            code = ExitCode.RUN_FAILED
-    except KeyboardInterrupt as exc:
-        # A signal outside run_reported (or while an error was being reported).
-        interrupted = Interrupted(signal_number(exc))
-        _say(interrupted.message)
-        code = interrupted.exit_code
-    except Interrupted as exc:
-        _say(exc.message)
-        code = exc.exit_code
+    except BaseException as exc:  # outside any command: an interrupt, a bug
+        from nimgen.report.errors import as_error, print_error
+
+        error = as_error(exc)
+        print_error(error)
+        code = error.exit_code
     finally:
         _clean_up_after_run(*handlers)
     raise SystemExit(code)
@@ -119,22 +117,3 @@ def _clean_up_after_run(on_sigint: _Handler, on_sigterm: _Handler) -> None:
     finally:
         for signum, handler in ((signal.SIGINT, on_sigint), (signal.SIGTERM, on_sigterm)):
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-
-
-def internal_error_line(exc: BaseException) -> str:
-    from nimgen.apikey import redact
-
-    text = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
-    if os.environ.get("NIMGEN_DEBUG") == "1":
-        import traceback
-
-        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-    return f"internal error: {text} (set NIMGEN_DEBUG=1 for a traceback)"
-
-
-def _say(message: str, details: tuple[str, ...] = ()) -> None:
-    from nimgen.apikey import redact
-
-    sys.stderr.write(redact(f"nimgen: error: {message}") + "\n")
-    for line in details:
-        sys.stderr.write(redact(f"  - {line}") + "\n")

@@ -1,4 +1,4 @@
-"""``airgap``, ``validate`` and ``schema``: disconnected clusters and hand-written ConfigMaps."""
+"""``nimgen airgap``: a custom ConfigMap and the mirroring manifests for a disconnected cluster."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from nimgen.reports import Reporter, RunReport
 
 if TYPE_CHECKING:
     from nimgen.airgap import Image
-
-VALIDATE_EXIT_HELP = "Exit codes: 0 every file valid; 1 problems found; 2 a file could not be read."
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -49,7 +47,8 @@ def airgap(
             "--tags",
             metavar="latest|all|GLOB",
             help="Which tags of each model to offer and mirror: 'latest' (the model's "
-            "latestTag), 'all', or a glob such as '1.*' (the latestTag is always added).",
+            "latestTag), 'all', or a glob such as '1.*' (the latestTag is always added). "
+            "Beside a moving tag ('latest') the newest version tag is always added too.",
         ),
     ] = "latest",
     name: Annotated[
@@ -75,27 +74,63 @@ def airgap(
             "digest references (nvcr.io/...@sha256:..., one per platform) after its tag "
             "in images.txt and imageset-config.yaml. Needs a digest for every chosen tag: "
             "'fetch' snapshots record the latestTag's, so use it with --tags latest; "
-            "otherwise exit 2 naming the images without one.",
+            "otherwise exit 2 naming the images without one. (The version tag added "
+            "beside a moving latestTag is mirrored by tag.)",
         ),
     ] = False,
+    weights: Annotated[
+        bool,
+        typer.Option(
+            "--weights/--no-weights",
+            help="Write stage-weights.sh (downloads each model's weights on a connected "
+            "machine) and weights/pvcs.yaml and weights/loaders.yaml (a PVC per model to "
+            "fill and deploy with). NIM images carry no weights; --no-weights for those "
+            "that do.",
+        ),
+    ] = True,
+    project: Annotated[
+        str,
+        typer.Option("--project", help="The data science project (namespace) of the PVCs."),
+    ] = "nim-models",
+    pvc_size: Annotated[
+        str, typer.Option("--pvc-size", metavar="SIZE", help="Size of each model's PVC.")
+    ] = "100Gi",
+    storage_class: Annotated[
+        str | None,
+        typer.Option("--storage-class", help="Storage class of the PVCs (default: the cluster's)."),
+    ] = None,
+    gpu: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gpu",
+            metavar="NAME",
+            help="The cluster's GPU model as NIM profile names spell it (h100, a100, l40s); "
+            "repeatable. stage-weights.sh then downloads every profile built for it.",
+        ),
+    ] = None,
     json_output: JsonOutput = False,
     quiet: Quiet = False,
 ) -> None:
-    """Write a custom ConfigMap and the mirroring manifests for a disconnected cluster.
+    """Write a custom ConfigMap, the mirroring manifests and the weights staging for a
+    disconnected cluster.
 
     Offline: reads --from and makes no network connection. Writes into --output the
     ConfigMap, an ImageTagMirrorSet, a kustomization.yaml (oc apply -k), the
     OdhDashboardConfig merge patch, oc-mirror's imageset-config.yaml and images.txt,
+    and (unless --no-weights) stage-weights.sh and a PVC and loader Pod per model,
     then prints the next steps with their exact commands.
     """
     reporter = Reporter(quiet=quiet, json_output=json_output)
     report = RunReport(command="airgap")
 
     def body() -> None:
-        from nimgen.airgap import TagChoice, next_steps, parse_mirror, plan_airgap
+        from nimgen.airgap import TagChoice, parse_mirror, plan_airgap
+        from nimgen.airgap_weights import parse_weights_options
         from nimgen.errors import RunFailed
         from nimgen.output import check_output_dir, write_tree
+        from nimgen.render import airgap_report
         from nimgen.render.airgap import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
+        from nimgen.render.airgap_steps import next_steps
         from nimgen.render.configmap import MAX_OBJECT_BYTES
         from nimgen.selection import build_selection
         from nimgen.sources.snapshot import load_models
@@ -104,6 +139,13 @@ def airgap(
         target = parse_mirror(mirror)
         tag_choice = TagChoice.parse(tags)
         selection = build_selection(models, exclude, models_file)
+        staging = (
+            parse_weights_options(
+                project=project, pvc_size=pvc_size, storage_class=storage_class, gpus=gpu or ()
+            )
+            if weights
+            else None
+        )
         check_output_dir(output.absolute(), AIRGAP_FILES)
         loaded = load_models(from_path)
         plan = plan_airgap(
@@ -115,20 +157,12 @@ def airgap(
             namespace=namespace,
             immutable=immutable,
             digests=digests,
+            weights=staging,
         )
         for pattern in plan.unmatched_patterns:
             reporter.warn(f"--models {pattern!r} matched no model in {from_path}")
-        if plan.glob_misses:
-            shown = ", ".join(plan.glob_misses[:8]) + (" ..." if len(plan.glob_misses) > 8 else "")
-            reporter.warn(
-                f"--tags {tag_choice} matched no tag of {len(plan.glob_misses)} model(s), "
-                f"which offer only their latestTag: {shown}"
-            )
-        if immutable:
-            reporter.warn(
-                f"--immutable: the ConfigMap {name!r} has a fixed name, so changing it later "
-                "means deleting and re-creating it"
-            )
+        for warning in airgap_report.warnings(plan):
+            reporter.warn(warning)
         files = render_airgap(plan)
         configmap_text = files[CONFIGMAP_FILE].decode("utf-8")
         checked = validate_text(configmap_text, CONFIGMAP_FILE)
@@ -154,35 +188,13 @@ def airgap(
         }
         steps = next_steps(plan, output)
         report.extra = {
-            "mirror": str(plan.mirror),
-            "tags": str(plan.tags),
             "images": [_image_json(i) for i in plan.mirrored],
             "files": sorted(files),
-            "nextSteps": [
-                {"what": s.what, "commands": list(s.commands), "alternative": s.alternative}
-                for s in steps
-            ],
+            **airgap_report.json_extra(plan, steps),
         }
         reporter.summary(report, "nimgen airgap")
-        pinned = (
-            f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
-            if plan.has_digests
-            else ""
-        )
-        reporter.info(
-            f"{len(plan.mirrored)} image(s) to mirror{pinned} from {len(plan.records)} "
-            f"model(s) (--tags {plan.tags}) to {plan.mirror}"
-        )
-        reporter.info("next steps:")
-        number = 0
-        for step in steps:
-            if step.alternative:
-                reporter.info(f"     or, {step.what}:")
-            else:
-                number += 1
-                reporter.info(f"  {number}. {step.what}:")
-            for command in step.commands:
-                reporter.info(f"       {command}")
+        for line in airgap_report.summary_lines(plan, steps):
+            reporter.info(line)
 
     run_reported(reporter, report, body)
 
@@ -193,66 +205,3 @@ def _image_json(image: Image) -> dict[str, str]:
     if image.digest is not None:
         entry.update(tag=image.tag, digest=image.digest, platform=image.platform or "")
     return entry
-
-
-@app.command(epilog=VALIDATE_EXIT_HELP)
-def validate(
-    files: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="FILE",
-            help="ConfigMap YAML files (several documents each are fine); '-' reads stdin.",
-        ),
-    ],
-    json_output: JsonOutput = False,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="Print only the problems: no warnings, no 'valid'."),
-    ] = False,
-) -> None:
-    """Check nim-models-data ConfigMaps written by anyone, before they reach a cluster.
-
-    Checks: YAML that parses, without duplicate keys; kind ConfigMap; every data key
-    a valid ConfigMap key equal to its value's name; each value JSON with exactly the
-    eight fields of the right types ('nimgen schema'); tags non-empty and holding
-    latestTag; the object under 1 MiB. Warns about an immutable ConfigMap under a
-    fixed name and an unknown schema-version annotation. Prints FILE: key: problem.
-    """
-    import json
-    import sys
-
-    from nimgen.validate import exit_code, validate_file
-
-    results = [validate_file(path) for path in files]
-    for result in results:
-        if result.unreadable is not None:
-            sys.stderr.write(f"nimgen: error: {result.file}: {result.unreadable}\n")
-    if json_output:
-        document = {
-            "command": "validate",
-            "exitCode": exit_code(results),
-            "valid": all(r.valid for r in results),
-            "files": [r.as_json() for r in results],
-        }
-        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    else:
-        for result in results:
-            for problem in result.problems:
-                if problem.warning and quiet:
-                    continue
-                sys.stdout.write(f"{problem}\n")
-            if result.valid and not quiet:
-                maps = f"{result.configmaps} ConfigMaps, " if result.configmaps > 1 else ""
-                sys.stdout.write(f"{result.file}: valid ({maps}{result.models} models)\n")
-    sys.stdout.flush()
-    raise typer.Exit(exit_code(results))
-
-
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of one model entry of the ConfigMap (what 'validate' checks)."""
-    import json
-
-    from nimgen.catalog import record_json_schema
-
-    typer.echo(json.dumps(record_json_schema(), sort_keys=True, indent=2))

@@ -101,6 +101,31 @@ def _side_md(side: DiffSide) -> str:
     return f"{where} ({kind}, {side.models} models)"
 
 
+def _eu_section(diff: CatalogDiff) -> list[str]:
+    """The EU flag changes, shown before everything else: a model that becomes restricted
+    gets the dashboard's EU warning, one that stops being restricted loses it, and a flood
+    of flips usually means the EU source changed (a probe not from the EU, a lost proxy)."""
+    rows = [
+        (c.name, _yes(c.old.euRestricted), c.new.euRestricted) for c in diff.changed if c.eu_flipped
+    ]
+    rows += [(r.name, "new model", True) for r in diff.added if r.euRestricted]
+    if not rows:
+        return []
+    now = sum(1 for _, _, new in rows if new)
+    lines = [
+        "",
+        f"### EU restrictions ({len(rows)})",
+        "",
+        f"{now} now EU-restricted \u00b7 {len(rows) - now} no longer EU-restricted",
+        "",
+        "| model | before | after |",
+        "|---|---|---|",
+    ]
+    for name, old, new in sorted(rows):
+        lines.append(f"| {_code(name)} | {old} | **{_yes(new)}** |")
+    return lines
+
+
 def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") -> str:
     lines = [f"## {title}", ""]
     if diff.identical:
@@ -111,6 +136,8 @@ def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") ->
             f"{len(diff.changed)} changed** \u00b7 {diff.unchanged} unchanged"
         )
     lines += ["", f"- before: {_side_md(diff.old)}", f"- after: {_side_md(diff.new)}"]
+    lines += loss_warning_md(diff)
+    lines += _eu_section(diff)
 
     if diff.added:
         lines += ["", f"### Added ({len(diff.added)})", ""]
@@ -246,3 +273,17 @@ def render_table(diff: CatalogDiff, *, width: int = 120) -> str:
     )
     print_table(diff, console)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+# A share of the old side's models removed at once that a reviewer must not miss
+# (nimgen generate/render --max-loss warns at the same default).
+LOUD_LOSS_SHARE = 0.2
+
+
+def loss_warning_md(diff: CatalogDiff) -> list[str]:
+    """A warning line when the new side drops more than LOUD_LOSS_SHARE of the old models."""
+    if not diff.old.models or len(diff.removed) / diff.old.models <= LOUD_LOSS_SHARE:
+        return []
+    share = len(diff.removed) / diff.old.models
+    return ["", f"> **Warning: {len(diff.removed)} of {diff.old.models} models ({share:.0%}) "
+            "removed.** Check the catalog, the key's org and --models before merging."]  # fmt: skip

@@ -1,14 +1,14 @@
 """Where model records come from: the live NGC API or an offline file.
 
-Both implement ``ModelSource``: ``collect`` returns a ``Collection`` of
-snapshot models plus what happened along the way (models without a tag,
-failures), which the renderers and reports consume.
+Both implement ``ModelSource`` (``ngc.NgcSource`` and ``snapshot.SnapshotFileSource``):
+``collect`` returns a ``Collection`` of snapshot models plus what happened along the
+way (models without a tag, failures), which the renderers and reports consume.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from nimgen.catalog import SnapshotModel
@@ -38,7 +38,7 @@ class ModelFailure:
     resource_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Collection:
     models: tuple[SnapshotModel, ...]
     discovered: int
@@ -46,9 +46,16 @@ class Collection:
     failures: tuple[ModelFailure, ...] = ()
     skipped_by_selection: int = 0
     reused: int = 0
-    origin: str = ""
     fetched_at: str = ""
-    warnings: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        # Counts, not contents: asyncio.run() formats the repr of its finished main task
+        # (and so of the collection it returned) when it restores the SIGINT handler,
+        # and the full repr of 1000 models cost half a second of CPU.
+        return (
+            f"Collection({len(self.models)} models, discovered={self.discovered}, "
+            f"{len(self.failures)} failures, {len(self.no_tag)} without a tag)"
+        )
 
 
 class ProgressHook(Protocol):

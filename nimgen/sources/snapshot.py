@@ -23,8 +23,17 @@ from nimgen.catalog import (
     SnapshotSource,
 )
 from nimgen.errors import BadInput
+from nimgen.files import (
+    JSON_MAX_BYTES,
+    MIB,
+    YAML_MAX_BYTES,
+    UnreadableFile,
+    decode_utf8,
+    read_regular_file,
+)
 from nimgen.selection import Selection
 from nimgen.sources import Collection, ProgressHook
+from nimgen.yamlio import YamlProblem, load_json, load_yaml_documents, parse_documents
 
 SAMPLE_DATE = "2026-02-19"
 SAMPLE_NAME = "sample-snapshot.json"
@@ -53,7 +62,12 @@ def _reason(exc: ValidationError) -> str:
 
 
 def load_models(path: Path) -> Loaded:
-    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory)."""
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory).
+
+    Files are read through ``nimgen.files`` (regular files only, size-capped) and
+    parsed through ``nimgen.yamlio`` (duplicate keys, aliases and deep nesting
+    refused), like every other file nimgen reads.
+    """
     if path.is_dir():
         for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
             if (path / candidate).is_file():
@@ -63,24 +77,26 @@ def load_models(path: Path) -> Loaded:
             if loaded is not None:
                 return loaded
         raise BadInput(f"{path}: no nim-models-data ConfigMap found in this directory")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text") from None
+    raw = read_regular_file(path, max_bytes=JSON_MAX_BYTES)
+    text = decode_utf8(raw, label=str(path))
     if text.lstrip().startswith("{"):
         return _load_snapshot(path, text)
-    return _load_configmap(path, text)
+    _check_yaml_size(path, raw)
+    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
+
+
+def _check_yaml_size(path: Path, raw: bytes) -> None:
+    """Refuse, before parsing, YAML larger than any ConfigMap the API server accepts."""
+    if len(raw) > YAML_MAX_BYTES:
+        reason = (
+            f"{len(raw):,} bytes of YAML is over the {YAML_MAX_BYTES // MIB} MiB nimgen reads "
+            "(a ConfigMap is at most 1 MiB)"
+        )
+        raise UnreadableFile(f"cannot read {path}: {reason}", reason)
 
 
 def _load_snapshot(path: Path, text: str) -> Loaded:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    document = load_json(text, source=str(path))
     if not isinstance(document, dict) or document.get("kind") != SNAPSHOT_KIND:
         raise BadInput(f"{path}: not a nimgen snapshot (kind {SNAPSHOT_KIND!r} missing)")
     try:
@@ -91,36 +107,32 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
     return Loaded(path, "snapshot", snapshot.models, eu_facts=snapshot.source.euFacts)
 
 
-def _yaml_documents(path: Path, text: str) -> list[Any]:
-    import yaml
-
-    try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
-        raise BadInput(f"{path}: not valid YAML: {first}") from None
-
-
 def _is_models_configmap(document: Any) -> bool:
     return isinstance(document, dict) and document.get("kind") == "ConfigMap"
 
 
 def _try_configmap_file(path: Path) -> Loaded | None:
+    """The models of ``path`` when it holds a ConfigMap; None for a file that is not
+    YAML at all (another tool's file in the directory). A ConfigMap with a duplicate
+    key, or YAML refused for an alias or its size, is an error, never skipped."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    try:
-        documents = _yaml_documents(path, text)
+        raw = read_regular_file(path, max_bytes=YAML_MAX_BYTES)
+        text = decode_utf8(raw, label=str(path))
     except BadInput:
         return None
-    if any(_is_models_configmap(d) for d in documents):
-        return _load_configmap(path, text)
-    return None
+    try:
+        parsed = parse_documents(text)
+    except YamlProblem as exc:
+        if exc.refused:
+            raise BadInput(f"{path}: {exc}") from None
+        return None
+    if not any(_is_models_configmap(d.data) for d in parsed):
+        return None
+    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
 
 
-def _load_configmap(path: Path, text: str) -> Loaded:
-    documents = [d for d in _yaml_documents(path, text) if _is_models_configmap(d)]
+def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
+    documents = [d for d in documents if _is_models_configmap(d)]
     if not documents:
         raise BadInput(f"{path}: neither a nimgen snapshot nor a YAML ConfigMap")
     if len(documents) > 1:
@@ -141,10 +153,12 @@ def _load_configmap(path: Path, text: str) -> Loaded:
             raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
         facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
         models.append(SnapshotModel(record=record.canonical(), catalog=facts))
-    metadata = document.get("metadata") or {}
-    annotations = metadata.get("annotations") or {} if isinstance(metadata, dict) else {}
+    metadata = document.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    annotations = metadata.get("annotations")
+    annotations = annotations if isinstance(annotations, dict) else {}
     eu_facts = annotations.get("opendatahub.io/nim-models-eu-source", "none")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
+    name = metadata.get("name")
     return Loaded(
         path,
         "configmap",
@@ -182,7 +196,6 @@ class SnapshotFileSource:
             models=chosen,
             discovered=len(loaded.models),
             skipped_by_selection=len(loaded.models) - len(chosen),
-            origin=str(self.path),
         )
 
 

@@ -16,9 +16,11 @@ cluster admin, manifests on stdin.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,22 +336,51 @@ def run_nimgen(
     )
 
 
-def allow_nim_config(cluster: KubeCluster) -> None:
-    """Give the test cluster's OdhDashboardConfig CRD the redesign's ``spec.nimConfig``
-    (the fixture CRD predates it, so the API server would prune it). Additive and
-    idempotent: other tests see one more optional field."""
+@contextlib.contextmanager
+def nim_config_allowed(cluster: KubeCluster, namespace: str) -> Iterator[None]:
+    """For the duration of a test, give the test cluster's OdhDashboardConfig CRD the
+    redesign's ``spec.nimConfig`` (the fixture CRD predates it, so the API server prunes
+    it, which other tests rely on), then take it away again.
+
+    The API server adopts a changed CRD schema asynchronously: a probe object in
+    ``namespace`` is written until the field survives (bounded), then deleted.
+    """
+    import time
+
     path = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/nimConfig"
     schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    patch = [{"op": "add", "path": path, "value": schema}]
-    cluster.kubectl(
-        "patch",
-        "crd",
-        "odhdashboardconfigs.opendatahub.io",
-        "--type=json",
-        "-p",
-        json.dumps(patch),
-        check=True,
-    )
+    crd = ("patch", "crd", "odhdashboardconfigs.opendatahub.io", "--type=json", "-p")
+    cluster.kubectl(*crd, json.dumps([{"op": "add", "path": path, "value": schema}]), check=True)
+    try:
+        probe = {
+            "apiVersion": "opendatahub.io/v1alpha",
+            "kind": "OdhDashboardConfig",
+            "metadata": {"name": "nim-config-probe", "namespace": namespace},
+            "spec": {"nimConfig": {"probe": True}},
+        }
+        deadline = time.monotonic() + 60
+        while True:
+            cluster.kubectl(
+                "delete",
+                "odhdashboardconfig",
+                "nim-config-probe",
+                "-n",
+                namespace,
+                "--ignore-not-found",
+                check=True,
+            )
+            apply(cluster, probe)
+            stored = get(cluster, "odhdashboardconfig", "nim-config-probe", namespace)
+            if stored is not None and "nimConfig" in stored["spec"]:
+                break
+            assert time.monotonic() < deadline, "the CRD change never took effect"
+            time.sleep(0.5)
+        cluster.kubectl(
+            "delete", "odhdashboardconfig", "nim-config-probe", "-n", namespace, check=True
+        )
+        yield
+    finally:
+        cluster.kubectl(*crd, json.dumps([{"op": "remove", "path": path}]), check=True)
 
 
 def wait_no_accounts(cluster: KubeCluster, namespace: str, timeout: float = 120) -> None:

@@ -23,7 +23,6 @@ from tests.cluster.legacy_era import (
     FINALIZER,
     ISVC_CRD,
     AccountEra,
-    allow_nim_config,
     apply,
     b64,
     configmap,
@@ -32,6 +31,7 @@ from tests.cluster.legacy_era import (
     make_account,
     make_user_project,
     names,
+    nim_config_allowed,
     run_nimgen,
     secret,
     wait_no_accounts,
@@ -463,5 +463,6 @@ def _render(tree: Path) -> Any:
 
 
 @pytest.fixture
-def dashboard_with_nim_config(kube_cluster: KubeCluster) -> None:
-    allow_nim_config(kube_cluster)
+def dashboard_with_nim_config(kube_cluster: KubeCluster, kube_namespace: str) -> Iterator[None]:
+    with nim_config_allowed(kube_cluster, kube_namespace):
+        yield

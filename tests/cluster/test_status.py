@@ -12,7 +12,13 @@ import yaml
 
 from nimgen.render.configmap import PreviousConfigMap, render_configmap
 from nimgen.sources.snapshot import load_models, sample_path
-from tests.cluster.legacy_era import FINALIZER, allow_nim_config, apply, configmap, run_nimgen
+from tests.cluster.legacy_era import (
+    FINALIZER,
+    apply,
+    configmap,
+    nim_config_allowed,
+    run_nimgen,
+)
 from tests.support.kube.cluster import KubeCluster
 
 LABEL = {"opendatahub.io/nim-models-data": "true"}
@@ -105,8 +111,11 @@ def test_the_reader_picks_the_highest_known_revision(
 def test_the_dashboard_custom_configmap_wins_and_leftovers_exit_3(
     kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
-    ns = kube_namespace
-    allow_nim_config(kube_cluster)
+    with nim_config_allowed(kube_cluster, kube_namespace):
+        _custom_configmap_wins(kube_cluster, kube_namespace, tmp_path)
+
+
+def _custom_configmap_wins(kube_cluster: KubeCluster, ns: str, tmp_path: Path) -> None:
     _, second = _shipped(ns)
     apply(
         kube_cluster,

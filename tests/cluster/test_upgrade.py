@@ -42,7 +42,7 @@ def _namespaced_overlay(tree: Path, namespace: str) -> Path:
     overlay.mkdir(exist_ok=True)
     (overlay / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"namespace: {namespace}\nresources:\n  - {tree / 'base'}\n"
+        f"namespace: {namespace}\nresources:\n  - ../{tree.name}/base\n"
     )
     return overlay
 
@@ -50,10 +50,13 @@ def _namespaced_overlay(tree: Path, namespace: str) -> Path:
 def _apply_the_documented_way(cluster: KubeCluster, overlay: Path, namespace: str) -> str:
     script = (
         f'new=$(kubectl apply --server-side -k "$1" -o name | sed -n "s#^configmap/##p")\n'
-        f'kubectl delete configmap -n "$2" -l {LABEL} --field-selector "metadata.name!=$new"\n'
+        f'test -n "$new" && kubectl delete configmap -n "$2" -l {LABEL} '
+        '--field-selector "metadata.name!=$new"\n'
         'echo "$new"\n'
     )
-    env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin"}
+    # HOME too: kubectl keeps its discovery cache there (else in the working directory).
+    home = overlay.parent / "home"
+    env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin", "HOME": str(home)}
     run = subprocess.run(
         ["sh", "-ec", script, "sh", str(overlay), namespace],
         capture_output=True,
@@ -125,7 +128,7 @@ def test_past_256_kib_nimgen_warns_and_only_server_side_apply_works(
     _ok(run)
     assert "client-side" in run.stderr and "--server-side" in run.stderr, run.stderr
     summary = json.loads(run.stdout)
-    assert summary["configmap"]["clientApplyBytes"] > MAX_ANNOTATION_BYTES
+    assert summary["configMap"]["clientApplyBytes"] > MAX_ANNOTATION_BYTES
 
     overlay = _namespaced_overlay(tree, kube_namespace)
     refused = kube_cluster.kubectl("apply", "-k", str(overlay))

@@ -155,8 +155,8 @@ def test_no_secret_in_any_output_of_passing_and_failing_runs(
 def test_no_secret_in_exception_text_repr_or_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nimgen.cli import internal_error_line
     from nimgen.errors import NimgenError
+    from nimgen.report.errors import internal_error_line
 
     key = ApiKey(VALID_KEY)
     assert VALID_KEY not in repr(key) + str(key) + f"{key}" + f"{key!r}" + format(key)

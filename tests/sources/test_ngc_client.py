@@ -26,7 +26,7 @@ from nimgen.sources.ngc import (
 
 API = "https://ngc.test"
 KEY = "nvapi-respx-secret-1234"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ngc"
+SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
 SETTINGS = ClientSettings(api_url=API, max_attempts=3, backoff_base=0.001, request_timeout=2)
 

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -35,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,7 +233,32 @@ FaultKind = Literal[
     "delay",
     "wrong_fields",
     "wrong_resource_fields",
+    "bomb",
+    "echo",
 ]
+
+EchoStyle = Literal["verbatim", "upper", "piece", "escaped"]
+_ECHO_PLACEHOLDER: Final = "\x00nimgen-emulator-echo\x00"
+
+
+@functools.lru_cache(maxsize=8)
+def gzip_bomb(decoded_bytes: int) -> bytes:
+    """A gzip stream of ``decoded_bytes`` zero bytes (a multiple of 1 MiB), about 1000 times
+    smaller than that. Built from one compressed MiB repeated (each ends with a full flush,
+    which makes them identical), so a 1 GiB bomb takes a fraction of a second to make."""
+    block = 1 << 20
+    if decoded_bytes <= 0 or decoded_bytes % block:
+        raise ValueError("decoded_bytes must be a positive multiple of 1 MiB")
+    count = decoded_bytes // block
+    zeros = bytes(block)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    piece = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, decoded_bytes & 0xFFFFFFFF)
+    return header + piece * count + deflate.flush(zlib.Z_FINISH) + trailer
 
 
 def http_date(delta_seconds: float = 0.0) -> str:
@@ -252,6 +279,10 @@ class Fault:
     n_bytes: int = 0
     declare_length: bool = True
     overrides: tuple[tuple[str, Any], ...] = ()
+    encodings: tuple[str, ...] = ()
+    echo_field: str = ""
+    echo_header: str = "Authorization"
+    echo_style: EchoStyle = "verbatim"
 
     @classmethod
     def status(
@@ -306,6 +337,29 @@ class Fault:
     def wrong_fields(cls, **overrides: Any) -> Fault:
         """The normal 200 answer with top-level fields replaced (value ``REMOVE`` deletes)."""
         return cls("wrong_fields", overrides=tuple(overrides.items()))
+
+    @classmethod
+    def bomb(cls, decoded_bytes: int = 1 << 30, *, layers: int = 1) -> Fault:
+        """200 JSON whose body is gzip (``layers`` times: ``Content-Encoding: gzip, gzip``)
+        of ``decoded_bytes`` zeros: a decompression bomb, about 1 MB for 1 GiB."""
+        if layers < 1:
+            raise ValueError("layers must be >= 1")
+        return cls("bomb", n_bytes=decoded_bytes, encodings=("gzip",) * layers)
+
+    @classmethod
+    def echo(
+        cls, field: str, *, header: str = "Authorization", style: EchoStyle = "verbatim"
+    ) -> Fault:
+        """The normal answer with top-level ``field`` set to the request's ``header`` (what a
+        server that copies request headers into its answers does): ``verbatim``; ``upper``
+        (upper-cased); ``piece`` (12 characters from the middle of the credential); or
+        ``escaped`` (every character a JSON ``\\uXXXX`` escape)."""
+        return cls("echo", echo_field=field, echo_header=header, echo_style=style)
+
+    @classmethod
+    def deeply_nested(cls, depth: int = 100_000) -> Fault:
+        """200 JSON nested ``depth`` arrays deep (``[[[...]]]``): more than a parser's stack."""
+        return cls.status(200, body=b"[" * depth + b"]" * depth, content_type="application/json")
 
     @classmethod
     def wrong_resource_fields(cls, **overrides: Any) -> Fault:
@@ -706,6 +760,13 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "huge":
                 self._send_huge(fault)
                 return
+            if fault.kind == "bomb":
+                body = gzip_bomb(fault.n_bytes)
+                for _ in fault.encodings[1:]:
+                    body = gzip.compress(body)
+                encoding = {"Content-Encoding": ", ".join(fault.encodings)}
+                self._send(200, body, "application/json", encoding)
+                return
             if fault.kind in ("hang", "delay") and not self._wait(fault.seconds):
                 self._abort()
                 return
@@ -717,7 +778,30 @@ class _Handler(BaseHTTPRequestHandler):
             and isinstance(ans.payload, dict)
         ):
             ans.payload = _apply_overrides(ans.payload, fault.overrides)
+        if (
+            fault is not None
+            and fault.kind == "echo"
+            and ans.status == 200
+            and isinstance(ans.payload, dict)
+        ):
+            ans.raw = self._echoed(ans.payload, fault)
         self._send_answer(ans)
+
+    def _echoed(self, payload: Mapping[str, Any], fault: Fault) -> bytes:
+        """``payload`` as JSON with ``fault.echo_field`` holding the echoed request header."""
+        value = self.headers.get(fault.echo_header) or ""
+        credential = value.split(" ", 1)[-1]
+        if fault.echo_style == "upper":
+            text = json.dumps(value.upper())
+        elif fault.echo_style == "piece":
+            middle = len(credential) // 2
+            text = json.dumps(credential[max(0, middle - 6) : middle + 6])
+        elif fault.echo_style == "escaped":
+            text = '"' + "".join(f"\\u{ord(c):04x}" for c in value) + '"'
+        else:
+            text = json.dumps(value)
+        document = json.dumps({**payload, fault.echo_field: _ECHO_PLACEHOLDER})
+        return document.replace(json.dumps(_ECHO_PLACEHOLDER), text).encode("utf-8")
 
     def _not_found(self, path: str) -> _Answer:
         return _Answer(404, _status_payload("NOT_FOUND", f"no such resource: {path}"))
@@ -809,6 +893,7 @@ class NgcEmulator:
         flaky_429_rate: float = 0.0,
         seed: int = 0,
         page_total_hook: Callable[[int, int], int] | None = None,
+        result_total_hook: Callable[[int, int], int] | None = None,
         duplicate_across_pages: bool = False,
         empty_pages: Iterable[int] = (),
     ) -> None:
@@ -824,6 +909,7 @@ class NgcEmulator:
         self.flaky_rate: float = flaky_rate
         self.flaky_429_rate: float = flaky_429_rate
         self.page_total_hook: Callable[[int, int], int] | None = page_total_hook
+        self.result_total_hook: Callable[[int, int], int] | None = result_total_hook
         self.duplicate_across_pages: bool = duplicate_across_pages
         self.empty_pages: set[int] = set(empty_pages)
 
@@ -1158,8 +1244,11 @@ class NgcEmulator:
                 {"totalCount": len(resources), "groupValue": "_scored", "resources": resources},
                 {"totalCount": total, "groupValue": "CONTAINER", "resources": resources},
             ]
+        announced = total
+        if self.result_total_hook is not None:
+            announced = self.result_total_hook(req.page, total)
         payload = {
-            "resultTotal": total,
+            "resultTotal": announced,
             "resultPageTotal": page_total,
             "params": params,
             "results": results,

@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+_EU_OPTIONS = ("--eu-list", "--eu-proxy", "--no-eu")
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,35 @@ def clean_env(key: str | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+def with_eu_decision(args: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """``args`` plus ``--no-eu`` for a ``generate`` or ``render`` that names no EU source.
+
+    nimgen refuses to ship a tree without an EU decision; tests about other things opt
+    out explicitly, as a user experimenting locally would. (``render`` of an input that
+    carries EU facts applies them, --no-eu or not.)
+    """
+    out = list(args)
+    named = any(a.split("=", 1)[0] in _EU_OPTIONS for a in out) or "NIMGEN_EU_PROXY" in env
+    if out and out[0] in ("generate", "render") and not named:
+        out.append("--no-eu")
+    return out
+
+
 def run_nimgen(
     *args: str,
     key: str | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 120,
+    eu_decision: bool = True,
 ) -> NimgenResult:
+    """Run the console script; ``eu_decision`` adds ``--no-eu`` where no EU source is named."""
+    env = env if env is not None else clean_env(key)
+    if eu_decision:
+        args = tuple(with_eu_decision(args, env))
     completed = subprocess.run(
         [nimgen_executable(), *args],
-        env=env if env is not None else clean_env(key),
+        env=env,
         cwd=cwd,
         capture_output=True,
         text=True,

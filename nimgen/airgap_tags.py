@@ -1,0 +1,113 @@
+"""Which image tags the air gap offers, and which of them move.
+
+``--tags`` chooses tags per model (``TagChoice``). A *moving* tag is one that is not a
+version (``latest``, ``rtx-latest``): NVIDIA re-points it at every release, so a mirror
+that copies it holds whatever it meant on the day of the copy, and a second copy can
+silently change what the cluster runs. ``newest_version_tag`` is the fixed tag that
+``plan_airgap`` offers and mirrors beside a moving one; ``MovingTag`` records, per
+model, what remains moving and how it was pinned.
+
+Version tags such as ``1`` or ``1.15`` also get re-pointed as patches ship; they are
+versions by the canonical order of ``nimgen.tags`` and are not reported here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from nimgen.catalog import ModelRecord
+from nimgen.errors import BadInput
+from nimgen.tags import canonical_tags, tag_sort_key
+
+TagKind = Literal["latest", "all", "glob"]
+
+# Fields of ``nimgen.tags.tag_sort_key``: (group, numbers, is_variant, variant, tag).
+_GROUP = 0
+_IS_VARIANT = 2
+_GROUP_NOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    """``--tags``: ``latest`` (the model's latestTag), ``all``, or a glob over tag names.
+
+    The latestTag is always offered, so a glob only adds tags.
+    """
+
+    kind: TagKind = "latest"
+    pattern: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> TagChoice:
+        value = text.strip()
+        if value in ("latest", "all"):
+            return cls(kind=value)  # type: ignore[arg-type]
+        if not value:
+            raise BadInput("--tags takes latest, all, or a glob over tag names (e.g. '1.*')")
+        return cls(kind="glob", pattern=value)
+
+    def __str__(self) -> str:
+        return self.pattern if self.kind == "glob" else self.kind
+
+    def matched(self, record: ModelRecord) -> tuple[str, ...]:
+        """The tags the glob matched (empty for latest and all)."""
+        if self.kind != "glob":
+            return ()
+        return tuple(t for t in record.tags if fnmatch.fnmatchcase(t, self.pattern))
+
+    def choose(self, record: ModelRecord) -> tuple[str, ...]:
+        """The tags to offer, in canonical order, always holding latestTag."""
+        if self.kind == "latest":
+            return (record.latestTag,)
+        if self.kind == "all":
+            return canonical_tags(record.tags)
+        return canonical_tags((*self.matched(record), record.latestTag))
+
+
+def is_moving_tag(tag: str) -> bool:
+    """True for a tag that is not a version (``latest``, ``rtx-latest``)."""
+    return tag_sort_key(tag)[_GROUP] == _GROUP_NOT_VERSION
+
+
+def newest_version_tag(tags: Iterable[str]) -> str | None:
+    """The newest fixed tag: the first plain version in canonical order (``1.15.5``
+    before ``1.15``), else the first version variant (``1.5.0-variant``), else None.
+
+    A plain version is preferred because a variant (``1.8.0-RTX``) is usually another
+    build; a model whose every version is a variant has no other fixed tag to offer.
+    """
+    versions = [t for t in canonical_tags(tags) if not is_moving_tag(t)]
+    for tag in versions:
+        if not tag_sort_key(tag)[_IS_VARIANT]:
+            return tag
+    return versions[0] if versions else None
+
+
+@dataclass(frozen=True)
+class MovingTag:
+    """A model that offers (and mirrors) a moving tag, and what pins it.
+
+    ``pinned_tag`` is the newest version tag, offered and mirrored beside the moving
+    ones (None when the model has none); ``pinned_by_digest`` is True when ``--digests``
+    pins every moving tag's images by the digests the snapshot recorded.
+    """
+
+    model: str
+    tags: tuple[str, ...]
+    pinned_tag: str | None
+    pinned_by_digest: bool = False
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_by_digest or self.pinned_tag is not None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "tags": list(self.tags),
+            "pinnedTag": self.pinned_tag,
+            "pinnedByDigest": self.pinned_by_digest,
+        }

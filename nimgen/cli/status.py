@@ -1,0 +1,53 @@
+"""``status``: what a reader (the dashboard) finds on a cluster, by the reference rule."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nimgen.cli import app
+from nimgen.cli.cleanup import Context, Kubeconfig, KubectlPath
+from nimgen.cli.options import JsonOutput, Quiet
+
+STATUS_EXIT_HELP = (
+    "Exit codes: 0 a reader finds its ConfigMap and Template and no Account is left; "
+    "1 it does not (or the cluster could not be read); 2 usage or bad input; "
+    "3 Account leftovers remain (run 'nimgen cleanup')."
+)
+
+
+@app.command(epilog=STATUS_EXIT_HELP)
+def status(
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="The applications namespace (default: redhat-ods-applications if it "
+            "exists, else opendatahub).",
+        ),
+    ] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    kubectl: KubectlPath = "kubectl",
+    json_output: JsonOutput = False,
+    quiet: Quiet = False,
+) -> None:
+    """Show the NIM ConfigMaps by label with their revisions and which one a reader
+    picks, the dashboard's nimConfig, the Template, and Account leftovers.
+
+    The reader rule: ConfigMaps labelled opendatahub.io/nim-models-data=true in the
+    namespace; unknown schema versions ignored; the highest
+    opendatahub.io/nim-models-revision (missing = 0) wins; the OdhDashboardConfig's
+    spec.nimConfig.customConfigMap, when set, wins over all; the Template is
+    nim-http-template, by name.
+    """
+    from nimgen.cluster import commands
+    from nimgen.cluster.kube import ClusterAccess
+    from nimgen.cluster.runner import run_cluster_command
+    from nimgen.report.console import Console
+
+    access = ClusterAccess(kubectl, kubeconfig, context)
+    console = Console(quiet=quiet, json_output=json_output)
+    run_cluster_command("status", console, lambda c: commands.status(c, access, namespace))

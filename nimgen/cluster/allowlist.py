@@ -1,0 +1,136 @@
+"""Carrying an Account's allowlist over to the new design (``cleanup --carry-allowlist``).
+
+The old ``spec.modelListConfig`` said "offer only these models". The new design says
+it with a custom ConfigMap of just those models, which the dashboard reads because
+``OdhDashboardConfig.spec.nimConfig.customConfigMap`` names it. The ConfigMap is
+rendered exactly as ``nimgen airgap`` renders one (``plan_airgap`` +
+``render_custom_configmap``), every tag of each model, from the shipped ConfigMap the
+reader rule picks on the cluster, or from ``--from``.
+
+It is opt-in: a custom ConfigMap freezes the offered models at today's catalog (the
+shipped ConfigMap keeps updating; a custom one does not) and changes what every user
+of the dashboard sees, so the admin decides. Without it, the allowlist ConfigMap is
+kept untouched on the cluster and in the backup, and the plan names the flag.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from nimgen.airgap import Mirror, TagChoice, plan_airgap
+from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
+from nimgen.cluster.legacy import AccountPlan
+from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
+from nimgen.errors import BadInput
+from nimgen.render.airgap import render_custom_configmap
+from nimgen.selection import Selection
+from nimgen.sources.snapshot import Loaded, load_models
+
+DEFAULT_NAME = "custom-nim-models"
+# plan_airgap names mirror images; a carried-over ConfigMap uses none of them.
+_NO_MIRROR = Mirror("mirror.invalid")
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What carrying one Account's allowlist over does (or why it cannot)."""
+
+    account: Ref
+    target: Ref  # the custom ConfigMap
+    models: tuple[str, ...] = ()  # carried over
+    unmatched: tuple[str, ...] = ()  # in the allowlist, not in the catalog source
+    source: str = ""
+    configmap: JsonObject | None = None  # None when it already exists as rendered
+    patch_dashboard: bool = False
+    problem: str | None = None
+
+    def as_json(self) -> JsonObject:
+        return {
+            "account": f"{self.account.namespace}/{self.account.name}",
+            "configMap": f"{self.target.namespace}/{self.target.name}",
+            "models": list(self.models),
+            "notInCatalog": list(self.unmatched),
+            "catalogSource": self.source,
+            "create": self.configmap is not None,
+            "patchDashboard": self.patch_dashboard,
+            "problem": self.problem,
+        }
+
+
+def dashboard_patch(target: Ref) -> JsonObject:
+    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
+    key collection stays on, this is a connected cluster)."""
+    reference = {"name": target.name, "namespace": target.namespace}
+    return {"spec": {"nimConfig": {"customConfigMap": reference}}}
+
+
+def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loaded, str]:
+    if given is not None:
+        return given, str(given.path)
+    documents = {d["metadata"]["name"]: d for d in labelled_configmaps(kube, namespace)}
+    chosen = pick([judge(d) for d in documents.values()])
+    if chosen is None:
+        raise BadInput(
+            f"no shipped NIM model ConfigMap in {namespace} to take the models from; "
+            "give one with --from (a snapshot, ConfigMap or tree)"
+        )
+    with tempfile.TemporaryDirectory(prefix="nimgen-carry-") as scratch:
+        path = Path(scratch) / f"{chosen.name}.yaml"
+        path.write_text(yaml.safe_dump(documents[chosen.name]), encoding="utf-8")
+        loaded = load_models(path)
+    return loaded, f"ConfigMap {namespace}/{chosen.name} (revision {chosen.revision})"
+
+
+def plan_carry(
+    kube: Kubectl, plan: AccountPlan, *, name: str = DEFAULT_NAME, catalog: Loaded | None = None
+) -> Carry | None:
+    """How ``plan``'s allowlist would be carried over; None when it has none. The models
+    come from ``catalog`` (``--from``, read by the caller) or the cluster's shipped
+    ConfigMap."""
+    allowlist = plan.allowlist
+    if allowlist is None:
+        return None
+    namespace = plan.account.namespace
+    target = Ref(namespace, name, CONFIGMAP)
+    if allowlist.problem is not None:
+        return Carry(plan.account, target, problem=f"{allowlist.ref} {allowlist.problem}")
+    try:
+        loaded, source = _catalog(kube, namespace, catalog)
+        if not set(allowlist.models) & {m.record.name for m in loaded.models}:
+            problem = f"none of its {len(allowlist.models)} model(s) is in {source}"
+            return Carry(plan.account, target, unmatched=allowlist.models, problem=problem)
+        airgap = plan_airgap(
+            loaded,
+            mirror=_NO_MIRROR,
+            selection=Selection(include=allowlist.models),
+            tags=TagChoice(kind="all"),
+            name=name,
+            namespace=namespace,
+        )
+    except BadInput as err:
+        return Carry(plan.account, target, problem=err.message)
+    carry = Carry(
+        plan.account,
+        target,
+        models=tuple(r.name for r in airgap.records),
+        unmatched=airgap.unmatched_patterns,
+        source=source,
+    )
+    document = yaml.safe_load(render_custom_configmap(airgap).text)
+    existing = kube.get(CONFIGMAP, name, namespace)
+    if existing is not None and existing.get("data") != document.get("data"):
+        return replace(carry, problem=f"{target} exists with other models: not overwritten")
+    dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
+    if dashboard is None:
+        return replace(carry, problem=f"no OdhDashboardConfig {namespace}/{DASHBOARD_NAME}")
+    current = ((dashboard.get("spec") or {}).get("nimConfig") or {}).get("customConfigMap")
+    wanted = dashboard_patch(target)["spec"]["nimConfig"]["customConfigMap"]
+    if current and current != wanted:
+        return replace(carry, problem=f"the dashboard already uses custom ConfigMap {current}")
+    return replace(
+        carry, configmap=document if existing is None else None, patch_dashboard=current != wanted
+    )

@@ -1,0 +1,252 @@
+"""The reference reader: which NIM ConfigMap and Template a consumer finds on a cluster.
+
+The rule (the dashboard's, in nimgen's contract), applied by ``nimgen status``:
+
+1. List the ConfigMaps labelled ``opendatahub.io/nim-models-data=true`` in the
+   applications namespace.
+2. Ignore each whose ``opendatahub.io/nim-models-schema-version`` annotation is not
+   a version the reader knows (a missing annotation is not a known version), and
+   each whose ``opendatahub.io/nim-models-revision`` is present but not a decimal
+   number.
+3. Take the highest revision (a missing revision counts as 0). Ties, which nimgen
+   never produces, go to the newest ``creationTimestamp``, then the greatest name.
+4. ``OdhDashboardConfig.spec.nimConfig.customConfigMap``, when set, wins over all.
+5. The Template is ``nim-http-template``, found by that fixed name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from nimgen.catalog import SCHEMA_VERSION
+from nimgen.cluster.kube import (
+    ACCOUNT,
+    CONFIGMAP,
+    DASHBOARD_CONFIG,
+    NAMESPACE,
+    TEMPLATE,
+    JsonObject,
+    Kubectl,
+    KubeError,
+    NoResourceType,
+)
+from nimgen.cluster.legacy import FINALIZER, settling
+from nimgen.render.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
+
+DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
+TEMPLATE_NAME = "nim-http-template"
+DASHBOARD_NAME = "odh-dashboard-config"
+KNOWN_SCHEMAS = frozenset({SCHEMA_VERSION})
+_MAX_REVISION_DIGITS = 18
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One labelled ConfigMap as a reader judges it."""
+
+    name: str
+    schema: str | None
+    revision: int | None  # None when the annotation is unreadable
+    models: int
+    created: str
+    problem: str | None = None  # why a reader ignores it
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+    def as_json(self) -> JsonObject:
+        return {
+            "name": self.name,
+            "schemaVersion": self.schema,
+            "revision": self.revision,
+            "models": self.models,
+            "created": self.created,
+            "ignoredBecause": self.problem,
+        }
+
+
+def judge(document: JsonObject) -> Candidate:
+    metadata = document.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    schema = annotations.get(ANNOTATION_SCHEMA)
+    text = annotations.get(ANNOTATION_REVISION)
+    problem = None
+    revision: int | None = 0
+    if text is not None:
+        ok = isinstance(text, str) and text.isascii() and text.isdecimal()
+        revision = int(text) if ok and len(text) <= _MAX_REVISION_DIGITS else None
+        if revision is None:
+            problem = f"revision {text!r} is not a decimal number"
+    if schema not in KNOWN_SCHEMAS:
+        shown = "missing" if schema is None else repr(schema)
+        problem = f"schema version {shown} is not one this reader knows ({SCHEMA_VERSION!r})"
+    return Candidate(
+        name=str(metadata.get("name", "")),
+        schema=schema if isinstance(schema, str) else None,
+        revision=revision,
+        models=len(document.get("data") or {}),
+        created=str(metadata.get("creationTimestamp", "")),
+        problem=problem,
+    )
+
+
+def pick(candidates: list[Candidate]) -> Candidate | None:
+    """The reader's choice among labelled ConfigMaps (steps 2 and 3 of the rule)."""
+    usable = [c for c in candidates if c.usable]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (c.revision or 0, c.created, c.name))
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    namespace: str
+    candidates: tuple[Candidate, ...]
+    picked: Candidate | None
+    custom: tuple[str, str] | None  # (namespace, name) from the OdhDashboardConfig
+    custom_exists: bool
+    dashboard_found: bool
+    nim_config: JsonObject | None
+    template_found: bool
+    accounts: tuple[JsonObject, ...]  # leftovers: {name, namespace, finalizer}
+
+    @property
+    def reader_uses(self) -> str | None:
+        if self.custom is not None:
+            return f"{self.custom[0]}/{self.custom[1]}"
+        return f"{self.namespace}/{self.picked.name}" if self.picked else None
+
+    @property
+    def leftovers(self) -> list[JsonObject]:
+        """Accounts still to retire (one the garbage collector is removing is not)."""
+        return [a for a in self.accounts if not a["settling"]]
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.custom is not None and not self.custom_exists:
+            found.append(f"the dashboard names ConfigMap {self.reader_uses}, which does not exist")
+        if self.reader_uses is None:
+            found.append(f"no usable NIM model ConfigMap in {self.namespace}")
+        if not self.template_found:
+            found.append(f"no Template {self.namespace}/{TEMPLATE_NAME}")
+        return found
+
+    def as_json(self) -> JsonObject:
+        return {
+            "namespace": self.namespace,
+            "configMaps": [c.as_json() for c in self.candidates],
+            "pickedByLabel": self.picked.name if self.picked else None,
+            "dashboardConfigFound": self.dashboard_found,
+            "nimConfig": self.nim_config,
+            "customConfigMap": (
+                {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists}
+                if self.custom
+                else None
+            ),
+            "readerUses": self.reader_uses,
+            "template": {"name": TEMPLATE_NAME, "found": self.template_found},
+            "accounts": list(self.accounts),
+            "accountLeftovers": self.leftovers,
+            "problems": self.problems(),
+        }
+
+
+def choose_namespace(kube: Kubectl, namespace: str | None) -> str:
+    """``namespace``, else the first of DEFAULT_NAMESPACES that exists (the first when
+    neither exists or namespaces may not be read)."""
+    if namespace:
+        return namespace
+    for candidate in DEFAULT_NAMESPACES:
+        try:
+            if kube.get(NAMESPACE, candidate) is not None:
+                return candidate
+        except KubeError:
+            break
+    return DEFAULT_NAMESPACES[0]
+
+
+def _custom_of(nim_config: JsonObject | None, namespace: str) -> tuple[str, str] | None:
+    custom = (nim_config or {}).get("customConfigMap")
+    if not isinstance(custom, dict) or not isinstance(custom.get("name"), str):
+        return None
+    other = custom.get("namespace")
+    return (other if isinstance(other, str) and other else namespace), custom["name"]
+
+
+def labelled_configmaps(kube: Kubectl, namespace: str) -> list[JsonObject]:
+    return kube.objects(CONFIGMAP, namespace, selector=f"{LABEL_MODELS_DATA}=true")
+
+
+def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
+    candidates = [judge(d) for d in labelled_configmaps(kube, namespace)]
+    candidates.sort(key=lambda c: ((c.revision or 0), c.created, c.name), reverse=True)
+    dashboard = None
+    with contextlib.suppress(NoResourceType):
+        dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
+    nim_config = (dashboard or {}).get("spec", {}).get("nimConfig")
+    nim_config = nim_config if isinstance(nim_config, dict) else None
+    custom = _custom_of(nim_config, namespace)
+    custom_exists = custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None
+    template_found = False
+    with contextlib.suppress(NoResourceType):
+        template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
+    accounts = tuple(
+        {
+            "namespace": a["metadata"]["namespace"],
+            "name": a["metadata"]["name"],
+            "finalizer": FINALIZER in (a["metadata"].get("finalizers") or ()),
+            "beingDeleted": bool(a["metadata"].get("deletionTimestamp")),
+            "settling": settling(a),
+        }
+        for a in kube.objects_if_served(ACCOUNT, namespace) or ()
+    )
+    return ClusterStatus(
+        namespace=namespace,
+        candidates=tuple(candidates),
+        picked=pick(candidates),
+        custom=custom,
+        custom_exists=custom_exists,
+        dashboard_found=dashboard is not None,
+        nim_config=nim_config,
+        template_found=template_found,
+        accounts=accounts,
+    )
+
+
+def status_lines(found: ClusterStatus) -> list[str]:
+    """What ``nimgen status`` prints: the reader's view, one fact a line."""
+    lines = [f"Namespace {found.namespace}", "NIM model ConfigMaps (by label):"]
+    for candidate in found.candidates:
+        mark = "*" if candidate is found.picked else " "
+        what = f"ignored: {candidate.problem}"
+        if candidate.usable:
+            what = f"revision {candidate.revision}, schema {candidate.schema}, "
+            what += f"{candidate.models} models"
+        lines.append(f"  {mark} {candidate.name:<40} {what}")
+    if not found.candidates:
+        lines.append("    (none)")
+    if not found.dashboard_found:
+        lines.append(f"Dashboard: no OdhDashboardConfig {DASHBOARD_NAME}")
+    elif found.custom is not None:
+        state = "exists" if found.custom_exists else "MISSING"
+        lines.append(
+            f"Dashboard: nimConfig.customConfigMap {found.custom[0]}/{found.custom[1]} "
+            f"({state}) wins over the label"
+        )
+    else:
+        lines.append(f"Dashboard: nimConfig {found.nim_config or 'not set'}")
+    lines.append(f"A reader uses: {found.reader_uses or 'nothing'}")
+    lines.append(f"Template {TEMPLATE_NAME}: {'found' if found.template_found else 'MISSING'}")
+    for account in found.accounts:
+        where = f"{account['namespace']}/{account['name']}"
+        if account["settling"]:
+            lines.append(f"Account {where}: being removed by the garbage collector")
+            continue
+        trap = " (with the finalizer only the removed controller cleared)"
+        lines.append(
+            f"Account leftover: {where}{trap if account['finalizer'] else ''}: run 'nimgen cleanup'"
+        )
+    lines.extend(f"problem: {problem}" for problem in found.problems())
+    return lines

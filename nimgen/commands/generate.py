@@ -1,0 +1,46 @@
+"""``generate``: fetch the live catalog and write the tree - ``render(fetch(...))``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nimgen.commands.common import RunLog
+from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
+from nimgen.commands.render import TreeRequest, check_tree_target, write_models
+
+if TYPE_CHECKING:
+    from nimgen.commands.results import GenerateResult
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    live: LiveRequest
+    tree: TreeRequest
+
+
+def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
+    """Everything is checked first (URL, selection, key, EU source, output): bad input
+    exits 2 before any request. An EU source is required (``--no-eu`` opts out)."""
+    from nimgen.commands.results import GenerateResult
+
+    prepared = prepare(request.live, log, eu_required=True)
+    check_tree_target(request.tree, log)
+    fetched = fetch_models(prepared, log)
+    with reporting(fetched.collected):
+        tree = write_models(
+            fetched.collection.models,
+            fetched.eu.source,
+            request.tree,
+            log,
+            previous=request.live.previous,
+        )
+    return GenerateResult(
+        collected=fetched.collected,
+        eu=fetched.eu,
+        configmap=tree.configmap,
+        output=request.tree.output,
+        check=tree.check,
+        reuse=fetched.reuse,
+        loss=tree.loss,
+    )

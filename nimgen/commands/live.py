@@ -1,0 +1,201 @@
+"""The live phase shared by ``generate`` and ``fetch`` (and ``verify-key``).
+
+``prepare`` checks everything that needs no network - URL, selection, key, EU
+source - so bad input exits 2 before any request; ``fetch_models`` then collects
+the catalog, applies the strict rule and decides every model's EU flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, eu_warnings_first, log_outcome
+from nimgen.errors import NimgenError, RunFailed
+
+if TYPE_CHECKING:
+    from nimgen.apikey import ApiKey
+    from nimgen.catalog import SnapshotModel
+    from nimgen.commands.results import Collected, Reuse
+    from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
+    from nimgen.selection import Selection
+    from nimgen.sources import Collection
+    from nimgen.sources.ngc import ClientSettings, CollectOptions, NgcClient
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """What ``generate`` and ``fetch`` share: how to reach NGC, what to take, EU, reuse."""
+
+    access: NgcAccess
+    choice: ModelChoice
+    eu: EuRequest
+    previous: Path | None = None
+    full: bool = False
+    allow_partial: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A live run's inputs, every one checked before the first request."""
+
+    request: LiveRequest
+    settings: ClientSettings
+    selection: Selection
+    key: ApiKey
+    eu: EuSource
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The collected models with their EU flags decided, and what the run found."""
+
+    collection: Collection
+    collected: Collected
+    eu: EuOutcome
+    reuse: Reuse | None
+    api_url: str
+
+
+def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared:
+    from nimgen.eu import check_eu_source
+
+    settings = request.access.client_settings()
+    selection = request.choice.selection()
+    key = request.access.load_key(log)
+    eu = check_eu_source(request.eu, required=eu_required)
+    return Prepared(request, settings, selection, key, eu)
+
+
+@contextlib.contextmanager
+def reporting(collected: Collected) -> Iterator[None]:
+    """A failure past this point still reports what was collected (``--json``)."""
+    try:
+        yield
+    except NimgenError as exc:
+        if exc.collected is None:
+            exc.collected = collected
+        raise
+
+
+def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
+    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags."""
+    from nimgen.commands.previous import reusable_records
+    from nimgen.commands.results import Collected, Reuse
+    from nimgen.eu import resolve_eu
+
+    request = prepared.request
+    reusable = reusable_records(request.previous, request.full, log)
+    collection = collect_live(prepared, reusable, log)
+    collected = Collected.of(collection)
+    with reporting(collected), eu_warnings_first(log):
+        check_failures(collection, request.allow_partial, log)
+        not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
+        outcome = resolve_eu(
+            collection.models,
+            prepared.eu,
+            request.eu,
+            selection=prepared.selection,
+            not_shipped=not_shipped,
+            api_url=prepared.settings.api_url,
+            now=datetime.now(UTC),
+        )
+    log_outcome(outcome, log)
+    reuse = None
+    if request.previous is not None and not request.full:
+        reuse = Reuse(
+            request.previous, collection.reused, len(collection.models) - collection.reused
+        )
+    return Fetched(
+        collection=dataclasses.replace(collection, models=outcome.models),
+        collected=collected,
+        eu=outcome,
+        reuse=reuse,
+        api_url=prepared.settings.api_url,
+    )
+
+
+def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> None:
+    """Strict by default: any failed model fails the run, naming each one."""
+    if not collection.failures:
+        return
+    lines = tuple(f"{f.name}: {f.reason}" for f in collection.failures)
+    if not allow_partial:
+        raise RunFailed(
+            f"{len(lines)} model(s) failed; nothing was written (--allow-partial ships the others)",
+            details=lines,
+        )
+    log.warn(f"shipping without {len(lines)} failed model(s) (--allow-partial):")
+    for line in lines:
+        log.warn(f"  {line}")
+
+
+def collect_live(
+    prepared: Prepared, previous: dict[str, SnapshotModel] | None, log: RunLog
+) -> Collection:
+    """Validate the key, discover the catalog and fetch the selected models.
+
+    With an EU proxy, each model is also probed through it (its ``eu`` status set),
+    under the same limiter; the proxy is checked with a key validation through it,
+    concurrently, so a broken proxy fails the run early.
+    """
+    from nimgen.sources.limiter import AdaptiveLimiter
+    from nimgen.sources.ngc import CollectOptions, NgcClient, collect_catalog
+
+    settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
+    options = CollectOptions(selection=prepared.selection, previous=previous)
+
+    async def run() -> Collection:
+        limiter = AdaptiveLimiter(settings.concurrency)
+        client = NgcClient(settings, key, limiter=limiter, log=log.request_line)
+        async with client:
+            if proxy is None:
+                result = await collect_catalog(client, options, log.progress("fetching models"))
+                return result.collection
+            eu_client = NgcClient(
+                settings,
+                key,
+                limiter=limiter,
+                log=lambda line: log.request_line(f"[eu-proxy] {line}"),
+                proxy=proxy.url,
+            )
+            async with eu_client:
+                with_eu = dataclasses.replace(options, eu_client=eu_client)
+                return await _collect_with_vantage_check(client, eu_client, with_eu, proxy, log)
+
+    return asyncio.run(run())
+
+
+async def _collect_with_vantage_check(
+    client: NgcClient,
+    eu_client: NgcClient,
+    options: CollectOptions,
+    proxy: ProxyUrl,
+    log: RunLog,
+) -> Collection:
+    from nimgen.sources.ngc import collect_catalog
+
+    check = asyncio.create_task(eu_client.validate_key())
+    collect = asyncio.create_task(collect_catalog(client, options, log.progress("fetching models")))
+    try:
+        await asyncio.wait({check, collect}, return_when=asyncio.FIRST_EXCEPTION)
+        if collect.done():
+            collect.result()  # a failure of the run itself is reported as such
+        try:
+            await check
+        except NimgenError as exc:
+            raise RunFailed(
+                f"checking the key through the EU proxy {proxy.redacted} failed: {exc.message}"
+            ) from None
+        return (await collect).collection
+    finally:
+        for task in (check, collect):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(check, collect, return_exceptions=True)

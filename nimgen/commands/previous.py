@@ -1,0 +1,64 @@
+"""``--previous``: the records of an earlier result that an incremental run may reuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nimgen.catalog import SnapshotModel
+
+if TYPE_CHECKING:
+    from nimgen.commands.common import RunLog
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The records of an earlier run that ``--previous`` may reuse, by resourceId."""
+
+    path: Path
+    kind: str  # "snapshot", "configmap" or "tree"
+    by_id: dict[str, SnapshotModel]
+    # How many carry the catalog facts (dateModified, latestTagPushedDate) reuse needs.
+    with_facts: int
+
+
+def load_previous(path: Path) -> Previous:
+    """Read ``--previous`` (a snapshot, ConfigMap or tree) into reusable records.
+
+    A reused record must equal what the per-model call would give, so its tags
+    are put in canonical order and its EU flag is cleared: the flag belongs to
+    this run (a fetched record starts with ``euRestricted: false`` too).
+    """
+    from nimgen.sources.snapshot import load_models
+
+    loaded = load_models(path)
+    by_id: dict[str, SnapshotModel] = {}
+    with_facts = 0
+    for model in loaded.models:
+        record = model.record.canonical().model_copy(update={"euRestricted": False})
+        by_id[model.catalog.resourceId] = model.model_copy(update={"record": record, "eu": None})
+        facts = model.catalog
+        if facts.dateModified is not None or facts.latestTagPushedDate is not None:
+            with_facts += 1
+    kind = "tree" if path.is_dir() else loaded.kind
+    return Previous(path, kind, by_id, with_facts)
+
+
+def reusable_records(
+    previous: Path | None, full: bool, log: RunLog
+) -> dict[str, SnapshotModel] | None:
+    """The records ``--previous`` offers for reuse, or None (none given, or --full)."""
+    if previous is None:
+        return None
+    if full:
+        log.info(f"--full: fetching every model; --previous {previous} is ignored")
+        return None
+    loaded = load_previous(previous)
+    if loaded.by_id and not loaded.with_facts:
+        log.warn(
+            f"--previous {previous} is a {loaded.kind} without the catalog facts "
+            "(dateModified, latestTagPushedDate) that reuse needs, so every model is "
+            "fetched; give a snapshot from 'nimgen fetch' to reuse records"
+        )
+    return dict(loaded.by_id)

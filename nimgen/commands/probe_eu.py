@@ -1,0 +1,122 @@
+"""``probe-eu``: each model's per-model call from an EU vantage, recorded in a probe file."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nimgen.commands.common import ModelChoice, NgcAccess, RunLog
+
+if TYPE_CHECKING:
+    from nimgen.apikey import ApiKey
+    from nimgen.commands.results import ProbeResult
+    from nimgen.eu import EuProbe, ProxyUrl
+    from nimgen.selection import Selection
+    from nimgen.sources import Collection
+    from nimgen.sources.ngc import ClientSettings
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    access: NgcAccess
+    choice: ModelChoice
+    output: Path
+    eu_proxy: str | None = None
+
+
+def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
+    """Probe from this machine (or ``--eu-proxy``) and write the probe file.
+
+    Inconclusive models do not fail the probe: they are named, and ``generate
+    --eu-list`` treats them under ``--eu-uncertain``.
+    """
+    from nimgen.commands.results import Collected, ProbeResult
+    from nimgen.eu import check_proxy_url, probe_json
+    from nimgen.output import check_output_file, write_file
+
+    eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
+    settings = request.access.client_settings()
+    selection = request.choice.selection()
+    key = request.access.load_key(log)
+    check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
+    # The vantage is the EU proxy, else --proxy when one is given, else this machine.
+    proxy = eu_proxy or request.access.checked_proxy()
+    vantage = f"the EU proxy {eu_proxy.redacted}" if eu_proxy else "this machine"
+    if eu_proxy is None and proxy is not None:
+        vantage = f"the proxy {proxy.redacted}"
+    log.info(f"probing the NIM catalog from {vantage}")
+    probe, collection = run_probe(key, settings, selection, eu_proxy, proxy, log)
+    write_file(request.output, probe_json(probe))
+    result = ProbeResult(
+        probe=probe, collected=Collected.of(collection), output=request.output, vantage=vantage
+    )
+    _tell(result, log)
+    return result
+
+
+def run_probe(
+    key: ApiKey,
+    settings: ClientSettings,
+    selection: Selection,
+    eu_proxy: ProxyUrl | None,
+    vantage_proxy: ProxyUrl | None,
+    log: RunLog,
+) -> tuple[EuProbe, Collection]:
+    """Discover the catalog and make each selected model's per-model call from the vantage.
+
+    Everything (key check, catalog, per-model calls) goes through one client: the
+    local machine, or the proxy. Same retries, limiter and concurrency as ``generate``.
+    """
+    from nimgen.eu import build_probe
+    from nimgen.sources.limiter import AdaptiveLimiter
+    from nimgen.sources.ngc import CollectOptions, NgcClient, collect_catalog
+
+    prefix = "[eu-proxy] " if eu_proxy else ""
+
+    async def run() -> tuple[EuProbe, Collection]:
+        client = NgcClient(
+            settings,
+            key,
+            limiter=AdaptiveLimiter(settings.concurrency),
+            log=lambda line: log.request_line(prefix + line),
+            proxy=eu_proxy.url if eu_proxy is not None else None,
+        )
+        async with client:
+            options = CollectOptions(selection=selection, fetch_details=False, eu_client=client)
+            result = await collect_catalog(client, options, log.progress("probing models"))
+        probe = build_probe(
+            result.eu_statuses,
+            result.eu_attempts,
+            probed_at=result.collection.fetched_at,
+            api_url=settings.api_url,
+            proxy=vantage_proxy,
+        )
+        return probe, result.collection
+
+    return asyncio.run(run())
+
+
+def _tell(result: ProbeResult, log: RunLog) -> None:
+    probe = result.probe
+    restricted = result.names("restricted")
+    inconclusive = [m for m in sorted(probe.models, key=lambda m: (m.name, m.resourceId))
+                    if m.status == "inconclusive"]  # fmt: skip
+    log.info(
+        f"probed {len(probe.models)} model(s) from {result.vantage}: {len(restricted)} "
+        f"restricted, {len(result.names('available'))} available, "
+        f"{len(inconclusive)} inconclusive"
+    )
+    if restricted:
+        log.info(f"restricted in the EU (HTTP 451): {', '.join(restricted)}")
+    if inconclusive:
+        log.warn(
+            f"{len(inconclusive)} model(s) inconclusive (neither 451 nor 200 after "
+            "retries; 'generate --eu-list' flags them unless --eu-uncertain allow): "
+            + "; ".join(f"{m.name}: {m.detail}" for m in inconclusive)
+        )
+    if probe.models and not restricted:
+        log.warn(
+            f"no model answered HTTP 451 from {result.vantage}: the vantage may not be in the EU"
+        )

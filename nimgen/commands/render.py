@@ -1,0 +1,145 @@
+"""``render``: the kustomize tree from a file, offline; and the tree half of ``generate``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nimgen.commands.common import ModelChoice, RunLog, eu_warnings_first, log_outcome
+from nimgen.commands.tree import DEFAULT_MAX_LOSS_PERCENT
+
+if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
+    from nimgen.commands.check import CheckResult
+    from nimgen.commands.results import ConfigMapFacts, ModelLoss, RenderResult
+    from nimgen.eu import EuRequest
+
+
+@dataclass(frozen=True)
+class TreeRequest:
+    """Where and how to write the tree (``generate`` and ``render`` alike)."""
+
+    output: Path
+    versioned: bool = True
+    check: bool = False
+    allow_empty: bool = False
+    max_loss_percent: float = DEFAULT_MAX_LOSS_PERCENT
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    tree: TreeRequest
+    choice: ModelChoice
+    eu: EuRequest
+    # A snapshot, ConfigMap or tree; None renders the built-in sample snapshot.
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Tree:
+    configmap: ConfigMapFacts
+    check: CheckResult | None
+    loss: ModelLoss | None
+
+
+def check_tree_target(request: TreeRequest, log: RunLog) -> None:
+    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name."""
+    from nimgen.commands.tree import warn_fixed_name
+    from nimgen.output import check_output_dir
+    from nimgen.render.tree import TREE_FILES
+
+    check_output_dir(request.output.absolute(), TREE_FILES, writable=not request.check)
+    warn_fixed_name(log, request.versioned)
+    # A revision nimgen cannot continue fails now, before any network work.
+    from nimgen.render.revision import read_previous
+
+    read_previous(request.output)
+
+
+def write_models(
+    models: tuple[SnapshotModel, ...],
+    eu_source: str,
+    request: TreeRequest,
+    log: RunLog,
+    *,
+    previous: Path | None = None,
+) -> Tree:
+    """Render the tree and write it (or, with ``check``, compare it with ``output``).
+
+    The models lost since the previous result - the tree in ``output``, else
+    ``previous`` - are counted, and over ``max_loss_percent`` warned about.
+    """
+    from nimgen.commands.check import check_tree
+    from nimgen.commands.results import ConfigMapFacts
+    from nimgen.commands.tree import (
+        build_tree,
+        check_not_empty,
+        model_loss,
+        previous_names,
+        warn_client_side_apply,
+        write_output_tree,
+    )
+    from nimgen.render.revision import read_previous
+    from nimgen.render.tree import BASE_CONFIGMAP
+
+    check_not_empty(models, request.allow_empty, "the tree")
+    configmap, files = build_tree(
+        models,
+        versioned=request.versioned,
+        eu_source=eu_source,
+        previous=read_previous(request.output),
+    )
+    warn_client_side_apply(configmap, log)
+
+    compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
+    names = previous_names(compared) if compared is not None else None
+    loss = model_loss(compared, names, models, request.max_loss_percent, log)
+    result = None
+    if request.check:
+        result = check_tree(request.output, files, models)
+    else:
+        write_output_tree(request.output, files)
+    return Tree(ConfigMapFacts.of(configmap), result, loss)
+
+
+def render(request: RenderRequest, log: RunLog) -> RenderResult:
+    """Render ``request.source`` offline; EU flags from --eu-list, --no-eu or the input."""
+    from nimgen.commands.results import RenderResult
+    from nimgen.eu import carried_eu, check_eu_source, resolve_eu
+    from nimgen.sources import NullProgress
+    from nimgen.sources.snapshot import SAMPLE_DATE, SnapshotFileSource, sample_path
+
+    source_path = request.source
+    if source_path is None:
+        source_path = sample_path()
+        log.info(
+            f"rendering the built-in sample snapshot (NIM catalog as of {SAMPLE_DATE}); "
+            "use 'nimgen generate' for the live catalog"
+        )
+    selection = request.choice.selection()
+    check_tree_target(request.tree, log)
+    eu_source = check_eu_source(request.eu, required=False)
+    source = SnapshotFileSource(source_path)
+    collection = source.collect(selection, NullProgress())
+    assert source.loaded is not None  # collect() read it
+    with eu_warnings_first(log):
+        outcome = resolve_eu(
+            collection.models,
+            eu_source,
+            request.eu,
+            carried=carried_eu(source.loaded),
+            selection=selection,
+            now=datetime.now(UTC),
+        )
+    log_outcome(outcome, log)
+    tree = write_models(outcome.models, outcome.source, request.tree, log)
+    return RenderResult(
+        models=len(outcome.models),
+        skipped_by_selection=collection.skipped_by_selection,
+        eu=outcome,
+        configmap=tree.configmap,
+        output=request.tree.output,
+        loss=tree.loss,
+    )

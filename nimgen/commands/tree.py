@@ -1,0 +1,143 @@
+"""The output tree of ``generate`` and ``render``: build it, guard it, write it.
+
+The guards run before anything is written: two resources with one name, a run
+that would ship no models (unless ``--allow-empty``), a ConfigMap over etcd's
+limit. ``model_loss`` compares the result with the previous tree, so a run that
+drops many models says so loudly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nimgen.errors import NimgenError, RunFailed
+
+if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
+    from nimgen.commands.common import RunLog
+    from nimgen.commands.results import ModelLoss
+    from nimgen.render.configmap import PreviousConfigMap, RenderedConfigMap
+
+DEFAULT_MAX_LOSS_PERCENT = 20.0
+
+
+def check_unique_names(models: tuple[SnapshotModel, ...]) -> None:
+    """A ConfigMap key is a model name: two resources (two teams) with one name cannot ship."""
+    names: dict[str, str] = {}
+    for model in models:
+        other = names.get(model.record.name)
+        if other is not None:
+            raise RunFailed(
+                f"two catalog resources share the name {model.record.name!r} "
+                f"({other} and {model.catalog.resourceId}); a ConfigMap key must be unique"
+            )
+        names[model.record.name] = model.catalog.resourceId
+
+
+def check_not_empty(models: tuple[SnapshotModel, ...], allow_empty: bool, what: str) -> None:
+    """A run that would ship no models fails: an outage page, a wrong org or an over-narrow
+    ``--models`` would otherwise replace a full tree with an empty one."""
+    if models or allow_empty:
+        return
+    raise RunFailed(
+        f"the run found no model to ship, so {what} was not written (an outage, a wrong "
+        "org, or --models/--exclude matching nothing?); --allow-empty writes it anyway"
+    )
+
+
+def build_tree(
+    models: tuple[SnapshotModel, ...],
+    *,
+    versioned: bool,
+    eu_source: str,
+    previous: PreviousConfigMap | None = None,
+) -> tuple[RenderedConfigMap, dict[str, bytes]]:
+    """The ConfigMap and every file of the tree, refused when over etcd's object limit.
+
+    ``previous`` (the tree in --output) sets the revision annotation readers order by.
+    """
+    from nimgen.render.configmap import MAX_OBJECT_BYTES, render_configmap
+    from nimgen.render.template import render_template
+    from nimgen.render.tree import render_tree
+
+    check_unique_names(models)
+    configmap = render_configmap(
+        (m.record for m in models),
+        versioned=versioned,
+        eu_source=eu_source,
+        previous=previous,
+        revisioned=True,
+    )
+    if configmap.size_bytes >= MAX_OBJECT_BYTES:
+        raise RunFailed(
+            f"the ConfigMap would be {configmap.size_bytes:,} bytes, over the "
+            f"{MAX_OBJECT_BYTES:,} bytes etcd accepts; narrow the models with --models/--exclude"
+        )
+    return configmap, render_tree(configmap, render_template())
+
+
+def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
+    """Past 256 KiB of annotations, client-side ``kubectl apply`` refuses the ConfigMap."""
+    from nimgen.render.configmap import MAX_ANNOTATION_BYTES
+
+    if not configmap.client_apply_fits:
+        log.warn(
+            f"client-side apply (kubectl/oc apply without --server-side) would need "
+            f"{configmap.apply_annotation_bytes:,} bytes of annotations for this ConfigMap, "
+            f"over the {MAX_ANNOTATION_BYTES:,} the API server accepts: apply it with "
+            "`kubectl apply --server-side -k ...` (no such limit below 1 MiB)"
+        )
+
+
+def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
+    from nimgen.output import write_tree
+    from nimgen.render.tree import TREE_FILES
+
+    write_tree(output, files, owned=TREE_FILES)
+
+
+def warn_fixed_name(log: RunLog, versioned: bool) -> None:
+    if not versioned:
+        log.warn(
+            "--name-suffix none: the ConfigMap is immutable under a fixed name, so a later "
+            "catalog change cannot be applied in place (delete and re-create it instead)"
+        )
+
+
+def previous_names(path: Path) -> tuple[str, ...] | None:
+    """The model names of an earlier result (a tree, ConfigMap or snapshot); None if there is
+    none or it cannot be read (the run itself decides whether that matters)."""
+    if not path.exists():
+        return None
+    from nimgen.sources.snapshot import load_models
+
+    try:
+        return tuple(m.record.name for m in load_models(path).models)
+    except NimgenError:
+        return None
+
+
+def model_loss(
+    previous: Path | None,
+    names: tuple[str, ...] | None,
+    models: tuple[SnapshotModel, ...],
+    max_loss_percent: float,
+    log: RunLog,
+) -> ModelLoss | None:
+    """How many of the previous result's models this run drops; a warning over the threshold."""
+    from nimgen.commands.results import ModelLoss
+
+    if previous is None or not names:
+        return None
+    shipped = {m.record.name for m in models}
+    lost = tuple(sorted(set(names) - shipped))
+    loss = ModelLoss(str(previous), len(set(names)), lost, max_loss_percent)
+    if loss.exceeded:
+        shown = ", ".join(lost[:10]) + (f", ... (+{len(lost) - 10})" if len(lost) > 10 else "")
+        log.warn(
+            f"this run drops {len(lost)} of the {loss.previous_models} models in {previous} "
+            f"({loss.share:.0%}, over --max-loss {max_loss_percent:g}%): {shown}; check the "
+            "catalog, the key's org and --models before shipping it"
+        )
+    return loss

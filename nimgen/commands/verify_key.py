@@ -1,0 +1,29 @@
+"""``verify-key``: does NGC accept the key? (exit 0 valid, 4 rejected)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from nimgen.commands.common import NgcAccess, RunLog
+
+if TYPE_CHECKING:
+    from nimgen.commands.results import VerifyKeyResult
+
+
+def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
+    from nimgen.commands.results import VerifyKeyResult
+    from nimgen.sources.limiter import AdaptiveLimiter
+    from nimgen.sources.ngc import NgcClient
+
+    settings = access.client_settings()
+    key = access.load_key(log)
+
+    async def run() -> None:
+        client = NgcClient(settings, key, limiter=AdaptiveLimiter(1), log=log.request_line)
+        async with client:
+            await client.validate_key()
+
+    asyncio.run(run())
+    log.info("the key is valid")
+    return VerifyKeyResult(api_url=settings.api_url)

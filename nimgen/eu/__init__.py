@@ -1,0 +1,82 @@
+"""EU restrictions: the probe file and flat list, the proxy URL, the rule, one decision.
+
+* ``probe_file``: the versioned probe file ``nimgen probe-eu`` writes, and ``load_eu_list``;
+* ``proxy``: ``check_proxy_url``, the redacted proxy URL;
+* ``rule``: ``apply_eu``, the conservative rule under ``--eu-uncertain``;
+* ``resolve``: ``check_eu_source`` and ``resolve_eu``, the one EU decision of a run.
+"""
+
+from __future__ import annotations
+
+from nimgen.eu.probe_file import (
+    PROBE_KIND,
+    PROBE_VERSION,
+    EuProbe,
+    ProbedModel,
+    ProbeVantage,
+    build_probe,
+    load_eu_list,
+    name_of,
+    probe_json,
+)
+from nimgen.eu.proxy import ProxyUrl, check_proxy_url
+from nimgen.eu.resolve import (
+    DEFAULT_MAX_AGE_DAYS,
+    EU_PROXY_ENV,
+    NO_EU_SOURCE,
+    CarriedEu,
+    EuRequest,
+    EuSource,
+    carried_eu,
+    check_eu_source,
+    freshness_problems,
+    resolve_eu,
+)
+from nimgen.eu.rule import (
+    POLICIES,
+    EuFacts,
+    EuOutcome,
+    FactsKind,
+    Policy,
+    UncertainEuStatus,
+    apply_eu,
+    carries_eu_facts,
+    facts_from_models,
+    keep_records,
+    no_facts,
+)
+
+__all__ = [
+    "DEFAULT_MAX_AGE_DAYS",
+    "EU_PROXY_ENV",
+    "NO_EU_SOURCE",
+    "POLICIES",
+    "PROBE_KIND",
+    "PROBE_VERSION",
+    "CarriedEu",
+    "EuFacts",
+    "EuOutcome",
+    "EuProbe",
+    "EuRequest",
+    "EuSource",
+    "FactsKind",
+    "Policy",
+    "ProbeVantage",
+    "ProbedModel",
+    "ProxyUrl",
+    "UncertainEuStatus",
+    "apply_eu",
+    "build_probe",
+    "carried_eu",
+    "carries_eu_facts",
+    "check_eu_source",
+    "check_proxy_url",
+    "facts_from_models",
+    "freshness_problems",
+    "keep_records",
+    "load_eu_list",
+    "name_of",
+    "no_facts",
+    "probe_json",
+    "resolve_eu",
+]

@@ -1,0 +1,245 @@
+"""One decision per run: where its EU facts come from, and what they make of each model.
+
+A run that writes a ConfigMap needs an explicit EU source: ``--eu-proxy`` (probe inline
+from the EU), ``--eu-list`` (a probe file, or the flat legacy list), ``--no-eu`` (an
+explicit opt-out), or - for ``render`` - the EU facts its input carries.
+``check_eu_source`` checks the options before any request; ``resolve_eu`` applies
+the source to the models and says what the run should tell its user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from nimgen.catalog import SnapshotModel
+from nimgen.errors import BadInput
+from nimgen.eu.rule import (
+    EuFacts,
+    EuOutcome,
+    Policy,
+    UncertainEuStatus,
+    apply_eu,
+    carries_eu_facts,
+    facts_from_models,
+    keep_records,
+    no_facts,
+)
+from nimgen.selection import Selection
+
+if TYPE_CHECKING:
+    from nimgen.eu.proxy import ProxyUrl
+    from nimgen.sources.snapshot import Loaded
+
+EU_PROXY_ENV = "NIMGEN_EU_PROXY"
+DEFAULT_MAX_AGE_DAYS = 30.0
+# The ConfigMap annotation (and --json euSource) of a run without EU facts.
+NO_EU_SOURCE = "none"
+
+_WAYS_OUT = (
+    "--eu-list FILE (a probe file from 'nimgen probe-eu' run in the EU, or the legacy flat "
+    "list), or --no-eu (ship every model euRestricted: false, for local experiments)"
+)
+NO_EU_WARNING = (
+    "--no-eu: no EU facts, so every model ships euRestricted: false and the ConfigMap's "
+    "eu-source annotation says none; do not ship this tree where users in the EU deploy"
+)
+
+
+@dataclass(frozen=True)
+class EuRequest:
+    """The EU options of a run, as given."""
+
+    eu_list: Path | None = None
+    eu_proxy: str | None = None
+    no_eu: bool = False
+    policy: Policy = "restrict"
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS
+
+
+@dataclass(frozen=True)
+class EuSource:
+    """The EU source the options name, checked (file read, proxy URL parsed) before any request."""
+
+    facts: EuFacts | None = None
+    proxy: ProxyUrl | None = None
+    no_eu: bool = False
+
+    @property
+    def given(self) -> bool:
+        return self.facts is not None or self.proxy is not None or self.no_eu
+
+
+@dataclass(frozen=True)
+class CarriedEu:
+    """The EU facts an input file of ``render`` carries."""
+
+    label: str
+    kind: Literal["snapshot", "configmap"]
+    source: str  # the snapshot's euFacts, or the ConfigMap's eu-source annotation
+    has_facts: bool
+
+
+def check_eu_source(request: EuRequest, *, required: bool) -> EuSource:
+    """At most one source; the proxy's credentials become secrets; the list is read.
+
+    ``required`` (``generate``): no source at all is a usage error naming the ways out.
+    """
+    given = [
+        name
+        for name, value in (
+            ("--eu-list", request.eu_list is not None),
+            (f"--eu-proxy (or ${EU_PROXY_ENV})", bool(request.eu_proxy)),
+            ("--no-eu", request.no_eu),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise BadInput(f"{' and '.join(given)} cannot be combined: give one source of EU facts")
+    if request.eu_proxy:
+        from nimgen.eu.proxy import check_proxy_url
+
+        return EuSource(proxy=check_proxy_url(request.eu_proxy))
+    if request.eu_list is not None:
+        from nimgen.eu.probe_file import load_eu_list
+
+        return EuSource(facts=load_eu_list(request.eu_list))
+    if request.no_eu:
+        return EuSource(no_eu=True)
+    if required:
+        raise BadInput(
+            "no EU source: nimgen does not ship a ConfigMap without an EU decision; give "
+            f"--eu-proxy URL (probe inline from the EU; or ${EU_PROXY_ENV}), {_WAYS_OUT}"
+        )
+    return EuSource()
+
+
+def carried_eu(loaded: Loaded) -> CarriedEu:
+    """What ``render``'s input says about the EU: a snapshot's statuses, a ConfigMap's flags."""
+    if loaded.kind == "snapshot":
+        has_facts = carries_eu_facts(loaded.models, loaded.eu_facts)
+        source = loaded.eu_facts if loaded.eu_facts != NO_EU_SOURCE else "snapshot"
+        return CarriedEu(f"the snapshot {loaded.path}", "snapshot", source, has_facts)
+    has_facts = loaded.eu_facts != NO_EU_SOURCE
+    return CarriedEu(f"the ConfigMap {loaded.path}", "configmap", loaded.eu_facts, has_facts)
+
+
+def resolve_eu(
+    models: tuple[SnapshotModel, ...],
+    source: EuSource,
+    request: EuRequest,
+    *,
+    carried: CarriedEu | None = None,
+    selection: Selection | None = None,
+    not_shipped: Collection[str] = (),
+    api_url: str | None = None,
+    now: datetime | None = None,
+) -> EuOutcome:
+    """Decide each model's ``euRestricted`` from the run's EU source.
+
+    In order: the inline probe (statuses on the models); ``--eu-list`` (checked for age
+    against ``now``, and for the NGC API it probed against ``api_url``); the facts
+    ``carried`` by render's input; ``--no-eu`` (every flag false, and a warning). An
+    input without facts and no source is refused (exit 2); a live run without a source
+    (``fetch``) records every flag false. Raises ``UncertainEuStatus`` (exit 1) under
+    ``--eu-uncertain fail`` when any model is uncertain or the probe file is stale or
+    foreign.
+    """
+    facts: EuFacts | None = source.facts
+    early: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    if source.proxy is not None:
+        facts = facts_from_models("inline-probe", f"inline-probe via proxy {source.proxy.redacted}")
+    elif facts is not None:
+        early = freshness_problems(facts, request.max_age_days, api_url=api_url, now=now)
+        if early and request.policy == "fail":
+            raise UncertainEuStatus(
+                f"{facts.label} may not describe this catalog (--eu-uncertain fail); "
+                "nothing was written",
+                details=early,
+            )
+    elif carried is not None and carried.has_facts:
+        if source.no_eu:
+            notes = (f"--no-eu: {carried.label} carries EU facts; they are applied",)
+        if carried.kind == "configmap":
+            return _with(keep_records(models, carried.source), notes=notes)
+        facts = facts_from_models("snapshot", carried.source)
+    elif source.no_eu:
+        return _with(no_facts(models), warnings=(NO_EU_WARNING,))
+    elif carried is not None:
+        raise BadInput(
+            f"{carried.label} carries no EU facts: give {_WAYS_OUT}; or fetch it again "
+            "with --eu-proxy or --eu-list"
+        )
+    if facts is None:
+        note = (
+            "no EU facts (--eu-list or --eu-proxy): every model is recorded euRestricted: "
+            "false; give the facts when rendering (render --eu-list)"
+        )
+        return _with(no_facts(models), notes=(note,))
+    try:
+        outcome = apply_eu(
+            models, facts, request.policy, selection=selection, not_shipped=not_shipped
+        )
+    except UncertainEuStatus as exc:
+        raise UncertainEuStatus(
+            exc.message, details=exc.details, warnings=early + exc.warnings
+        ) from None
+    return _with(outcome, warnings=early, notes=notes, first=True)
+
+
+def _with(
+    outcome: EuOutcome,
+    *,
+    warnings: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
+    first: bool = False,
+) -> EuOutcome:
+    """``outcome`` with more warnings (before its own when ``first``) and notes."""
+    import dataclasses
+
+    joined = warnings + outcome.warnings if first else outcome.warnings + warnings
+    return dataclasses.replace(outcome, warnings=joined, notes=outcome.notes + notes)
+
+
+def freshness_problems(
+    facts: EuFacts, max_age_days: float, *, api_url: str | None, now: datetime | None
+) -> tuple[str, ...]:
+    """Why a probe file may not describe this run's catalog: its age, its NGC API URL.
+
+    Only warns (or fails under ``--eu-uncertain fail``): the tree never depends on ``now``.
+    """
+    problems: list[str] = []
+    if facts.probed_at is not None:
+        probed = _parse_time(facts.probed_at)
+        if probed is None:
+            problems.append(f"{facts.label} records no readable probe time ({facts.probed_at!r})")
+        else:
+            age_days = ((now or datetime.now(UTC)) - probed).total_seconds() / 86400
+            if age_days > max_age_days:
+                problems.append(
+                    f"{facts.label} is {int(age_days)} days old (probed {facts.probed_at}; "
+                    f"--eu-max-age {max_age_days:g}): EU restrictions may have changed since; "
+                    "probe again with 'nimgen probe-eu'"
+                )
+    if (
+        api_url is not None
+        and facts.api_url is not None
+        and facts.api_url.rstrip("/") != api_url.rstrip("/")
+    ):
+        problems.append(
+            f"{facts.label} was probed against the NGC API {facts.api_url}, not this "
+            f"run's {api_url}: its statuses may describe another catalog"
+        )
+    return tuple(problems)
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -1,0 +1,260 @@
+"""The conservative EU rule: from EU facts to each record's ``euRestricted``.
+
+NGC answers a model's per-model call with HTTP 451 when the caller is in the EU and
+the model is restricted there, so the facts can only be seen from an EU vantage
+(``nimgen probe-eu``, or an inline probe through ``--eu-proxy``). ``apply_eu`` turns
+them into each record's ``euRestricted``:
+
+* ``restricted`` (451) -> true, ``available`` (200) -> false;
+* uncertain - ``inconclusive``, or not mentioned by facts that claim coverage -
+  follows the ``--eu-uncertain`` policy: ``restrict`` (true, the default),
+  ``allow`` (false) or ``fail`` (the run fails naming them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nimgen.catalog import EuStatus, SnapshotModel
+from nimgen.errors import RunFailed
+from nimgen.selection import Selection
+
+Policy = Literal["restrict", "allow", "fail"]
+POLICIES: tuple[Policy, ...] = ("restrict", "allow", "fail")
+
+# Where the EU facts of a run came from (``EuFacts.kind``).
+FactsKind = Literal["probe-file", "flat-list", "inline-probe", "snapshot"]
+
+
+# -- EU facts: what a run knows, and from where ---------------------------------
+
+
+@dataclass(frozen=True)
+class EuFacts:
+    """The EU facts of a run.
+
+    ``statuses`` maps resourceId to status (file kinds); ``from_models`` means the
+    statuses sit on the models themselves (an inline probe or a snapshot).
+    ``coverage``: a model the facts do not mention is uncertain (True) or available
+    (False, the flat list). ``source`` is the ConfigMap annotation value.
+    """
+
+    kind: FactsKind
+    source: str
+    coverage: bool = True
+    statuses: Mapping[str, EuStatus] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # resourceId -> name in the file
+    from_models: bool = False
+    label: str = "the EU facts"
+    warnings: tuple[str, ...] = ()
+    # What a probe file records about itself: when it probed, and which NGC API.
+    probed_at: str | None = None
+    api_url: str | None = None
+
+
+def facts_from_models(kind: FactsKind, source: str) -> EuFacts:
+    """Facts carried by the models' own ``eu`` statuses (an inline probe, a snapshot)."""
+    label = "the inline EU probe" if kind == "inline-probe" else "the snapshot's EU statuses"
+    return EuFacts(kind=kind, source=source, coverage=True, from_models=True, label=label)
+
+
+def carries_eu_facts(models: Iterable[SnapshotModel], eu_facts: str) -> bool:
+    """True when a loaded snapshot holds EU statuses to apply."""
+    return eu_facts != "none" or any(m.eu is not None for m in models)
+
+
+# -- the rule ------------------------------------------------------------------
+
+
+class UncertainEuStatus(RunFailed):
+    """``--eu-uncertain fail`` and some model is uncertain; ``warnings`` were not yet shown."""
+
+    def __init__(
+        self, message: str, *, details: tuple[str, ...] = (), warnings: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, details=details)
+        self.warnings = warnings
+
+
+@dataclass(frozen=True)
+class EuOutcome:
+    """The models with ``euRestricted`` decided, and what the run should say about it."""
+
+    models: tuple[SnapshotModel, ...]
+    source: str
+    restricted: tuple[str, ...] = ()
+    # Models flagged restricted only because their status is uncertain (policy restrict).
+    flagged_uncertain: tuple[str, ...] = ()
+    # Every uncertain model, name -> why.
+    uncertain: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    # Lines for the user that are not warnings (shown unless --quiet).
+    notes: tuple[str, ...] = ()
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+def keep_records(models: tuple[SnapshotModel, ...], source: str = "none") -> EuOutcome:
+    """No EU facts to apply: the records stay as they are."""
+    restricted = tuple(sorted(m.record.name for m in models if m.record.euRestricted))
+    return EuOutcome(models=models, source=source, restricted=restricted)
+
+
+def no_facts(models: tuple[SnapshotModel, ...]) -> EuOutcome:
+    """A live run without EU facts: nothing is known restricted, so every model ships false
+    (records reused from ``--previous`` included), and the source is ``none``."""
+    cleared = tuple(
+        m.model_copy(
+            update={"record": m.record.model_copy(update={"euRestricted": False}), "eu": None}
+        )
+        for m in models
+    )
+    return EuOutcome(models=cleared, source="none")
+
+
+def apply_eu(
+    models: tuple[SnapshotModel, ...],
+    facts: EuFacts,
+    policy: Policy,
+    *,
+    selection: Selection | None = None,
+    not_shipped: Collection[str] = (),
+) -> EuOutcome:
+    """Decide each model's ``euRestricted`` from ``facts`` under ``policy``.
+
+    A model matches a file entry by resourceId, else by name. ``selection`` and
+    ``not_shipped`` (models without a tag, or that failed) keep entries for models the
+    run deliberately left out from being reported as stale. Raises ``UncertainEuStatus``
+    (exit 1) under ``policy == "fail"`` when any model is uncertain.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown --eu-uncertain policy {policy!r}")
+    warnings: list[str] = list(facts.warnings)
+    model_rids = {m.catalog.resourceId for m in models}
+    by_name: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for rid, name in facts.names.items():
+        if name in by_name:
+            ambiguous.add(name)
+        by_name[name] = rid
+    used: set[str] = set()
+    decided: list[SnapshotModel] = []
+    uncertain: dict[str, str] = {}
+    restricted: list[str] = []
+    flagged: list[str] = []
+    unmentioned: list[str] = []
+
+    for model in models:
+        status = _status_for(model, facts, by_name, ambiguous, model_rids, used)
+        name = model.record.name
+        why: str | None = None
+        if status is None:
+            if facts.coverage:
+                why = (
+                    "not in the probe file"
+                    if facts.kind == "probe-file"
+                    else "no EU status recorded"
+                )
+                unmentioned.append(name)
+            else:
+                status = EuStatus(status="available")
+        elif status.status == "inconclusive":
+            why = f"inconclusive: {status.detail}" if status.detail else "inconclusive"
+        if why is not None:
+            uncertain[name] = why
+            flag = policy == "restrict"
+            if flag:
+                flagged.append(name)
+        else:
+            assert status is not None
+            flag = status.status == "restricted"
+        if flag:
+            restricted.append(name)
+        record = model.record.model_copy(update={"euRestricted": flag})
+        decided.append(model.model_copy(update={"record": record, "eu": status}))
+
+    if not facts.from_models:
+        stale = sorted(
+            facts.names[rid]
+            for rid in facts.statuses
+            if rid not in used
+            and facts.names[rid] not in not_shipped
+            and (selection is None or selection.matches(facts.names[rid]))
+        )
+        if stale:
+            warnings.append(
+                f"{facts.label} names {len(stale)} model(s) not in the catalog "
+                f"(a stale list?): {_names(stale)}"
+            )
+    if unmentioned and not facts.from_models:
+        warnings.append(
+            f"{facts.label} does not mention {len(unmentioned)} catalog model(s), "
+            f"so their EU status is uncertain: {_names(sorted(unmentioned))}"
+        )
+    if (
+        facts.kind in ("probe-file", "inline-probe")
+        and (facts.statuses or models)
+        and not any(s.status == "restricted" for s in _all_statuses(facts, decided))
+    ):
+        warnings.append(
+            f"{facts.label} saw no HTTP 451 at all: its vantage may not be in the EU "
+            "(no model is known to be restricted there)"
+        )
+    if uncertain:
+        lines = tuple(f"{name}: {uncertain[name]}" for name in sorted(uncertain))
+        if policy == "fail":
+            raise UncertainEuStatus(
+                f"{len(uncertain)} model(s) have no conclusive EU status "
+                "(--eu-uncertain fail); nothing was written",
+                details=lines,
+                warnings=tuple(warnings),
+            )
+        outcome = (
+            "flagged euRestricted: true (--eu-uncertain restrict)"
+            if policy == "restrict"
+            else "left euRestricted: false (--eu-uncertain allow)"
+        )
+        warnings.append(
+            f"{len(uncertain)} model(s) have no conclusive EU status and are {outcome}: "
+            + "; ".join(lines)
+        )
+    return EuOutcome(
+        models=tuple(decided),
+        source=facts.source,
+        restricted=tuple(sorted(restricted)),
+        flagged_uncertain=tuple(sorted(flagged)),
+        uncertain=dict(sorted(uncertain.items())),
+        warnings=tuple(warnings),
+    )
+
+
+def _status_for(
+    model: SnapshotModel,
+    facts: EuFacts,
+    by_name: Mapping[str, str],
+    ambiguous: Collection[str],
+    model_rids: Collection[str],
+    used: set[str],
+) -> EuStatus | None:
+    if facts.from_models:
+        return model.eu
+    rid = model.catalog.resourceId
+    if rid not in facts.statuses:
+        # The same model under another org/team (moved since the list was made).
+        name = model.record.name
+        other = by_name.get(name)
+        if other is None or name in ambiguous or other in model_rids or other in used:
+            return None
+        rid = other
+    used.add(rid)
+    return facts.statuses[rid]
+
+
+def _all_statuses(facts: EuFacts, decided: Iterable[SnapshotModel]) -> Iterable[EuStatus]:
+    if facts.from_models:
+        return (m.eu for m in decided if m.eu is not None)
+    return facts.statuses.values()

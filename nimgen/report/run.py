@@ -1,0 +1,64 @@
+"""Run one command's body and report it: the summary and ``--json`` of its result, or its
+error - one line on stderr (and the ``--json`` error document) - and the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
+
+from nimgen.report.console import Console
+
+if TYPE_CHECKING:
+    from nimgen.commands.results import Result
+
+
+class CommandExit(SystemExit):
+    """The end of a command: its exit code, everything already printed."""
+
+
+def run_command(command: str, console: Console, body: Callable[[Console], Result]) -> NoReturn:
+    """Call ``body``; print its result (or its error) as the options ask; exit with its code."""
+    from nimgen.report.errors import as_error
+
+    try:
+        result = body(console)
+    except CommandExit:
+        raise
+    except BaseException as exc:  # every failure leaves through here, as one line
+        if isinstance(exc, SystemExit):
+            raise
+        error = as_error(exc)
+        console.error(error.message, error.details)
+        if console.json_output:
+            from nimgen.report.json_output import dumps, error_document
+
+            console.print_stdout(dumps(error_document(command, error, console.warnings)))
+        raise CommandExit(int(error.exit_code)) from None
+    present(result, console)
+    raise CommandExit(result.exit_code)
+
+
+def present(result: Result, console: Console) -> None:
+    """The summary table and the lines after it (stderr, not under -q); then ``--json``."""
+    if not console.quiet:
+        from nimgen.report.summary import after_lines, rows_of, summary_table
+
+        table = rows_of(result)
+        if table is not None:
+            console.print_stderr(summary_table(*table, width=summary_width(console)))
+        for line in after_lines(result):
+            console.info(line)
+    if console.json_output:
+        from nimgen.report.json_output import dumps, result_document
+
+        console.print_stdout(dumps(result_document(result, console.warnings)))
+
+
+def summary_width(console: Console) -> int | None:
+    """The summary's width: the terminal's when stderr is one; rich's default (COLUMNS or 80)
+    otherwise."""
+    if console.stderr.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None

@@ -1,0 +1,163 @@
+"""The summary table on stderr (not under ``--quiet``), and the lines printed after it."""
+
+from __future__ import annotations
+
+import io
+
+from nimgen.commands.check import CheckResult
+from nimgen.commands.results import (
+    Collected,
+    ConfigMapFacts,
+    FetchResult,
+    GenerateResult,
+    ModelLoss,
+    ProbeResult,
+    RenderResult,
+    Result,
+)
+from nimgen.eu.rule import EuOutcome
+
+Rows = list[tuple[str, str]]
+
+
+def count_and_names(names: tuple[str, ...] | list[str], limit: int = 8) -> str:
+    if not names:
+        return "0"
+    shown = ", ".join(names[:limit]) + (
+        f", ... (+{len(names) - limit})" if len(names) > limit else ""
+    )
+    return f"{len(names)}: {shown}"
+
+
+def _collected(c: Collected, *, fetched: bool = True) -> Rows:
+    rows: Rows = [("discovered", str(c.discovered))]
+    if fetched:
+        rows.append(("fetched", str(c.fetched)))
+    if c.reused:
+        rows.append(("reused from --previous", str(c.reused)))
+    if c.skipped_by_selection:
+        rows.append(("skipped by selection", str(c.skipped_by_selection)))
+    rows.append(("left out (no tag)", count_and_names(c.left_out_no_tag)))
+    rows.append(("failed", count_and_names([f.name for f in c.failed])))
+    return rows
+
+
+def _eu(outcome: EuOutcome) -> Rows:
+    rows: Rows = [("EU-restricted", count_and_names(outcome.restricted))]
+    if outcome.flagged_uncertain:
+        rows.append(("EU flag from uncertainty", count_and_names(outcome.flagged_uncertain)))
+    if outcome.source == "none":
+        rows.append(("EU source", "none (--no-eu or no facts): nothing is flagged"))
+    return rows
+
+
+def _configmap(cm: ConfigMapFacts) -> Rows:
+    size = f"{cm.size_bytes:,} bytes ({cm.share_of_limit * 100:.1f}% of the 1 MiB limit)"
+    rows: Rows = [("ConfigMap", cm.name)]
+    if cm.revision is not None:
+        rows.append(("ConfigMap revision", str(cm.revision)))
+    rows.append(("ConfigMap size", size))
+    if cm.client_apply_bytes is not None and cm.share_of_client_apply_limit is not None:
+        share = cm.share_of_client_apply_limit * 100
+        over = "; use --server-side" if share > 100 else ""
+        rows.append(
+            (
+                "client-side apply",
+                f"{cm.client_apply_bytes:,} bytes ({share:.1f}% of the 256 KiB limit{over})",
+            )
+        )
+    return rows
+
+
+def _loss(loss: ModelLoss | None) -> Rows:
+    if loss is None or not loss.lost:
+        return []
+    text = f"{len(loss.lost)} of {loss.previous_models} ({loss.share:.1%}) in {loss.previous}"
+    if loss.exceeded:
+        return [("DROPPED since previous", f"{text}: over --max-loss {loss.max_loss_percent:g}%")]
+    return [("dropped since previous", text)]
+
+
+def rows_of(result: Result) -> tuple[str, Rows] | None:
+    """The table's title and rows, or None for a command without a summary."""
+    if isinstance(result, GenerateResult):
+        title = "nimgen generate --check" if result.check is not None else "nimgen generate"
+        rows = [*_collected(result.collected), ("models shipped", str(result.collected.models))]
+        rows += [*_eu(result.eu), *_loss(result.loss), ("output", str(result.output))]
+        return title, rows + _configmap(result.configmap)
+    if isinstance(result, FetchResult):
+        rows = [*_collected(result.collected), ("models shipped", str(result.collected.models))]
+        return "nimgen fetch", [*rows, *_eu(result.eu), ("output", str(result.output))]
+    if isinstance(result, RenderResult):
+        rows = []
+        if result.skipped_by_selection:
+            rows.append(("skipped by selection", str(result.skipped_by_selection)))
+        rows += [("models shipped", str(result.models)), *_eu(result.eu), *_loss(result.loss)]
+        rows += [("output", str(result.output)), *_configmap(result.configmap)]
+        return "nimgen render", rows
+    if isinstance(result, ProbeResult):
+        rows = _collected(result.collected, fetched=False)
+        rows.append(("EU-restricted", count_and_names(result.names("restricted"))))
+        return "nimgen probe-eu", [*rows, ("output", str(result.output))]
+    return None
+
+
+def summary_table(title: str, rows: Rows, width: int | None) -> str:
+    """The table as text, laid out for a terminal ``width`` columns wide (rich, imported here)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for key, value in rows:
+        table.add_row(key, value)
+    buffer = io.StringIO()
+    Console(file=buffer, highlight=False, soft_wrap=True, width=width).print(table)
+    return buffer.getvalue()
+
+
+def _names(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... (+{len(names) - limit})" if len(names) > limit else "")
+
+
+def check_lines(result: CheckResult) -> list[str]:
+    """The short stderr summary of ``--check``."""
+    if result.identical:
+        models = result.diff.unchanged if result.diff is not None else 0
+        return [f"check: {result.output} is up to date ({models} models); nothing written"]
+    if not result.tree_exists:
+        count = len(result.diff.added) if result.diff is not None else 0
+        return [
+            f"check: drift: no tree at {result.output} (a run would write it with "
+            f"{count} models); nothing written"
+        ]
+    lines = [f"check: drift: {result.output} differs from this run; nothing written"]
+    diff = result.diff
+    if diff is None:
+        lines.append(f"  its ConfigMap could not be read: {result.unreadable}")
+    else:
+        lines.append(f"  models: {diff.headline()}")
+        if diff.added:
+            lines.append(f"  added: {_names(diff.added_names)}")
+        if diff.removed:
+            lines.append(f"  removed: {_names(diff.removed_names)}")
+        if diff.changed:
+            described = [f"{c.name} ({', '.join(c.kinds)})" for c in diff.changed]
+            lines.append(f"  changed: {_names(described)}")
+    lines.append(f"  files: {', '.join(result.files)}")
+    return lines
+
+
+def after_lines(result: Result) -> list[str]:
+    """Lines printed after the table (not under ``--quiet``)."""
+    lines: list[str] = []
+    if isinstance(result, GenerateResult | FetchResult) and result.reuse is not None:
+        reuse = result.reuse
+        lines.append(
+            f"--previous {reuse.previous}: reused {reuse.reused} record(s), fetched {reuse.fetched}"
+        )
+    if isinstance(result, GenerateResult) and result.check is not None:
+        lines += check_lines(result.check)
+    return lines

@@ -1,0 +1,201 @@
+"""A run's state, and the per-model jobs each catalog page starts.
+
+Every selected model gets one task running its jobs (the details call, and the EU probe
+when probing); a bug in a job fails that model by name instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nimgen.apikey import redact
+from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
+from nimgen.selection import Selection
+from nimgen.sources import CatalogEntry, ModelFailure, ProgressHook
+from nimgen.sources.ngc.api import NgcClient
+from nimgen.sources.ngc.http import Final, RequestFailed
+from nimgen.sources.ngc.parse import ParsedPage, digests_from_answer, facts_of, unchanged_since
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    selection: Selection = field(default_factory=Selection)
+    fetch_details: bool = True
+    # Reuse these records (by resourceId) when the catalog says they are unchanged.
+    previous: Mapping[str, SnapshotModel] | None = None
+    # Probe each model through this client too (an EU vantage), interleaved.
+    eu_client: NgcClient | None = None
+
+
+@dataclass
+class RunState:
+    entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    records: dict[str, SnapshotModel] = field(default_factory=dict)
+    eu: dict[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: dict[str, int] = field(default_factory=dict)
+    failures: list[ModelFailure] = field(default_factory=list)
+    no_tag: list[str] = field(default_factory=list)
+    skipped: int = 0
+    reused: int = 0
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every distinct resource the catalog listed (valid or not), and invalid ones without id.
+    seen_ids: set[str] = field(default_factory=set)
+    unidentified: int = 0
+    # Selected models (resourceId -> name) and those whose calls have all finished.
+    selected: dict[str, str] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    # Pages the catalog announced, and how many of them it can need (the ones read).
+    pages_announced: int = 0
+    pages_to_read: int = 0
+    page_size: int = 0
+    result_total: int = 0
+    pages_read: set[int] = field(default_factory=set)
+    page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
+
+    def forget(self, task: asyncio.Task[None]) -> None:
+        self.pending.discard(task)
+        settle(task)
+
+
+def settle(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` if it still runs; else retrieve its exception, so that asyncio does
+    not log it as never retrieved (a SIGTERM raised inside it, say: reported already)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
+def take_page(
+    page: ParsedPage,
+    state: RunState,
+    client: NgcClient,
+    options: CollectOptions,
+    progress: ProgressHook,
+) -> None:
+    state.pages_read.add(page.page)
+    for failure in page.invalid:
+        if failure.resource_id:
+            if failure.resource_id in state.seen_ids:
+                continue  # listed again on another page
+            state.seen_ids.add(failure.resource_id)
+        else:
+            state.unidentified += 1
+        if options.selection.matches(failure.name):
+            state.failures.append(failure)
+        else:
+            state.skipped += 1
+    new: list[CatalogEntry] = []
+    for entry in page.entries:
+        if entry.resource_id in state.seen_ids:
+            continue
+        state.seen_ids.add(entry.resource_id)
+        if entry.latest_tag is None:
+            state.no_tag.append(entry.name)
+            continue
+        state.entries[entry.resource_id] = entry
+        if not options.selection.matches(entry.name):
+            state.skipped += 1
+            continue
+        new.append(entry)
+    if not new:
+        return
+    progress.add_total(len(new))
+    for entry in new:
+        state.selected[entry.resource_id] = entry.name
+        jobs: list[Callable[[], Awaitable[None]]] = []
+        previous = options.previous.get(entry.resource_id) if options.previous else None
+        if previous is not None and unchanged_since(entry, previous):
+            state.records[entry.resource_id] = previous.model_copy(update={"eu": None})
+            state.reused += 1
+        elif options.fetch_details:
+            jobs.append(_details_job(entry, state, client))
+        if options.eu_client is not None:
+            jobs.append(_probe_job(entry, state, options.eu_client))
+        if not jobs:
+            state.finished.add(entry.resource_id)
+            progress.advance(entry.name)
+            continue
+        task = asyncio.create_task(_run_jobs(entry, jobs, state, progress))
+        state.pending.add(task)
+        task.add_done_callback(state.forget)
+
+
+async def _run_jobs(
+    entry: CatalogEntry,
+    jobs: list[Callable[[], Awaitable[None]]],
+    state: RunState,
+    progress: ProgressHook,
+) -> None:
+    if len(jobs) == 1:
+        outcomes: list[Any] = [await _outcome(jobs[0])]
+    else:
+        outcomes = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+        if isinstance(outcome, BaseException):  # a bug must not lose the model: name it
+            if not isinstance(outcome, Exception):
+                raise outcome
+            text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
+            state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
+    state.finished.add(entry.resource_id)
+    progress.advance(entry.name)
+
+
+async def _outcome(job: Callable[[], Awaitable[None]]) -> BaseException | None:
+    """``job``'s exception, if any (as ``gather(..., return_exceptions=True)`` gives it)."""
+    try:
+        await job()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _record_parser() -> Callable[[Any, CatalogEntry], ModelRecord]:
+    # Looked up through the package at run time, so that a replacement installed there
+    # (the fault suite plants a bug this way) is the one used.
+    from nimgen.sources import ngc
+
+    return ngc.record_from_answer
+
+
+def _details_job(
+    entry: CatalogEntry, state: RunState, client: NgcClient
+) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        try:
+            answer = await client.model_details(entry)
+            record = _record_parser()(answer.body, entry)
+        except (RequestFailed, Final) as exc:
+            state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
+            return
+        state.records[entry.resource_id] = SnapshotModel(
+            record=record,
+            catalog=facts_of(entry),
+            digests=digests_from_answer(answer.body, record.latestTag),
+        )
+
+    return job
+
+
+def _probe_job(
+    entry: CatalogEntry, state: RunState, eu_client: NgcClient
+) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        try:
+            answer = await eu_client.model_details(entry, eu_probe=True)
+        except RequestFailed as exc:
+            state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
+            state.eu_attempts[entry.resource_id] = exc.attempts
+            return
+        status = "restricted" if answer.status == 451 else "available"
+        state.eu[entry.resource_id] = EuStatus(status=status)
+        state.eu_attempts[entry.resource_id] = answer.attempts
+
+    return job

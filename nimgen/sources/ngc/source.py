@@ -1,0 +1,41 @@
+"""``NgcSource``: the live NGC catalog as a ``ModelSource``, like the offline file source."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nimgen.apikey import ApiKey
+from nimgen.catalog import SnapshotModel
+from nimgen.selection import Selection
+from nimgen.sources import Collection, Logger, ProgressHook
+from nimgen.sources.limiter import AdaptiveLimiter
+from nimgen.sources.ngc.api import NgcClient
+from nimgen.sources.ngc.collect import collect_catalog
+from nimgen.sources.ngc.jobs import CollectOptions
+from nimgen.sources.ngc.settings import ClientSettings
+
+
+@dataclass(frozen=True)
+class NgcSource:
+    """Validate the key, discover the catalog, fetch the selected models' details.
+
+    One client and one adaptive limiter for the run; ``previous`` records are reused
+    when the catalog says they are unchanged.
+    """
+
+    key: ApiKey
+    settings: ClientSettings
+    previous: Mapping[str, SnapshotModel] | None = None
+    log: Logger | None = None
+
+    def collect(self, selection: Selection, progress: ProgressHook) -> Collection:
+        return asyncio.run(self.collect_async(selection, progress))
+
+    async def collect_async(self, selection: Selection, progress: ProgressHook) -> Collection:
+        limiter = AdaptiveLimiter(self.settings.concurrency)
+        async with NgcClient(self.settings, self.key, limiter=limiter, log=self.log) as client:
+            options = CollectOptions(selection=selection, previous=self.previous)
+            result = await collect_catalog(client, options, progress)
+        return result.collection

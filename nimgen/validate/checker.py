@@ -1,0 +1,300 @@
+"""The checks of ``nimgen validate``, one ConfigMap document at a time."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from nimgen.catalog import SCHEMA_VERSION, ModelRecord
+from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
+from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
+from nimgen.render.configmap import (
+    ANNOTATION_SCHEMA,
+    MAX_OBJECT_BYTES,
+    SUFFIX_DIGITS,
+    content_digest,
+)
+from nimgen.validate.results import FileResult, Problem
+from nimgen.validate.wording import entry_messages, json_type, quoted, yaml_type
+from nimgen.yamlio import ParsedDocument, YamlProblem, mapping_paths, parse_documents
+
+CONFIGMAP_FIELDS = ("apiVersion", "kind", "metadata", "data", "binaryData", "immutable")
+
+_VERSIONED_NAME = re.compile(rf".+-(?P<suffix>[0-9a-f]{{{SUFFIX_DIGITS}}})")
+
+
+class _DuplicateJsonField(ValueError):
+    pass
+
+
+class _Refused(Exception):
+    """A limit hit while checking (an entry's JSON nested too deeply): the file is
+    refused as unreadable, like one over the size cap."""
+
+
+def _no_duplicate_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateJsonField(key)
+        result[key] = value
+    return result
+
+
+class _Checker:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.suffix = ""
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message + self.suffix))
+
+    def warn(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message + self.suffix, warning=True))
+
+    # One ConfigMap document.
+    def configmap(self, document: ParsedDocument) -> int:
+        body: dict[Any, Any] = document.data
+        paths = mapping_paths(document.node) if document.duplicates else {}
+        for duplicate in document.duplicates:
+            path = paths.get(id(duplicate.mapping), "")
+            key = str(duplicate.key)
+            where = key if path == "data" else (f"{path}.{key}" if path else key)
+            self.error(
+                where,
+                f"duplicate key (lines {duplicate.first_line} and {duplicate.line}): kubectl "
+                "refuses the file, and YAML libraries that accept it keep only the last",
+            )
+        for name in body:
+            if name not in CONFIGMAP_FIELDS:
+                self.error(
+                    str(name),
+                    "unknown field (a ConfigMap has only " + ", ".join(CONFIGMAP_FIELDS) + ")",
+                )
+        if body.get("apiVersion") != "v1":
+            self.error("apiVersion", f"is {body.get('apiVersion')!r}, not 'v1'")
+        self._metadata(body)
+        if "immutable" in body and not isinstance(body["immutable"], bool):
+            self.error("immutable", f"must be true or false, not {yaml_type(body['immutable'])}")
+        binary = body.get("binaryData")
+        if binary:
+            self.error("binaryData", "models go under data as JSON text; binaryData must be empty")
+        data = body.get("data")
+        if data is None:
+            self.error("data", "missing: the models go under data, one key per model")
+            return 0
+        if not isinstance(data, dict):
+            self.error("data", f"must be a mapping of model name to JSON, not {yaml_type(data)}")
+            return 0
+        if not data:
+            self.error("data", "holds no models")
+            return 0
+        valid = {}
+        for key, value in data.items():
+            checked = self._entry(key, value)
+            if checked is not None:
+                valid[str(key)] = checked
+        self._size(document, data)
+        self._name_and_immutability(body, valid if len(valid) == len(data) else None)
+        return len(data)
+
+    def _metadata(self, body: dict[Any, Any]) -> None:
+        metadata = body.get("metadata")
+        if not isinstance(metadata, dict):
+            what = (
+                "missing" if metadata is None else f"must be a mapping, not {yaml_type(metadata)}"
+            )
+            self.error("metadata", what)
+            return
+        name = metadata.get("name")
+        if not isinstance(name, str):
+            what = "missing" if name is None else f"must be a string, not {yaml_type(name)}"
+            self.error("metadata.name", what)
+        elif (problem := dns_subdomain_problem(name)) is not None:
+            self.error("metadata.name", problem)
+        namespace = metadata.get("namespace")
+        if namespace is not None:
+            if not isinstance(namespace, str):
+                self.error("metadata.namespace", f"must be a string, not {yaml_type(namespace)}")
+            elif (problem := dns_label_problem(namespace)) is not None:
+                self.error("metadata.namespace", problem)
+        for section in ("labels", "annotations"):
+            values = metadata.get(section)
+            if values is None:
+                continue
+            if not isinstance(values, dict):
+                self.error(f"metadata.{section}", f"must be a mapping, not {yaml_type(values)}")
+                continue
+            for key, value in values.items():
+                if not isinstance(value, str):
+                    self.error(
+                        f"metadata.{section}.{key}",
+                        f"the value is {yaml_type(value)}, not a string: quote it "
+                        f"(e.g. {quoted(value)})",
+                    )
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict):
+            version = annotations.get(ANNOTATION_SCHEMA)
+            if version is not None and str(version) != SCHEMA_VERSION:
+                self.warn(
+                    f"metadata.annotations.{ANNOTATION_SCHEMA}",
+                    f"schema version {str(version)!r} is not one this nimgen knows "
+                    f"({SCHEMA_VERSION!r}); a reader may refuse it",
+                )
+
+    def _entry(self, key: Any, value: Any) -> ModelRecord | None:
+        if not isinstance(key, str):
+            self.error(
+                str(key),
+                f"the key is read as {yaml_type(key)}, not a string: quote it",
+            )
+            return None
+        key_problem = configmap_key_problem(key)
+        if key_problem is not None:
+            self.error(key, key_problem)
+        if isinstance(value, dict | list):
+            self.error(
+                key,
+                f"the value is a YAML {'mapping' if isinstance(value, dict) else 'list'}, "
+                "not a string: write the model's JSON as a string (e.g. after '|')",
+            )
+            return None
+        if not isinstance(value, str):
+            self.error(key, f"the value is {yaml_type(value)}, not a string of JSON")
+            return None
+        try:
+            raw = json.loads(value, object_pairs_hook=_no_duplicate_fields)
+        except _DuplicateJsonField as exc:
+            self.error(key, f"the JSON gives the field {exc.args[0]!r} twice")
+            return None
+        except json.JSONDecodeError as exc:
+            self.error(key, f"the value is not valid JSON (its line {exc.lineno}: {exc.msg})")
+            return None
+        except RecursionError:
+            raise _Refused(f"{key}: refused: its JSON is nested too deeply") from None
+        if not isinstance(raw, dict):
+            self.error(key, f"the JSON value is {json_type(raw)}, not an object")
+            return None
+        name = raw.get("name")
+        record: ModelRecord | None = None
+        try:
+            record = ModelRecord.model_validate_json(value)
+        except ValidationError as exc:
+            for message in entry_messages(exc):
+                if key_problem is not None and name == key and message.startswith("'name':"):
+                    continue  # the same fault as the key's, said once
+                self.error(key, message)
+        if isinstance(name, str) and name != key:
+            self.error(key, f"the key differs from the value's name {name!r}")
+            return None
+        return None if key_problem is not None else record
+
+    def _size(self, document: ParsedDocument, data: dict[Any, Any]) -> None:
+        data_bytes = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in data.items())
+        size = max(document.size, data_bytes)
+        if size >= MAX_OBJECT_BYTES:
+            self.error(
+                "size",
+                f"{size:,} bytes, not under the {MAX_OBJECT_BYTES:,} bytes (1 MiB) etcd accepts",
+            )
+
+    def _name_and_immutability(
+        self, body: dict[Any, Any], records: dict[str, ModelRecord] | None
+    ) -> None:
+        metadata = body.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if body.get("immutable") is not True or not isinstance(name, str):
+            return
+        versioned = _VERSIONED_NAME.fullmatch(name)
+        if versioned is None:
+            self.warn(
+                "immutable",
+                f"an immutable ConfigMap under the fixed name {name!r} can never change: "
+                "every later edit must delete and re-create it (drop immutable, or name it "
+                "after its content as nimgen does)",
+            )
+            return
+        if records is None:
+            return
+        from nimgen.render.configmap import configmap_data
+
+        digest = content_digest(configmap_data(r.canonical() for r in records.values()))
+        if digest[:SUFFIX_DIGITS] != versioned["suffix"]:
+            self.warn(
+                "metadata.name",
+                f"the suffix {versioned['suffix']!r} is not the content digest "
+                f"{digest[:SUFFIX_DIGITS]!r}: was the data edited by hand?",
+            )
+
+
+def validate_text(text: str, file: str = "<stdin>") -> FileResult:
+    """Check every ConfigMap in a YAML (or JSON) text of one or more documents.
+
+    YAML nimgen refuses to read at all (an alias, nesting or a node count over the
+    limits of ``nimgen.yamlio``) makes the file ``unreadable`` (exit 2); a syntax
+    error, a duplicate key and every rule are findings (exit 1).
+    """
+    checker = _Checker(file)
+    try:
+        documents = parse_documents(text)
+    except YamlProblem as exc:
+        if exc.refused:
+            return FileResult(file, unreadable=str(exc))
+        where = f"line {exc.line}" if exc.line is not None else "yaml"
+        checker.error(where, f"not valid YAML: {exc.message}")
+        return FileResult(file, tuple(checker.problems))
+    documents = [d for d in documents if d.data is not None]
+    configmaps = [
+        d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "ConfigMap"
+    ]
+    if not configmaps:
+        if not documents:
+            checker.error("kind", "the file is empty: no ConfigMap in it")
+        for document in documents:
+            checker.suffix = f" (document {document.index})" if len(documents) > 1 else ""
+            if not isinstance(document.data, dict):
+                checker.error(
+                    "kind", f"the document is {yaml_type(document.data)}, not a ConfigMap"
+                )
+            elif "kind" not in document.data:
+                checker.error("kind", "missing: expected kind: ConfigMap")
+            else:
+                checker.error("kind", f"is {document.data['kind']!r}, not 'ConfigMap'")
+        return FileResult(file, tuple(checker.problems))
+    models = 0
+    try:
+        for document in configmaps:
+            checker.suffix = ""
+            if len(configmaps) > 1:
+                metadata = document.data.get("metadata")
+                name = metadata.get("name") if isinstance(metadata, dict) else None
+                label = f"ConfigMap {name}" if isinstance(name, str) else "ConfigMap"
+                checker.suffix = f" ({label}, document {document.index})"
+            models += checker.configmap(document)
+    except _Refused as exc:
+        return FileResult(file, unreadable=str(exc))
+    return FileResult(file, tuple(checker.problems), configmaps=len(configmaps), models=models)
+
+
+def validate_file(path: str) -> FileResult:
+    """Check one file (``-`` reads standard input); at most ``YAML_MAX_BYTES`` of it,
+    and only a regular file (a FIFO or a device is refused, never waited on)."""
+    label = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = read_stdin(max_bytes=YAML_MAX_BYTES)
+        else:
+            raw = read_regular_file(Path(path), max_bytes=YAML_MAX_BYTES)
+    except UnreadableFile as exc:
+        reason = f"cannot read it: {exc.reason}" if exc.os_error else exc.reason
+        return FileResult(label, unreadable=reason)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return FileResult(label, unreadable=f"not UTF-8 text (byte {exc.start})")
+    return validate_text(text.removeprefix("\ufeff"), label)

@@ -1,0 +1,50 @@
+"""``nimgen.commands.tree``: the guards before a tree is written, and the loss count."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from nimgen.catalog import CatalogFacts, SnapshotModel
+from nimgen.commands.tree import build_tree, check_not_empty, model_loss, previous_names
+from nimgen.errors import RunFailed
+from nimgen.report.console import Console
+from tests.support.model_records import make_record
+
+
+def models(*names: str) -> tuple[SnapshotModel, ...]:
+    return tuple(
+        SnapshotModel(record=make_record(n), catalog=CatalogFacts(resourceId=f"nim/test/{n}"))
+        for n in names
+    )
+
+
+def test_no_model_is_a_failure_unless_allowed() -> None:
+    with pytest.raises(RunFailed, match="found no model to ship, so the tree was not written"):
+        check_not_empty((), allow_empty=False, what="the tree")
+    check_not_empty((), allow_empty=True, what="the tree")
+    check_not_empty(models("a"), allow_empty=False, what="the tree")
+
+
+def test_loss_is_counted_and_warned_over_the_threshold(tmp_path: Path) -> None:
+    console = Console(quiet=True, stderr=io.StringIO())
+    loss = model_loss(tmp_path, ("a", "b", "c", "d"), models("a", "b", "c"), 20, console)
+    assert loss is not None and loss.lost == ("d",) and loss.share == 0.25 and loss.exceeded
+    assert console.warnings and "drops 1 of the 4 models" in console.warnings[0]
+    calm = Console(quiet=True, stderr=console.stderr)
+    assert not model_loss(tmp_path, ("a", "b"), models("a", "b", "x"), 20, calm).lost  # type: ignore[union-attr]
+    assert calm.warnings == []
+    assert model_loss(None, ("a",), models(), 20, calm) is None
+
+
+def test_previous_names_of_a_tree_or_nothing(tmp_path: Path) -> None:
+    from nimgen.commands.tree import write_output_tree
+
+    _, files = build_tree(models("b", "a"), versioned=True, eu_source="none")
+    write_output_tree(tmp_path / "tree", files)
+    assert previous_names(tmp_path / "tree") == ("a", "b")
+    assert previous_names(tmp_path / "missing") is None
+    (tmp_path / "junk.yaml").write_text("kind: [\n")
+    assert previous_names(tmp_path / "junk.yaml") is None

@@ -1,0 +1,549 @@
+"""``nimgen airgap`` end to end, with every network connection made to fail the test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nimgen.cli import main
+from nimgen.sources.snapshot import sample_path
+from nimgen.validate import validate_file
+
+SAMPLE = sample_path()
+MIRROR = "registry.example.com:5000/mirror"
+KUBECTL = shutil.which("kubectl")
+MIRROR_FILES = {
+    "configmap.yaml",
+    "imagetagmirrorset.yaml",
+    "kustomization.yaml",
+    "odhdashboardconfig-patch.yaml",
+    "imageset-config.yaml",
+    "images.txt",
+}
+WEIGHTS_FILES = {"stage-weights.sh", "weights/pvcs.yaml", "weights/loaders.yaml"}
+FILES = MIRROR_FILES | WEIGHTS_FILES
+# Models of the sample whose latestTag is 'latest': each also gets its newest version tag.
+MOVING = 34
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` by relative path."""
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+# Loaded into a child Python through PYTHONPATH: any attempt to connect anywhere is
+# written down and refused.
+SITECUSTOMIZE = """
+import os, socket
+
+def _refuse(*args, **kwargs):
+    with open(os.environ["NIMGEN_TEST_NETWORK_LOG"], "a") as log:
+        log.write(repr(args[:2]) + "\\n")
+    raise OSError("network blocked by the test")
+
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+"""
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Any connection attempt (or name lookup) fails the test, even if the code swallows it."""
+    attempts: list[str] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(repr(args[:2]))
+        raise AssertionError(f"airgap tried to use the network: {args[:2]!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    yield attempts
+    assert attempts == [], f"network connection attempted: {attempts}"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    captured = capsys.readouterr()
+    code = caught.value.code
+    assert isinstance(code, int)
+    return code, captured.out, captured.err
+
+
+def documents(text: str) -> list[Any]:
+    return [d for d in yaml.safe_load_all(text) if d is not None]
+
+
+def kustomize(directory: Path) -> list[Any]:
+    assert KUBECTL is not None
+    built = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=True
+    )
+    return documents(built.stdout)
+
+
+def assert_files_agree(directory: Path, mirror: str = MIRROR) -> list[str]:
+    """images.txt, the ImageSetConfiguration and the ConfigMap name the same images."""
+    configmap = yaml.safe_load((directory / "configmap.yaml").read_text())
+    offered = set()
+    for key, value in configmap["data"].items():
+        entry = json.loads(value)
+        assert entry["name"] == key and entry["latestTag"] in entry["tags"]
+        offered |= {f"nvcr.io/{entry['namespace']}/{key}:{tag}" for tag in entry["tags"]}
+    imageset = yaml.safe_load((directory / "imageset-config.yaml").read_text())
+    listed = [image["name"] for image in imageset["mirror"]["additionalImages"]]
+    pairs = [line.split(" ") for line in (directory / "images.txt").read_text().splitlines()]
+    assert [source for source, _ in pairs] == listed == sorted(offered)
+    for source, destination in pairs:
+        assert destination == f"{mirror}/{source.removeprefix('nvcr.io/')}"
+    return listed
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
+def test_airgap_from_a_snapshot_offline(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "airgap"
+    code, stdout, stderr = run(
+        [
+            "airgap",
+            "--from",
+            str(SAMPLE),
+            "--output",
+            str(out),
+            "--mirror",
+            MIRROR,
+            "--models",
+            "llama-3.1-*",
+            "--models",
+            "nv-embedqa-*",
+            "--exclude",
+            "*-pb24*",
+            "--tags",
+            "all",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert stdout == ""
+    assert set(files_of(out)) == FILES
+    images = assert_files_agree(out)
+    assert len(images) > 20
+
+    built = kustomize(out)
+    assert sorted(d["kind"] for d in built) == ["ConfigMap", "ImageTagMirrorSet"]
+    (configmap,) = [d for d in built if d["kind"] == "ConfigMap"]
+    assert configmap["metadata"] == yaml.safe_load((out / "configmap.yaml").read_text())["metadata"]
+    (itms,) = [d for d in built if d["kind"] == "ImageTagMirrorSet"]
+    assert itms["apiVersion"] == "config.openshift.io/v1"
+    assert itms["spec"]["imageTagMirrors"] == [
+        {"source": "nvcr.io/nim", "mirrors": [f"{MIRROR}/nim"]}
+    ]
+
+    # The next steps, on stderr, with the exact commands for this output.
+    assert f"oc-mirror --config {out}/imageset-config.yaml file://nim-mirror-archive --v2" in stderr
+    assert (
+        f"oc-mirror --config {out}/imageset-config.yaml --from file://nim-mirror-archive "
+        f"docker://{MIRROR} --v2"
+    ) in stderr
+    assert f"oc apply -k {out}\n" in stderr
+    assert (
+        "oc patch odhdashboardconfig odh-dashboard-config -n redhat-ods-applications "
+        f"--type merge --patch-file {out}/odhdashboardconfig-patch.yaml\n"
+    ) in stderr
+    assert f"{len(images)} image(s) to mirror" in stderr
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
+def test_airgap_from_a_rendered_configmap_offline(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = tmp_path / "tree"
+    code, _, stderr = run(["render", "--output", str(tree), "--quiet"], capsys)
+    assert code == 0, stderr
+    shipped = tree / "base" / "nim-models-data.yaml"
+    for source in (shipped, tree):  # the ConfigMap file, and the tree holding it
+        out = tmp_path / f"airgap-{source.name}"
+        code, _, stderr = run(
+            ["airgap", "--from", str(source), "-o", str(out), "--mirror", MIRROR], capsys
+        )
+        assert code == 0, stderr
+        images = assert_files_agree(out)
+        # --tags latest: one image per model, and a version tag beside each moving one.
+        assert len(images) == 186 + MOVING
+        assert validate_file(str(out / "configmap.yaml")).problems == ()
+        assert sorted(d["kind"] for d in kustomize(out)) == ["ConfigMap", "ImageTagMirrorSet"]
+    assert files_of(tmp_path / "airgap-nim-models-data.yaml") == files_of(tmp_path / "airgap-tree")
+
+
+def test_airgap_json_summary(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        [
+            "airgap",
+            "--from",
+            str(SAMPLE),
+            "-o",
+            str(out),
+            "--mirror",
+            "localhost:5000",
+            "--models",
+            "alphafold2*",
+            "--tags",
+            "2.*",
+            "--json",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert stderr == ""
+    report = json.loads(stdout)
+    assert report["ok"] is True and report["command"] == "airgap"
+    assert report["models"] == 2
+    assert report["mirror"] == "localhost:5000"
+    assert report["tags"] == "2.*"
+    lines = (out / "images.txt").read_text().splitlines()
+    assert [f"{i['source']} {i['destination']}" for i in report["images"]] == lines
+    assert report["configMap"]["name"] == "custom-nim-models"
+    assert report["files"] == sorted(FILES)
+    commands = [c for step in report["nextSteps"] for c in step["commands"]]
+    assert f"oc apply -k {out}" in commands
+
+
+def test_airgap_is_deterministic_and_replaces_its_own_output(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, "-q"]
+    assert run([*args, "--models", "a*"], capsys)[0] == 0
+    first = files_of(out)
+    assert run([*args, "--models", "a*"], capsys)[0] == 0
+    assert files_of(out) == first
+    assert run([*args, "--models", "b*"], capsys)[0] == 0
+    assert files_of(out) != first
+    # --no-weights replaces the tree with one that has no weights files.
+    assert run([*args, "--models", "b*", "--no-weights"], capsys)[0] == 0
+    assert set(files_of(out)) == MIRROR_FILES
+
+
+@pytest.mark.parametrize(
+    ("mirror", "what"),
+    [
+        ("https://registry.example.com/mirror", "give the registry without a scheme"),
+        ("registry.example.com/mirror:1.0", "ends in a tag ('1.0')"),
+        ("registry.example.com:latest", "a tag is not allowed here"),
+        ("mirror/nim", "does not look like a registry host"),
+    ],
+)
+def test_a_bad_mirror_is_a_clear_error_and_writes_nothing(
+    mirror: str,
+    what: str,
+    no_network: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", mirror], capsys
+    )
+    assert code == 2
+    assert stderr.startswith("nimgen: error: --mirror ")
+    assert what in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
+def test_digests_fail_clearly_since_snapshots_hold_none(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, "--digests"],
+        capsys,
+    )
+    assert code == 2
+    assert "--digests: " in stderr and "records no image digests" in stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "what"),
+    [
+        (["--models", "no-such-model"], "no model left after --models"),
+        (["--name", "Custom_Models"], "--name 'Custom_Models' is not a valid object name"),
+        (["--namespace", "a.b"], "--namespace 'a.b' is not a valid namespace name"),
+        (["--tags", ""], "--tags takes latest, all, or a glob"),
+    ],
+)
+def test_bad_options_exit_2(
+    extra: list[str],
+    what: str,
+    no_network: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, *extra], capsys
+    )
+    assert code == 2, stderr
+    assert what in stderr
+    assert not out.exists()
+
+
+def test_unreadable_from_exits_2(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.json")
+    code, _, stderr = run(
+        ["airgap", "--from", missing, "-o", str(tmp_path / "o"), "--mirror", MIRROR], capsys
+    )
+    assert code == 2 and "cannot read" in stderr
+
+
+def test_foreign_files_in_the_output_are_never_replaced(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.md").write_text("mine")
+    code, _, stderr = run(
+        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR], capsys
+    )
+    assert code == 2
+    assert "holds files nimgen did not write (notes.md)" in stderr
+    assert [p.name for p in out.iterdir()] == ["notes.md"]
+
+
+def test_warnings_for_immutable_and_unmatched_patterns(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        [
+            "airgap",
+            "--from",
+            str(SAMPLE),
+            "-o",
+            str(out),
+            "--mirror",
+            MIRROR,
+            "--models",
+            "alphafold2",
+            "--models",
+            "alphafodl3",
+            "--tags",
+            "9.*",
+            "--immutable",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "warning: --models 'alphafodl3' matched no model" in stderr
+    assert "warning: --tags 9.* matched no tag of 1 model(s)" in stderr
+    assert "warning: --immutable: the ConfigMap 'custom-nim-models' has a fixed name" in stderr
+    assert yaml.safe_load((out / "configmap.yaml").read_text())["immutable"] is True
+
+
+def _child_env(tmp_path: Path) -> dict[str, str]:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["PYTHONPATH"] = str(site)
+    env["NIMGEN_TEST_NETWORK_LOG"] = str(tmp_path / "network.log")
+    env.pop("NGC_API_KEY", None)
+    return env
+
+
+def test_the_network_block_of_the_child_process_works(tmp_path: Path) -> None:
+    env = _child_env(tmp_path)
+    probe = "import socket; socket.create_connection(('127.0.0.1', 9), timeout=1)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0 and "network blocked by the test" in result.stderr
+    assert (tmp_path / "network.log").read_text().strip()
+
+
+@pytest.mark.skipif(shutil.which("nimgen") is None, reason="console script not installed")
+def test_the_console_script_runs_airgap_with_the_network_blocked(tmp_path: Path) -> None:
+    env = _child_env(tmp_path)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            "nimgen",
+            "airgap",
+            "--from",
+            str(SAMPLE),
+            "--output",
+            str(out),
+            "--mirror",
+            MIRROR,
+            "--models",
+            "llama-3.1-8b-*",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "network.log").exists(), (tmp_path / "network.log").read_text()
+    assert result.stdout == ""
+    assert "next steps:" in result.stderr
+    assert f"oc apply -k {out}" in result.stderr
+    assert set(files_of(out)) == FILES
+    assert_files_agree(out)
+
+
+def test_weights_options_reach_the_script_the_manifests_and_the_json(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        [
+            "airgap",
+            "--from",
+            str(SAMPLE),
+            "-o",
+            str(out),
+            "--mirror",
+            MIRROR,
+            "--models",
+            "llama-3.1-8b-instruct",
+            "--gpu",
+            "H100",
+            "--gpu",
+            "a100",
+            "--project",
+            "team-a",
+            "--pvc-size",
+            "200Gi",
+            "--storage-class",
+            "fast",
+            "--json",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["files"] == sorted(FILES)
+    assert report["movingTags"] == [
+        {
+            "model": "llama-3.1-8b-instruct",
+            "tags": ["latest"],
+            "pinnedTag": "1.15.5",
+            "pinnedByDigest": False,
+        }
+    ]
+    assert report["unpinnedMovingTags"] == []
+    assert report["weights"] == {
+        "project": "team-a",
+        "pvcSize": "200Gi",
+        "storageClass": "fast",
+        "gpus": ["a100", "h100"],
+        "models": [
+            {
+                "model": "llama-3.1-8b-instruct",
+                "image": "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.15.5",
+                "tag": "1.15.5",
+                "pvc": "nim-pvc-llama-3-1-8b-instruct",
+                "loader": "nim-cache-loader-llama-3-1-8b-instruct",
+                "archive": "llama-3.1-8b-instruct.tar",
+            }
+        ],
+    }
+    assert "DEFAULT_GPUS='a100 h100'" in (out / "stage-weights.sh").read_text()
+    (pvc,) = documents((out / "weights" / "pvcs.yaml").read_text())
+    assert pvc["metadata"]["namespace"] == "team-a"
+    assert pvc["spec"]["storageClassName"] == "fast"
+    commands = [c for step in report["nextSteps"] for c in step["commands"]]
+    assert f"sh {out}/stage-weights.sh" in commands
+    assert "oc get inferenceservice -n team-a" in commands
+
+
+def test_a_model_left_on_a_moving_tag_is_named_in_text_and_json(
+    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {
+        "name": "only-latest",
+        "displayName": "Only Latest",
+        "shortDescription": "A model with no version tag.",
+        "namespace": "nim/example",
+        "tags": ["latest"],
+        "latestTag": "latest",
+        "updatedDate": "2025-01-01T00:00:00Z",
+        "euRestricted": False,
+    }
+    configmap = tmp_path / "custom.yaml"
+    configmap.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "custom-nim-models"},
+                "data": {"only-latest": json.dumps(entry)},
+            }
+        )
+    )
+    args = ["airgap", "--from", str(configmap), "--mirror", MIRROR, "--no-weights"]
+    code, _, stderr = run([*args, "-o", str(tmp_path / "a")], capsys)
+    assert code == 0, stderr
+    assert "1 model(s) offer only a moving tag, pinned by no version tag and no digest" in stderr
+    assert "only-latest (latest)" in stderr
+    code, stdout, stderr = run([*args, "-o", str(tmp_path / "b"), "--json", "-q"], capsys)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["unpinnedMovingTags"] == ["only-latest"]
+    assert report["weights"] is None
+
+
+@pytest.mark.parametrize(
+    ("option", "what"),
+    [
+        (["--pvc-size", "100GB"], "--pvc-size '100GB' is not a storage size"),
+        (["--project", "Team_A"], "--project 'Team_A' is not a valid"),
+        (["--gpu", "a100;reboot"], "--gpu 'a100;reboot' is not a GPU model"),
+        (["--storage-class", "Fast SSD"], "--storage-class 'Fast SSD' is not a valid"),
+    ],
+)
+def test_bad_weights_options_exit_2_and_write_nothing(
+    no_network: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    option: list[str],
+    what: str,
+) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, *option], capsys
+    )
+    assert code == 2
+    assert what in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -1,0 +1,530 @@
+"""Hostile files given to every reader, through the installed ``nimgen`` as a user runs it.
+
+Each reader (``render --from``, ``airgap --from``, ``diff``, ``validate``,
+``generate --previous``, ``--models-file``, ``--eu-list``, ``--api-key-file``)
+goes through ``nimgen.files`` and ``nimgen.yamlio``; these tests hold each of them
+to the same answers: a duplicated key, an alias bomb, a FIFO or device, a huge
+file and deep nesting are each refused in one line (exit 2; ``validate`` keeps
+its own codes: 1 for findings such as a duplicate key, 2 for a file it will not
+read). Runs that could explode are made under an address-space limit and a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nimgen.sources.snapshot import load_models, sample_path
+from tests.support.fault_kit import nimgen_path
+from tests.support.ngc_emulator import VALID_KEY, NgcEmulator
+from tests.support.nimgen_runner import clean_env
+
+GIB = 1 << 30
+MIRROR = "registry.example.com:5000/nim"
+
+
+@dataclass(frozen=True)
+class Bounded:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mib: float
+
+
+def _limit_memory(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def run_bounded(
+    *args: str, limit: int = GIB, timeout: float = 60, key: str | None = None
+) -> Bounded:
+    """Run ``nimgen args`` under an address-space limit; kill it (and fail) after ``timeout``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [nimgen_path(), *args],
+            env=clean_env(key),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: _limit_memory(limit),
+        )
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - started > timeout:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
+            time.sleep(0.01)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        texts = []
+        for handle in (out, err):
+            handle.seek(0)
+            texts.append(handle.read().decode("utf-8", "replace"))
+    return Bounded(proc.returncode, texts[0], texts[1], seconds, usage.ru_maxrss / 1024)
+
+
+def one_line_error(run: Bounded) -> str:
+    """The run's one error line (no traceback, nothing else on stderr)."""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("nimgen: error: "), run.stderr
+    assert "internal error" not in lines[0] and "Traceback" not in run.stderr
+    return lines[0]
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict[str, object]]:
+    models = load_models(sample_path()).models
+    return [m.record.as_json_dict() for m in models if m.record.name.startswith("llama")][:3]
+
+
+def configmap(entries: Sequence[tuple[str, dict[str, object]]], *, extra: str = "") -> str:
+    """A ConfigMap with ``entries`` in this order (a key may repeat); ``extra`` goes into
+    metadata. Values are JSON strings written as YAML double-quoted scalars."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: custom-nim-models"]
+    lines += [extra] if extra else []
+    lines.append("data:")
+    lines += [f"  {key}: {json.dumps(json.dumps(value))}" for key, value in entries]
+    return "\n".join(lines) + "\n"
+
+
+def alias_bomb_lines() -> list[str]:
+    """Labels that a plain YAML loader expands into 9**9 strings (3 GB, a minute)."""
+    lines = ["  labels:", '    a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"    a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    lines += ["  annotations:", "    opendatahub.io/nim-models-eu-source: *a8"]
+    return lines
+
+
+@pytest.fixture
+def duplicated(tmp_path: Path, records: list[dict[str, object]]) -> tuple[Path, str]:
+    """A ConfigMap whose first model is given twice (lines 6 and 8): PyYAML keeps the
+    second silently, and with another model's value under that key, one model is lost."""
+    first, second, third = records
+    path = tmp_path / "duplicated.yaml"
+    path.write_text(
+        configmap(
+            [
+                (str(first["name"]), first),
+                (str(second["name"]), second),
+                (str(first["name"]), third),
+            ]
+        )
+    )
+    return path, str(first["name"])
+
+
+@pytest.fixture
+def bomb(tmp_path: Path, records: list[dict[str, object]]) -> Path:
+    path = tmp_path / "bomb.yaml"
+    record = records[0]
+    path.write_text(configmap([(str(record["name"]), record)], extra="\n".join(alias_bomb_lines())))
+    assert path.stat().st_size < 2048
+    return path
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    yield path
+
+
+def reader_commands(source: Path, out: Path) -> dict[str, list[str]]:
+    """Every offline reader of a models file (snapshot, ConfigMap or tree)."""
+    sample = str(sample_path())
+    return {
+        "render --from": ["render", "--from", str(source), "--output", str(out / "render")],
+        "airgap --from": [
+            "airgap",
+            "--from",
+            str(source),
+            "--mirror",
+            MIRROR,
+            "--output",
+            str(out / "ag"),
+        ],
+        "diff OLD": ["diff", str(source), sample],
+        "diff NEW": ["diff", sample, str(source)],
+    }
+
+
+# -- duplicate keys -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["render --from", "airgap --from", "diff OLD", "diff NEW"])
+def test_every_reader_refuses_a_duplicated_key_naming_file_line_and_key(
+    duplicated: tuple[Path, str], tmp_path: Path, reader: str
+) -> None:
+    path, key = duplicated
+    run = run_bounded(*reader_commands(path, tmp_path)[reader])
+    assert run.code == 2, run.stderr
+    assert one_line_error(run).startswith(
+        f"nimgen: error: {path}: line 8: duplicate key '{key}' in data (first at line 6)"
+    )
+    assert not (tmp_path / "render").exists() and not (tmp_path / "ag").exists()
+
+
+def test_generate_previous_refuses_a_duplicated_key(
+    duplicated: tuple[Path, str], tmp_path: Path, ngc_emulator: NgcEmulator
+) -> None:
+    path, key = duplicated
+    run = run_bounded(
+        "generate",
+        "--ngc-api-url",
+        ngc_emulator.url,
+        "--no-eu",
+        "--previous",
+        str(path),
+        "--output",
+        str(tmp_path / "out"),
+        key=VALID_KEY,
+    )
+    assert run.code == 2, run.stderr
+    assert f"{path}: line 8: duplicate key '{key}' in data (first at line 6)" in one_line_error(run)
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_reports_a_duplicated_key_as_a_finding(duplicated: tuple[Path, str]) -> None:
+    # validate's own exit codes: 1 = problems found (this one among them), 2 = unreadable.
+    path, key = duplicated
+    run = run_bounded("validate", str(path))
+    assert run.code == 1, run.stdout + run.stderr
+    assert f"{path}: {key}: duplicate key (lines 6 and 8)" in run.stdout
+
+
+def test_models_file_and_eu_list_refuse_duplicated_keys(tmp_path: Path) -> None:
+    account = tmp_path / "account.yaml"
+    account.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
+        "data:\n  models: '[\"llama-3.1-8b-instruct\"]'\n  models: '[\"phi-3\"]'\n"
+    )
+    run = run_bounded("render", "-q", "--models-file", str(account), "-o", str(tmp_path / "a"))
+    assert run.code == 2
+    assert f"{account}: line 7: duplicate key 'models' in data (first at line 6)" in (
+        one_line_error(run)
+    )
+    eu_list = tmp_path / "eu.json"
+    eu_list.write_text('[{"name": "a", "resourceId": "nim/meta/a", "name": "b"}]')
+    run = run_bounded("render", "-q", "--eu-list", str(eu_list), "-o", str(tmp_path / "b"))
+    assert run.code == 2
+    assert f"{eu_list}: duplicate key 'name' in one JSON object" in one_line_error(run)
+
+
+def test_a_snapshot_with_a_duplicated_key_is_refused(tmp_path: Path) -> None:
+    text = sample_path().read_text()
+    path = tmp_path / "snapshot.json"
+    path.write_text(
+        text.replace('"kind": "NimgenSnapshot",', '"kind": "NimgenSnapshot",\n  "kind": "x",', 1)
+    )
+    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "out"))
+    assert run.code == 2
+    assert f"{path}: duplicate key 'kind' in one JSON object" in one_line_error(run)
+
+
+# -- alias bombs ----------------------------------------------------------------------------
+
+
+ALIAS_MESSAGE = "line 7: the alias *a0 is refused: nimgen reads no YAML aliases"
+
+
+@pytest.mark.parametrize("reader", ["render --from", "airgap --from", "diff OLD", "diff NEW"])
+def test_an_alias_bomb_is_refused_fast_in_bounded_memory(
+    bomb: Path, tmp_path: Path, reader: str
+) -> None:
+    run = run_bounded(*reader_commands(bomb, tmp_path)[reader], limit=GIB, timeout=60)
+    assert run.code == 2, run.stderr
+    assert f"{bomb}: {ALIAS_MESSAGE}" in one_line_error(run)
+    assert run.seconds < 10, run.seconds  # was 59 s and 3 GB (MemoryError under 1 GiB)
+    assert run.max_rss_mib < 256, run.max_rss_mib
+
+
+def test_validate_and_previous_refuse_an_alias_bomb(
+    bomb: Path, tmp_path: Path, ngc_emulator: NgcEmulator
+) -> None:
+    checked = run_bounded("validate", str(bomb), limit=GIB, timeout=60)
+    assert checked.code == 2, checked.stdout
+    assert one_line_error(checked).startswith(f"nimgen: error: {bomb}: {ALIAS_MESSAGE}")
+    assert checked.seconds < 10 and checked.max_rss_mib < 256
+    previous = run_bounded(
+        "generate",
+        "--ngc-api-url",
+        ngc_emulator.url,
+        "--no-eu",
+        "--previous",
+        str(bomb),
+        "--output",
+        str(tmp_path / "out"),
+        key=VALID_KEY,
+        limit=GIB,
+        timeout=60,
+    )
+    assert previous.code == 2, previous.stderr
+    assert f"{bomb}: {ALIAS_MESSAGE}" in one_line_error(previous)
+
+
+# -- FIFOs and devices ------------------------------------------------------------------------
+
+
+def file_option_commands(target: Path, out: Path, emulator_url: str) -> dict[str, list[str]]:
+    sample = str(sample_path())
+    return {
+        "render --from": ["render", "--from", str(target), "-o", str(out / "1")],
+        "airgap --from": ["airgap", "--mirror", MIRROR, "--from", str(target), "-o", f"{out}/2"],
+        "diff": ["diff", sample, str(target)],
+        "validate": ["validate", str(target)],
+        "--models-file": ["render", "-q", "--models-file", str(target), "-o", str(out / "3")],
+        "--eu-list": ["render", "-q", "--eu-list", str(target), "-o", str(out / "4")],
+        "--previous": [
+            "generate",
+            "--ngc-api-url",
+            emulator_url,
+            "--no-eu",
+            "--previous",
+            str(target),
+            "-o",
+            str(out / "5"),
+        ],
+        "--api-key-file": [
+            "verify-key",
+            "--ngc-api-url",
+            emulator_url,
+            "--api-key-file",
+            str(target),
+        ],
+    }
+
+
+OPTIONS = [
+    "render --from",
+    "airgap --from",
+    "diff",
+    "validate",
+    "--models-file",
+    "--eu-list",
+    "--previous",
+    "--api-key-file",
+]
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_a_fifo_given_to_any_file_option_is_refused_not_waited_on(
+    fifo: Path, tmp_path: Path, ngc_emulator: NgcEmulator, option: str
+) -> None:
+    args = file_option_commands(fifo, tmp_path, ngc_emulator.url)[option]
+    run = run_bounded(*args, key=VALID_KEY, timeout=60)  # a plain read would never return
+    assert run.code == 2, run.stdout + run.stderr
+    line = one_line_error(run)
+    assert str(fifo) in line and "is a named pipe (FIFO), not a regular file" in line
+
+
+@pytest.mark.parametrize("option", ["render --from", "validate", "--models-file", "--api-key-file"])
+def test_dev_zero_is_refused_not_read_forever(
+    tmp_path: Path, ngc_emulator: NgcEmulator, option: str
+) -> None:
+    args = file_option_commands(Path("/dev/zero"), tmp_path, ngc_emulator.url)[option]
+    run = run_bounded(*args, key=VALID_KEY, timeout=60)
+    assert run.code == 2
+    assert "/dev/zero" in one_line_error(run) and "is a character device" in run.stderr
+
+
+# -- huge inputs ------------------------------------------------------------------------------
+
+
+def test_a_huge_snapshot_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:
+        handle.write(b'{"kind": "NimgenSnapshot"')
+        handle.truncate(4 * GIB)  # sparse
+    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "o"), limit=GIB)
+    assert run.code == 2
+    assert one_line_error(run) == (
+        f"nimgen: error: cannot read {path}: is 4,294,967,296 bytes, over the 16 MiB nimgen "
+        "reads here"
+    )
+    assert run.max_rss_mib < 128, run.max_rss_mib
+
+
+def test_yaml_larger_than_any_configmap_is_refused_before_parsing(
+    tmp_path: Path, records: list[dict[str, object]]
+) -> None:
+    record = records[0]
+    path = tmp_path / "big.yaml"
+    padding = "\n".join(f"# {'x' * 1000}" for _ in range(3 * 1024))  # 3 MiB of comments
+    path.write_text(configmap([(str(record["name"]), record)]) + padding + "\n")
+    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "o"))
+    assert run.code == 2
+    assert "bytes of YAML is over the 2 MiB nimgen reads" in one_line_error(run)
+    checked = run_bounded("validate", str(path))
+    assert checked.code == 2
+    assert one_line_error(checked) == (
+        f"nimgen: error: {path}: is {path.stat().st_size:,} bytes, over the 2 MiB nimgen reads here"
+    )
+
+
+# -- deep nesting -----------------------------------------------------------------------------
+
+
+def test_deep_nesting_is_a_usage_error_not_a_crash(
+    tmp_path: Path, records: list[dict[str, object]]
+) -> None:
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text(
+        '{"kind": "NimgenSnapshot", "models": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    )
+    deep_yaml = tmp_path / "deep.yaml"
+    deep_yaml.write_text("apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 200_000 + "\n")
+    record = records[0]
+    deep_entry = tmp_path / "deep-entry.yaml"
+    deep_entry.write_text(
+        configmap([(str(record["name"]), record)]).replace(
+            '\\"euRestricted\\": false', '\\"euRestricted\\": ' + "[" * 100_000 + "]" * 100_000
+        )
+    )
+    cases = [
+        (["render", "--from", str(deep_json)], "JSON nested too deeply"),
+        (["render", "--from", str(deep_yaml)], "nested deeper than 64 levels"),
+        (["diff", str(deep_yaml), str(sample_path())], "nested deeper than 64 levels"),
+        (["render", "-q", "--eu-list", str(deep_json)], "JSON nested too deeply"),
+        (["render", "-q", "--models-file", str(deep_json)], "JSON nested too deeply"),
+        (["validate", str(deep_yaml)], "nested deeper than 64 levels"),
+        (["validate", str(deep_entry)], "its JSON is nested too deeply"),
+        (["render", "--from", str(deep_entry)], str(record["name"])),
+    ]
+    for args, says in cases:
+        run = (
+            run_bounded(*args, "-o", str(tmp_path / "o"))
+            if args[0] == "render"
+            else (run_bounded(*args))
+        )
+        assert run.code == 2, (args, run.stdout, run.stderr)
+        assert says in one_line_error(run), (args, run.stderr)
+
+
+# -- a models file that selects nothing --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("# all commented out\n", "names no model"),
+        ("[]\n", "names no model"),
+        ('{"llama-3.1-8b-instruct": 1}', "is a JSON object"),
+    ],
+    ids=["comments", "empty-list", "object"],
+)
+def test_a_models_file_selecting_nothing_ships_nothing(
+    tmp_path: Path, content: str, says: str
+) -> None:
+    path = tmp_path / "models.txt"
+    path.write_text(content)
+    run = run_bounded("render", "-q", "--models-file", str(path), "-o", str(tmp_path / "out"))
+    assert run.code == 2  # it used to ship all 186 models
+    line = one_line_error(run)
+    assert str(path) in line and says in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- leftovers of a killed run ------------------------------------------------------------------
+
+_KILLED_WRITER = """
+import os, sys
+from pathlib import Path
+from nimgen import output
+staging = output._make_temp_dir(Path(sys.argv[1]) / "out")
+(staging / "half-written.yaml").write_bytes(b"half")
+print(staging.name, flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_the_next_run_removes_what_a_killed_run_left_and_says_so(tmp_path: Path) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    leftover = killed.stdout.strip()
+    assert leftover.startswith(".nimgen-tmp-") and (tmp_path / leftover).is_dir()
+    run = run_bounded("render", "-o", str(tmp_path / "out"))
+    assert run.code == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if leftover in line]
+    assert warnings == [
+        f"warning: removed 1 temporary path(s) an interrupted nimgen run left in {tmp_path}: "
+        f"{leftover}"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# -- the key ---------------------------------------------------------------------------------------
+
+
+def test_a_key_file_with_a_byte_order_mark_is_accepted(
+    tmp_path: Path, ngc_emulator: NgcEmulator
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"\xef\xbb\xbf" + VALID_KEY.encode() + b"\r\n")
+    key_file.chmod(0o600)
+    run = run_bounded(
+        "verify-key", "--ngc-api-url", ngc_emulator.url, "--api-key-file", str(key_file)
+    )
+    assert run.code == 0, run.stderr  # it used to say "not a personal key (legacy)"
+
+
+def test_a_non_ascii_key_is_a_usage_error(ngc_emulator: NgcEmulator) -> None:
+    run = run_bounded("verify-key", "--ngc-api-url", ngc_emulator.url, key="nvapi-caf\u00e9-0000")
+    assert run.code == 2  # it used to be an internal error (exit 1)
+    assert "contains non-ASCII characters" in one_line_error(run)
+    assert "caf\u00e9" not in run.stderr + run.stdout
+
+
+def test_a_case_changed_key_echoed_in_an_error_is_redacted(
+    tmp_path: Path, ngc_emulator: NgcEmulator
+) -> None:
+    # A hand-edited --previous whose model key is the NGC key upper-cased: the error that
+    # names the key must not print it.
+    previous = tmp_path / "previous.yaml"
+    previous.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
+        f"data:\n  {VALID_KEY.upper()}: 'not json'\n"
+    )
+    run = run_bounded(
+        "generate",
+        "--ngc-api-url",
+        ngc_emulator.url,
+        "--no-eu",
+        "--previous",
+        str(previous),
+        "-o",
+        str(tmp_path / "out"),
+        "--json",
+        key=VALID_KEY,
+    )
+    assert run.code == 2
+    assert f"{previous}: ***: " in one_line_error(run)
+    everything = (run.stdout + run.stderr).lower()
+    assert VALID_KEY.lower() not in everything
+    assert VALID_KEY.lower()[6:18] not in everything
