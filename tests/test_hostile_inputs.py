@@ -4,9 +4,10 @@ Each reader (``render --from``, ``airgap --from``, ``diff``, ``validate``,
 ``generate --previous``, ``--models-file``, ``--eu-list``, ``--api-key-file``)
 goes through ``nimgen.files`` and ``nimgen.yamlio``; these tests hold each of them
 to the same answers: a duplicated key, an alias bomb, a FIFO or device, a huge
-file and deep nesting are each refused in one line (exit 2; ``validate`` keeps
-its own codes: 1 for findings such as a duplicate key, 2 for a file it will not
-read). Runs that could explode are made under an address-space limit and a timeout.
+file and deep nesting are each refused in one line (exit 2; ``validate`` names a
+duplicated key like its other findings, with file, line and key, and exits 2 for it,
+as for a file it will not read). Runs that could explode are made under an address-space
+limit and a timeout.
 """
 
 from __future__ import annotations
@@ -204,11 +205,11 @@ def test_generate_previous_refuses_a_duplicated_key(
     assert not (tmp_path / "out").exists()
 
 
-def test_validate_reports_a_duplicated_key_as_a_finding(duplicated: tuple[Path, str]) -> None:
-    # validate's own exit codes: 1 = problems found (this one among them), 2 = unreadable.
+def test_validate_refuses_a_duplicated_key(duplicated: tuple[Path, str]) -> None:
+    # Like every other reader: exit 2, naming the file, the lines and the key.
     path, key = duplicated
     run = run_bounded("validate", str(path))
-    assert run.code == 1, run.stdout + run.stderr
+    assert run.code == 2, run.stdout + run.stderr
     assert f"{path}: {key}: duplicate key (lines 6 and 8)" in run.stdout
 
 

@@ -65,11 +65,11 @@ class _Checker:
             path = paths.get(id(duplicate.mapping), "")
             key = str(duplicate.key)
             where = key if path == "data" else (f"{path}.{key}" if path else key)
-            self.error(
-                where,
+            message = (
                 f"duplicate key (lines {duplicate.first_line} and {duplicate.line}): kubectl "
-                "refuses the file, and YAML libraries that accept it keep only the last",
+                "refuses the file, and YAML libraries that accept it keep only the last"
             )
+            self.problems.append(Problem(self.file, where, message + self.suffix, refused=True))
         for name in body:
             if name not in CONFIGMAP_FIELDS:
                 self.error(

@@ -15,6 +15,9 @@ class Problem:
     key: str
     message: str
     warning: bool = False
+    # A duplicated key: the file means two things, so it is refused (exit 2) like every
+    # other reader refuses it, not merely reported.
+    refused: bool = False
 
     def __str__(self) -> str:
         kind = "warning: " if self.warning else ""
@@ -64,8 +67,9 @@ class FileResult:
 
 
 def exit_code(results: Iterable[FileResult]) -> int:
-    """0 every file valid, 1 problems found, 2 some input could not be read."""
+    """0 every file valid, 1 problems found, 2 some input could not be read or was refused
+    (a duplicated key)."""
     results = list(results)
-    if any(r.unreadable is not None for r in results):
+    if any(r.unreadable is not None or any(p.refused for p in r.problems) for r in results):
         return 2
     return 1 if any(r.errors for r in results) else 0
