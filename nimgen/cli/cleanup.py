@@ -94,9 +94,7 @@ def cleanup(
     projects and their secrets are never touched, only reported.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.kube import ClusterAccess
-    from nimgen.cluster.runner import run_cluster_command
-    from nimgen.report.console import Console
+    from nimgen.cluster.runner import run_on_cluster
 
     options = commands.CleanupOptions(
         apply=apply,
@@ -108,6 +106,12 @@ def cleanup(
         from_path=from_path,
         namespace=namespace,
     )
-    access = ClusterAccess(kubectl, kubeconfig, context)
-    console = Console(quiet=quiet, json_output=json_output)
-    run_cluster_command("cleanup", console, lambda c: commands.cleanup(c, access, options))
+    run_on_cluster(
+        "cleanup",
+        lambda console, access: commands.cleanup(console, access, options),
+        kubectl=kubectl,
+        kubeconfig=kubeconfig,
+        context=context,
+        quiet=quiet,
+        json_output=json_output,
+    )

@@ -59,9 +59,7 @@ def migrate_deployments(
     InferenceService of the project refers to them.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.kube import ClusterAccess
-    from nimgen.cluster.runner import run_cluster_command
-    from nimgen.report.console import Console
+    from nimgen.cluster.runner import run_on_cluster
 
     options = commands.MigrateOptions(
         deployment=deployment,
@@ -72,8 +70,12 @@ def migrate_deployments(
         keep_shared_secrets=keep_shared_secrets,
         api_key_file=api_key_file,
     )
-    access = ClusterAccess(kubectl, kubeconfig, context)
-    console = Console(quiet=quiet, json_output=json_output)
-    run_cluster_command(
-        "migrate-deployments", console, lambda c: commands.migrate(c, access, options)
+    run_on_cluster(
+        "migrate-deployments",
+        lambda console, access: commands.migrate(console, access, options),
+        kubectl=kubectl,
+        kubeconfig=kubeconfig,
+        context=context,
+        quiet=quiet,
+        json_output=json_output,
     )

@@ -44,10 +44,14 @@ def status(
     nim-http-template, by name.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.kube import ClusterAccess
-    from nimgen.cluster.runner import run_cluster_command
-    from nimgen.report.console import Console
+    from nimgen.cluster.runner import run_on_cluster
 
-    access = ClusterAccess(kubectl, kubeconfig, context)
-    console = Console(quiet=quiet, json_output=json_output)
-    run_cluster_command("status", console, lambda c: commands.status(c, access, namespace))
+    run_on_cluster(
+        "status",
+        lambda console, access: commands.status(console, access, namespace),
+        kubectl=kubectl,
+        kubeconfig=kubeconfig,
+        context=context,
+        quiet=quiet,
+        json_output=json_output,
+    )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NoReturn
 
-from nimgen.cluster.kube import JsonObject
+from nimgen.cluster.kube import ClusterAccess, JsonObject
 from nimgen.errors import ExitCode
 from nimgen.report.console import Console
 
@@ -59,3 +60,20 @@ def run_cluster_command(
         head = {"command": command, "ok": ok, "exitCode": finding.exit_code}
         console.print_stdout(_dumps({**finding.document, **head, "warnings": console.warnings}))
     raise SystemExit(finding.exit_code)
+
+
+def run_on_cluster(
+    command: str,
+    body: Callable[[Console, ClusterAccess], Finding],
+    *,
+    kubectl: str,
+    kubeconfig: Path | None,
+    context: str | None,
+    quiet: bool,
+    json_output: bool,
+) -> NoReturn:
+    """What every cluster command does with its connection options: reach the cluster
+    through the user's kubectl and kubeconfig, and run ``body`` under one error path."""
+    access = ClusterAccess(kubectl, kubeconfig, context)
+    console = Console(quiet=quiet, json_output=json_output)
+    run_cluster_command(command, console, lambda c: body(c, access))

@@ -286,6 +286,9 @@ class KubeCluster:
         self._openssl(
             "req", "-x509", *ec, "-keyout", "pki/ca.key", "-out", "pki/ca.crt",
             "-days", "2", "-subj", "/CN=nimgen-test-ca",
+            # Python 3.13's strict X.509 checks want a CA's key usage stated.
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         )  # fmt: skip
         self._openssl(
             "req", *ec, "-keyout", "pki/apiserver.key", "-out", "pki/apiserver.csr",
