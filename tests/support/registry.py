@@ -21,7 +21,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from tests.support.net import free_port
 
 REGISTRY_BINARY = "docker-registry"
 SKOPEO_BINARY = "skopeo"
@@ -57,13 +58,6 @@ def missing_reason() -> str | None:
     if missing:
         return f"{' and '.join(missing)} not installed ({INSTALL_HINT})"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _no_proxy_opener() -> urllib.request.OpenerDirector:
@@ -103,7 +97,7 @@ class Registry:
         """Start on a free port; a port taken between choosing and binding is retried."""
         last = ""
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             config = self._write_config()
             log = (self.root / "registry.log").open("ab")
             try:

@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -45,6 +44,8 @@ from types import TracebackType
 from typing import IO, Any
 
 import yaml
+
+from tests.support.net import free_port
 
 BINARIES = ("kube-apiserver", "kube-controller-manager")
 ADMIN = "admin"
@@ -89,14 +90,6 @@ def missing_reason() -> str | None:
             hint = " (apt-get install etcd-server)" if tool == "etcd" else ""
             return f"{tool} not found on PATH{hint}"
     return None
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
