@@ -571,3 +571,70 @@ def test_latency_knob(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
     client.post(ngc_emulator.url + KEY_PATH)
     slow, fast = ngc_emulator.requests[-2:]
     assert fast.end_time - fast.start_time < slow.end_time - slow.start_time
+
+
+# -- hostile answers: bombs, compression, echoes, nesting, announced totals ---------------
+
+
+def test_fault_bomb_is_small_on_the_wire_and_huge_inflated(
+    ngc_emulator: NgcEmulator, client: httpx.Client
+) -> None:
+    import gzip
+    import zlib
+
+    ngc_emulator.fault_model(SAMPLE, Fault.bomb(64 << 20), Fault.bomb(16 << 20, layers=2))
+    with client.stream("GET", ngc_emulator.repo_url(SAMPLE), headers=AUTH) as r:
+        raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip"
+    assert len(raw) < 128 * 1024
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    assert len(inflate.decompress(raw)) == 64 << 20 and inflate.eof
+    with client.stream("GET", ngc_emulator.repo_url(SAMPLE), headers=AUTH) as r:
+        raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip, gzip"
+    assert len(gzip.decompress(gzip.decompress(raw))) == 16 << 20
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate", "gzip, gzip"])
+def test_fault_compressed_is_the_normal_answer(
+    ngc_emulator: NgcEmulator, client: httpx.Client, encoding: str
+) -> None:
+    plain = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH).json()
+    ngc_emulator.fault_model(SAMPLE, Fault.compressed(encoding))
+    r = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH)
+    assert r.headers["content-encoding"] == encoding.replace("raw-deflate", "deflate")
+    assert r.json() == plain  # httpx inflates it (raw deflate too)
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("verbatim", f"Bearer {VALID_KEY}"),
+        ("upper", f"BEARER {VALID_KEY.upper()}"),
+        ("piece", VALID_KEY[len(VALID_KEY) // 2 - 6 : len(VALID_KEY) // 2 + 6]),
+        ("escaped", f"Bearer {VALID_KEY}"),
+    ],
+)
+def test_fault_echo_copies_a_request_header(
+    ngc_emulator: NgcEmulator, client: httpx.Client, style: str, expected: str
+) -> None:
+    ngc_emulator.fault_model(SAMPLE, Fault.echo("shortDescription", style=style))  # type: ignore[arg-type]
+    r = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH)
+    assert r.json()["shortDescription"] == expected
+    assert (VALID_KEY.encode() in r.content) is (style == "verbatim")
+
+
+def test_fault_deeply_nested(ngc_emulator: NgcEmulator, client: httpx.Client) -> None:
+    ngc_emulator.fault_model(SAMPLE, Fault.deeply_nested(5))
+    r = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH)
+    assert r.content == b"[[[[[]]]]]" and r.headers["content-type"] == "application/json"
+
+
+def test_result_total_hook(fixtures_dir: Path, client: httpx.Client) -> None:
+    with NgcEmulator(
+        make_models(30, fixtures_dir=fixtures_dir),
+        fixtures_dir=fixtures_dir,
+        result_total_hook=lambda page, n: n * 1000 + page,
+    ) as emu:
+        assert client.get(emu.catalog_url(0)).json()["resultTotal"] == 30_000
+        assert client.get(emu.catalog_url(1)).json()["resultTotal"] == 30_001

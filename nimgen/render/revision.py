@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from nimgen.errors import BadInput
 from nimgen.render.configmap import (
     ANNOTATION_DIGEST,
@@ -27,7 +25,6 @@ from nimgen.render.tree import BASE_CONFIGMAP
 _UNNUMBERED = 1
 # A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
 _MAX_READ = 2 * MAX_OBJECT_BYTES
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_previous(tree: Path) -> PreviousConfigMap | None:
@@ -35,12 +32,15 @@ def read_previous(tree: Path) -> PreviousConfigMap | None:
     path = tree / BASE_CONFIGMAP
     if not path.is_file():
         return None
+    import yaml  # only when there is a previous tree: not on the way to the first request
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open("rb") as handle:
         raw = handle.read(_MAX_READ + 1)
     if len(raw) > _MAX_READ:
         raise BadInput(f"{path}: larger than any ConfigMap nimgen writes")
     try:
-        document = yaml.load(raw.decode("utf-8"), Loader=_LOADER)
+        document = yaml.load(raw.decode("utf-8"), Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise BadInput(f"{path}: not a ConfigMap nimgen wrote ({type(exc).__name__})") from exc
     annotations = (document or {}).get("metadata", {}).get("annotations") or {}

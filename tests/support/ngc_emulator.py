@@ -235,14 +235,43 @@ FaultKind = Literal[
     "wrong_resource_fields",
     "bomb",
     "echo",
+    "compressed",
 ]
 
 EchoStyle = Literal["verbatim", "upper", "piece", "escaped"]
 _ECHO_PLACEHOLDER: Final = "\x00nimgen-emulator-echo\x00"
 
 
+def _compress(data: bytes, encoding: str) -> bytes:
+    if encoding == "gzip":
+        return gzip.compress(data)
+    if encoding == "deflate":
+        return zlib.compress(data)
+    if encoding == "raw-deflate":
+        raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return raw.compress(data) + raw.flush()
+    raise ValueError(f"unknown encoding {encoding!r}")
+
+
+_BOMB_LOCK = threading.Lock()
+
+
+def gzip_bomb(decoded_bytes: int, layers: int = 1) -> bytes:
+    """``_gzip_bomb`` gzipped ``layers`` times; built once (under a lock: many handler
+    threads asking at once must not each build it)."""
+    with _BOMB_LOCK:
+        return _layered_bomb(decoded_bytes, layers)
+
+
 @functools.lru_cache(maxsize=8)
-def gzip_bomb(decoded_bytes: int) -> bytes:
+def _layered_bomb(decoded_bytes: int, layers: int) -> bytes:
+    body = _gzip_bomb(decoded_bytes)
+    for _ in range(layers - 1):
+        body = gzip.compress(body)
+    return body
+
+
+def _gzip_bomb(decoded_bytes: int) -> bytes:
     """A gzip stream of ``decoded_bytes`` zero bytes (a multiple of 1 MiB), about 1000 times
     smaller than that. Built from one compressed MiB repeated (each ends with a full flush,
     which makes them identical), so a 1 GiB bomb takes a fraction of a second to make."""
@@ -344,7 +373,16 @@ class Fault:
         of ``decoded_bytes`` zeros: a decompression bomb, about 1 MB for 1 GiB."""
         if layers < 1:
             raise ValueError("layers must be >= 1")
+        gzip_bomb(decoded_bytes, layers)  # built now, not while serving
         return cls("bomb", n_bytes=decoded_bytes, encodings=("gzip",) * layers)
+
+    @classmethod
+    def compressed(cls, encoding: str = "gzip", *, corrupt: bool = False) -> Fault:
+        """The normal answer compressed: ``gzip``, ``deflate`` (zlib), ``raw-deflate``
+        (sent as ``deflate`` without the zlib wrapper, as some servers do), or a list such
+        as ``"gzip, gzip"`` (applied in order). ``corrupt`` flips bytes in the middle."""
+        return cls("compressed", encodings=tuple(e.strip() for e in encoding.split(",")),
+                   declare_length=not corrupt)  # fmt: skip
 
     @classmethod
     def echo(
@@ -761,9 +799,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_huge(fault)
                 return
             if fault.kind == "bomb":
-                body = gzip_bomb(fault.n_bytes)
-                for _ in fault.encodings[1:]:
-                    body = gzip.compress(body)
+                body = gzip_bomb(fault.n_bytes, len(fault.encodings))
                 encoding = {"Content-Encoding": ", ".join(fault.encodings)}
                 self._send(200, body, "application/json", encoding)
                 return
@@ -785,6 +821,22 @@ class _Handler(BaseHTTPRequestHandler):
             and isinstance(ans.payload, dict)
         ):
             ans.raw = self._echoed(ans.payload, fault)
+        if fault is not None and fault.kind == "compressed" and ans.payload is not None:
+            body = json.dumps(ans.payload, separators=(",", ":")).encode("utf-8")
+            for content_coding in fault.encodings:
+                body = _compress(body, content_coding)
+            if not fault.declare_length:  # corrupt: flip the bytes in the middle
+                middle = len(body) // 2
+                body = (
+                    body[:middle]
+                    + bytes(b ^ 0xFF for b in body[middle : middle + 8])
+                    + body[middle + 8 :]
+                )
+            names = ", ".join("deflate" if e == "raw-deflate" else e for e in fault.encodings)
+            self._send(
+                ans.status, body, ans.content_type, {**ans.headers, "Content-Encoding": names}
+            )
+            return
         self._send_answer(ans)
 
     def _echoed(self, payload: Mapping[str, Any], fault: Fault) -> bytes:

@@ -29,6 +29,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
+            if timeout is None:  # nimgen's case: one timeout bounds the whole attempt
+                return await self._reader.read(max_bytes)
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
         except TimeoutError:
@@ -40,9 +42,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if not buffer:
             return
         try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
+            self._writer.write(buffer)
+            if timeout is None:
                 await self._writer.drain()
+            else:
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
         except TimeoutError:
             raise httpcore.WriteTimeout("timed out while writing") from None
         except (OSError, RuntimeError) as exc:

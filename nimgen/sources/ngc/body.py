@@ -1,10 +1,10 @@
 """Reading an answer's body without trusting it: size, compression, nesting, echoed secrets.
 
 * The size cap holds for the *decoded* bytes, counted as they stream: nimgen inflates
-  gzip/deflate itself, at most ``PIECE`` bytes per step, so a small compressed answer
-  (a "decompression bomb") is refused once it has inflated past the cap, holding no more
-  than the cap (httpx's own decoder inflates a whole network chunk at once: one 64 KiB
-  chunk of zeros becomes 64 MiB).
+  gzip/deflate itself, at most ``PIECE`` bytes per step (httpx's own decoder inflates a
+  whole network chunk at once: one 64 KiB chunk of zeros becomes 64 MiB), and refuses a
+  body that inflates more than ``MAX_INFLATION``-fold past its first MiB, so a
+  "decompression bomb" costs about a MiB of memory, not the cap.
 * JSON nested too deep to parse is a clean, final refusal of that answer.
 * An answer that contains the API key (or a long piece of it, in any letter case) comes
   from something that echoes requests (a broken proxy, a hostile server): it is refused
@@ -21,6 +21,11 @@ from typing import Any
 
 # Decoded bytes produced per decompression step: bounds what one step can allocate.
 PIECE = 64 * 1024
+# Compressed bytes fed per step, and the most a body may inflate past its first MiB:
+# JSON compresses perhaps 20-fold; a bomb of zeros ~1000-fold, refused after ~1 MiB.
+_RAW_SLICE = 4 * 1024
+MAX_INFLATION = 100
+_INFLATION_FLOOR = 1024 * 1024
 # The public prefix of personal keys: not a secret, so never matched on its own.
 _PUBLIC_PREFIX = "nvapi-"
 # Echo detection: blocks of the key's secret part, BLOCK long at every STRIDE. Any piece
@@ -46,7 +51,7 @@ class _Inflater:
         self._raw_fallback = not self._gzip  # deflate: zlib-wrapped, or raw as some servers send
         self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
 
-    def pieces(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    def pieces(self, chunks: Iterable[bytes | memoryview]) -> Iterator[bytes]:
         for chunk in chunks:
             data = chunk
             while True:
@@ -80,7 +85,8 @@ def _stages(content_encoding: str) -> list[_Inflater]:
 
 
 async def read_capped(raw_chunks: AsyncIterator[bytes], content_encoding: str, cap: int) -> bytes:
-    """The decoded body, refused (``BodyRefused``) once more than ``cap`` bytes decode."""
+    """The decoded body, refused (``BodyRefused``) once more than ``cap`` bytes decode, or
+    once a compressed body inflates past ``MAX_INFLATION`` times its size (a bomb)."""
     stages = _stages(content_encoding) if content_encoding else []
     chunks: list[bytes] = []
     size = 0
@@ -91,22 +97,37 @@ async def read_capped(raw_chunks: AsyncIterator[bytes], content_encoding: str, c
                 raise BodyRefused(f"answer larger than {cap} bytes refused")
             chunks.append(chunk)
         return b"".join(chunks)
+    raw_size = 0
     try:
         async for chunk in raw_chunks:
-            for piece in _decode([chunk], stages):
-                size += len(piece)
-                if size > cap:
-                    raise BodyRefused(f"answer larger than {cap} bytes refused (once decompressed)")
-                chunks.append(piece)
+            view = memoryview(chunk)
+            # Fed in small slices, so that the inflation ratio is judged early.
+            for start in range(0, len(view), _RAW_SLICE):
+                piece_in = view[start : start + _RAW_SLICE]
+                raw_size += len(piece_in)
+                for piece in _decode(piece_in, stages):
+                    size += len(piece)
+                    if size > cap:
+                        raise BodyRefused(
+                            f"answer larger than {cap} bytes refused (once decompressed)"
+                        )
+                    if size > _INFLATION_FLOOR and size > MAX_INFLATION * raw_size:
+                        raise BodyRefused(
+                            f"answer refused: it inflates more than {MAX_INFLATION}-fold "
+                            "(a decompression bomb)"
+                        )
+                    chunks.append(piece)
     except zlib.error:
         raise BodyUnreadable("HTTP 200 with a corrupt compressed body") from None
     return b"".join(chunks)
 
 
-def _decode(chunks: Iterable[bytes], stages: list[_Inflater]) -> Iterable[bytes]:
-    for stage in stages:
-        chunks = stage.pieces(chunks)
-    return chunks
+def _decode(chunk: bytes | memoryview, stages: list[_Inflater]) -> Iterator[bytes]:
+    """``chunk`` through every stage (there is at least one), lazily, piece by piece."""
+    pieces = stages[0].pieces([chunk])
+    for stage in stages[1:]:
+        pieces = stage.pieces(pieces)
+    return pieces
 
 
 def parse_json(body: bytes) -> Any:

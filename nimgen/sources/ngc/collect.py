@@ -182,7 +182,9 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
         unread = _unread_pages(state)
         what = f"{len(unfinished)} model(s) unfinished"
         if unread:
-            what += f"; catalog page(s) {', '.join(map(str, unread))} not read"
+            shown = ", ".join(map(str, unread[:10]))
+            more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
+            what += f"; catalog page(s) {shown}{more} not read"
     return RunFailed(
         f"the run did not finish within --deadline {deadline:g}s: {what}; nothing was written",
         details=tuple(details),

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import httpcore
@@ -37,9 +37,6 @@ from nimgen.sources.ngc.body import (
 from nimgen.sources.ngc.policy import tls_failure, tls_for
 from nimgen.sources.ngc.settings import MAX_RETRY_AFTER, ClientSettings
 from nimgen.sources.ngc.transport import Connections, Origin
-
-if TYPE_CHECKING:
-    pass
 
 # Every way a request can fail below HTTP (connect, TLS, reset, protocol, proxy), as
 # httpx's TransportError covered them; PoolTimeout and friends are TimeoutExceptions.
@@ -134,7 +131,6 @@ class RetryingClient:
         self._connections: Connections | None = None
         self._origin = Origin(settings.api_url)
         self._headers: list[tuple[bytes, bytes]] = []
-        self._timeouts: dict[str, float] = {}
 
     async def __aenter__(self) -> RetryingClient:
         self._connections = Connections(tls_for(self.settings, self._proxy), self._proxy)
@@ -146,8 +142,6 @@ class RetryingClient:
             (b"Connection", b"keep-alive"),
             (b"User-Agent", _user_agent().encode("ascii")),
         ]
-        timeout = self.settings.request_timeout
-        self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -238,7 +232,7 @@ class RetryingClient:
                     self._origin.url(target),
                     headers=headers,
                     content=content,
-                    extensions={"timeout": self._timeouts},
+                    # No per-read timeouts: asyncio.timeout above bounds the whole attempt.
                 )
                 response = await pool.handle_async_request(request)
                 try:
@@ -327,7 +321,7 @@ class _Response:
         self.status = response.status
         self._headers = response.headers
         reason = response.extensions.get("reason_phrase", b"")
-        self.reason_phrase = reason.decode("ascii", "replace") if isinstance(reason, bytes) else ""
+        self.reason_phrase = reason.decode("ascii", "ignore") if isinstance(reason, bytes) else ""
 
     def header(self, name: bytes) -> str | None:
         """The first value of header ``name`` (lower case), as text."""

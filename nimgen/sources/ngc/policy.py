@@ -48,7 +48,8 @@ def _split_origin(url: str, option: str) -> SplitResult:
         parts = urlsplit(url)
         host = parts.hostname
         has_credentials = "@" in parts.netloc
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        if parts.port == 0:  # raises ValueError for a port out of range or not a number
+            raise ValueError("port 0")
     except ValueError:
         if "@" in url:
             raise BadInput(f"{option} must not carry credentials (user:password@)") from None
@@ -88,7 +89,8 @@ def check_proxy_url(url: str, option: str = "--proxy") -> str:
         parts = urlsplit(url)
         host = parts.hostname
         password = parts.password
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        if parts.port == 0:  # raises ValueError for a port out of range or not a number
+            raise ValueError("port 0")
     except ValueError:
         raise BadInput(f"{option} is not a valid URL (check the port)") from None
     if password:
@@ -139,7 +141,7 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
 
 
 def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:
-    """The one TLS context of every connection (httpx would load CAs once per client).
+    """The one TLS context of every connection and proxy, its CAs loaded once for the run.
 
     With no https anywhere (plain http to loopback) it trusts no CA at all, which saves
     loading certifi's bundle at start-up: it still verifies, so any TLS would fail.
