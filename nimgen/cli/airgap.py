@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.options import Exclude, JsonOutput, Models, ModelsFile, Quiet, run_reported
 from nimgen.reports import Reporter, RunReport
-
-if TYPE_CHECKING:
-    from nimgen.airgap import Image
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -120,88 +117,26 @@ def airgap(
     and (unless --no-weights) stage-weights.sh and a PVC and loader Pod per model,
     then prints the next steps with their exact commands.
     """
+    from nimgen.commands.airgap import AirgapRequest, write_airgap
+
+    request = AirgapRequest(
+        from_path=from_path,
+        output=output,
+        mirror=mirror,
+        models=models,
+        exclude=exclude,
+        models_file=models_file,
+        tags=tags,
+        name=name,
+        namespace=namespace,
+        immutable=immutable,
+        digests=digests,
+        weights=weights,
+        project=project,
+        pvc_size=pvc_size,
+        storage_class=storage_class,
+        gpu=gpu,
+    )
     reporter = Reporter(quiet=quiet, json_output=json_output)
     report = RunReport(command="airgap")
-
-    def body() -> None:
-        from nimgen.airgap import TagChoice, parse_mirror, plan_airgap
-        from nimgen.airgap_weights import parse_weights_options
-        from nimgen.errors import RunFailed
-        from nimgen.output import check_output_dir, write_tree
-        from nimgen.render import airgap_report
-        from nimgen.render.airgap import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
-        from nimgen.render.airgap_steps import next_steps
-        from nimgen.render.configmap import MAX_OBJECT_BYTES
-        from nimgen.selection import build_selection
-        from nimgen.sources.snapshot import load_models
-        from nimgen.validate import validate_text
-
-        target = parse_mirror(mirror)
-        tag_choice = TagChoice.parse(tags)
-        selection = build_selection(models, exclude, models_file)
-        staging = (
-            parse_weights_options(
-                project=project, pvc_size=pvc_size, storage_class=storage_class, gpus=gpu or ()
-            )
-            if weights
-            else None
-        )
-        check_output_dir(output.absolute(), AIRGAP_FILES)
-        loaded = load_models(from_path)
-        plan = plan_airgap(
-            loaded,
-            mirror=target,
-            selection=selection,
-            tags=tag_choice,
-            name=name,
-            namespace=namespace,
-            immutable=immutable,
-            digests=digests,
-            weights=staging,
-        )
-        for pattern in plan.unmatched_patterns:
-            reporter.warn(f"--models {pattern!r} matched no model in {from_path}")
-        for warning in airgap_report.warnings(plan):
-            reporter.warn(warning)
-        files = render_airgap(plan)
-        configmap_text = files[CONFIGMAP_FILE].decode("utf-8")
-        checked = validate_text(configmap_text, CONFIGMAP_FILE)
-        if checked.errors:
-            raise RunFailed(
-                "the custom ConfigMap would not be valid; nothing was written "
-                "(narrow the models with --models/--exclude or the tags with --tags)",
-                details=tuple(f"{p.key}: {p.message}" for p in checked.errors),
-            )
-        write_tree(output, files, owned=AIRGAP_FILES)
-
-        size = len(files[CONFIGMAP_FILE])
-        report.discovered = None
-        report.skipped_by_selection = plan.skipped_by_selection
-        report.models = len(plan.records)
-        report.eu_restricted = [r.name for r in plan.records if r.euRestricted]
-        report.output = str(output)
-        report.configmap = {
-            "name": plan.name,
-            "namespace": plan.namespace,
-            "sizeBytes": size,
-            "shareOfLimit": round(size / MAX_OBJECT_BYTES, 4),
-        }
-        steps = next_steps(plan, output)
-        report.extra = {
-            "images": [_image_json(i) for i in plan.mirrored],
-            "files": sorted(files),
-            **airgap_report.json_extra(plan, steps),
-        }
-        reporter.summary(report, "nimgen airgap")
-        for line in airgap_report.summary_lines(plan, steps):
-            reporter.info(line)
-
-    run_reported(reporter, report, body)
-
-
-def _image_json(image: Image) -> dict[str, str]:
-    """One image of ``--json``: a tag reference, or a digest reference with its platform."""
-    entry = {"source": image.source, "destination": image.destination, "model": image.model}
-    if image.digest is not None:
-        entry.update(tag=image.tag, digest=image.digest, platform=image.platform or "")
-    return entry
+    run_reported(reporter, report, lambda: write_airgap(request, reporter, report))
