@@ -147,9 +147,11 @@ def test_ci_has_the_gates_of_ci_run() -> None:
         '--cov-fail-under="$COVERAGE_FLOOR"',
     ):
         assert needed in pytest_line, needed
-    assert int(document["env"]["COVERAGE_FLOOR"]) >= 80
     # the gates .ci/run applies are the gates CI applies
     ci_run = (ROOT / ".ci" / "run").read_text()
+    # The runners skip the cluster and registry tests: a floor at most a little below ours.
+    ours = int(re.search(r"--cov-fail-under=(\d+)", ci_run).group(1))  # type: ignore[union-attr]
+    assert ours - 2 <= int(document["env"]["COVERAGE_FLOOR"]) <= ours
     for gate in ("ruff check .", "ruff format --check .", "mypy", "python -m pytest -n auto"):
         assert gate in ci_run and gate in scripts(document), gate
 
