@@ -69,7 +69,9 @@ def test_requests_in_flight_reach_the_bound_and_never_exceed_it(
 
 def test_pages_after_the_first_are_fetched_together(tmp_path: Path, fixtures_dir: Path) -> None:
     models = make_models(200, fixtures_dir=fixtures_dir)  # 8 pages of 25
-    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"catalog": 0.1}) as emu:
+    # A page answers after 1 s: ample time, even on a loaded machine, to send the other
+    # seven before the first of them is answered (which 0.1 s was not, under load).
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"catalog": 1.0}) as emu:
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
         pages = {page_of(r): r for r in of_kind(emu, "catalog")}
@@ -103,7 +105,7 @@ def test_key_is_checked_alongside_page_0_and_before_any_model_call(
     tmp_path: Path, fixtures_dir: Path
 ) -> None:
     models = make_models(30, fixtures_dir=fixtures_dir)
-    latency = {"key": 0.15, "catalog": 0.02}
+    latency = {"key": 0.5, "catalog": 0.02}  # a margin a loaded machine cannot eat
     with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind=latency) as emu:
         result = generate(emu, tmp_path / "out")
         assert result.code == 0, result.stderr
@@ -134,7 +136,9 @@ def test_concurrency_halves_under_a_429_storm_and_grows_back(
     models = make_models(100, fixtures_dir=fixtures_dir)
     # The models listed on page 0, queued first: each answers 429 once, then normally.
     storm = models[:25]
-    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.04}) as emu:
+    # 0.1 s a call: time, even under load, to have the whole bound in flight before the
+    # first answer comes back.
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, latency_by_kind={"model": 0.1}) as emu:
         for model in storm:
             emu.fault_model(model.name, Fault.status(429, retry_after="0"))
         result = generate(emu, tmp_path / "out", "--concurrency", str(bound))
