@@ -79,7 +79,7 @@ def _closed(node: Any) -> Any:
 def _crd_schema() -> dict[str, Any]:
     path = _fixtures_dir() / "crds" / "serving.kserve.io_servingruntimes.yaml"
     if not path.is_file():
-        pytest.skip(f"KServe ServingRuntime CRD not found at {path} (set NIMGEN_SHARED_DIR)")
+        pytest.skip(f"KServe ServingRuntime CRD not found at {path}")
     crd = yaml.safe_load(path.read_text(encoding="utf-8"))
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
