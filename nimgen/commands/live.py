@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nimgen import aiorun
 from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, eu_warnings_first, log_outcome
 from nimgen.errors import NimgenError, RunFailed
 
@@ -169,7 +170,7 @@ def collect_live(
                 with_eu = dataclasses.replace(options, eu_client=eu_client)
                 return await _collect_with_vantage_check(client, eu_client, with_eu, proxy, log)
 
-    return asyncio.run(run())
+    return aiorun.run(run())
 
 
 async def _collect_with_vantage_check(

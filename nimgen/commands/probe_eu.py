@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nimgen import aiorun
 from nimgen.commands.common import ModelChoice, NgcAccess, RunLog
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def run_probe(
         )
         return probe, result.collection
 
-    return asyncio.run(run())
+    return aiorun.run(run())
 
 
 def _tell(result: ProbeResult, log: RunLog) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
+from nimgen import aiorun
 from nimgen.commands.common import NgcAccess, RunLog
 
 if TYPE_CHECKING:
@@ -24,6 +24,6 @@ def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
         async with client:
             await client.validate_key()
 
-    asyncio.run(run())
+    aiorun.run(run())
     log.info("the key is valid")
     return VerifyKeyResult(api_url=settings.api_url)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from nimgen import aiorun
 from nimgen.apikey import ApiKey
 from nimgen.catalog import SnapshotModel
 from nimgen.selection import Selection
@@ -31,7 +31,7 @@ class NgcSource:
     log: Logger | None = None
 
     def collect(self, selection: Selection, progress: ProgressHook) -> Collection:
-        return asyncio.run(self.collect_async(selection, progress))
+        return aiorun.run(self.collect_async(selection, progress))
 
     async def collect_async(self, selection: Selection, progress: ProgressHook) -> Collection:
         limiter = AdaptiveLimiter(self.settings.concurrency)
