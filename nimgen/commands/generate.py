@@ -25,7 +25,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     from nimgen.commands.results import GenerateResult
 
     prepared = prepare(request.live, log, eu_required=True)
-    check_tree_target(request.tree, log)
+    shipped = check_tree_target(request.tree, log)
     fetched = fetch_models(prepared, log)
     with reporting(fetched.collected):
         tree = write_models(
@@ -33,6 +33,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
             fetched.eu.source,
             request.tree,
             log,
+            shipped,
             previous=request.live.previous,
         )
     return GenerateResult(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from nimgen.commands.check import CheckResult
     from nimgen.commands.results import ConfigMapFacts, ModelLoss, RenderResult
     from nimgen.eu import EuRequest
+    from nimgen.render.configmap import PreviousConfigMap
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,20 @@ class Tree:
     loss: ModelLoss | None
 
 
-def check_tree_target(request: TreeRequest, log: RunLog) -> None:
-    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name."""
+def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
+    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name.
+
+    Returns the revision and digest of the ConfigMap already in ``output`` (read once,
+    here, so a revision nimgen cannot continue fails before any network work)."""
     from nimgen.commands.tree import warn_fixed_name
     from nimgen.output import check_output_dir
     from nimgen.render.tree import TREE_FILES
 
     check_output_dir(request.output.absolute(), TREE_FILES, writable=not request.check)
     warn_fixed_name(log, request.versioned)
-    # A revision nimgen cannot continue fails now, before any network work.
     from nimgen.render.revision import read_previous
 
-    read_previous(request.output)
+    return read_previous(request.output)
 
 
 def write_models(
@@ -63,13 +66,15 @@ def write_models(
     eu_source: str,
     request: TreeRequest,
     log: RunLog,
+    shipped: PreviousConfigMap | None,
     *,
     previous: Path | None = None,
 ) -> Tree:
     """Render the tree and write it (or, with ``check``, compare it with ``output``).
 
-    The models lost since the previous result - the tree in ``output``, else
-    ``previous`` - are counted, and over ``max_loss_percent`` warned about.
+    ``shipped`` is what ``check_tree_target`` read of the ConfigMap in ``output``: it sets
+    the revision. The models lost since the previous result - the tree in ``output``,
+    else ``previous`` - are counted, and over ``max_loss_percent`` warned about.
     """
     from nimgen.commands.check import check_tree
     from nimgen.commands.results import ConfigMapFacts
@@ -81,7 +86,6 @@ def write_models(
         warn_client_side_apply,
         write_output_tree,
     )
-    from nimgen.render.revision import read_previous
     from nimgen.render.tree import BASE_CONFIGMAP
 
     check_not_empty(models, request.allow_empty, "the tree")
@@ -89,7 +93,7 @@ def write_models(
         models,
         versioned=request.versioned,
         eu_source=eu_source,
-        previous=read_previous(request.output),
+        previous=shipped,
     )
     warn_client_side_apply(configmap, log)
 
@@ -119,7 +123,7 @@ def render(request: RenderRequest, log: RunLog) -> RenderResult:
             "use 'nimgen generate' for the live catalog"
         )
     selection = request.choice.selection()
-    check_tree_target(request.tree, log)
+    shipped = check_tree_target(request.tree, log)
     eu_source = check_eu_source(request.eu, required=False)
     source = SnapshotFileSource(source_path)
     collection = source.collect(selection, NullProgress())
@@ -134,7 +138,7 @@ def render(request: RenderRequest, log: RunLog) -> RenderResult:
             now=datetime.now(UTC),
         )
     log_outcome(outcome, log)
-    tree = write_models(outcome.models, outcome.source, request.tree, log)
+    tree = write_models(outcome.models, outcome.source, request.tree, log, shipped)
     return RenderResult(
         models=len(outcome.models),
         skipped_by_selection=collection.skipped_by_selection,
