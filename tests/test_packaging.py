@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dist import build_dist
 from tests.support.nimgen_runner import kustomize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,16 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("dist")
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(outdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
-    return next(outdir.glob("nimgen-*.whl"))
+    return build_dist("wheel", tmp_path_factory.mktemp("dist"))
 
 
 def test_wheel_contents(wheel: Path) -> None:

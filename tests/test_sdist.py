@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dist import build_dist
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Tests that need the fixtures, the emulator, the CRDs and the templates: enough to show the
@@ -23,16 +25,7 @@ _SUBSET = (
 
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("sdist")
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(outdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
-    archive = next(outdir.glob("nimgen-*.tar.gz"))
+    archive = build_dist("sdist", tmp_path_factory.mktemp("sdist"))
     # Far from the checkout: nothing beside it, no shared/ folder.
     target = tmp_path_factory.mktemp("elsewhere")
     with tarfile.open(archive) as tar:
