@@ -2,7 +2,8 @@
 
 * ``policy``:    where the key may go (API URL, proxy) and whom TLS trusts;
 * ``settings``:  the client's settings (``ClientSettings``);
-* ``transport``: connections (one per request in flight) and ``aio``, their sockets;
+* ``transport``: connections (one per request in flight): ``direct`` (h11 on asyncio)
+                 or through a proxy (httpcore);
 * ``body``:      reading an answer without trusting it (size, compression, nesting, echoes);
 * ``http``:      the retrying client (limiter, retries, answer checks);
 * ``api``:       the three NGC endpoints;

@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import httpcore
-
 from nimgen.apikey import ApiKey, redact
 from nimgen.sources import Logger
 from nimgen.sources.limiter import AdaptiveLimiter
@@ -36,16 +34,8 @@ from nimgen.sources.ngc.body import (
 )
 from nimgen.sources.ngc.policy import tls_failure, tls_for
 from nimgen.sources.ngc.settings import MAX_RETRY_AFTER, ClientSettings
-from nimgen.sources.ngc.transport import Connections, Origin
-
-# Every way a request can fail below HTTP (connect, TLS, reset, protocol, proxy), as
-# httpx's TransportError covered them; PoolTimeout and friends are TimeoutExceptions.
-_TRANSPORT_ERRORS = (
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.ProxyError,
-    httpcore.UnsupportedProtocol,
-)
+from nimgen.sources.ngc.transport import Answer as Head
+from nimgen.sources.ngc.transport import Connections, Origin, TransportFailed
 
 
 class Transient(Exception):
@@ -133,7 +123,9 @@ class RetryingClient:
         self._headers: list[tuple[bytes, bytes]] = []
 
     async def __aenter__(self) -> RetryingClient:
-        self._connections = Connections(tls_for(self.settings, self._proxy), self._proxy)
+        self._connections = Connections(
+            self._origin, tls_for(self.settings, self._proxy), self._proxy
+        )
         self._headers = [
             (b"Host", self._origin.host_header),
             (b"Accept", b"application/json"),
@@ -224,29 +216,23 @@ class RetryingClient:
             ]
         started = time.monotonic()
         status: int | str = "-"
-        pool = self._connections.take()
+        connection = self._connections.take()
         try:
             async with asyncio.timeout(self.settings.request_timeout):
-                request = httpcore.Request(
-                    method.encode("ascii"),
-                    self._origin.url(target),
-                    headers=headers,
-                    content=content,
-                    # No per-read timeouts: asyncio.timeout above bounds the whole attempt.
+                answer = await connection.send(
+                    method.encode("ascii"), target.encode("ascii"), headers, content
                 )
-                response = await pool.handle_async_request(request)
                 try:
-                    status = response.status
-                    answer = _Response(response)
-                    body = await self._read_body(answer, response)
+                    status = answer.status
+                    body = await self._read_body(answer)
                 finally:
-                    await response.aclose()
-        except (TimeoutError, httpcore.TimeoutException):
+                    await answer.aclose()
+        except TimeoutError:
             status = "timeout"
             raise Transient(
                 f"no answer within --request-timeout {self.settings.request_timeout:g}s"
             ) from None
-        except _TRANSPORT_ERRORS as exc:
+        except TransportFailed as exc:
             status = "error"
             tls = tls_failure(exc)
             if tls is not None:
@@ -257,21 +243,21 @@ class RetryingClient:
                 ) from None
             raise Transient(f"connection failed: {_describe(exc)}") from None
         finally:
-            self._connections.give(pool)
+            self._connections.give(connection)
             if self._log is not None:
                 elapsed = time.monotonic() - started
                 url = self.settings.api_url + target
                 self._log(redact(f"{method} {url} {status} {elapsed:.3f}s"))
         return self._interpret(answer, body, final_statuses, body_is_used)
 
-    async def _read_body(self, answer: _Response, response: httpcore.Response) -> bytes:
+    async def _read_body(self, answer: Head) -> bytes:
         cap = self.settings.max_response_bytes
-        declared = answer.header(b"content-length")
+        declared = _header(answer, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise Final(f"answer of {int(declared)} bytes refused (limit {cap} bytes)")
         try:
             return await read_capped(
-                response.aiter_stream(), answer.header(b"content-encoding") or "", cap
+                answer.chunks(), _header(answer, b"content-encoding") or "", cap
             )
         except BodyRefused as exc:
             raise Final(str(exc)) from None
@@ -280,7 +266,7 @@ class RetryingClient:
 
     def _interpret(
         self,
-        response: _Response,
+        response: Head,
         body: bytes,
         final_statuses: frozenset[int],
         body_is_used: bool,
@@ -289,17 +275,17 @@ class RetryingClient:
         if status in final_statuses:
             return status, None
         if status == 429:
-            retry_after = parse_retry_after(response.header(b"retry-after"))
+            retry_after = parse_retry_after(_header(response, b"retry-after"))
             # Halves concurrency once per burst and pauses new requests for Retry-After.
             self._limiter.on_throttled(
                 min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else None
             )
             raise Transient("HTTP 429 Too Many Requests", status=429, retry_after=retry_after)
         if status >= 500:
-            raise Transient(f"HTTP {status} {response.reason_phrase}".rstrip(), status=status)
+            raise Transient(f"HTTP {status} {response.reason}".rstrip(), status=status)
         if status != 200:
-            raise Final(f"HTTP {status} {response.reason_phrase}".rstrip(), status=status)
-        content_type = response.header(b"content-type") or ""
+            raise Final(f"HTTP {status} {response.reason}".rstrip(), status=status)
+        content_type = _header(response, b"content-type") or ""
         if "json" not in content_type.lower():
             kind = content_type.split(";")[0].strip() or "no content type"
             raise Transient(f"HTTP 200 with a non-JSON body ({kind})", status=200)
@@ -314,21 +300,12 @@ class RetryingClient:
         return status, parsed
 
 
-class _Response:
-    """What nimgen reads of an httpcore answer: status, reason and a few headers."""
-
-    def __init__(self, response: httpcore.Response) -> None:
-        self.status = response.status
-        self._headers = response.headers
-        reason = response.extensions.get("reason_phrase", b"")
-        self.reason_phrase = reason.decode("ascii", "ignore") if isinstance(reason, bytes) else ""
-
-    def header(self, name: bytes) -> str | None:
-        """The first value of header ``name`` (lower case), as text."""
-        for key, value in self._headers:
-            if key.lower() == name:
-                return value.decode("latin-1")
-        return None
+def _header(answer: Head, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case), as text."""
+    for key, value in answer.headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _describe(exc: Exception) -> str:

@@ -1,35 +1,38 @@
-"""Connections to NGC: one httpcore connection pool of a single connection per request slot.
+"""Connections to NGC: one keep-alive connection per request in flight.
 
 httpx's ``AsyncClient`` keeps one pool of N connections, and httpcore's pool re-scans
 all of them for every queued request on every event (encode/httpcore#1035): with 32
 connections that was two thirds of nimgen's CPU. Here every request in flight holds a
-pool of its own (one keep-alive connection), taken when it starts and given back when it
-ends, so no request ever waits inside a pool and each scan is over one connection. The
-limiter bounds the requests in flight, so there are never more pools than its ceiling.
+connection of its own, taken when it starts and given back when it ends (LIFO: the most
+recently used, warm one first), so no request ever waits inside a pool. The limiter
+bounds the requests in flight, so there are never more connections than its ceiling.
 
-The pools are httpcore's (the engine inside httpx), driven directly: httpx's client and
-transport layers would parse every URL again, copy headers and build cookie jars for
-nothing (no redirects are followed, no cookies kept). A proxy is used only when given
+Direct connections are h11 on asyncio streams (``direct``). Through a proxy, each
+connection is an httpcore proxy pool of one connection (httpcore, the engine inside
+httpx, does the CONNECT tunnel and TLS inside TLS); a proxy is used only when given
 (``ClientSettings.proxy``, parsed the way httpx parses proxy URLs): environment
 variables such as HTTPS_PROXY are never read.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpcore
-
-from nimgen.sources.ngc.aio import AsyncioBackend
+from nimgen.sources.ngc.direct import (
+    KEEPALIVE_EXPIRY,
+    Answer,
+    DirectConnection,
+    Headers,
+    TransportFailed,
+)
 
 if TYPE_CHECKING:
     import ssl
 
-# As httpx: an idle connection older than this is closed rather than reused.
-KEEPALIVE_EXPIRY = 5.0
-
-Pool = httpcore.AsyncConnectionPool
+__all__ = ["Answer", "Connection", "Connections", "Origin", "TransportFailed"]
 
 
 class Origin:
@@ -37,56 +40,64 @@ class Origin:
 
     def __init__(self, api_url: str) -> None:
         parts = urlsplit(api_url)
-        self.scheme = parts.scheme.encode("ascii")
-        host = parts.hostname or ""
-        self.host = host.encode("idna")
-        self.port = parts.port
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.explicit_port = parts.port
         self.host_header = parts.netloc.rpartition("@")[2].encode("idna")
 
-    def url(self, target: str) -> httpcore.URL:
-        return httpcore.URL(
-            scheme=self.scheme, host=self.host, port=self.port, target=target.encode("ascii")
-        )
+
+class Connection(Protocol):
+    async def send(
+        self, method: bytes, target: bytes, headers: Headers, content: bytes
+    ) -> Answer: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Connections:
-    """Pools of one connection, handed out one per request in flight (LIFO: warm first)."""
+    """Connections handed out one per request in flight, the warmest first."""
 
-    def __init__(self, tls: ssl.SSLContext, proxy: str | None) -> None:
+    def __init__(self, origin: Origin, tls: ssl.SSLContext, proxy: str | None) -> None:
+        self._origin = origin
         self._tls = tls
         self._proxy = proxy
-        self._backend = AsyncioBackend() if proxy is None else None
-        self._idle: list[Pool] = []
-        self._all: list[Pool] = []
+        self._idle: list[Connection] = []
+        self._all: list[Connection] = []
 
-    def take(self) -> Pool:
+    def take(self) -> Connection:
         if self._idle:
             return self._idle.pop()
-        pool = self._new_pool()
-        self._all.append(pool)
-        return pool
+        connection = self._new()
+        self._all.append(connection)
+        return connection
 
-    def give(self, pool: Pool) -> None:
-        self._idle.append(pool)
+    def give(self, connection: Connection) -> None:
+        self._idle.append(connection)
 
     async def aclose(self) -> None:
-        pools, self._all, self._idle = self._all, [], []
-        for pool in pools:
-            await pool.aclose()
+        connections, self._all, self._idle = self._all, [], []
+        for connection in connections:
+            await connection.aclose()
 
-    def _new_pool(self) -> Pool:
+    def _new(self) -> Connection:
+        origin = self._origin
         if self._proxy is None:
-            return httpcore.AsyncConnectionPool(
-                ssl_context=self._tls,
-                max_connections=1,
-                max_keepalive_connections=1,
-                keepalive_expiry=KEEPALIVE_EXPIRY,
-                network_backend=self._backend,
-            )
+            tls = self._tls if origin.scheme == "https" else None
+            return DirectConnection(origin.host, origin.port, tls)
+        return ProxyConnection(origin, self._tls, self._proxy)
+
+
+class ProxyConnection:
+    """An httpcore proxy pool of one connection, behind the same ``send`` as a direct one."""
+
+    def __init__(self, origin: Origin, tls: ssl.SSLContext, proxy_url: str) -> None:
+        import httpcore
         import httpx
 
-        proxy = httpx.Proxy(self._proxy)
-        return httpcore.AsyncHTTPProxy(
+        proxy = httpx.Proxy(proxy_url)
+        self._origin = origin
+        self._pool = httpcore.AsyncHTTPProxy(
             proxy_url=httpcore.URL(
                 scheme=proxy.url.raw_scheme,
                 host=proxy.url.raw_host,
@@ -96,9 +107,63 @@ class Connections:
             proxy_auth=proxy.raw_auth,
             proxy_headers=proxy.headers.raw,
             # An https proxy is trusted like the API: --ca-bundle covers a corporate one.
-            proxy_ssl_context=self._tls if proxy.url.scheme == "https" else None,
-            ssl_context=self._tls,
+            proxy_ssl_context=tls if proxy.url.scheme == "https" else None,
+            ssl_context=tls,
             max_connections=1,
             max_keepalive_connections=1,
             keepalive_expiry=KEEPALIVE_EXPIRY,
         )
+
+    async def send(self, method: bytes, target: bytes, headers: Headers, content: bytes) -> Answer:
+        import httpcore
+
+        origin = self._origin
+        url = httpcore.URL(
+            scheme=origin.scheme.encode("ascii"),
+            host=origin.host.encode("idna"),
+            port=origin.explicit_port,
+            target=target,
+        )
+        request = httpcore.Request(method, url, headers=headers, content=content)
+        with _httpcore_errors():
+            response = await self._pool.handle_async_request(request)
+        reason = response.extensions.get("reason_phrase", b"")
+        return _ProxyAnswer(response, reason if isinstance(reason, bytes) else b"")
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _ProxyAnswer(Answer):
+    def __init__(self, response: Any, reason: bytes) -> None:
+        super().__init__(response.status, reason, list(response.headers))
+        self._response = response
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        with _httpcore_errors():
+            async for chunk in self._response.aiter_stream():
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _httpcore_errors():
+            await self._response.aclose()
+
+
+@contextmanager
+def _httpcore_errors() -> Iterator[None]:
+    """httpcore's failures as the direct connection's: ``TimeoutError`` or
+    ``TransportFailed`` (every way a request can fail below HTTP: connect, TLS, reset,
+    protocol, proxy, as httpx's TransportError covered them)."""
+    import httpcore
+
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise TimeoutError(str(exc)) from exc
+    except (
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.ProxyError,
+        httpcore.UnsupportedProtocol,
+    ) as exc:
+        raise TransportFailed(str(exc) or type(exc).__name__) from exc
