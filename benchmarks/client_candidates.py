@@ -9,7 +9,11 @@ process of its own; the figure is this process's CPU time (user + system) per re
 * ``client-per-slot``:  one ``httpx.AsyncClient`` of one connection per request in flight;
 * ``transport-per-slot``: the same with ``httpx.AsyncHTTPTransport`` (no client layer);
 * ``httpcore-per-slot``:  the same with httpcore pools (no httpx Request/URL parsing);
-* ``httpcore-asyncio``:   the same with nimgen's asyncio network backend (nimgen's choice).
+* ``httpcore-asyncio``:   the same with a plain-asyncio network backend for httpcore
+                          (``benchmarks/httpcore_asyncio_backend.py``; nimgen 0.1's choice);
+* ``h11-direct``:         one ``nimgen.sources.ngc.direct.DirectConnection`` per request in
+                          flight: h11 (httpcore's HTTP/1.1 engine) on asyncio streams,
+                          without httpcore's pool and stream layers (nimgen's choice).
 
 HTTP/2 is not a candidate here: the emulator speaks HTTP/1.1 (see docs/performance.md).
 
@@ -33,7 +37,8 @@ import httpx
 
 from benchmarks.emulator_process import EmulatorProcess
 from nimgen.sources.limiter import AdaptiveLimiter
-from nimgen.sources.ngc.aio import AsyncioBackend
+from benchmarks.httpcore_asyncio_backend import AsyncioBackend
+from nimgen.sources.ngc.direct import DirectConnection
 from tests.support.ngc_emulator import VALID_KEY
 
 CEILING = 32
@@ -114,6 +119,24 @@ async def _run(base: str, paths: list[str], candidate: str) -> None:
                 await holder.aclose()
 
         closers.append(close_slots)
+    elif candidate == "h11-direct":
+        directs = _PerSlot(lambda: DirectConnection(origin.hostname or "", origin.port or 80, None))
+
+        async def fetch(path: str) -> bytes:
+            connection = directs.take()
+            try:
+                answer = await connection.send(b"GET", path.encode(), raw_headers, b"")
+                body = b"".join([chunk async for chunk in answer.chunks()])
+                await answer.aclose()
+                return body
+            finally:
+                directs.idle.append(connection)
+
+        async def close_directs() -> None:
+            for connection in directs.all:
+                await connection.aclose()
+
+        closers.append(close_directs)
     else:
         backend = AsyncioBackend() if candidate == "httpcore-asyncio" else None
         cores = _PerSlot(
@@ -164,6 +187,7 @@ CANDIDATES = (
     "transport-per-slot",
     "httpcore-per-slot",
     "httpcore-asyncio",
+    "h11-direct",
 )
 
 
@@ -176,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, list[float]] = {c: [] for c in CANDIDATES}
     wall: dict[str, list[float]] = {c: [] for c in CANDIDATES}
     with EmulatorProcess(models=args.requests, latency=0.05) as url:
-        asyncio.run(_run(url, paths[:50], "httpcore-asyncio"))  # warm up imports
+        asyncio.run(_run(url, paths[:50], "h11-direct"))  # warm up imports
         for _ in range(args.rounds):
             for candidate in CANDIDATES:  # interleaved: every candidate meets the same load
                 started, cpu_before = time.monotonic(), _cpu()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from nimgen.selection import Selection
     from nimgen.sources import Collection
     from nimgen.sources.ngc import ClientSettings, CollectOptions, NgcClient
+
+
+# Seconds after the network phase starts when ``fetch_models``'s ``while_waiting`` runs.
+WHILE_WAITING_DELAY = 0.01
 
 
 @dataclass(frozen=True)
@@ -85,15 +89,21 @@ def reporting(collected: Collected) -> Iterator[None]:
         raise
 
 
-def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
-    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags."""
+def fetch_models(
+    prepared: Prepared, log: RunLog, *, while_waiting: Callable[[], None] | None = None
+) -> Fetched:
+    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
+
+    ``while_waiting`` runs once, soon after the first requests are sent: CPU work the run
+    needs later (imports), done while the process would only wait for answers.
+    """
     from nimgen.commands.previous import reusable_records
     from nimgen.commands.results import Collected, Reuse
     from nimgen.eu import resolve_eu
 
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
-    collection = collect_live(prepared, reusable, log)
+    collection = collect_live(prepared, reusable, log, while_waiting)
     collected = Collected.of(collection)
     with reporting(collected), eu_warnings_first(log):
         check_failures(collection, request.allow_partial, log)
@@ -138,7 +148,10 @@ def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> 
 
 
 def collect_live(
-    prepared: Prepared, previous: dict[str, SnapshotModel] | None, log: RunLog
+    prepared: Prepared,
+    previous: dict[str, SnapshotModel] | None,
+    log: RunLog,
+    while_waiting: Callable[[], None] | None = None,
 ) -> Collection:
     """Validate the key, discover the catalog and fetch the selected models.
 
@@ -153,6 +166,10 @@ def collect_live(
     options = CollectOptions(selection=prepared.selection, previous=previous)
 
     async def run() -> Collection:
+        if while_waiting is not None:
+            # Late enough that the key check and the first page are on the wire (a round
+            # trip to NGC takes longer than this), early enough to be done before answers.
+            asyncio.get_running_loop().call_later(WHILE_WAITING_DELAY, while_waiting)
         limiter = AdaptiveLimiter(settings.concurrency)
         client = NgcClient(settings, key, limiter=limiter, log=log.request_line)
         async with client:
