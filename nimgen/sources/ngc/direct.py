@@ -85,9 +85,7 @@ class DirectConnection:
                 event = await self._next_event()
                 if isinstance(event, h11.Response):
                     return _DirectAnswer(self, event)
-                if isinstance(event, h11.ConnectionClosed):
-                    raise TransportFailed("Server disconnected without sending a response.")
-                # An InformationalResponse (1xx): the real answer follows.
+                # Otherwise an InformationalResponse (1xx): the real answer follows.
         except BaseException:
             self.close()
             raise
@@ -106,6 +104,9 @@ class DirectConnection:
                 data = await self._reader.read(READ_BYTES)
             except OSError as exc:
                 raise TransportFailed(str(exc) or type(exc).__name__) from exc
+            if not data and machine.their_state is h11.SEND_RESPONSE:
+                # As httpcore says it: h11 would name its state machine instead.
+                raise TransportFailed("Server disconnected without sending a response.")
             machine.receive_data(data)  # b"" is the end of the stream
 
     def _finished(self) -> None:
