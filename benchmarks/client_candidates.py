@@ -36,8 +36,8 @@ import httpcore
 import httpx
 
 from benchmarks.emulator_process import EmulatorProcess
-from nimgen.sources.limiter import AdaptiveLimiter
 from benchmarks.httpcore_asyncio_backend import AsyncioBackend
+from nimgen.sources.limiter import AdaptiveLimiter
 from nimgen.sources.ngc.direct import DirectConnection
 from tests.support.ngc_emulator import VALID_KEY
 

@@ -77,3 +77,17 @@ def median_of(runs: Sequence[Measure]) -> Measure:
 
 def median_run(argv: Sequence[str], env: dict[str, str], cwd: Path, repeat: int) -> Measure:
     return median_of([checked(run_child(argv, env, cwd), argv) for _ in range(repeat)])
+
+
+def precompile(nimgen: str) -> None:
+    """Compile the nimgen package that the console script ``nimgen`` runs, as pip does when
+    it installs a wheel: an editable install (or PYTHONDONTWRITEBYTECODE) would otherwise
+    pay for compiling every module on every run, which no installed nimgen does."""
+    beside = Path(nimgen).with_name("python")
+    shebang = Path(nimgen).read_text(encoding="utf-8").splitlines()[0].removeprefix("#!").strip()
+    python = str(beside) if beside.exists() else shebang
+    find = "import nimgen, os; print(os.path.dirname(nimgen.__file__))"
+    package = subprocess.run(
+        [python, "-c", find], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    ).stdout.strip()
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True)

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.measure import Measure, checked, median_of, median_run, run_child
+from benchmarks.measure import Measure, checked, median_of, median_run, precompile, run_child
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
 from tests.support.nimgen_runner import clean_env, nimgen_executable
 
@@ -358,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, help="custom run: --concurrency")
     args = parser.parse_args(argv)
     nimgens = [nimgen_executable()] + ([args.baseline] if args.baseline else [])
+    for nimgen in nimgens:
+        precompile(nimgen)
     load_before = os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="nimgen-bench-") as tmp:
