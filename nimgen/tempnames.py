@@ -32,8 +32,8 @@ def _warn_on_stderr(message: str) -> None:
     sys.stderr.flush()
 
 
-# How the removal is reported: a ``warning:`` line on stderr, as the Reporter writes
-# them (a command may point this at its Reporter's ``warn``).
+# How the removal is reported: a ``warning:`` line on stderr, as the Console writes
+# them (a command may point this at its Console's ``warn``).
 notice: Callable[[str], None] = _warn_on_stderr
 
 

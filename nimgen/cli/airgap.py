@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.options import Exclude, JsonOutput, Models, ModelsFile, Quiet, run_reported
-from nimgen.reports import Reporter, RunReport
+from nimgen.cli.options import Choice, Output, grouped
 
 
 @app.command(epilog=EXIT_CODES_HELP)
+@grouped
 def airgap(
+    *,
     from_path: Annotated[
         Path,
         typer.Option(
@@ -35,9 +36,7 @@ def airgap(
             "nvcr.io/nim/meta/x:1 becomes REGISTRY/PREFIX/nim/meta/x:1.",
         ),
     ],
-    models: Models = None,
-    exclude: Exclude = None,
-    models_file: ModelsFile = None,
+    choice: Choice,
     tags: Annotated[
         str,
         typer.Option(
@@ -105,8 +104,7 @@ def airgap(
             "repeatable. stage-weights.sh then downloads every profile built for it.",
         ),
     ] = None,
-    json_output: JsonOutput = False,
-    quiet: Quiet = False,
+    out: Output,
 ) -> None:
     """Write a custom ConfigMap, the mirroring manifests and the weights staging for a
     disconnected cluster.
@@ -118,14 +116,13 @@ def airgap(
     then prints the next steps with their exact commands.
     """
     from nimgen.commands.airgap import AirgapRequest, write_airgap
+    from nimgen.report.run import run_command
 
     request = AirgapRequest(
         from_path=from_path,
         output=output,
         mirror=mirror,
-        models=models,
-        exclude=exclude,
-        models_file=models_file,
+        choice=choice.choice(),
         tags=tags,
         name=name,
         namespace=namespace,
@@ -137,6 +134,4 @@ def airgap(
         storage_class=storage_class,
         gpu=gpu,
     )
-    reporter = Reporter(quiet=quiet, json_output=json_output)
-    report = RunReport(command="airgap")
-    run_reported(reporter, report, lambda: write_airgap(request, reporter, report))
+    run_command("airgap", out.console(), lambda log: write_airgap(request, log))

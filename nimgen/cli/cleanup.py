@@ -1,8 +1,4 @@
-"""``cleanup``: retire what the Account era left on a cluster, losing nothing.
-
-Also the options every cluster command shares: ``--kubectl``, ``--kubeconfig``,
-``--context``.
-"""
+"""``cleanup``: retire what the Account era left on a cluster, losing nothing."""
 
 from __future__ import annotations
 
@@ -12,30 +8,15 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import app
-from nimgen.cli.options import JsonOutput, Quiet
-
-CLUSTER_EXIT_HELP = (
-    "Exit codes: 0 nothing to do (or done); 1 the run failed (cluster unreachable, "
-    "permission denied); 2 usage or bad input; 3 there is something to do (a plan)."
-)
-
-Kubeconfig = Annotated[
-    Path | None,
-    typer.Option("--kubeconfig", dir_okay=False, help="The kubeconfig (default: kubectl's)."),
-]
-Context = Annotated[
-    str | None, typer.Option("--context", help="The kubeconfig context (default: current).")
-]
-KubectlPath = Annotated[
-    str, typer.Option("--kubectl", help="kubectl or oc to run (a name on PATH or a path).")
-]
+from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Cluster
+from nimgen.cli.options import Output, grouped
 
 
 @app.command(epilog=CLUSTER_EXIT_HELP)
+@grouped
 def cleanup(
-    apply: Annotated[
-        bool, typer.Option("--apply", help="Do it (default: only show the plan).")
-    ] = False,
+    *,
+    apply: Apply = False,
     backup: Annotated[
         Path | None,
         typer.Option(
@@ -80,11 +61,8 @@ def cleanup(
         str | None,
         typer.Option("--namespace", "-n", help="Only Accounts in this namespace (default: all)."),
     ] = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    kubectl: KubectlPath = "kubectl",
-    json_output: JsonOutput = False,
-    quiet: Quiet = False,
+    cluster: Cluster,
+    out: Output,
 ) -> None:
     """Retire the Account era: each Account, the ConfigMap, Template and pull Secret
     it owns, its API-key Secret and its finalizer.
@@ -94,7 +72,7 @@ def cleanup(
     projects and their secrets are never touched, only reported.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.runner import run_on_cluster
+    from nimgen.report.run import run_command
 
     options = commands.CleanupOptions(
         apply=apply,
@@ -106,12 +84,5 @@ def cleanup(
         from_path=from_path,
         namespace=namespace,
     )
-    run_on_cluster(
-        "cleanup",
-        lambda console, access: commands.cleanup(console, access, options),
-        kubectl=kubectl,
-        kubeconfig=kubeconfig,
-        context=context,
-        quiet=quiet,
-        json_output=json_output,
-    )
+    access = cluster.access()
+    run_command("cleanup", out.console(), lambda log: commands.cleanup(log, access, options))

@@ -9,7 +9,8 @@ import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.eu_options import FetchEu
-from nimgen.cli.options import Choice, Limits, Ngc, Output, grouped
+from nimgen.cli.ngc_options import Limits, Ngc
+from nimgen.cli.options import Choice, Output, grouped
 from nimgen.cli.tree_options import AllowEmpty, AllowPartial, FullOption, PreviousOption
 
 SnapshotFile = Annotated[

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.eu_options import GenerateEu
-from nimgen.cli.options import Choice, Limits, Ngc, Output, grouped
+from nimgen.cli.ngc_options import Limits, Ngc
+from nimgen.cli.options import Choice, Output, grouped
 from nimgen.cli.tree_options import (
     DEFAULT_MAX_LOSS_PERCENT,
     AllowEmpty,

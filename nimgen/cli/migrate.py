@@ -7,25 +7,26 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import app
-from nimgen.cli.cleanup import CLUSTER_EXIT_HELP, Context, Kubeconfig, KubectlPath
-from nimgen.cli.options import ApiKeyFile, JsonOutput, Quiet
+from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Cluster
+from nimgen.cli.ngc_options import ApiKeyFile
+from nimgen.cli.options import Output, grouped
 
 
 @app.command("migrate-deployments", epilog=CLUSTER_EXIT_HELP)
+@grouped
 def migrate_deployments(
     deployment: Annotated[
         str | None,
         typer.Argument(help="One deployment (InferenceService) in --namespace; default: all."),
     ] = None,
+    *,
     namespace: Annotated[
         str | None, typer.Option("--namespace", "-n", help="The project to migrate.")
     ] = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Migrate every project.")
     ] = False,
-    apply: Annotated[
-        bool, typer.Option("--apply", help="Do it (default: only show the plan).")
-    ] = False,
+    apply: Apply = False,
     restart: Annotated[
         bool,
         typer.Option(
@@ -43,11 +44,8 @@ def migrate_deployments(
         ),
     ] = False,
     api_key_file: ApiKeyFile = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    kubectl: KubectlPath = "kubectl",
-    json_output: JsonOutput = False,
-    quiet: Quiet = False,
+    cluster: Cluster,
+    out: Output,
 ) -> None:
     """Give deployments their own secrets, nim-api-key-<deployment> and
     nim-image-pull-<deployment>, and point their ServingRuntimes at them.
@@ -59,7 +57,7 @@ def migrate_deployments(
     InferenceService of the project refers to them.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.runner import run_on_cluster
+    from nimgen.report.run import run_command
 
     options = commands.MigrateOptions(
         deployment=deployment,
@@ -70,12 +68,7 @@ def migrate_deployments(
         keep_shared_secrets=keep_shared_secrets,
         api_key_file=api_key_file,
     )
-    run_on_cluster(
-        "migrate-deployments",
-        lambda console, access: commands.migrate(console, access, options),
-        kubectl=kubectl,
-        kubeconfig=kubeconfig,
-        context=context,
-        quiet=quiet,
-        json_output=json_output,
+    access = cluster.access()
+    run_command(
+        "migrate-deployments", out.console(), lambda log: commands.migrate(log, access, options)
     )

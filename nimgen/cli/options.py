@@ -4,6 +4,8 @@ An option group is a frozen dataclass whose fields are Typer options (``Annotate
 a command declares one parameter of that type, and ``@grouped`` lets Typer see the
 group's options in its place and hands the command one built object - as twine's
 settings object does. Single options shared by a few commands are aliases here too.
+The groups of one family live beside it: ``ngc_options`` (reaching NGC),
+``eu_options``, ``tree_options`` and ``cluster_options``.
 """
 
 from __future__ import annotations
@@ -19,17 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from nimgen.commands.common import (
-    DEFAULT_API_URL,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_REQUEST_TIMEOUT,
-)
-
 if TYPE_CHECKING:
-    from nimgen.commands.common import ModelChoice, NgcAccess
+    from nimgen.commands.common import ModelChoice
     from nimgen.report.console import Console
-    from nimgen.reports import Reporter, RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,107 +68,6 @@ def grouped(command: F) -> F:
 def option_group(cls: type[Any]) -> type[Any]:
     cls.__option_group__ = True
     return dataclass(frozen=True)(cls)
-
-
-# -- reaching NGC ---------------------------------------------------------------------------
-
-ApiUrl = Annotated[
-    str,
-    typer.Option(
-        "--ngc-api-url",
-        envvar="NIMGEN_NGC_API_URL",
-        help="NGC API base URL. Plain http:// only for loopback hosts.",
-        show_default=True,
-    ),
-]
-ApiKeyFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--api-key-file",
-        help="Read the personal NGC key (nvapi-...) from this file instead of $NGC_API_KEY.",
-        dir_okay=False,
-    ),
-]
-CaBundle = Annotated[
-    Path | None,
-    typer.Option(
-        "--ca-bundle",
-        exists=True,
-        dir_okay=False,
-        help="Extra CA certificates (PEM) to trust, e.g. a corporate proxy's. "
-        "TLS is always verified.",
-    ),
-]
-Proxy = Annotated[
-    str | None,
-    typer.Option(
-        "--proxy",
-        envvar="NIMGEN_PROXY",
-        metavar="URL",
-        help="Send every NGC request through this HTTP(S) proxy "
-        "(http[s]://[user:password@]host:port; plain http only to a loopback proxy). "
-        "The *_proxy environment variables are ignored. Credentials are never printed; "
-        "pass the URL in $NIMGEN_PROXY to keep them out of process listings.",
-        show_default=False,
-    ),
-]
-RequestTimeout = Annotated[
-    float,
-    typer.Option(
-        "--request-timeout", min=0.1, help="Seconds one request may take before it is retried."
-    ),
-]
-MaxAttempts = Annotated[
-    int,
-    typer.Option("--max-attempts", min=1, max=20, help="Tries per request before giving up."),
-]
-Verbose = Annotated[
-    bool,
-    typer.Option("--verbose", "-v", help="Log each request: method, URL, status, time."),
-]
-Concurrency = Annotated[
-    int,
-    typer.Option("--concurrency", min=1, max=256, help="Most requests in flight at once."),
-]
-Deadline = Annotated[
-    float | None,
-    typer.Option("--deadline", min=1, help="Fail the run if it takes longer than this (seconds)."),
-]
-
-
-@option_group
-class Ngc:
-    """How a live command reaches NGC (generate, fetch, probe-eu, verify-key)."""
-
-    api_url: ApiUrl = DEFAULT_API_URL
-    api_key_file: ApiKeyFile = None
-    proxy: Proxy = None
-    ca_bundle: CaBundle = None
-    request_timeout: RequestTimeout = DEFAULT_REQUEST_TIMEOUT
-    max_attempts: MaxAttempts = DEFAULT_MAX_ATTEMPTS
-    verbose: Verbose = False
-
-    def access(self, limits: Limits | None = None) -> NgcAccess:
-        from nimgen.commands.common import NgcAccess
-
-        return NgcAccess(
-            api_url=self.api_url,
-            api_key_file=self.api_key_file,
-            request_timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
-            ca_bundle=self.ca_bundle,
-            proxy=self.proxy,
-            concurrency=limits.concurrency if limits else DEFAULT_CONCURRENCY,
-            deadline=limits.deadline if limits else None,
-        )
-
-
-@option_group
-class Limits:
-    """How much a collecting command may do at once, and for how long."""
-
-    concurrency: Concurrency = DEFAULT_CONCURRENCY
-    deadline: Deadline = None
 
 
 # -- which models -----------------------------------------------------------------------------
@@ -231,26 +124,3 @@ class Output:
         from nimgen.report.console import Console
 
         return Console(quiet=self.quiet, verbose=verbose, json_output=self.json_output)
-
-
-def run_reported(reporter: Reporter, report: RunReport, body: Callable[[], None]) -> None:
-    """Run a ``RunReport`` command's ``body`` (airgap, the cluster commands): a failure takes
-    the one error path (one line, the --json document), and the run exits with its code."""
-    from nimgen.report.errors import as_error
-    from nimgen.report.run import CommandExit
-
-    try:
-        body()
-    except BaseException as exc:
-        if isinstance(exc, SystemExit):
-            raise
-        error = as_error(exc)
-        reporter.error(error.message, error.details)
-        report.ok = False
-        report.exit_code = int(error.exit_code)
-        report.error = error.message
-        report.error_details = list(error.details)
-        reporter.emit_json(report)
-        raise CommandExit(int(error.exit_code)) from None
-    reporter.emit_json(report)
-    raise CommandExit(report.exit_code)

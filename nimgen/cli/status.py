@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import app
-from nimgen.cli.cleanup import Context, Kubeconfig, KubectlPath
-from nimgen.cli.options import JsonOutput, Quiet
+from nimgen.cli.cluster_options import Cluster
+from nimgen.cli.options import Output, grouped
 
 STATUS_EXIT_HELP = (
     "Exit codes: 0 a reader finds its ConfigMap and Template and no Account is left; "
@@ -18,7 +18,9 @@ STATUS_EXIT_HELP = (
 
 
 @app.command(epilog=STATUS_EXIT_HELP)
+@grouped
 def status(
+    *,
     namespace: Annotated[
         str | None,
         typer.Option(
@@ -28,11 +30,8 @@ def status(
             "exists, else opendatahub).",
         ),
     ] = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    kubectl: KubectlPath = "kubectl",
-    json_output: JsonOutput = False,
-    quiet: Quiet = False,
+    cluster: Cluster,
+    out: Output,
 ) -> None:
     """Show the NIM ConfigMaps by label with their revisions and which one a reader
     picks, the dashboard's nimConfig, the Template, and Account leftovers.
@@ -44,14 +43,7 @@ def status(
     nim-http-template, by name.
     """
     from nimgen.cluster import commands
-    from nimgen.cluster.runner import run_on_cluster
+    from nimgen.report.run import run_command
 
-    run_on_cluster(
-        "status",
-        lambda console, access: commands.status(console, access, namespace),
-        kubectl=kubectl,
-        kubeconfig=kubeconfig,
-        context=context,
-        quiet=quiet,
-        json_output=json_output,
-    )
+    access = cluster.access()
+    run_command("status", out.console(), lambda log: commands.status(log, access, namespace))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.options import Ngc, Output, grouped
+from nimgen.cli.ngc_options import Ngc
+from nimgen.cli.options import Output, grouped
 
 
 @app.command("verify-key", epilog=EXIT_CODES_HELP)

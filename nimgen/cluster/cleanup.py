@@ -30,7 +30,6 @@ from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
-    AlreadyExists,
     Kubectl,
     KubeError,
     Ref,
@@ -104,10 +103,9 @@ def _test_hook(step: str) -> None:
 
 def _carry_over(kube: Kubectl, carry: Carry, outcome: Outcome) -> None:
     if carry.configmap is not None:
-        try:
-            kube.create(carry.configmap)
+        if kube.create(carry.configmap):
             outcome.done.append(f"created {carry.target} ({len(carry.models)} models)")
-        except AlreadyExists:
+        else:
             outcome.already_gone.append(f"{carry.target} existed already")
     if carry.patch_dashboard:
         dashboard = Ref(carry.target.namespace, DASHBOARD_NAME, DASHBOARD_CONFIG)

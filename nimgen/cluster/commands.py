@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.cluster.kube import ClusterAccess
-from nimgen.cluster.runner import Finding
+from nimgen.cluster.kube import ClusterAccess, JsonObject
+from nimgen.commands.common import RunLog
+from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode, RunFailed
-from nimgen.report.console import Console
 
 PLAN_ONLY = "This is a plan: nothing was changed. Run again with --apply to do it."
 RESTART_WARNING = (
@@ -34,7 +34,7 @@ class CleanupOptions:
     namespace: str | None = None
 
 
-def cleanup(console: Console, access: ClusterAccess, options: CleanupOptions) -> Finding:
+def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.allowlist import Carry, plan_carry
     from nimgen.cluster.backup import check_directory, default_directory
     from nimgen.cluster.cleanup import apply_cleanup
@@ -65,39 +65,37 @@ def cleanup(console: Console, access: ClusterAccess, options: CleanupOptions) ->
             if carry is not None:
                 carries[account.account] = carry
     for line in plan_lines(plan, carries, options.carry_allowlist):
-        console.info(line)
-    finding = Finding({"mode": "apply" if options.apply else "plan"})
-    finding.document.update(plan_json(plan, carries, options.carry_allowlist))
+        log.info(line)
+    mode = "apply" if options.apply else "plan"
+    document = {"mode": mode, **plan_json(plan, carries, options.carry_allowlist)}
     if plan.nothing_to_do:
-        return finding
+        return ClusterResult("cleanup", document)
     if not options.apply:
-        console.info(PLAN_ONLY)
-        finding.exit_code = ExitCode.DRIFT
-        return finding
+        return _plan_only("cleanup", log, document)
     ready = [c for c in carries.values() if c.problem is None]
-    outcome = apply_cleanup(kube, plan, ready, target, log=console.info)
+    outcome = apply_cleanup(kube, plan, ready, target, log=log.info)
     for line in outcome.done + outcome.already_gone:
-        console.info(f"  {line}")
+        log.info(f"  {line}")
     for warning in outcome.warnings:
-        console.warn(warning)
-    console.info(f"Done. The backup is in {target}. Check the result with: nimgen status")
-    finding.document.update(backup=str(target), done=outcome.done, alreadyGone=outcome.already_gone)
-    return finding
+        log.warn(warning)
+    log.info(f"Done. The backup is in {target}. Check the result with: nimgen status")
+    done = {"backup": str(target), "done": outcome.done, "alreadyGone": outcome.already_gone}
+    return ClusterResult("cleanup", {**document, **done})
 
 
-def status(console: Console, access: ClusterAccess, namespace: str | None) -> Finding:
+def status(log: RunLog, access: ClusterAccess, namespace: str | None) -> ClusterResult:
     from nimgen.cluster.reader import choose_namespace, read_status, status_lines
 
     kube = access.client()
     found = read_status(kube, choose_namespace(kube, namespace))
     for line in status_lines(found):
-        console.info(line)
+        log.info(line)
     code = ExitCode.OK
     if found.problems():
         code = ExitCode.RUN_FAILED
     elif found.leftovers:
         code = ExitCode.DRIFT
-    return Finding(found.as_json(), code)
+    return ClusterResult("status", found.as_json(), code)
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ class MigrateOptions:
     api_key_file: Path | None = None
 
 
-def migrate(console: Console, access: ClusterAccess, options: MigrateOptions) -> Finding:
+def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> ClusterResult:
     from nimgen.apikey import ENV_VAR, load_api_key
     from nimgen.cluster.migrate import plan_migration
     from nimgen.cluster.migrate_apply import apply_migration
@@ -125,7 +123,7 @@ def migrate(console: Console, access: ClusterAccess, options: MigrateOptions) ->
     warnings: list[str] = []
     key = load_api_key(options.api_key_file, warn=warnings, required=False)
     for warning in warnings:
-        console.warn(warning)
+        log.warn(warning)
     kube = access.client()
     usage = read_usage(kube, options.namespace)
     names = {s["metadata"]["name"] for s in usage.services}
@@ -140,23 +138,25 @@ def migrate(console: Console, access: ClusterAccess, options: MigrateOptions) ->
         keep_shared=options.keep_shared_secrets,
     )
     for line in plan_lines(plan):
-        console.info(line)
-    finding = Finding({"mode": "apply" if options.apply else "plan", **plan_json(plan)})
+        log.info(line)
+    document = {"mode": "apply" if options.apply else "plan", **plan_json(plan)}
     if plan.nothing_to_do:
-        return finding
+        return ClusterResult("migrate-deployments", document)
     if options.restart:
-        console.warn(RESTART_WARNING)
+        log.warn(RESTART_WARNING)
     if not options.apply:
-        console.info(PLAN_ONLY)
-        finding.exit_code = ExitCode.DRIFT
-        return finding
-    finding.document["done"] = apply_migration(
-        kube, plan, restart=options.restart, log=console.info
-    )
+        return _plan_only("migrate-deployments", log, document)
+    done = apply_migration(kube, plan, restart=options.restart, log=log.info)
     skipped = [f"{d.namespace}/{d.name}: {d.problem}" for d in plan.deployments if d.problem]
     if skipped:
         raise RunFailed(
             f"{len(skipped)} deployment(s) were not migrated; the others were",
             details=tuple(skipped),
         )
-    return finding
+    return ClusterResult("migrate-deployments", {**document, "done": done})
+
+
+def _plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
+    """Without --apply nothing is changed: say so, and exit 3 (there is something to do)."""
+    log.info(PLAN_ONLY)
+    return ClusterResult(command, document, ExitCode.DRIFT)

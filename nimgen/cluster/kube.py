@@ -306,10 +306,15 @@ class Kubectl:
         except NoResourceType:
             return None
 
-    def create(self, document: JsonObject) -> None:
-        """Create from a manifest sent on stdin (its values never appear in ``ps``)."""
+    def create(self, document: JsonObject) -> bool:
+        """Create from a manifest sent on stdin (its values never appear in ``ps``). False
+        when it exists already: kept as it is, never replaced."""
         ref = Ref.of(Resource(document["kind"], document["apiVersion"], ""), document)
-        self.run("create", "-f", "-", stdin=json.dumps(document).encode(), what=f"create {ref}")
+        try:
+            self.run("create", "-f", "-", stdin=json.dumps(document).encode(), what=f"create {ref}")
+        except AlreadyExists:
+            return False
+        return True
 
     def patch(self, ref: Ref, patch: object, *, kind: str = "json") -> JsonObject:
         """A JSON patch (``kind='json'``, with ``test`` ops as guards) or a merge patch."""

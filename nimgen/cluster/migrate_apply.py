@@ -14,24 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from nimgen.cluster.cleanup import Need, check_permissions
-from nimgen.cluster.kube import (
-    INFERENCE_SERVICE,
-    SECRET,
-    SERVING_RUNTIME,
-    AlreadyExists,
-    JsonObject,
-    Kubectl,
-    Ref,
-)
+from nimgen.cluster.kube import INFERENCE_SERVICE, SECRET, SERVING_RUNTIME, Kubectl, Ref
 from nimgen.cluster.migrate import Deployment, MigrationPlan
-from nimgen.cluster.secretdata import (
-    DOCKER_CONFIG_KEY,
-    DOCKER_CONFIG_TYPE,
-    encode,
-    protect,
-    pull_secret_config,
-)
-from nimgen.cluster.usage import KEY_ENV, read_usage
+from nimgen.cluster.secretdata import key_secret, pull_secret
+from nimgen.cluster.usage import read_usage
 
 RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
 CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
@@ -54,41 +40,18 @@ def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
     return sorted(needs)
 
 
-def _secret(item: Deployment, name: str, kind: str, data: dict[str, str]) -> JsonObject:
-    """The Secret's manifest; its values (base64 and plain) are registered for redaction
-    first, so not even an error kubectl echoes can show them."""
-    document: JsonObject = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": item.namespace,
-            "annotations": {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"},
-        },
-        "type": kind,
-        "data": {key: encode(value) for key, value in data.items()},
-    }
-    protect(document, keep_values=True)
-    return document
-
-
 def _migrate(kube: Kubectl, item: Deployment, key: str | None, restart: bool) -> list[str]:
     done = []
-    for create, name, kind, data in (
-        (item.create_key_secret, item.key_secret, "Opaque", {KEY_ENV: key or ""}),
-        (
-            item.create_pull_secret,
-            item.pull_secret,
-            DOCKER_CONFIG_TYPE,
-            {DOCKER_CONFIG_KEY: pull_secret_config(key or "")},
-        ),
+    created_for = {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"}
+    for create, name, secret in (
+        (item.create_key_secret, item.key_secret, key_secret),
+        (item.create_pull_secret, item.pull_secret, pull_secret),
     ):
         if not create:
             continue
-        try:
-            kube.create(_secret(item, name, kind, data))
+        if kube.create(secret(name, item.namespace, key or "", created_for)):
             done.append(f"created Secret {item.namespace}/{name}")
-        except AlreadyExists:
+        else:
             done.append(f"Secret {item.namespace}/{name} existed already: kept")
     if item.ops and item.runtime is not None:
         kube.patch(Ref(item.namespace, item.runtime, SERVING_RUNTIME), list(item.ops))

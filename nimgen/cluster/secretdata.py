@@ -14,6 +14,7 @@ import json
 
 from nimgen.apikey import register_secret
 from nimgen.cluster.kube import JsonObject
+from nimgen.cluster.usage import KEY_ENV
 
 REGISTRY = "nvcr.io"
 REGISTRY_USER = "$oauthtoken"
@@ -92,3 +93,30 @@ def pull_secret_config(key: str) -> str:
     auth = encode(f"{REGISTRY_USER}:{key}")
     config = {"auths": {REGISTRY: {"username": REGISTRY_USER, "password": key, "auth": auth}}}
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def key_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
+    """A Secret holding an NGC key as ``NGC_API_KEY``, the variable a NIM container reads."""
+    return _new_secret(name, namespace, "Opaque", {KEY_ENV: key}, annotations)
+
+
+def pull_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
+    """A Secret that lets a pod pull from ``nvcr.io`` with an NGC key."""
+    data = {DOCKER_CONFIG_KEY: pull_secret_config(key)}
+    return _new_secret(name, namespace, DOCKER_CONFIG_TYPE, data, annotations)
+
+
+def _new_secret(
+    name: str, namespace: str, kind: str, data: dict[str, str], annotations: dict[str, str]
+) -> JsonObject:
+    """A Secret to create, its ``data`` base64-encoded. Its values (base64 and plain) are
+    registered for redaction first, so not even an error kubectl echoes can show them."""
+    document: JsonObject = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+        "type": kind,
+        "data": {key: encode(value) for key, value in data.items()},
+    }
+    protect(document, keep_values=True)
+    return document

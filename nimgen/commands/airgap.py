@@ -1,7 +1,7 @@
 """``nimgen airgap``: plan, render, check and write the air-gap directory, offline.
 
 The command line parses the options into an ``AirgapRequest``; this does the rest and
-fills the run's report (its summary and ``--json``).
+returns an ``AirgapResult``, which ``nimgen.report`` prints (the summary and ``--json``).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nimgen.commands.common import ModelChoice, RunLog
+
 if TYPE_CHECKING:
-    from nimgen.airgap import Image
-    from nimgen.reports import Reporter, RunReport
+    from nimgen.commands.results import AirgapResult
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,7 @@ class AirgapRequest:
     from_path: Path
     output: Path
     mirror: str
-    models: list[str] | None
-    exclude: list[str] | None
-    models_file: Path | None
+    choice: ModelChoice
     tags: str
     name: str
     namespace: str
@@ -35,23 +34,23 @@ class AirgapRequest:
     gpu: list[str] | None
 
 
-def write_airgap(request: AirgapRequest, reporter: Reporter, report: RunReport) -> None:
-    """Plan the air gap from ``request.from_path``, write every file atomically, report."""
+def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
+    """Plan the air gap from ``request.from_path`` and write every file atomically."""
     from nimgen.airgap import TagChoice, parse_mirror, plan_airgap
     from nimgen.airgap_weights import parse_weights_options
+    from nimgen.commands.results import AirgapResult, ConfigMapFacts
     from nimgen.errors import RunFailed
     from nimgen.output import check_output_dir, write_tree
     from nimgen.render import airgap_report
     from nimgen.render.airgap import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
     from nimgen.render.airgap_steps import next_steps
     from nimgen.render.configmap import MAX_OBJECT_BYTES
-    from nimgen.selection import build_selection
     from nimgen.sources.snapshot import load_models
     from nimgen.validate import validate_text
 
     target = parse_mirror(request.mirror)
     tag_choice = TagChoice.parse(request.tags)
-    selection = build_selection(request.models, request.exclude, request.models_file)
+    selection = request.choice.selection()
     staging = (
         parse_weights_options(
             project=request.project,
@@ -76,9 +75,9 @@ def write_airgap(request: AirgapRequest, reporter: Reporter, report: RunReport) 
         weights=staging,
     )
     for pattern in plan.unmatched_patterns:
-        reporter.warn(f"--models {pattern!r} matched no model in {request.from_path}")
+        log.warn(f"--models {pattern!r} matched no model in {request.from_path}")
     for warning in airgap_report.warnings(plan):
-        reporter.warn(warning)
+        log.warn(warning)
     files = render_airgap(plan)
     configmap_text = files[CONFIGMAP_FILE].decode("utf-8")
     checked = validate_text(configmap_text, CONFIGMAP_FILE)
@@ -91,31 +90,15 @@ def write_airgap(request: AirgapRequest, reporter: Reporter, report: RunReport) 
     write_tree(request.output, files, owned=AIRGAP_FILES)
 
     size = len(files[CONFIGMAP_FILE])
-    report.discovered = None
-    report.skipped_by_selection = plan.skipped_by_selection
-    report.models = len(plan.records)
-    report.eu_restricted = [r.name for r in plan.records if r.euRestricted]
-    report.output = str(request.output)
-    report.configmap = {
-        "name": plan.name,
-        "namespace": plan.namespace,
-        "sizeBytes": size,
-        "shareOfLimit": round(size / MAX_OBJECT_BYTES, 4),
-    }
-    steps = next_steps(plan, request.output)
-    report.extra = {
-        "images": [_image_json(i) for i in plan.mirrored],
-        "files": sorted(files),
-        **airgap_report.json_extra(plan, steps),
-    }
-    reporter.summary(report, "nimgen airgap")
-    for line in airgap_report.summary_lines(plan, steps):
-        reporter.info(line)
-
-
-def _image_json(image: Image) -> dict[str, str]:
-    """One image of ``--json``: a tag reference, or a digest reference with its platform."""
-    entry = {"source": image.source, "destination": image.destination, "model": image.model}
-    if image.digest is not None:
-        entry.update(tag=image.tag, digest=image.digest, platform=image.platform or "")
-    return entry
+    return AirgapResult(
+        plan=plan,
+        steps=next_steps(plan, request.output),
+        files=tuple(sorted(files)),
+        configmap=ConfigMapFacts(
+            name=plan.name,
+            namespace=plan.namespace,
+            size_bytes=size,
+            share_of_limit=round(size / MAX_OBJECT_BYTES, 4),
+        ),
+        output=request.output,
+    )

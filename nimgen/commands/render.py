@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.commands.common import ModelChoice, RunLog, eu_warnings_first, log_outcome
 from nimgen.commands.tree import DEFAULT_MAX_LOSS_PERCENT
@@ -38,8 +38,9 @@ class RenderRequest:
     source: Path | None = None
 
 
-@dataclass(frozen=True)
-class Tree:
+class Tree(NamedTuple):
+    """What ``write_models`` found, for the command to put in its result."""
+
     configmap: ConfigMapFacts
     check: CheckResult | None
     loss: ModelLoss | None

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,9 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from nimgen.errors import ExitCode
 
 if TYPE_CHECKING:
+    from nimgen.airgap import AirgapPlan
     from nimgen.commands.check import CheckResult
     from nimgen.eu.probe_file import EuProbe
     from nimgen.eu.rule import EuOutcome
+    from nimgen.render.airgap_steps import NextStep
     from nimgen.render.configmap import RenderedConfigMap
     from nimgen.sources import Collection, ModelFailure
 
@@ -96,16 +99,33 @@ class ModelLoss:
         return self.share * 100 > self.max_loss_percent
 
 
-@dataclass(frozen=True)
-class GenerateResult:
+@dataclass(frozen=True, kw_only=True)
+class ShippedModels:
+    """What a run that decided the models' EU flags and wrote them to ``output`` has.
+
+    ``generate`` is ``fetch``'s live phase followed by ``render``'s tree: the results
+    share their fields through these bases, and the summary and ``--json`` print them
+    from one place.
+    """
+
+    eu: EuOutcome
+    output: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShippedTree(ShippedModels):
+    """A run that wrote the kustomize tree (generate, render)."""
+
+    configmap: ConfigMapFacts
+    loss: ModelLoss | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateResult(ShippedTree):
     command: ClassVar[str] = "generate"
     collected: Collected
-    eu: EuOutcome
-    configmap: ConfigMapFacts
-    output: Path
     check: CheckResult | None = None
     reuse: Reuse | None = None
-    loss: ModelLoss | None = None
 
     @property
     def exit_code(self) -> int:
@@ -113,25 +133,19 @@ class GenerateResult:
         return int(ExitCode.DRIFT if drift else ExitCode.OK)
 
 
-@dataclass(frozen=True)
-class FetchResult:
+@dataclass(frozen=True, kw_only=True)
+class FetchResult(ShippedModels):
     command: ClassVar[str] = "fetch"
     collected: Collected
-    eu: EuOutcome
-    output: Path
     reuse: Reuse | None = None
     exit_code: int = 0
 
 
-@dataclass(frozen=True)
-class RenderResult:
+@dataclass(frozen=True, kw_only=True)
+class RenderResult(ShippedTree):
     command: ClassVar[str] = "render"
     models: int
     skipped_by_selection: int
-    eu: EuOutcome
-    configmap: ConfigMapFacts
-    output: Path
-    loss: ModelLoss | None = None
     exit_code: int = 0
 
 
@@ -168,6 +182,56 @@ class ValidateResult:
         return all(bool(f.get("valid")) for f in self.files)
 
 
+@dataclass(frozen=True)
+class AirgapResult:
+    """``airgap``: the plan it wrote to ``output`` (every file atomically), and the admin's
+    next steps."""
+
+    command: ClassVar[str] = "airgap"
+    plan: AirgapPlan
+    steps: tuple[NextStep, ...]
+    files: tuple[str, ...]  # relative to output, sorted
+    configmap: ConfigMapFacts
+    output: Path
+    exit_code: int = 0
+
+    @property
+    def models(self) -> int:
+        return len(self.plan.records)
+
+    @property
+    def skipped_by_selection(self) -> int:
+        return self.plan.skipped_by_selection
+
+    @property
+    def eu_restricted(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.plan.records if r.euRestricted)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """A cluster command's finding (cleanup, status, migrate-deployments): its own
+    ``--json`` fields, which no schema covers yet, and its exit code. No summary table:
+    the command printed its plan or findings as it went."""
+
+    COMMANDS: ClassVar[frozenset[str]] = frozenset({"cleanup", "status", "migrate-deployments"})
+    command: str
+    document: Mapping[str, Any]
+    exit_code: int = ExitCode.OK
+
+    @property
+    def ok(self) -> bool:
+        """A plan (exit 3) is a success too; a failed check of the cluster (exit 1) is not."""
+        return self.exit_code in (ExitCode.OK, ExitCode.DRIFT)
+
+
 Result = (
-    GenerateResult | FetchResult | RenderResult | ProbeResult | VerifyKeyResult | ValidateResult
+    GenerateResult
+    | FetchResult
+    | RenderResult
+    | ProbeResult
+    | VerifyKeyResult
+    | ValidateResult
+    | AirgapResult
+    | ClusterResult
 )

@@ -2,12 +2,14 @@
 
 One pydantic model per command, told apart by ``command``. A field that is ``null``
 at the top level (or in ``configMap``, ``vantage`` and ``images``) is left out of the
-document; list fields are always there. docs/json-output.md describes each field.
+document, unless the model keeps it (``kept_null``: airgap's ``weights``); list fields
+are always there (but for airgap's lists of what it wrote, absent when it failed).
+docs/json-output.md describes each field.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -15,14 +17,17 @@ _Config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _Compact(BaseModel):
-    """Serialised without its ``None`` fields."""
+    """Serialised without its ``None`` fields, but for those in ``kept_null`` that were set."""
 
     model_config = _Config
+    # A null that says something (not "absent"): printed when the field was set.
+    kept_null: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
     def _without_none(self, handler: SerializerFunctionWrapHandler) -> Any:
         document = handler(self)
-        return {k: v for k, v in document.items() if v is not None}
+        kept = self.kept_null & self.model_fields_set
+        return {k: v for k, v in document.items() if v is not None or k in kept}
 
 
 class FailedModel(BaseModel):
@@ -176,11 +181,42 @@ class StepJson(BaseModel):
     alternative: bool
 
 
-class AirgapJson(RunJson):
-    """``airgap``: still a ``RunReport`` (nimgen.reports); its lists ``leftOutNoTag``,
-    ``failed`` and ``euUncertain`` are always empty."""
+class MovingTagJson(BaseModel):
+    model_config = _Config
+    model: str
+    tags: list[str] = Field(description="The moving tags (latest) it offers.")
+    pinnedTag: str | None = Field(
+        description="The newest version tag, offered and mirrored beside them (null: none)."
+    )
+    pinnedByDigest: bool = Field(description="--digests pins the moving tags' images.")
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+
+class StagedModelJson(BaseModel):
+    """One model's weights: where they are staged and loaded."""
+
+    model_config = _Config
+    model: str
+    image: str
+    tag: str
+    pvc: str
+    loader: str = Field(description="The loader Pod that unpacks the archive into the PVC.")
+    archive: str = Field(description="The archive stage-weights.sh writes (in nim-weights/).")
+
+
+class WeightsJson(BaseModel):
+    model_config = _Config
+    project: str
+    pvcSize: str
+    storageClass: str | None = Field(description="null: the cluster's default.")
+    gpus: list[str]
+    models: list[StagedModelJson]
+
+
+class AirgapJson(RunJson):
+    """``airgap``: its lists ``leftOutNoTag``, ``failed`` and ``euUncertain`` are always
+    empty; what it wrote (``images`` ... ``nextSteps``) is absent when the run failed."""
+
+    kept_null: ClassVar[frozenset[str]] = frozenset({"weights"})
     command: Literal["airgap"]
     leftOutNoTag: list[str] = Field(default_factory=list)
     failed: list[FailedModel] = Field(default_factory=list)
@@ -192,9 +228,18 @@ class AirgapJson(RunJson):
     configMap: ConfigMapJson | None = None
     mirror: str | None = None
     tags: str | None = None
-    images: list[ImageJson] = Field(default_factory=list)
-    files: list[str] = Field(default_factory=list)
-    nextSteps: list[StepJson] = Field(default_factory=list)
+    images: list[ImageJson] | None = None
+    files: list[str] | None = Field(None, description="Written under output.")
+    movingTags: list[MovingTagJson] | None = Field(
+        None, description="Models offering a moving tag, and what pins each."
+    )
+    unpinnedMovingTags: list[str] | None = Field(
+        None, description="Models whose moving tag nothing pins (a warning was given)."
+    )
+    weights: WeightsJson | None = Field(
+        None, description="The weights to stage; null under --no-weights."
+    )
+    nextSteps: list[StepJson] | None = None
 
 
 class ProblemJson(BaseModel):

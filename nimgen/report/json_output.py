@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from nimgen.commands import results as r
 from nimgen.commands.check import CheckResult
-from nimgen.commands.results import (
-    Collected,
-    ConfigMapFacts,
-    FetchResult,
-    GenerateResult,
-    ModelLoss,
-    ProbeResult,
-    RenderResult,
-    Result,
-    ValidateResult,
-    VerifyKeyResult,
-)
 from nimgen.errors import NimgenError
 from nimgen.eu.rule import EuOutcome
 from nimgen.report import json_models as m
 
+if TYPE_CHECKING:
+    from nimgen.airgap import Image
 
-def dumps(document: BaseModel) -> str:
+# The document of a cluster command: its own fields, in no schema yet.
+ClusterDocument = Mapping[str, Any]
+
+
+def dumps(document: BaseModel | ClusterDocument) -> str:
     """Sorted keys, two-space indent: the same result prints the same bytes."""
-    data = document.model_dump(mode="json")
+    data = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _collected(collected: Collected | None) -> dict[str, Any]:
+def _collected(collected: r.Collected | None) -> dict[str, Any]:
     if collected is None:
         return {}
     return {
@@ -54,7 +50,7 @@ def _eu(outcome: EuOutcome) -> dict[str, Any]:
     }
 
 
-def _configmap(facts: ConfigMapFacts) -> m.ConfigMapJson:
+def _configmap(facts: r.ConfigMapFacts) -> m.ConfigMapJson:
     return m.ConfigMapJson(
         name=facts.name,
         digest=facts.digest,
@@ -67,7 +63,7 @@ def _configmap(facts: ConfigMapFacts) -> m.ConfigMapJson:
     )
 
 
-def _loss(loss: ModelLoss | None) -> m.ModelLossJson | None:
+def _loss(loss: r.ModelLoss | None) -> m.ModelLossJson | None:
     if loss is None:
         return None
     return m.ModelLossJson(
@@ -97,54 +93,83 @@ def _check(result: CheckResult | None) -> m.CheckJson | None:
     )
 
 
-def _fields(result: Result) -> dict[str, Any]:
+def _image(image: Image) -> m.ImageJson:
+    """A tag reference, or a digest reference with its tag and platform."""
+    entry = {"source": image.source, "destination": image.destination, "model": image.model}
+    if image.digest is not None:
+        entry.update(tag=image.tag, digest=image.digest, platform=image.platform or "")
+    return m.ImageJson.model_validate(entry)
+
+
+def _airgap(result: r.AirgapResult) -> dict[str, Any]:
+    from nimgen.render.airgap_report import json_extra
+
+    plan = result.plan
+    return {
+        "skippedBySelection": result.skipped_by_selection,
+        "models": result.models,
+        "euRestricted": list(result.eu_restricted),
+        "output": str(result.output),
+        "configMap": _configmap(result.configmap),
+        "images": [_image(i) for i in plan.mirrored],
+        "files": list(result.files),
+        **json_extra(plan, result.steps),  # mirror, tags, movingTags, weights, nextSteps
+    }
+
+
+def _probe(result: r.ProbeResult) -> dict[str, Any]:
+    collected = _collected(result.collected)
+    probe = result.probe
+    inconclusive = [x for x in probe.models if x.status == "inconclusive"]
+    return {
+        key: collected[key]
+        for key in ("discovered", "skippedBySelection", "leftOutNoTag", "failed")
+    } | {
+        "euRestricted": list(result.names("restricted")),
+        "output": str(result.output),
+        "probed": len(probe.models),
+        "probedAt": probe.probedAt,
+        "vantage": m.VantageJson.model_validate(probe.vantage.model_dump()),
+        "euInconclusive": [
+            m.InconclusiveModel(name=x.name, detail=x.detail or "", attempts=x.attempts)
+            for x in sorted(inconclusive, key=lambda x: (x.name, x.resourceId))
+        ],
+    }
+
+
+def _fields(result: r.Result) -> dict[str, Any]:
     """The command-specific fields of a successful run."""
-    if isinstance(result, GenerateResult | FetchResult):
-        fields = {**_collected(result.collected), **_eu(result.eu), "output": str(result.output)}
-        if isinstance(result, GenerateResult):
-            fields["configMap"] = _configmap(result.configmap)
-            fields["check"] = _check(result.check)
-            fields["modelLoss"] = _loss(result.loss)
-        return fields
-    if isinstance(result, RenderResult):
-        return {
-            **_eu(result.eu),
-            "skippedBySelection": result.skipped_by_selection,
-            "models": result.models,
-            "output": str(result.output),
-            "configMap": _configmap(result.configmap),
-            "modelLoss": _loss(result.loss),
-        }
-    if isinstance(result, ProbeResult):
-        collected = _collected(result.collected)
-        probe = result.probe
-        inconclusive = [x for x in probe.models if x.status == "inconclusive"]
-        return {
-            key: collected[key]
-            for key in ("discovered", "skippedBySelection", "leftOutNoTag", "failed")
-        } | {
-            "euRestricted": list(result.names("restricted")),
-            "output": str(result.output),
-            "probed": len(probe.models),
-            "probedAt": probe.probedAt,
-            "vantage": m.VantageJson.model_validate(probe.vantage.model_dump()),
-            "euInconclusive": [
-                m.InconclusiveModel(name=x.name, detail=x.detail or "", attempts=x.attempts)
-                for x in sorted(inconclusive, key=lambda x: (x.name, x.resourceId))
-            ],
-        }
-    assert isinstance(result, VerifyKeyResult)
-    return {}
+    if isinstance(result, r.ProbeResult):
+        return _probe(result)
+    if isinstance(result, r.AirgapResult):
+        return _airgap(result)
+    if not isinstance(result, r.ShippedModels):
+        assert isinstance(result, r.VerifyKeyResult)
+        return {}
+    fields = {**_eu(result.eu), "output": str(result.output)}
+    if isinstance(result, r.ShippedTree):
+        fields |= {"configMap": _configmap(result.configmap), "modelLoss": _loss(result.loss)}
+    if isinstance(result, r.GenerateResult | r.FetchResult):
+        fields |= _collected(result.collected)
+    if isinstance(result, r.GenerateResult):
+        fields["check"] = _check(result.check)
+    if isinstance(result, r.RenderResult):
+        fields |= {"skippedBySelection": result.skipped_by_selection, "models": result.models}
+    return fields
 
 
-def result_document(result: Result, warnings: list[str]) -> BaseModel:
-    if isinstance(result, ValidateResult):
+def result_document(result: r.Result, warnings: list[str]) -> BaseModel | ClusterDocument:
+    if isinstance(result, r.ValidateResult):
         return m.ValidateJson(
             command="validate",
             exitCode=result.exit_code,
             valid=result.valid,
             files=[m.ValidatedFile.model_validate(f) for f in result.files],
         )
+    if isinstance(result, r.ClusterResult):
+        # Every warning in order, not de-duplicated: as the cluster commands always printed.
+        head = {"command": result.command, "ok": result.ok, "exitCode": int(result.exit_code)}
+        return {**result.document, **head, "warnings": list(warnings)}
     return m.MODELS[result.command].model_validate(
         {
             "command": result.command,
@@ -156,8 +181,20 @@ def result_document(result: Result, warnings: list[str]) -> BaseModel:
     )
 
 
-def error_document(command: str, error: NimgenError, warnings: list[str]) -> BaseModel:
+def error_document(
+    command: str, error: NimgenError, warnings: list[str]
+) -> BaseModel | ClusterDocument:
     """A failed run: the error, the warnings so far, and what was collected before it."""
+    if command in r.ClusterResult.COMMANDS:
+        # No schema yet; errorDetails is there even when empty, as it always was.
+        return {
+            "command": command,
+            "ok": False,
+            "exitCode": int(error.exit_code),
+            "error": error.message,
+            "errorDetails": list(error.details),
+            "warnings": list(warnings),
+        }
     fields = _collected(error.collected)
     model = m.MODELS[command]
     known = {k: v for k, v in fields.items() if k in model.model_fields}

@@ -6,6 +6,7 @@ import io
 
 from nimgen.commands.check import CheckResult
 from nimgen.commands.results import (
+    AirgapResult,
     Collected,
     ConfigMapFacts,
     FetchResult,
@@ -14,6 +15,8 @@ from nimgen.commands.results import (
     ProbeResult,
     RenderResult,
     Result,
+    ShippedModels,
+    ShippedTree,
 )
 from nimgen.eu.rule import EuOutcome
 
@@ -78,23 +81,38 @@ def _loss(loss: ModelLoss | None) -> Rows:
     return [("dropped since previous", text)]
 
 
+def _shipped(result: ShippedModels) -> Rows:
+    """The EU decision, the models lost, the output and the ConfigMap written."""
+    output = ("output", str(result.output))
+    if not isinstance(result, ShippedTree):
+        return [*_eu(result.eu), output]
+    return [*_eu(result.eu), *_loss(result.loss), output, *_configmap(result.configmap)]
+
+
+def _selected(skipped_by_selection: int, models: int) -> Rows:
+    """The models of a file: those left out by the selection (if any), those shipped."""
+    rows: Rows = (
+        [("skipped by selection", str(skipped_by_selection))] if skipped_by_selection else []
+    )
+    rows.append(("models shipped", str(models)))
+    return rows
+
+
 def rows_of(result: Result) -> tuple[str, Rows] | None:
     """The table's title and rows, or None for a command without a summary."""
-    if isinstance(result, GenerateResult):
-        title = "nimgen generate --check" if result.check is not None else "nimgen generate"
+    if isinstance(result, GenerateResult | FetchResult):
+        check = isinstance(result, GenerateResult) and result.check is not None
+        title = f"nimgen {result.command}" + (" --check" if check else "")
         rows = [*_collected(result.collected), ("models shipped", str(result.collected.models))]
-        rows += [*_eu(result.eu), *_loss(result.loss), ("output", str(result.output))]
-        return title, rows + _configmap(result.configmap)
-    if isinstance(result, FetchResult):
-        rows = [*_collected(result.collected), ("models shipped", str(result.collected.models))]
-        return "nimgen fetch", [*rows, *_eu(result.eu), ("output", str(result.output))]
+        return title, rows + _shipped(result)
     if isinstance(result, RenderResult):
-        rows = []
-        if result.skipped_by_selection:
-            rows.append(("skipped by selection", str(result.skipped_by_selection)))
-        rows += [("models shipped", str(result.models)), *_eu(result.eu), *_loss(result.loss)]
+        rows = _selected(result.skipped_by_selection, result.models)
+        return "nimgen render", rows + _shipped(result)
+    if isinstance(result, AirgapResult):
+        rows = _selected(result.skipped_by_selection, result.models)
+        rows += [("EU-restricted", count_and_names(result.eu_restricted))]
         rows += [("output", str(result.output)), *_configmap(result.configmap)]
-        return "nimgen render", rows
+        return "nimgen airgap", rows
     if isinstance(result, ProbeResult):
         rows = _collected(result.collected, fetched=False)
         rows.append(("EU-restricted", count_and_names(result.names("restricted"))))
@@ -160,4 +178,8 @@ def after_lines(result: Result) -> list[str]:
         )
     if isinstance(result, GenerateResult) and result.check is not None:
         lines += check_lines(result.check)
+    if isinstance(result, AirgapResult):
+        from nimgen.render.airgap_report import summary_lines
+
+        lines += summary_lines(result.plan, result.steps)
     return lines

@@ -213,8 +213,9 @@ class _PruningKube:
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
 
-    def create(self, document: dict[str, Any]) -> None:
+    def create(self, document: dict[str, Any]) -> bool:
         self.created.append(document)
+        return True
 
     def patch(self, ref: Ref, patch: object, *, kind: str = "json") -> dict[str, Any]:
         return {"spec": {"dashboardConfig": {}}}

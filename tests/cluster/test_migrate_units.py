@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from nimgen.cluster.migrate import patched, runtime_patch
-from nimgen.cluster.secretdata import pull_secret_config
+from nimgen.cluster.secretdata import key_secret, pull_secret, pull_secret_config
 
 
 def _runtime() -> dict[str, Any]:
@@ -86,3 +86,24 @@ def test_the_pull_secret_is_for_nvcr_with_the_oauthtoken_user() -> None:
     import base64
 
     assert base64.b64decode(entry["auth"]).decode() == "$oauthtoken:nvapi-xyz"
+
+
+def test_the_new_secrets_carry_the_key_and_are_redacted_before_use() -> None:
+    import base64
+
+    from nimgen.apikey import redact
+
+    key = "nvapi-" + "k" * 40
+    note = {"nimgen.opendatahub.io/created-for": "InferenceService/llama"}
+    opaque = key_secret("nim-api-key-llama", "p", key, note)
+    pull = pull_secret("nim-image-pull-llama", "p", key, note)
+    assert opaque["type"] == "Opaque" and pull["type"] == "kubernetes.io/dockerconfigjson"
+    for secret, name in ((opaque, "nim-api-key-llama"), (pull, "nim-image-pull-llama")):
+        assert secret["metadata"] == {"name": name, "namespace": "p", "annotations": note}
+        assert (secret["apiVersion"], secret["kind"]) == ("v1", "Secret")
+    assert base64.b64decode(opaque["data"]["NGC_API_KEY"]).decode() == key
+    config = base64.b64decode(pull["data"][".dockerconfigjson"]).decode()
+    assert config == pull_secret_config(key)
+    # Registered for redaction as soon as built: plain, base64 and the whole config.
+    for value in (key, opaque["data"]["NGC_API_KEY"], pull["data"][".dockerconfigjson"]):
+        assert value not in redact(f"kubectl said: {value}")

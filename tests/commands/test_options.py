@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from nimgen.cli.options import Choice, Ngc, Output, grouped
+from nimgen.cli.ngc_options import Ngc
+from nimgen.cli.options import Choice, Output, grouped
 
 
 def test_a_group_parameter_becomes_its_options_and_comes_back_built() -> None:

@@ -1,0 +1,46 @@
+"""The options of the cluster commands (cleanup, status, migrate-deployments), each defined
+once: how to reach the cluster, and ``--apply``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from nimgen.cli.options import option_group
+
+if TYPE_CHECKING:
+    from nimgen.cluster.kube import ClusterAccess
+
+CLUSTER_EXIT_HELP = (
+    "Exit codes: 0 nothing to do (or done); 1 the run failed (cluster unreachable, "
+    "permission denied); 2 usage or bad input; 3 there is something to do (a plan)."
+)
+
+Kubeconfig = Annotated[
+    Path | None,
+    typer.Option("--kubeconfig", dir_okay=False, help="The kubeconfig (default: kubectl's)."),
+]
+Context = Annotated[
+    str | None, typer.Option("--context", help="The kubeconfig context (default: current).")
+]
+KubectlPath = Annotated[
+    str, typer.Option("--kubectl", help="kubectl or oc to run (a name on PATH or a path).")
+]
+Apply = Annotated[bool, typer.Option("--apply", help="Do it (default: only show the plan).")]
+
+
+@option_group
+class Cluster:
+    """``--kubeconfig``, ``--context``, ``--kubectl``: the cluster is reached through the
+    user's own kubectl and kubeconfig, never a client of nimgen's."""
+
+    kubeconfig: Kubeconfig = None
+    context: Context = None
+    kubectl: KubectlPath = "kubectl"
+
+    def access(self) -> ClusterAccess:
+        from nimgen.cluster.kube import ClusterAccess
+
+        return ClusterAccess(self.kubectl, self.kubeconfig, self.context)
