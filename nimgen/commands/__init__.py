@@ -1,7 +1,8 @@
 """The library behind the commands: one function per command, ``Request -> frozen Result``.
 
 * ``generate``: ``render(fetch(...))`` - the live phase (``live``) then the tree (``render``);
-* ``fetch``, ``render``, ``probe_eu``, ``verify_key``: one module each;
+* ``fetch``, ``render``, ``probe_eu``, ``verify_key``, ``airgap``: one module each (the
+  cluster commands' bodies live in ``nimgen.cluster``);
 * ``common``: ``NgcAccess`` (the shared live options, built once) and ``RunLog``;
 * ``live``, ``tree``, ``check``, ``previous``: the steps the commands share;
 * ``results``: the typed results that ``nimgen.report`` prints.
