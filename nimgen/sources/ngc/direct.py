@@ -79,8 +79,11 @@ class DirectConnection:
             if content:
                 data += machine.send(h11.Data(data=content)) or b""
             data += machine.send(h11.EndOfMessage()) or b""
-            self._writer.write(data)
-            await self._writer.drain()
+            try:
+                self._writer.write(data)
+                await self._writer.drain()
+            except (OSError, RuntimeError) as exc:  # a reset, or a transport already closed
+                raise TransportFailed(str(exc) or type(exc).__name__) from exc
             while True:
                 event = await self._next_event()
                 if isinstance(event, h11.Response):
@@ -102,7 +105,7 @@ class DirectConnection:
                 return event  # type: ignore[return-value]  # mypy cannot narrow a sentinel
             try:
                 data = await self._reader.read(READ_BYTES)
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:
                 raise TransportFailed(str(exc) or type(exc).__name__) from exc
             if not data and machine.their_state is h11.SEND_RESPONSE:
                 # As httpcore says it: h11 would name its state machine instead.
@@ -126,9 +129,14 @@ class DirectConnection:
             return False
         if time.monotonic() - self._idle_since > KEEPALIVE_EXPIRY:
             return False
-        # An idle connection with anything to read (EOF, or a late answer such as 408)
-        # must not carry the next request.
-        return not self._reader.at_eof() and not getattr(self._reader, "_buffer", b"")
+        # An idle connection with anything to read (EOF, a reset, or a late answer such
+        # as 408) must not carry the next request.
+        reader = self._reader
+        return (
+            not reader.at_eof()
+            and reader.exception() is None
+            and not getattr(reader, "_buffer", b"")
+        )
 
     async def _open(self) -> None:
         self.close()

@@ -8,6 +8,8 @@ the tests see when a connection is reused and when a fresh one is opened.
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from nimgen.sources.ngc.direct import DirectConnection, TransportFailed
 T = TypeVar("T")
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+RESET = b"<reset>"
 HEADERS = [(b"Host", b"127.0.0.1"), (b"Accept", b"application/json")]
 
 
@@ -49,6 +52,16 @@ class ScriptedServer:
                 reply = self.replies.pop(0) if self.replies else OK
                 if reply is None:
                     break
+                if reply.endswith(RESET) and reply != RESET:  # answer, then reset when idle
+                    writer.write(reply.removesuffix(RESET))
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+                    reply = RESET
+                if reply == RESET:  # a TCP reset, not a clean close
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    writer.transport.abort()
+                    return
                 writer.write(reply)
                 await writer.drain()
                 if b"Connection: close" in reply or self.close_after_reply:
@@ -131,6 +144,23 @@ def test_an_idle_connection_with_anything_to_read_is_not_reused() -> None:
     run(body)
 
 
+def test_an_idle_connection_the_server_reset_is_replaced_without_a_failure() -> None:
+    ok_then_reset = OK + RESET  # the server answers, then resets the idle connection
+
+    async def body() -> None:
+        async with ScriptedServer([ok_then_reset]) as server:
+            connection = DirectConnection("127.0.0.1", server.port, None)
+            assert await get(connection) == (200, b"{}")
+            for _ in range(100):  # until the reset has reached the client's reader
+                if connection._reader is None or connection._reader.exception() is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert await get(connection) == (200, b"{}")
+            assert server.connections == 2
+
+    run(body)
+
+
 def test_an_idle_connection_past_its_expiry_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
     async def body() -> None:
         async with ScriptedServer([]) as server:
@@ -166,12 +196,13 @@ def test_informational_answers_are_skipped_and_chunked_bodies_decoded() -> None:
         (b"NOT HTTP AT ALL\r\n\r\n", "illegal status line"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", "peer closed connection"),
         (None, "Server disconnected without sending a response"),
+        (RESET, "reset|Connection lost|disconnected"),
         (
             b"HTTP/1.1 200 OK\r\nX: " + b"a" * (direct.MAX_HEAD_BYTES + 10),
             "Receive buffer too long",
         ),
     ],
-    ids=["malformed", "truncated-body", "no-answer", "head-too-large"],
+    ids=["malformed", "truncated-body", "no-answer", "reset", "head-too-large"],
 )
 def test_a_broken_answer_is_a_transport_failure(reply: bytes | None, message: str) -> None:
     async def body() -> None:
