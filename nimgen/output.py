@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import os
 import shutil
@@ -183,15 +182,31 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _libc() -> ctypes.CDLL | None:
+    """The C library, or None where it cannot be found."""
+    # glibc's by its soname first: ``find_library`` runs ``ldconfig -p`` in a subprocess,
+    # milliseconds on every run that replaces a tree, only to return this very name.
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    from ctypes.util import find_library  # imports subprocess: only where needed
+
+    libc_name = find_library("c")
+    if libc_name is None:
+        return None
+    try:
+        return ctypes.CDLL(libc_name, use_errno=True)
+    except OSError:
+        return None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths; False where the system cannot."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
         renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    except AttributeError:
         return False
     renameat2.argtypes = [
         ctypes.c_int,

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
+from nimgen import yamlio
 from nimgen.catalog import ModelRecord, record_json_schema
 from nimgen.errors import BadInput
 from nimgen.render.configmap import MAX_OBJECT_BYTES, render_configmap
@@ -470,3 +471,31 @@ def test_what_validate_refuses_the_loader_refuses_too(file: str) -> None:
 def test_what_validate_accepts_the_loader_reads() -> None:
     loaded = load_models(DATA / "good.yaml")
     assert [m.record.name for m in loaded.models] == ["llama-3.1-8b-instruct", "nv-embedqa-e5-v5"]
+
+
+def _edits_of_a_rendered_configmap() -> list[str]:
+    records = [m.record for m in load_models(sample_path()).models[:4]]
+    text = render_configmap(records, namespace="opendatahub").text
+    return [
+        text,
+        text.replace('"euRestricted": false', '"euRestricted": "no"', 1),  # a wrong type
+        text.replace('"tags": [', '"tagz": [', 1),  # an unknown field
+        text.replace("opendatahub.io/nim-models-schema-version: ", "x: 1\n    y: ", 1),
+        text.replace("  namespace: opendatahub\n", "  namespace: Open_DataHub\n"),
+        text.replace("immutable: true", "immutable: yes"),
+        text.replace("kind: ConfigMap", "kind: Secret"),
+        text.replace("apiVersion: v1\n", "apiVersion: v1\napiVersion: v2\n"),  # a duplicate
+        text.replace("\n  ", "\n ", 1),  # broken indentation
+        text + "binaryData: {}\n",
+        text[: len(text) // 2],  # cut short
+    ]
+
+
+@pytest.mark.parametrize("text", _edits_of_a_rendered_configmap())
+def test_validate_says_the_same_with_or_without_the_fast_reader(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nimgen.yamlio reads what nimgen wrote without PyYAML; validate must not notice.
+    fast = validate_text(text, "cm.yaml")
+    monkeypatch.setattr(yamlio, "read_own_yaml", lambda text, **limits: None)
+    assert validate_text(text, "cm.yaml") == fast

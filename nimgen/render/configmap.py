@@ -6,6 +6,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _ascii
+from typing import Any
 
 from nimgen.catalog import SCHEMA_VERSION, ModelRecord
 from nimgen.render.yamlout import dump
@@ -37,7 +39,38 @@ def entry_json(record: ModelRecord) -> str:
 
     ASCII-only escaping keeps every value printable in a YAML literal block.
     """
-    return json.dumps(record.as_json_dict(), indent=2, ensure_ascii=True) + "\n"
+    return indented_json(record.as_json_dict())
+
+
+def indented_json(fields: dict[str, Any]) -> str:
+    """``json.dumps(fields, indent=2, ensure_ascii=True) + "\\n"``, byte for byte, faster.
+
+    ``indent`` makes ``json.dumps`` use CPython's pure-Python encoder, a tenth of a second
+    for a thousand models. A model entry is a flat object of strings, booleans and lists
+    of strings, so this writes that shape itself and escapes each string with the very
+    function ``json.dumps`` uses (the C ``encode_basestring_ascii``); any other shape goes
+    to ``json.dumps`` unchanged.
+    """
+    lines: list[str] = []
+    for key, value in fields.items():
+        if not isinstance(key, str):
+            return _dumps_indented(fields)
+        if isinstance(value, str):
+            text = _ascii(value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            text = "[\n    " + ",\n    ".join(map(_ascii, value)) + "\n  ]" if value else "[]"
+        else:
+            return _dumps_indented(fields)
+        lines.append(f"  {_ascii(key)}: {text}")
+    if not lines:
+        return "{}\n"
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _dumps_indented(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, indent=2, ensure_ascii=True) + "\n"
 
 
 def configmap_data(records: Iterable[ModelRecord]) -> dict[str, str]:

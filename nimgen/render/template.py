@@ -57,7 +57,8 @@ def render_template(**overrides: str) -> str:
     e.g. ``display_name``); each must be a printable one-line string, and an unknown name is
     refused so that a typo cannot be silently ignored.
     """
-    known = template_variables()
+    # Only overrides need the template's variables: finding them parses it once more.
+    known = template_variables() if overrides else frozenset()
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(
