@@ -108,7 +108,9 @@ def no_facts(models: tuple[SnapshotModel, ...]) -> EuOutcome:
     """A live run without EU facts: nothing is known restricted, so every model ships false
     (records reused from ``--previous`` included), and the source is ``none``."""
     cleared = tuple(
-        m.model_copy(
+        m
+        if not m.record.euRestricted and m.eu is None  # already so: most models, no copy
+        else m.model_copy(
             update={"record": m.record.model_copy(update={"euRestricted": False}), "eu": None}
         )
         for m in models
