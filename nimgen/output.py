@@ -13,7 +13,6 @@ owner is gone and says so (``nimgen.tempnames``).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import shutil
@@ -22,11 +21,15 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nimgen.errors import BadInput, RunFailed
 from nimgen.tempnames import TEMP_PREFIX as TEMP_PREFIX
 from nimgen.tempnames import lock_temp, temp_prefix
 from nimgen.tempnames import remove_leftovers as _remove_leftovers
+
+if TYPE_CHECKING:
+    import ctypes
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -184,6 +187,8 @@ def _fsync_dir(path: Path) -> None:
 
 def _libc() -> ctypes.CDLL | None:
     """The C library, or None where it cannot be found."""
+    import ctypes  # only when a tree is swapped: not before a run's first request
+
     # glibc's by its soname first: ``find_library`` runs ``ldconfig -p`` in a subprocess,
     # milliseconds on every run that replaces a tree, only to return this very name.
     with contextlib.suppress(OSError):
@@ -201,6 +206,8 @@ def _libc() -> ctypes.CDLL | None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths; False where the system cannot."""
+    import ctypes
+
     libc = _libc()
     if libc is None:
         return False

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 # What writing the tree and the summary import: loaded while the first answers are on
 # their way (about 60 ms of CPU that would otherwise follow the network phase).
 RENDER_MODULES = (
+    "nimgen.commands.results",
     "nimgen.output",
     "nimgen.render.tree",
     "nimgen.render.revision",

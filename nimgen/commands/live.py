@@ -98,12 +98,14 @@ def fetch_models(
     needs later (imports), done while the process would only wait for answers.
     """
     from nimgen.commands.previous import reusable_records
-    from nimgen.commands.results import Collected, Reuse
-    from nimgen.eu import resolve_eu
 
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
     collection = collect_live(prepared, reusable, log, while_waiting)
+    # Imported once the answers are in: nothing before the first request needs them.
+    from nimgen.commands.results import Collected, Reuse
+    from nimgen.eu import resolve_eu
+
     collected = Collected.of(collection)
     with reporting(collected), eu_warnings_first(log):
         check_failures(collection, request.allow_partial, log)
