@@ -41,7 +41,7 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
-_NOT_LITERAL = re.compile(r"[^\x20-\x7e\n]| \n")
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
 
 
 def _literal_block_ok(text: str) -> bool:
@@ -49,9 +49,9 @@ def _literal_block_ok(text: str) -> bool:
         return False
     if text[0] in " \n":
         return False
-    # Printable ASCII and newlines only, and no line ending in a space (one regex
-    # scan: this runs once per ConfigMap value).
-    return _NOT_LITERAL.search(text) is None
+    # No line ending in a space, and printable ASCII and newlines only (a substring
+    # search and a one-class regex: this runs once per ConfigMap value).
+    return " \n" not in text and _NOT_PRINTABLE.search(text) is None
 
 
 def _scalar(value: str | bool | int | None) -> str:
@@ -100,7 +100,13 @@ def _emit_value(head: str, value: Node, level: int, lines: list[str]) -> None:
     elif isinstance(value, str) and _literal_block_ok(value):
         lines.append(f"{head} |")
         pad = _INDENT * (level + 1)
-        lines.extend(f"{pad}{line}" if line else "" for line in value[:-1].split("\n"))
+        # One replace indents every line (a ConfigMap holds a thousand twenty-line
+        # entries); a line can only be blank, never spaces (_literal_block_ok), so the
+        # blank lines that got the indentation are set right after.
+        block = pad + value[:-1].replace("\n", "\n" + pad)
+        if "\n\n" in value:
+            block = re.sub(f"(?m)^{pad}$", "", block)
+        lines.append(block)
     else:
         lines.append(f"{head} {_scalar(value)}")
 
