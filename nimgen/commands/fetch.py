@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
-from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
+from nimgen.commands.live import LiveRequest, fetch_models, importer, prepare, reporting
 
 if TYPE_CHECKING:
     from nimgen.commands.results import FetchResult
+
+# What writing the snapshot imports: loaded while the first answers are on their way.
+AFTER_MODULES = ("nimgen.commands.results", "nimgen.commands.tree", "nimgen.sources.snapshot")
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,16 @@ class FetchRequest:
 
 def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
     """No EU source is needed: a snapshot without EU facts gets them when rendered."""
-    from nimgen.commands.results import FetchResult
-    from nimgen.commands.tree import check_not_empty, check_unique_names
     from nimgen.output import check_output_file, write_file
-    from nimgen.sources.snapshot import snapshot_json
 
     prepared = prepare(request.live, log, eu_required=False)
     check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
-    fetched = fetch_models(prepared, log)
+    fetched = fetch_models(prepared, log, while_waiting=importer(AFTER_MODULES, log))
+    # Loaded while the answers travelled (AFTER_MODULES).
+    from nimgen.commands.results import FetchResult
+    from nimgen.commands.tree import check_not_empty, check_unique_names
+    from nimgen.sources.snapshot import snapshot_json
+
     models = fetched.collection.models
     with reporting(fetched.collected):
         check_not_empty(models, request.allow_empty, "the snapshot")

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
-from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
+from nimgen.commands.live import LiveRequest, fetch_models, importer, prepare, reporting
 from nimgen.commands.render import TreeRequest, check_tree_target, write_models
 
 if TYPE_CHECKING:
     from nimgen.commands.results import GenerateResult
 
-# What writing the tree and the summary import: loaded while the first answers are on
-# their way (about 60 ms of CPU that would otherwise follow the network phase).
+# What writing the tree imports: loaded while the first answers are on their way
+# (about 60 ms of CPU with the summary's, that would otherwise follow the network phase).
 RENDER_MODULES = (
     "nimgen.commands.results",
     "nimgen.output",
@@ -24,7 +24,6 @@ RENDER_MODULES = (
     "jinja2",
     "jinja2.meta",
 )
-SUMMARY_MODULES = ("nimgen.report.summary", "rich.console", "rich.table")
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,9 @@ class GenerateRequest:
 def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     """Everything is checked first (URL, selection, key, EU source, output): bad input
     exits 2 before any request. An EU source is required (``--no-eu`` opts out)."""
-    from nimgen.commands.results import GenerateResult
-
     prepared = prepare(request.live, log, eu_required=True)
     shipped = check_tree_target(request.tree, log)
-    fetched = fetch_models(prepared, log, while_waiting=lambda: import_render_half(log))
+    fetched = fetch_models(prepared, log, while_waiting=importer(RENDER_MODULES, log))
     with reporting(fetched.collected):
         tree = write_models(
             fetched.collection.models,
@@ -50,6 +47,8 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
             shipped,
             previous=request.live.previous,
         )
+    from nimgen.commands.results import GenerateResult  # loaded while the answers travelled
+
     return GenerateResult(
         collected=fetched.collected,
         eu=fetched.eu,
@@ -59,16 +58,3 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
         reuse=fetched.reuse,
         loss=tree.loss,
     )
-
-
-def import_render_half(log: RunLog) -> None:
-    """Import what the render half and the summary will need (not the summary's rich
-    tables under --quiet). A failure is left for the real import to report."""
-    import importlib
-
-    quiet = getattr(log, "quiet", False)  # the Console says; another RunLog prints a summary
-    for name in RENDER_MODULES + (() if quiet else SUMMARY_MODULES):
-        try:
-            importlib.import_module(name)
-        except Exception:  # the import where the module is used says why
-            continue

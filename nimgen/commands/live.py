@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 # Seconds after the network phase starts when ``fetch_models``'s ``while_waiting`` runs.
 WHILE_WAITING_DELAY = 0.01
+# What the summary table imports (not under --quiet, which prints none).
+SUMMARY_MODULES = ("nimgen.report.summary", "rich.console", "rich.table")
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,23 @@ def fetch_models(
         reuse=reuse,
         api_url=prepared.settings.api_url,
     )
+
+
+def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
+    """A ``while_waiting`` for ``fetch_models``: import ``modules`` and the summary's (not
+    under --quiet). A failure is left for the real import to report."""
+
+    def load() -> None:
+        import importlib
+
+        quiet = getattr(log, "quiet", False)  # the Console says; another RunLog prints
+        for name in modules + (() if quiet else SUMMARY_MODULES):
+            try:
+                importlib.import_module(name)
+            except Exception:  # the import where the module is used says why
+                continue
+
+    return load
 
 
 def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> None:

@@ -1,0 +1,66 @@
+"""``nimgen.commands.live``: what a live run imports while its first answers travel."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from nimgen.commands import live
+from nimgen.commands.common import ModelChoice, NgcAccess
+from nimgen.commands.fetch import FetchRequest, fetch
+from nimgen.commands.live import SUMMARY_MODULES, LiveRequest, importer
+from nimgen.eu import EuRequest
+from nimgen.report.console import Console
+from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    imported: list[str] = []
+
+    def record(name: str) -> object:
+        imported.append(name)
+        if name == "nimgen.no_such_module":
+            raise ImportError(name)
+        return None
+
+    monkeypatch.setattr(importlib, "import_module", record)
+    return imported
+
+
+def test_the_summary_modules_are_left_out_under_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    imported = _recording(monkeypatch)
+    importer(("nimgen.no_such_module", "json"), Console(quiet=True))()
+    # A module that fails to import is skipped: the import where it is used says why.
+    assert imported == ["nimgen.no_such_module", "json"]
+    importer(("json",), Console(quiet=False))()
+    assert imported[2:] == ["json", *SUMMARY_MODULES]
+
+
+def test_fetch_imports_while_the_first_answers_travel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    real = live.importer
+
+    def watching(modules: tuple[str, ...], log: live.RunLog) -> object:
+        load = real(modules, log)
+
+        def counted() -> None:
+            seen.append(len(emu.requests))  # answers the emulator had finished by then
+            load()
+
+        return counted
+
+    monkeypatch.setattr("nimgen.commands.fetch.importer", watching)
+    monkeypatch.setenv("NGC_API_KEY", VALID_KEY)
+    # Answers take a second: the imports run (once) long before any of them is back.
+    with NgcEmulator(make_models(3), latency=1.0) as emu:
+        access = NgcAccess(api_url=emu.url)
+        request = FetchRequest(
+            LiveRequest(access, ModelChoice(), EuRequest()), output=tmp_path / "s.json"
+        )
+        result = fetch(request, Console(quiet=True))
+    assert result.collected.models == 3
+    assert seen == [0]
