@@ -8,6 +8,7 @@ is what a command writes to while it runs (``nimgen.report.console.Console``).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +32,9 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 
 class RunLog(Protocol):
     """Where a command says what happens while it runs (stderr), and records warnings."""
+
+    quiet: bool  # -q: no notes and no summary
+    verbose: bool  # -v: a line per request (nothing is formatted for it otherwise)
 
     def info(self, message: str) -> None: ...
 
@@ -129,3 +133,10 @@ def eu_warnings_first(log: RunLog) -> Iterator[None]:
         for warning in exc.warnings:
             log.warn(warning)
         raise
+
+
+def request_log(log: RunLog, prefix: str = "") -> Callable[[str], None] | None:
+    """Where the client logs each request: nowhere unless -v (no line is formatted)."""
+    if not log.verbose:
+        return None
+    return log.request_line if not prefix else lambda line: log.request_line(prefix + line)

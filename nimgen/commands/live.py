@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen import aiorun
-from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, eu_warnings_first, log_outcome
+from nimgen.commands.common import (
+    ModelChoice,
+    NgcAccess,
+    RunLog,
+    eu_warnings_first,
+    log_outcome,
+    request_log,
+)
 from nimgen.errors import NimgenError, RunFailed
 
 if TYPE_CHECKING:
@@ -143,8 +150,7 @@ def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
     def load() -> None:
         import importlib
 
-        quiet = getattr(log, "quiet", False)  # the Console says; another RunLog prints
-        for name in modules + (() if quiet else SUMMARY_MODULES):
+        for name in modules + (() if log.quiet else SUMMARY_MODULES):
             try:
                 importlib.import_module(name)
             except Exception:  # the import where the module is used says why
@@ -192,7 +198,7 @@ def collect_live(
             # trip to NGC takes longer than this), early enough to be done before answers.
             asyncio.get_running_loop().call_later(WHILE_WAITING_DELAY, while_waiting)
         limiter = AdaptiveLimiter(settings.concurrency)
-        client = NgcClient(settings, key, limiter=limiter, log=log.request_line)
+        client = NgcClient(settings, key, limiter=limiter, log=request_log(log))
         async with client:
             if proxy is None:
                 result = await collect_catalog(client, options, log.progress("fetching models"))
@@ -201,7 +207,7 @@ def collect_live(
                 settings,
                 key,
                 limiter=limiter,
-                log=lambda line: log.request_line(f"[eu-proxy] {line}"),
+                log=request_log(log, "[eu-proxy] "),
                 proxy=proxy.url,
             )
             async with eu_client:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen import aiorun
-from nimgen.commands.common import ModelChoice, NgcAccess, RunLog
+from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
@@ -80,7 +80,7 @@ def run_probe(
             settings,
             key,
             limiter=AdaptiveLimiter(settings.concurrency),
-            log=lambda line: log.request_line(prefix + line),
+            log=request_log(log, prefix),
             proxy=eu_proxy.url if eu_proxy is not None else None,
         )
         async with client:

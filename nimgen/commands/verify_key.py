@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nimgen import aiorun
-from nimgen.commands.common import NgcAccess, RunLog
+from nimgen.commands.common import NgcAccess, RunLog, request_log
 
 if TYPE_CHECKING:
     from nimgen.commands.results import VerifyKeyResult
@@ -20,7 +20,7 @@ def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
     key = access.load_key(log)
 
     async def run() -> None:
-        client = NgcClient(settings, key, limiter=AdaptiveLimiter(1), log=log.request_line)
+        client = NgcClient(settings, key, limiter=AdaptiveLimiter(1), log=request_log(log))
         async with client:
             await client.validate_key()
 
