@@ -39,7 +39,7 @@ from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.httpcore_asyncio_backend import AsyncioBackend
 from nimgen.sources.limiter import AdaptiveLimiter
 from nimgen.sources.ngc.direct import DirectConnection
-from tests.support.ngc_emulator import VALID_KEY
+from tests.support.ngc_emulator import VALID_KEY, make_models
 
 CEILING = 32
 HEADERS = {
@@ -52,10 +52,12 @@ Fetch = Callable[[str], Awaitable[bytes]]
 
 
 def _paths(count: int) -> list[str]:
-    return [
-        f"/v2/org/nim/team/nvidia/repos/synthetic-model-{i:04d}?resolve-labels=true"
-        for i in range(count)
-    ]
+    """The emulator's per-model paths (each model's own org and team: every answer a 200)."""
+    paths = []
+    for model in make_models(count):
+        team = f"/team/{model.team}" if model.team else ""
+        paths.append(f"/v2/org/{model.org}{team}/repos/{model.name}?resolve-labels=true")
+    return paths
 
 
 class _PerSlot:
