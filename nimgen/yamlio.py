@@ -135,6 +135,21 @@ class StrictLoader(yaml.SafeLoader):
                     seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python reads no integer of more than 4300 digits
+            raise YamlProblem(
+                node.start_mark.line + 1,
+                "refused: a number with thousands of digits, far beyond any ConfigMap or "
+                "model list",
+                refused=True,
+            ) from None
+
+
+# The base class registers its own function for ints: point the tag at the override.
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+
 
 @dataclass
 class ParsedDocument:

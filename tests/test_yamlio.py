@@ -81,6 +81,18 @@ def test_an_alias_bomb_is_refused_at_the_first_alias_in_no_time() -> None:
     assert str(info.value).startswith("line 2: the alias *a0 is refused")
 
 
+def test_an_integer_python_cannot_read_is_refused_in_one_line() -> None:
+    # int() refuses more than 4300 digits: that was "internal error: ValueError".
+    text = "a: 1\nb: " + "7" * 5000 + "\n"
+    with pytest.raises(BadInput) as info:
+        load_yaml_documents(text, source="big.yaml")
+    assert info.value.message == (
+        "big.yaml: line 2: refused: a number with thousands of digits, far beyond any "
+        "ConfigMap or model list"
+    )
+    assert load_yaml_documents("n: " + "7" * 4300 + "\n", source="f") == [{"n": int("7" * 4300)}]
+
+
 def test_an_anchor_alone_is_harmless() -> None:
     assert load_yaml_documents("a: &x 1\nb: 2\n", source="f") == [{"a": 1, "b": 2}]
 
