@@ -470,13 +470,12 @@ def test_the_next_run_removes_what_a_killed_run_left_and_says_so(tmp_path: Path)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     leftover = killed.stdout.strip()
     assert leftover.startswith(".nimgen-tmp-") and (tmp_path / leftover).is_dir()
-    run = run_bounded("render", "-o", str(tmp_path / "out"))
+    run = run_bounded("render", "-o", str(tmp_path / "out"), "--json")
     assert run.code == 0, run.stderr
     warnings = [line for line in run.stderr.splitlines() if leftover in line]
-    assert warnings == [
-        f"warning: removed 1 temporary path(s) an interrupted nimgen run left in {tmp_path}: "
-        f"{leftover}"
-    ]
+    said = f"removed 1 temporary path(s) an interrupted nimgen run left in {tmp_path}: {leftover}"
+    assert warnings == [f"warning: {said}"]
+    assert said in json.loads(run.stdout)["warnings"]  # a warning of the run, in --json too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -18,22 +18,28 @@ class CommandExit(SystemExit):
 
 def run_command(command: str, console: Console, body: Callable[[Console], Result]) -> NoReturn:
     """Call ``body``; print its result (or its error) as the options ask; exit with its code."""
+    from nimgen import tempnames
     from nimgen.report.errors import as_error
 
+    # Removed leftovers of an interrupted run are a warning of this run: in --json too.
+    tempnames.notice = console.warn
     try:
-        result = body(console)
-    except CommandExit:
-        raise
-    except BaseException as exc:  # every failure leaves through here, as one line
-        if isinstance(exc, SystemExit):
+        try:
+            result = body(console)
+        except CommandExit:
             raise
-        error = as_error(exc)
-        console.error(error.message, error.details)
-        if console.json_output:
-            from nimgen.report.json_output import dumps, error_document
+        except BaseException as exc:  # every failure leaves through here, as one line
+            if isinstance(exc, SystemExit):
+                raise
+            error = as_error(exc)
+            console.error(error.message, error.details)
+            if console.json_output:
+                from nimgen.report.json_output import dumps, error_document
 
-            console.print_stdout(dumps(error_document(command, error, console.warnings)))
-        raise CommandExit(int(error.exit_code)) from None
+                console.print_stdout(dumps(error_document(command, error, console.warnings)))
+            raise CommandExit(int(error.exit_code)) from None
+    finally:
+        tempnames.notice = tempnames.warn_on_stderr
     present(result, console)
     raise CommandExit(result.exit_code)
 
