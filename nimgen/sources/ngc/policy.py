@@ -108,6 +108,10 @@ def check_proxy_url(url: str, option: str = "--proxy") -> str:
     return url.rstrip("/")
 
 
+# A CA bundle is a few hundred KiB (certifi's is 0.3 MiB); anything past this is not one.
+CA_BUNDLE_MAX_BYTES = 16 * 1024 * 1024
+
+
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """A verifying TLS context: hostname checks and CERT_REQUIRED, always.
 
@@ -126,18 +130,27 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
         if os.environ.get("SSL_CERT_DIR"):
             return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
         return ssl.create_default_context(cafile=certifi.where())
+    from nimgen.files import UnreadableFile, read_regular_file
+
     context = ssl.create_default_context(cafile=certifi.where())
     try:
-        context.load_verify_locations(cafile=str(ca_bundle))
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        if isinstance(exc, ssl.SSLError):
-            reason = "no certificate found" if "NO_CERTIFICATE" in str(exc) else str(exc.reason)
-        else:
-            reason = getattr(exc, "strerror", None) or str(exc)
-        raise BadInput(
-            f"--ca-bundle {ca_bundle} is not a readable PEM file of CA certificates ({reason})"
-        ) from None
-    return context
+        # Read by nimgen, not OpenSSL: a FIFO or a device is refused, never waited on,
+        # and the size is bounded.
+        raw = read_regular_file(ca_bundle, max_bytes=CA_BUNDLE_MAX_BYTES)
+        context.load_verify_locations(cadata=raw.decode("ascii"))
+    except UnreadableFile as exc:
+        reason = exc.reason
+    except UnicodeDecodeError:
+        reason = "not ASCII text"
+    except (ssl.SSLError, ValueError) as exc:
+        no_certificate = "NO_CERTIFICATE" in str(exc) or "does not contain" in str(exc)
+        no_certificate = no_certificate or "Empty" in str(exc)
+        reason = "no certificate found" if no_certificate else str(getattr(exc, "reason", exc))
+    else:
+        return context
+    raise BadInput(
+        f"--ca-bundle {ca_bundle} is not a readable PEM file of CA certificates ({reason})"
+    )
 
 
 def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
@@ -90,3 +91,28 @@ def test_a_ca_bundle_that_is_not_pem_is_bad_input(tmp_path: Path) -> None:
     bad.write_text("-----BEGIN NOTHING-----\n")
     with pytest.raises(BadInput, match="not a readable PEM file"):
         tls_context(bad)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "binary", "empty"])
+def test_a_ca_bundle_that_is_no_pem_file_is_refused_without_waiting(
+    tmp_path: Path, kind: str
+) -> None:
+    # A FIFO nobody writes to would block OpenSSL's read forever: nimgen reads the file.
+    path = tmp_path / "ca.pem"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "binary":
+        path.write_bytes(b"\xff\xfe" * 10)
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(BadInput, match="is not a readable PEM file of CA certificates") as info:
+        tls_context(path)
+    reason = {
+        "fifo": "is a named pipe (FIFO)",
+        "device": "is a character device",
+        "binary": "not ASCII text",
+        "empty": "no certificate found",
+    }[kind]
+    assert reason in info.value.message
