@@ -12,7 +12,8 @@ from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.commands.results import ProbeResult
-    from nimgen.eu import EuProbe, ProxyUrl
+    from nimgen.eu import ProxyUrl
+    from nimgen.eu.probe_file import EuProbe
     from nimgen.selection import Selection
     from nimgen.sources import Collection
     from nimgen.sources.ngc import ClientSettings
@@ -33,7 +34,8 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     --eu-list`` treats them under ``--eu-uncertain``.
     """
     from nimgen.commands.results import Collected, ProbeResult
-    from nimgen.eu import check_proxy_url, probe_json
+    from nimgen.eu import check_proxy_url
+    from nimgen.eu.probe_file import probe_json
     from nimgen.output import check_output_file, write_file
 
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
@@ -69,7 +71,7 @@ def run_probe(
     Everything (key check, catalog, per-model calls) goes through one client: the
     local machine, or the proxy. Same retries, limiter and concurrency as ``generate``.
     """
-    from nimgen.eu import build_probe
+    from nimgen.eu.probe_file import build_probe
     from nimgen.sources.limiter import AdaptiveLimiter
     from nimgen.sources.ngc import CollectOptions, NgcClient, collect_catalog
 
