@@ -6,6 +6,7 @@ from pathlib import Path
 
 from nimgen import eu
 from nimgen.catalog import CatalogFacts, EuStatus, ModelRecord, SnapshotModel
+from nimgen.eu import probe_file as probefile
 
 
 def model(name: str, rid: str | None = None, eu_status: EuStatus | None = None) -> SnapshotModel:
@@ -26,11 +27,11 @@ def model(name: str, rid: str | None = None, eu_status: EuStatus | None = None) 
 
 def probe_file(tmp_path: Path, entries: list[tuple[str, str, str | None]]) -> Path:
     """A probe file with (name, status, detail) entries under nim/meta."""
-    probe = eu.EuProbe(
+    probe = probefile.EuProbe(
         probedAt="2026-01-01T00:00:00Z",
-        vantage=eu.ProbeVantage(kind="local", apiUrl="https://api.ngc.nvidia.com"),
+        vantage=probefile.ProbeVantage(kind="local", apiUrl="https://api.ngc.nvidia.com"),
         models=tuple(
-            eu.ProbedModel(
+            probefile.ProbedModel(
                 name=name,
                 resourceId=f"nim/meta/{name}",
                 status=status,  # type: ignore[arg-type]
@@ -41,7 +42,7 @@ def probe_file(tmp_path: Path, entries: list[tuple[str, str, str | None]]) -> Pa
         ),
     )
     path = tmp_path / "probe.json"
-    path.write_bytes(eu.probe_json(probe))
+    path.write_bytes(probefile.probe_json(probe))
     return path
 
 

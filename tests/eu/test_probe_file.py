@@ -11,6 +11,7 @@ import pytest
 from nimgen import eu
 from nimgen.catalog import EuStatus
 from nimgen.errors import BadInput
+from nimgen.eu import probe_file as probefile
 from tests.eu.records import probe_file
 
 
@@ -24,7 +25,7 @@ def test_probe_file_is_sorted_versioned_and_reads_back(tmp_path: Path) -> None:
     assert document["kind"] == "NimgenEuProbe" and document["version"] == 1
     assert [m["name"] for m in document["models"]] == ["a", "b", "c"]
     assert "detail" not in document["models"][0]
-    facts = eu.load_eu_list(path)
+    facts = probefile.load_eu_list(path)
     assert facts.kind == "probe-file" and facts.coverage
     assert facts.source == "probe-file sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     assert facts.statuses["nim/meta/c"] == EuStatus(status="inconclusive", detail="HTTP 503")
@@ -33,7 +34,7 @@ def test_probe_file_is_sorted_versioned_and_reads_back(tmp_path: Path) -> None:
 
 def test_build_probe_keeps_detail_only_for_inconclusive() -> None:
     proxy = eu.check_proxy_url("http://user:build-probe-pw@proxy.example:3128")
-    probe = eu.build_probe(
+    probe = probefile.build_probe(
         {
             "nim/meta/x": EuStatus(status="restricted"),
             "nim/y": EuStatus(status="inconclusive", detail="HTTP 404 Not Found"),
@@ -47,12 +48,12 @@ def test_build_probe_keeps_detail_only_for_inconclusive() -> None:
     by_name = {m.name: m for m in probe.models}
     assert by_name["y"].resourceId == "nim/y" and by_name["y"].attempts == 3
     assert by_name["y"].detail == "HTTP 404 Not Found" and by_name["x"].detail is None
-    assert b"build-probe-pw" not in eu.probe_json(probe)
+    assert b"build-probe-pw" not in probefile.probe_json(probe)
 
 
 def test_flat_legacy_list(fixtures_dir: Path) -> None:
     path = fixtures_dir / "ngc" / "eu-restricted-2025.json"
-    facts = eu.load_eu_list(path)
+    facts = probefile.load_eu_list(path)
     assert facts.kind == "flat-list" and not facts.coverage
     assert len(facts.statuses) == 4
     assert all(s.status == "restricted" for s in facts.statuses.values())
@@ -76,15 +77,15 @@ def test_bad_eu_lists_are_bad_input(tmp_path: Path, content: str, message: str) 
     path = tmp_path / "list.json"
     path.write_text(content)
     with pytest.raises(BadInput, match=message):
-        eu.load_eu_list(path)
+        probefile.load_eu_list(path)
 
 
 def test_duplicate_resource_in_probe_file(tmp_path: Path) -> None:
     path = probe_file(tmp_path, [("a", "available", None), ("a", "restricted", None)])
     with pytest.raises(BadInput, match="appears twice"):
-        eu.load_eu_list(path)
+        probefile.load_eu_list(path)
 
 
 def test_missing_eu_list(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="cannot read the EU list"):
-        eu.load_eu_list(tmp_path / "nope.json")
+        probefile.load_eu_list(tmp_path / "nope.json")

@@ -11,6 +11,7 @@ import pytest
 from nimgen import eu
 from nimgen.catalog import EuStatus
 from nimgen.errors import BadInput
+from nimgen.eu import probe_file as probefile
 from tests.eu.records import MODELS, flags, model, probe_file
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)  # the probe files of tests.eu.records are of this day
@@ -52,7 +53,7 @@ def test_no_eu_clears_every_flag_and_warns() -> None:
 
 
 def test_a_fresh_probe_file_of_this_api_only_decides(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(tmp_path, [("a", "restricted", None), ("b", "available", None)])
     )
     assert (facts.probed_at, facts.api_url) == ("2026-01-01T00:00:00Z", API)
@@ -62,7 +63,7 @@ def test_a_fresh_probe_file_of_this_api_only_decides(tmp_path: Path) -> None:
 
 
 def test_a_stale_probe_file_warns_with_its_age_and_fails_under_fail(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(probe_file(tmp_path, [(n, "available", None) for n in "abc"]))
+    facts = probefile.load_eu_list(probe_file(tmp_path, [(n, "available", None) for n in "abc"]))
     later = NOW + timedelta(days=45, hours=3)
     outcome = eu.resolve_eu(MODELS, eu.EuSource(facts=facts), eu.EuRequest(), now=later)
     assert outcome.warnings[0] == (
@@ -82,7 +83,7 @@ def test_a_stale_probe_file_warns_with_its_age_and_fails_under_fail(tmp_path: Pa
 
 
 def test_a_probe_file_of_another_api_warns(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(probe_file(tmp_path, [(n, "available", None) for n in "abc"]))
+    facts = probefile.load_eu_list(probe_file(tmp_path, [(n, "available", None) for n in "abc"]))
     other = "https://ngc.example.internal"
     outcome = eu.resolve_eu(
         MODELS, eu.EuSource(facts=facts), eu.EuRequest(), now=NOW, api_url=other
@@ -99,7 +100,7 @@ def test_an_unreadable_probe_time_is_said(tmp_path: Path) -> None:
     document = json.loads(path.read_text())
     document["probedAt"] = "last tuesday"
     path.write_text(json.dumps(document))
-    facts = eu.load_eu_list(path)
+    facts = probefile.load_eu_list(path)
     assert eu.freshness_problems(facts, 30, api_url=None, now=NOW) == (
         f"{facts.label} records no readable probe time ('last tuesday')",
     )

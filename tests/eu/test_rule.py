@@ -8,13 +8,14 @@ import pytest
 
 from nimgen import eu
 from nimgen.catalog import EuStatus
+from nimgen.eu import probe_file as probefile
 from nimgen.selection import Selection
 from tests.eu.records import MODELS, flags, model, probe_file
 
 
 @pytest.mark.parametrize("policy", ["restrict", "allow"])
 def test_probe_file_statuses_and_policies(tmp_path: Path, policy: eu.Policy) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(tmp_path, [("a", "restricted", None), ("b", "inconclusive", "HTTP 503")])
     )
     outcome = eu.apply_eu(MODELS, facts, policy)
@@ -30,7 +31,7 @@ def test_probe_file_statuses_and_policies(tmp_path: Path, policy: eu.Policy) -> 
 
 
 def test_fail_policy_raises_naming_the_uncertain(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(
             tmp_path,
             [
@@ -48,7 +49,7 @@ def test_fail_policy_raises_naming_the_uncertain(tmp_path: Path) -> None:
 
 
 def test_all_conclusive_has_no_uncertainty(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(
             tmp_path,
             [("a", "restricted", None), ("b", "available", None), ("c", "available", None)],
@@ -60,7 +61,7 @@ def test_all_conclusive_has_no_uncertainty(tmp_path: Path) -> None:
 
 
 def test_stale_entries_are_named_unless_left_out_on_purpose(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(
             tmp_path,
             [(n, "available", None) for n in ("a", "b", "c", "retired", "no-tag", "unselected")]
@@ -80,14 +81,14 @@ def test_stale_entries_are_named_unless_left_out_on_purpose(tmp_path: Path) -> N
 
 
 def test_a_moved_model_matches_by_name(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(probe_file(tmp_path, [("a", "restricted", None)]))
+    facts = probefile.load_eu_list(probe_file(tmp_path, [("a", "restricted", None)]))
     moved = (model("a", rid="nim/other-team/a"),)
     outcome = eu.apply_eu(moved, facts, "allow")
     assert flags(outcome) == {"a": True} and outcome.warnings == ()
 
 
 def test_flat_list_absent_means_available(fixtures_dir: Path) -> None:
-    facts = eu.load_eu_list(fixtures_dir / "ngc" / "eu-restricted-2025.json")
+    facts = probefile.load_eu_list(fixtures_dir / "ngc" / "eu-restricted-2025.json")
     models = (model("llama-4-scout-17b-16e-instruct"), model("llama-3.1-8b-instruct"))
     outcome = eu.apply_eu(models, facts, "fail")
     assert flags(outcome) == {
@@ -101,7 +102,7 @@ def test_flat_list_absent_means_available(fixtures_dir: Path) -> None:
 
 
 def test_no_451_at_all_warns_about_the_vantage(tmp_path: Path) -> None:
-    facts = eu.load_eu_list(
+    facts = probefile.load_eu_list(
         probe_file(
             tmp_path, [("a", "available", None), ("b", "available", None), ("c", "available", None)]
         )
