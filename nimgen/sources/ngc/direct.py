@@ -38,7 +38,7 @@ class TransportFailed(Exception):
     """A request failed below HTTP; the message says how, the cause why."""
 
 
-class Answer:
+class Reply:
     """The head of an answer, and its body as it arrives (``chunks``); ``aclose`` ends it."""
 
     def __init__(self, status: int, reason: bytes, headers: Headers) -> None:
@@ -67,7 +67,7 @@ class DirectConnection:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._idle_since = 0.0
 
-    async def send(self, method: bytes, target: bytes, headers: Headers, content: bytes) -> Answer:
+    async def send(self, method: bytes, target: bytes, headers: Headers, content: bytes) -> Reply:
         """Send one request; return once the answer's head has arrived."""
         if not self._reusable():
             await self._open()
@@ -87,7 +87,7 @@ class DirectConnection:
             while True:
                 event = await self._next_event()
                 if isinstance(event, h11.Response):
-                    return _DirectAnswer(self, event)
+                    return _DirectReply(self, event)
                 # Otherwise an InformationalResponse (1xx): the real answer follows.
         except BaseException:
             self.close()
@@ -164,7 +164,7 @@ class DirectConnection:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
 
 
-class _DirectAnswer(Answer):
+class _DirectReply(Reply):
     def __init__(self, connection: DirectConnection, head: h11.Response) -> None:
         super().__init__(head.status_code, head.reason, list(head.headers))
         self._connection = connection

@@ -34,8 +34,7 @@ from nimgen.sources.ngc.body import (
 )
 from nimgen.sources.ngc.policy import tls_failure, tls_for
 from nimgen.sources.ngc.settings import MAX_RETRY_AFTER, ClientSettings
-from nimgen.sources.ngc.transport import Answer as Head
-from nimgen.sources.ngc.transport import Connections, Origin, TransportFailed
+from nimgen.sources.ngc.transport import Connections, Origin, Reply, TransportFailed
 
 
 class Transient(Exception):
@@ -250,7 +249,7 @@ class RetryingClient:
                 self._log(redact(f"{method} {url} {status} {elapsed:.3f}s"))
         return self._interpret(answer, body, final_statuses, body_is_used)
 
-    async def _read_body(self, answer: Head) -> bytes:
+    async def _read_body(self, answer: Reply) -> bytes:
         cap = self.settings.max_response_bytes
         declared = _header(answer, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
@@ -266,7 +265,7 @@ class RetryingClient:
 
     def _interpret(
         self,
-        response: Head,
+        response: Reply,
         body: bytes,
         final_statuses: frozenset[int],
         body_is_used: bool,
@@ -300,7 +299,7 @@ class RetryingClient:
         return status, parsed
 
 
-def _header(answer: Head, name: bytes) -> str | None:
+def _header(answer: Reply, name: bytes) -> str | None:
     """The first value of header ``name`` (lower case), as text."""
     for key, value in answer.headers:
         if key.lower() == name:

@@ -23,16 +23,16 @@ from urllib.parse import urlsplit
 
 from nimgen.sources.ngc.direct import (
     KEEPALIVE_EXPIRY,
-    Answer,
     DirectConnection,
     Headers,
+    Reply,
     TransportFailed,
 )
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Answer", "Connection", "Connections", "Origin", "TransportFailed"]
+__all__ = ["Connection", "Connections", "Origin", "Reply", "TransportFailed"]
 
 
 class Origin:
@@ -50,7 +50,7 @@ class Origin:
 class Connection(Protocol):
     async def send(
         self, method: bytes, target: bytes, headers: Headers, content: bytes
-    ) -> Answer: ...
+    ) -> Reply: ...
 
     async def aclose(self) -> None: ...
 
@@ -114,7 +114,7 @@ class ProxyConnection:
             keepalive_expiry=KEEPALIVE_EXPIRY,
         )
 
-    async def send(self, method: bytes, target: bytes, headers: Headers, content: bytes) -> Answer:
+    async def send(self, method: bytes, target: bytes, headers: Headers, content: bytes) -> Reply:
         import httpcore
 
         origin = self._origin
@@ -128,13 +128,13 @@ class ProxyConnection:
         with _httpcore_errors():
             response = await self._pool.handle_async_request(request)
         reason = response.extensions.get("reason_phrase", b"")
-        return _ProxyAnswer(response, reason if isinstance(reason, bytes) else b"")
+        return _ProxyReply(response, reason if isinstance(reason, bytes) else b"")
 
     async def aclose(self) -> None:
         await self._pool.aclose()
 
 
-class _ProxyAnswer(Answer):
+class _ProxyReply(Reply):
     def __init__(self, response: Any, reason: bytes) -> None:
         super().__init__(response.status, reason, list(response.headers))
         self._response = response
