@@ -27,14 +27,14 @@ _OWNED_TEMP = re.compile(rf"{re.escape(TEMP_PREFIX)}(?P<pid>[0-9]+)-(?P<host>[0-
 _SHOWN = 3
 
 
-def warn_on_stderr(message: str) -> None:
+def _warn_on_stderr(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
     sys.stderr.flush()
 
 
 # How the removal is reported: a ``warning:`` line on stderr, as the Console writes
 # them (``report.run.run_command`` points this at the command's Console's ``warn``).
-notice: Callable[[str], None] = warn_on_stderr
+notice: Callable[[str], None] = _warn_on_stderr
 
 
 def _host_tag() -> str:

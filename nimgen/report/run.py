@@ -22,7 +22,7 @@ def run_command(command: str, console: Console, body: Callable[[Console], Result
     from nimgen.report.errors import as_error
 
     # Removed leftovers of an interrupted run are a warning of this run: in --json too.
-    tempnames.notice = console.warn
+    notice, tempnames.notice = tempnames.notice, console.warn
     try:
         try:
             result = body(console)
@@ -39,7 +39,7 @@ def run_command(command: str, console: Console, body: Callable[[Console], Result
                 console.print_stdout(dumps(error_document(command, error, console.warnings)))
             raise CommandExit(int(error.exit_code)) from None
     finally:
-        tempnames.notice = tempnames.warn_on_stderr
+        tempnames.notice = notice
     present(result, console)
     raise CommandExit(result.exit_code)
 
