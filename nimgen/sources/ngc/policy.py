@@ -142,10 +142,11 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
         reason = exc.reason
     except UnicodeDecodeError:
         reason = "not ASCII text"
-    except (ssl.SSLError, ValueError) as exc:
-        no_certificate = "NO_CERTIFICATE" in str(exc) or "does not contain" in str(exc)
-        no_certificate = no_certificate or "Empty" in str(exc)
-        reason = "no certificate found" if no_certificate else str(getattr(exc, "reason", exc))
+    except ValueError:  # an empty file
+        reason = "no certificate found"
+    except ssl.SSLError as exc:
+        no_certificate = "does not contain a certificate" in str(exc)
+        reason = "no certificate found" if no_certificate else str(exc.reason or exc)
     else:
         return context
     raise BadInput(
