@@ -11,6 +11,8 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from nimgen.commands.results import Collected
 
 
@@ -79,3 +81,12 @@ class Interrupted(NimgenError):
         name = signal.Signals(signum).name
         super().__init__(f"interrupted by {name}; previous output left untouched")
         self.exit_code = ExitCode.TERMINATED if name == "SIGTERM" else ExitCode.INTERRUPTED
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """A pydantic validation failure in one line: where the first problem is, what it is,
+    and how many more there are."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from nimgen.catalog import EuStatus, EuStatusName
-from nimgen.errors import BadInput
+from nimgen.errors import BadInput, validation_reason
 from nimgen.eu.rule import EuFacts
 
 if TYPE_CHECKING:
@@ -122,13 +122,6 @@ class _LegacyEntry(BaseModel):
     team: StrictStr | None = None
 
 
-def _reason(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg']}{more}"
-
-
 def load_eu_list(path: Path) -> EuFacts:
     """Read ``--eu-list``: a nimgen probe file, or the flat list ``[{name, resourceId, ...}]``."""
     from nimgen.files import JSON_MAX_BYTES, read_regular_file
@@ -162,7 +155,7 @@ def _load_probe(path: Path, document: dict[str, Any], digest: str) -> EuFacts:
     try:
         probe = EuProbe.model_validate(document)
     except ValidationError as exc:
-        raise BadInput(f"{path}: invalid EU probe file: {_reason(exc)}") from None
+        raise BadInput(f"{path}: invalid EU probe file: {validation_reason(exc)}") from None
     statuses: dict[str, EuStatus] = {}
     names: dict[str, str] = {}
     for model in probe.models:
@@ -189,7 +182,7 @@ def _load_flat_list(path: Path, document: list[Any], digest: str) -> EuFacts:
         try:
             entry = _LegacyEntry.model_validate(item)
         except ValidationError as exc:
-            raise BadInput(f"{path}: item {index}: {_reason(exc)}") from None
+            raise BadInput(f"{path}: item {index}: {validation_reason(exc)}") from None
         statuses[entry.resourceId] = EuStatus(status="restricted")
         names[entry.resourceId] = entry.name
     warning = (

@@ -22,7 +22,7 @@ from nimgen.catalog import (
     SnapshotModel,
     SnapshotSource,
 )
-from nimgen.errors import BadInput
+from nimgen.errors import BadInput, validation_reason
 from nimgen.files import (
     JSON_MAX_BYTES,
     MIB,
@@ -52,13 +52,6 @@ class Loaded:
     models: tuple[SnapshotModel, ...]
     eu_facts: str = "none"
     configmap_name: str | None = None
-
-
-def _reason(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg']}{more}"
 
 
 def load_models(path: Path) -> Loaded:
@@ -102,7 +95,7 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
     try:
         snapshot = Snapshot.model_validate(document)
     except ValidationError as exc:
-        raise BadInput(f"{path}: invalid snapshot: {_reason(exc)}") from None
+        raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
     _check_unique(path, snapshot.models)
     return Loaded(path, "snapshot", snapshot.models, eu_facts=snapshot.source.euFacts)
 
@@ -148,7 +141,7 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
         try:
             record = ModelRecord.model_validate_json(value)
         except ValidationError as exc:
-            raise BadInput(f"{path}: {key}: {_reason(exc)}") from None
+            raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
         if record.name != key:
             raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
         facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
