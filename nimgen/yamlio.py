@@ -261,15 +261,17 @@ def read_yaml_file(path: Path, *, what: str = "", max_bytes: int = YAML_MAX_BYTE
 # --- JSON ------------------------------------------------------------------------------
 
 
-class _DuplicateField(ValueError):
-    pass
+class DuplicateJsonKey(ValueError):
+    """A key given twice in one JSON object (``args[0]``), from ``refuse_duplicate_keys``."""
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook`` that raises ``DuplicateJsonKey`` instead of
+    keeping the last of two values."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateField(key)
+            raise DuplicateJsonKey(key)
         result[key] = value
     return result
 
@@ -278,8 +280,8 @@ def load_json(text: str, *, source: str) -> Any:
     """``text`` as JSON, strictly: a key twice in one object, invalid JSON and
     nesting deeper than Python's recursion limit are ``BadInput`` naming ``source``."""
     try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicates)
-    except _DuplicateField as exc:
+        return json.loads(text, object_pairs_hook=refuse_duplicate_keys)
+    except DuplicateJsonKey as exc:
         raise BadInput(
             f"{source}: duplicate key {exc.args[0]!r} in one JSON object: "
             "a reader would keep only one of the two values; remove one"

@@ -20,29 +20,23 @@ from nimgen.render.configmap import (
 )
 from nimgen.validate.results import FileResult, Problem
 from nimgen.validate.wording import entry_messages, json_type, quoted, yaml_type
-from nimgen.yamlio import ParsedDocument, YamlProblem, mapping_paths, parse_documents
+from nimgen.yamlio import (
+    DuplicateJsonKey,
+    ParsedDocument,
+    YamlProblem,
+    mapping_paths,
+    parse_documents,
+    refuse_duplicate_keys,
+)
 
 CONFIGMAP_FIELDS = ("apiVersion", "kind", "metadata", "data", "binaryData", "immutable")
 
 _VERSIONED_NAME = re.compile(rf".+-(?P<suffix>[0-9a-f]{{{SUFFIX_DIGITS}}})")
 
 
-class _DuplicateJsonField(ValueError):
-    pass
-
-
 class _Refused(Exception):
     """A limit hit while checking (an entry's JSON nested too deeply): the file is
     refused as unreadable, like one over the size cap."""
-
-
-def _no_duplicate_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateJsonField(key)
-        result[key] = value
-    return result
 
 
 class _Checker:
@@ -168,8 +162,8 @@ class _Checker:
             self.error(key, f"the value is {yaml_type(value)}, not a string of JSON")
             return None
         try:
-            raw = json.loads(value, object_pairs_hook=_no_duplicate_fields)
-        except _DuplicateJsonField as exc:
+            raw = json.loads(value, object_pairs_hook=refuse_duplicate_keys)
+        except DuplicateJsonKey as exc:
             self.error(key, f"the JSON gives the field {exc.args[0]!r} twice")
             return None
         except json.JSONDecodeError as exc:
