@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 # Seconds after the network phase starts when ``fetch_models``'s ``while_waiting`` runs.
 WHILE_WAITING_DELAY = 0.01
+# What reads the answers (pydantic with them): first, as the first answers are due soon.
+COLLECT_MODULES = ("nimgen.sources.ngc.jobs",)
 # What the summary table imports (not under --quiet, which prints none).
 SUMMARY_MODULES = ("nimgen.report.summary", "rich.console", "rich.table")
 
@@ -144,13 +146,13 @@ def fetch_models(
 
 
 def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
-    """A ``while_waiting`` for ``fetch_models``: import ``modules`` and the summary's (not
-    under --quiet). A failure is left for the real import to report."""
+    """A ``while_waiting`` for ``fetch_models``: import what reads the answers, ``modules``
+    and the summary's (not under --quiet). A failure is left for the real import to report."""
 
     def load() -> None:
         import importlib
 
-        for name in modules + (() if log.quiet else SUMMARY_MODULES):
+        for name in COLLECT_MODULES + modules + (() if log.quiet else SUMMARY_MODULES):
             try:
                 importlib.import_module(name)
             except Exception:  # the import where the module is used says why

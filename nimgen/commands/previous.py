@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nimgen.catalog import SnapshotModel
-
 if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
     from nimgen.commands.common import RunLog
 
 

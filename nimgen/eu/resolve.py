@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from nimgen.catalog import SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.eu.rule import (
     EuFacts,
@@ -31,6 +30,7 @@ from nimgen.eu.rule import (
 from nimgen.selection import Selection
 
 if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
     from nimgen.eu.proxy import ProxyUrl
     from nimgen.sources.snapshot import Loaded
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from nimgen.catalog import EuStatus, SnapshotModel
 from nimgen.errors import RunFailed
 from nimgen.selection import Selection
+
+if TYPE_CHECKING:
+    from nimgen.catalog import EuStatus, SnapshotModel
 
 Policy = Literal["restrict", "allow", "fail"]
 POLICIES: tuple[Policy, ...] = ("restrict", "allow", "fail")
@@ -144,6 +146,8 @@ def apply_eu(
             ambiguous.add(name)
         by_name[name] = rid
     used: set[str] = set()
+    from nimgen.catalog import EuStatus  # pydantic: not needed before a run's first request
+
     decided: list[SnapshotModel] = []
     uncertain: dict[str, str] = {}
     restricted: list[str] = []

@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nimgen.catalog import SCHEMA_VERSION, ModelRecord
 from nimgen.render.yamlout import dump
+
+if TYPE_CHECKING:
+    from nimgen.catalog import ModelRecord
 
 BASE_NAME = "nim-models-data"
 CONFIGMAP_FILENAME = "nim-models-data.yaml"
@@ -174,6 +176,10 @@ def render_configmap(
     ``previous`` (the last shipped tree's, see nimgen.render.revision), so readers can
     tell which of several coexisting versioned ConfigMaps is current.
     """
+    # The records are pydantic's, so catalog is loaded by now; the revision reader, which
+    # a live run uses before its first request, needs neither.
+    from nimgen.catalog import SCHEMA_VERSION
+
     data = configmap_data(records)
     digest = content_digest(data)
     base = name or BASE_NAME

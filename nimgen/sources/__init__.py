@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nimgen.catalog import SnapshotModel
 from nimgen.selection import Selection
+
+if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
 
 
 @dataclass(frozen=True)

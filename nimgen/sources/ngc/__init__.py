@@ -8,9 +8,12 @@
 * ``http``:      the retrying client (limiter, retries, answer checks);
 * ``api``:       the three NGC endpoints;
 * ``parse``:     answers turned into records and digests;
-* ``collect``:   one run (key check, pages, deadline) and ``jobs``, its per-model calls;
+* ``collect``:   one run (key check, pages, deadline) and ``jobs``, its per-model calls,
+                 over ``state``, the run's options and state;
 * ``source``:    ``NgcSource``, the ``ModelSource`` over all of it.
 """
+
+from typing import TYPE_CHECKING
 
 from nimgen.sources.ngc.api import CATALOG_ORG, NgcClient
 from nimgen.sources.ngc.collect import MAX_CATALOG_PAGES, CollectResult, collect_catalog
@@ -22,15 +25,6 @@ from nimgen.sources.ngc.http import (
     Transient,
     parse_retry_after,
 )
-from nimgen.sources.ngc.jobs import CollectOptions
-from nimgen.sources.ngc.parse import (
-    ParsedPage,
-    digests_from_answer,
-    facts_of,
-    parse_catalog_page,
-    record_from_answer,
-    unchanged_since,
-)
 from nimgen.sources.ngc.policy import (
     DEFAULT_API_URL,
     check_api_url,
@@ -40,6 +34,41 @@ from nimgen.sources.ngc.policy import (
 )
 from nimgen.sources.ngc.settings import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, ClientSettings
 from nimgen.sources.ngc.source import NgcSource
+from nimgen.sources.ngc.state import CollectOptions
+
+if TYPE_CHECKING:
+    from nimgen.sources.ngc.parse import (
+        ParsedPage,
+        digests_from_answer,
+        facts_of,
+        parse_catalog_page,
+        record_from_answer,
+        unchanged_since,
+    )
+
+# parse's names load on first use: parse imports pydantic (about 0.1 s of CPU), which a
+# live run loads once its first requests are on the wire (see ``collect``).
+_FROM_PARSE = frozenset(
+    {
+        "ParsedPage",
+        "digests_from_answer",
+        "facts_of",
+        "parse_catalog_page",
+        "record_from_answer",
+        "unchanged_since",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _FROM_PARSE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from nimgen.sources.ngc import parse
+
+    value = getattr(parse, name)
+    globals()[name] = value  # once: later lookups find it (or what a test planted)
+    return value
+
 
 __all__ = [
     "CATALOG_ORG",

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nimgen.catalog import EuStatus
 from nimgen.errors import RunFailed
 from nimgen.sources import Collection, ModelFailure, ProgressHook
 from nimgen.sources.ngc.api import NgcClient
 from nimgen.sources.ngc.http import RequestFailed, Transient
-from nimgen.sources.ngc.jobs import CollectOptions, RunState, settle, take_page
-from nimgen.sources.ngc.parse import ParsedPage, parse_catalog_page
+from nimgen.sources.ngc.state import CollectOptions, RunState, settle
+
+if TYPE_CHECKING:
+    from nimgen.catalog import EuStatus
+    from nimgen.sources.ngc.parse import ParsedPage
 
 # The most catalog pages one run reads: with NGC's page size that is tens of thousands of
 # resources (the NIM catalog lists a few hundred). A catalog that needs more is refused.
@@ -118,8 +120,10 @@ async def _run(
     finally:
         if key_task is not None:
             settle(key_task)
+    from nimgen.sources.ngc.jobs import take_page  # see _parse_page
+
     try:
-        page0 = parse_catalog_page(first.body, 0)
+        page0 = _parse_page(first.body, 0)
     except Transient:
         # A malformed first page is read again, like any other page.
         page0 = await _fetch_page(client, 0, tries=2)
@@ -191,6 +195,14 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
     )
 
 
+def _parse_page(body: Any, page: int) -> ParsedPage:
+    # parse and jobs import pydantic (0.1 s of CPU): imported once the first requests are
+    # on the wire (commands.live.importer loads them while the answers travel), not before.
+    from nimgen.sources.ngc.parse import parse_catalog_page
+
+    return parse_catalog_page(body, page)
+
+
 async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> ParsedPage:
     # A malformed page is retried like a failed request, a few times.
     for attempt in range(tries):
@@ -199,7 +211,7 @@ async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> Parsed
         except RequestFailed as exc:
             raise RunFailed(f"could not read catalog page {page}: {exc.reason}") from None
         try:
-            parsed = parse_catalog_page(answer.body, page)
+            parsed = _parse_page(answer.body, page)
         except Transient as exc:
             if attempt == tries - 1:
                 raise RunFailed(exc.reason) from None
@@ -218,7 +230,7 @@ async def _reread_if_empty(client: NgcClient, parsed: ParsedPage) -> ParsedPage:
         return parsed
     try:
         answer = await client.catalog_page(parsed.page)
-        again = parse_catalog_page(answer.body, parsed.page)
+        again = _parse_page(answer.body, parsed.page)
     except (RequestFailed, Transient):
         return parsed
     return again

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nimgen import aiorun
 from nimgen.apikey import ApiKey
-from nimgen.catalog import SnapshotModel
 from nimgen.selection import Selection
 from nimgen.sources import Collection, Logger, ProgressHook
 from nimgen.sources.limiter import AdaptiveLimiter
 from nimgen.sources.ngc.api import NgcClient
 from nimgen.sources.ngc.collect import collect_catalog
-from nimgen.sources.ngc.jobs import CollectOptions
 from nimgen.sources.ngc.settings import ClientSettings
+from nimgen.sources.ngc.state import CollectOptions
+
+if TYPE_CHECKING:
+    from nimgen.catalog import SnapshotModel
 
 
 @dataclass(frozen=True)
