@@ -115,10 +115,14 @@ class DirectConnection:
     def _finished(self) -> None:
         """The answer was read to its end: keep the connection if both sides allow it."""
         machine = self._h11
-        if machine.our_state is h11.DONE and machine.their_state is h11.DONE:
+        # Bytes read together with the answer's end (a late 408 sent right behind it, say)
+        # stay in h11's buffer: after start_next_cycle they would be parsed as the next
+        # request's answer. A connection holding any is not reused.
+        trailing = machine.trailing_data[0]
+        if machine.our_state is h11.DONE and machine.their_state is h11.DONE and not trailing:
             machine.start_next_cycle()
             self._idle_since = time.monotonic()
-        else:  # "Connection: close", or an answer left unread
+        else:  # "Connection: close", an answer left unread, or bytes nobody asked for
             self.close()
 
     def _reusable(self) -> bool:
