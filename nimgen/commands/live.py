@@ -157,6 +157,9 @@ def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
                 importlib.import_module(name)
             except Exception:  # the import where the module is used says why
                 continue
+        from nimgen.collector import set_aside_loaded
+
+        set_aside_loaded()  # pydantic's heap too: later collector passes skip it
 
     return load
 
