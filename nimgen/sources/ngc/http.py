@@ -34,7 +34,7 @@ from nimgen.sources.ngc.body import (
 )
 from nimgen.sources.ngc.policy import tls_failure, tls_for
 from nimgen.sources.ngc.settings import MAX_RETRY_AFTER, ClientSettings
-from nimgen.sources.ngc.transport import Connections, Origin, Reply, TransportFailed
+from nimgen.sources.ngc.transport import Connections, Headers, Origin, Reply, TransportFailed
 
 
 class Transient(Exception):
@@ -119,20 +119,25 @@ class RetryingClient:
         self._proxy = proxy if proxy is not None else settings.proxy
         self._connections: Connections | None = None
         self._origin = Origin(settings.api_url)
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._headers: Headers = ()
+        self._authorized: Headers = ()
 
     async def __aenter__(self) -> RetryingClient:
         self._connections = Connections(
             self._origin, tls_for(self.settings, self._proxy), self._proxy
         )
-        self._headers = [
+        # The same tuples for every request: a connection has h11 check each set once.
+        self._headers = (
             (b"Host", self._origin.host_header),
             (b"Accept", b"application/json"),
             # Only what body.read_capped can inflate under its cap.
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"Connection", b"keep-alive"),
             (b"User-Agent", _user_agent().encode("ascii")),
-        ]
+        )
+        if self._key is not None:
+            bearer = f"Bearer {self._key.reveal()}".encode()
+            self._authorized = (*self._headers, (b"Authorization", bearer))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -202,17 +207,15 @@ class RetryingClient:
         body_is_used: bool,
     ) -> tuple[int, Any]:
         assert self._connections is not None
-        headers = self._headers
+        headers = self._authorized if authorized and self._key is not None else self._headers
         content = b""
-        if authorized and self._key is not None:
-            headers = [*headers, (b"Authorization", f"Bearer {self._key.reveal()}".encode())]
         if form is not None:
             content = urlencode(form).encode("ascii")
-            headers = [
+            headers = (
                 *headers,
                 (b"Content-Type", b"application/x-www-form-urlencoded"),
                 (b"Content-Length", str(len(content)).encode("ascii")),
-            ]
+            )
         started = time.monotonic()
         status: int | str = "-"
         connection = self._connections.take()

@@ -32,7 +32,7 @@ from nimgen.sources.ngc.direct import (
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Connection", "Connections", "Origin", "Reply", "TransportFailed"]
+__all__ = ["Connection", "Connections", "Headers", "Origin", "Reply", "TransportFailed"]
 
 
 class Origin:
@@ -124,7 +124,7 @@ class ProxyConnection:
             port=origin.explicit_port,
             target=target,
         )
-        request = httpcore.Request(method, url, headers=headers, content=content)
+        request = httpcore.Request(method, url, headers=list(headers), content=content)
         with _httpcore_errors():
             response = await self._pool.handle_async_request(request)
         reason = response.extensions.get("reason_phrase", b"")

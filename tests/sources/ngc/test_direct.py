@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import h11
+import h11._headers
 import pytest
 
 from nimgen.sources.ngc import direct
@@ -31,7 +33,7 @@ RESET = b"<reset>"
 LATE = b"<late>"
 STALL = b"<stall>"
 LATE_408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"
-HEADERS = [(b"Host", b"127.0.0.1"), (b"Accept", b"application/json")]
+HEADERS = ((b"Host", b"127.0.0.1"), (b"Accept", b"application/json"))
 # (client context, server context) for TLS; None for plain TCP.
 Scheme = tuple[ssl.SSLContext, ssl.SSLContext] | None
 
@@ -149,6 +151,43 @@ def test_a_keep_alive_connection_carries_the_next_request() -> None:
             assert server.connections == 1
             assert len(server.requests) == 2
             await connection.aclose()
+
+    run(body)
+
+
+def test_headers_are_checked_once_per_set_and_sent_as_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks: list[object] = []
+    real = direct.h11.Request
+
+    def counting(**kwargs: object) -> object:
+        if not isinstance(kwargs["headers"], h11._headers.Headers):
+            checks.append(kwargs["headers"])  # h11 checks these
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(direct.h11, "Request", counting)
+    other = (*HEADERS, (b"Authorization", b"Bearer x"))
+
+    async def body() -> None:
+        async with ScriptedServer([]) as server:
+            connection = server.connection()
+            for _ in range(3):
+                assert await get(connection) == (200, b"{}")
+                answer = await connection.send(b"GET", b"/y", other, b"")
+                await answer.aclose()
+            assert server.requests[0].startswith(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert b"\r\nAuthorization: Bearer x\r\n" in server.requests[1]
+
+    run(body)
+    assert len(checks) == 2  # each set once, not once per request
+
+
+def test_headers_h11_refuses_are_still_refused() -> None:
+    async def body() -> None:
+        async with ScriptedServer([]) as server:
+            with pytest.raises(h11.LocalProtocolError):
+                await server.connection().send(b"GET", b"/x", ((b"Bad\n", b"x"),), b"")
 
     run(body)
 
