@@ -135,6 +135,10 @@ def apply_eu(
     run deliberately left out from being reported as stale. Raises ``UncertainEuStatus``
     (exit 1) under ``policy == "fail"`` when any model is uncertain.
     """
+    # Here, not at the top: this module is loaded before a live run's first request,
+    # which pydantic (catalog) need not delay.
+    from nimgen.catalog import EuStatus
+
     if policy not in POLICIES:
         raise ValueError(f"unknown --eu-uncertain policy {policy!r}")
     warnings: list[str] = list(facts.warnings)
@@ -146,8 +150,6 @@ def apply_eu(
             ambiguous.add(name)
         by_name[name] = rid
     used: set[str] = set()
-    from nimgen.catalog import EuStatus  # pydantic: not needed before a run's first request
-
     decided: list[SnapshotModel] = []
     uncertain: dict[str, str] = {}
     restricted: list[str] = []
