@@ -136,6 +136,8 @@ def render(request: RenderRequest, log: RunLog) -> RenderResult:
             request.eu,
             carried=carried_eu(source.loaded),
             selection=selection,
+            # A probe file is checked against the API the snapshot was fetched from.
+            api_url=source.loaded.api_url,
             now=datetime.now(UTC),
         )
     log_outcome(outcome, log)

@@ -52,6 +52,8 @@ class Loaded:
     models: tuple[SnapshotModel, ...]
     eu_facts: str = "none"
     configmap_name: str | None = None
+    # A snapshot's NGC API (a ConfigMap does not say): an EU probe file is checked against it.
+    api_url: str | None = None
 
 
 def load_models(path: Path) -> Loaded:
@@ -97,7 +99,13 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
     except ValidationError as exc:
         raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
     _check_unique(path, snapshot.models)
-    return Loaded(path, "snapshot", snapshot.models, eu_facts=snapshot.source.euFacts)
+    return Loaded(
+        path,
+        "snapshot",
+        snapshot.models,
+        eu_facts=snapshot.source.euFacts,
+        api_url=snapshot.source.apiUrl,
+    )
 
 
 def _is_models_configmap(document: Any) -> bool:

@@ -175,3 +175,34 @@ def test_proxy_option_sends_every_request_through_the_proxy(
     assert after_verify >= 1
     assert seen - after_verify >= emu.count("model") + emu.count("catalog") >= 2
     assert "corp-Secret-9" not in direct.output + via_env.output
+
+
+def test_render_checks_a_probe_file_against_the_snapshots_ngc_api(
+    us_emulator: NgcEmulator, models: list[EmulatedModel], tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "snapshot.json"
+    fetched = run_nimgen(
+        "fetch", "--ngc-api-url", us_emulator.url, "--output", str(snapshot), *FAST, key=VALID_KEY
+    )
+    assert fetched.code == 0, fetched.stderr
+    now = datetime.now(UTC)
+    foreign = probe_file(tmp_path / "p.json", models, probed=now, api="https://api.ngc.nvidia.com")
+    same = probe_file(tmp_path / "same.json", models, probed=now, api=us_emulator.url)
+
+    def render(probe: Path, out: str, *extra: str) -> NimgenResult:
+        return run_nimgen(
+            "render", "--from", str(snapshot), "--output", str(tmp_path / out),
+            "--eu-list", str(probe), *extra,
+        )  # fmt: skip
+
+    warned = render(foreign, "a")
+    assert warned.code == 0, warned.stderr
+    assert (
+        f"was probed against the NGC API https://api.ngc.nvidia.com, not this run's "
+        f"{us_emulator.url}" in warned.stderr
+    )
+    quiet = render(same, "b")
+    assert quiet.code == 0 and "probed against" not in quiet.stderr
+    failed = render(foreign, "c", "--eu-uncertain", "fail")
+    assert failed.code == 1 and "probed against" in failed.stderr
+    assert not (tmp_path / "c").exists()
