@@ -11,14 +11,18 @@ from nimgen.errors import NimgenError
 
 
 def tree_differences(output: Path, files: dict[str, bytes]) -> tuple[str, ...]:
-    """The files of ``output`` that a write of ``files`` would change, add or remove."""
+    """The files of ``output`` that a write of ``files`` would change, add or remove.
+
+    Each is read as a regular file of at most the new content's size: a FIFO, a device
+    or a larger file put in the tree differs, and never blocks or fills memory."""
+    from nimgen.files import UnreadableFile, read_regular_file
     from nimgen.render.tree import TREE_FILES
 
     differing: list[str] = []
     for relative, content in files.items():
         try:
-            current = (output / relative).read_bytes()
-        except OSError:
+            current = read_regular_file(output / relative, max_bytes=len(content))
+        except UnreadableFile:  # missing, not a regular file, or larger than ours
             differing.append(relative)
             continue
         if current != content:

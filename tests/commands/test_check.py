@@ -26,3 +26,19 @@ def test_library_helpers(tmp_path: Path) -> None:
     broken = check_tree(tree, files, models)
     assert not broken.identical and broken.diff is None and broken.unreadable
     assert any("could not be read" in line for line in check_lines(broken))
+
+
+def test_a_fifo_or_a_huge_file_in_the_tree_differs_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    assert run_nimgen("render", "--output", str(tmp_path / "tree"), "--quiet").code == 0
+    tree = tmp_path / "tree"
+    files = tree_bytes(tree)
+    configmap = tree / "base" / "nim-models-data.yaml"
+    configmap.unlink()
+    os.mkfifo(configmap)  # nobody writes to it: a plain read would wait forever
+    template = tree / "base" / "kustomization.yaml"
+    template.write_bytes(files["base/kustomization.yaml"] + b" " * 10_000_000)
+    differing = tree_differences(tree, files)
+    assert "base/nim-models-data.yaml" in differing
+    assert "base/kustomization.yaml" in differing
