@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nimgen import __version__
 from tests.recipes.gha import NIMGEN_ACTION, ROOT, Runner, load_yaml, new_runner
 from tests.support.eu_setup import PROXY_PASSWORD
 from tests.support.http_proxy import ForwardProxy
@@ -21,6 +22,8 @@ EXAMPLES = ROOT / "examples" / "github"
 PROXY_SHAPE = EXAMPLES / "nim-metadata-refresh.yml"
 RUNNER_SHAPE = EXAMPLES / "nim-metadata-refresh-eu-runner.yml"
 PR_ACTION = "peter-evans/create-pull-request@"
+# The tag the release workflow moves: vMAJOR of the version being released (v0 before 1.0).
+MAJOR_TAG = f"v{__version__.split('.')[0]}"
 
 
 def flagged(tree: Path) -> list[str]:
@@ -49,7 +52,7 @@ def test_example_workflow_shape(path: Path) -> None:
     assert refresh["permissions"] == {"contents": "write", "pull-requests": "write"}
     [nimgen] = [s for s in refresh["steps"] if NIMGEN_ACTION.match(s.get("uses", ""))]
     # a consumer names the published action, never a path inside its own repository
-    assert nimgen["uses"] == "opendatahub-io/nimgen@v1"
+    assert nimgen["uses"] == f"opendatahub-io/nimgen@{MAJOR_TAG}"
     assert nimgen["with"]["ngc-api-key"] == "${{ secrets.NGC_API_KEY }}"
     [pr] = [s for s in refresh["steps"] if s.get("uses", "").startswith(PR_ACTION)]
     assert pr["if"] == f"steps.{nimgen['id']}.outputs.changed == 'true'"
@@ -146,3 +149,13 @@ def test_every_action_call_has_an_eu_source(path: Path) -> None:
         if with_.get("command", "refresh") == "refresh":
             assert {"eu-proxy", "eu-list"} & set(with_), step
             assert "--no-eu" not in with_.get("extra-args", "")
+
+
+def test_every_reference_to_the_action_by_major_tag_names_one_a_release_moves() -> None:
+    """``@v1`` would not resolve before nimgen 1.0: the release moves ``v0`` until then."""
+    major_refs = re.compile(r"opendatahub-io/nimgen@(v\d+)\b(?![.\d])")
+    texts = [ROOT / "README.md", ROOT / "action.yml", *sorted((ROOT / "docs").glob("*.md"))]
+    texts += sorted(EXAMPLES.glob("*.yml"))
+    found = {(path.name, tag) for path in texts for tag in major_refs.findall(path.read_text())}
+    assert found, "no reference by major tag at all: the check would check nothing"
+    assert {tag for _, tag in found} == {MAJOR_TAG}, sorted(found)
