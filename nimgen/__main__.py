@@ -1,3 +1,3 @@
-from nimgen.cli import main
+from nimgen.cli import run
 
-main()
+run()

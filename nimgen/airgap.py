@@ -23,8 +23,6 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from nimgen.airgap_refs import SOURCE_REGISTRY, Image, Mirror, parse_mirror, reference_problems
 from nimgen.airgap_tags import MovingTag, TagChoice, is_moving_tag, newest_version_tag
 from nimgen.airgap_weights import WeightsOptions, WeightsPlan, plan_weights
@@ -180,9 +178,9 @@ def plan_airgap(
             misses.append(record.name)
         problems.extend(reference_problems(record, offered))
         try:
-            narrowed = ModelRecord.model_validate({**record.as_json_dict(), "tags": list(offered)})
-        except ValidationError as exc:  # pragma: no cover - the input was a valid record
-            raise BadInput(f"{record.name}: {exc.errors()[0]['msg']}") from None
+            narrowed = record.replace(tags=tuple(offered))
+        except ValueError as exc:  # pragma: no cover - the input was a valid record
+            raise BadInput(f"{record.name}: {exc}") from None
         records.append(narrowed)
         repository = f"{record.namespace}/{record.name}"
         deploy_tag = record.latestTag

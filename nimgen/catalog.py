@@ -1,31 +1,27 @@
-"""The catalog model: what nimgen knows about each NIM model, and how it is validated.
+"""The catalog model: what nimgen knows about each NIM model, as plain frozen values.
 
 ``ModelRecord`` is the contract's ConfigMap value (eight fields, in this order).
 ``SnapshotModel`` adds the catalog facts a ``fetch`` snapshot keeps so that a
-later run can tell whether a model changed. The same pydantic models validate
-NGC's answers, snapshots and hand-written ConfigMaps, and emit the JSON Schema
-(``nimgen schema``), so validation and documentation never disagree.
+later run can tell whether a model changed.
+
+These are stdlib dataclasses, not pydantic models, so that a live run never loads
+pydantic (with its models, about 0.08 s of CPU; docs/performance.md): they are built from
+answers ``sources.ngc.parse`` has already checked. Each keeps its own invariants
+on construction (a ``ValueError``). Untrusted documents (snapshots, hand-written
+ConfigMaps) are validated field by field by ``nimgen.catalog_schema``, whose pydantic
+twins of these classes also give the JSON Schema (``nimgen schema``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    StrictBool,
-    StrictStr,
-    field_validator,
-    model_serializer,
-    model_validator,
-)
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 # The key rule lives in nimgen.names; re-exported for the catalog's readers.
 from nimgen.names import CONFIGMAP_KEY_MAX as CONFIGMAP_KEY_MAX
-from nimgen.names import CONFIGMAP_KEY_SCHEMA_PATTERN
+from nimgen.names import CONFIGMAP_KEY_SCHEMA_PATTERN as CONFIGMAP_KEY_SCHEMA_PATTERN
 from nimgen.names import configmap_key_problem as configmap_key_problem
 from nimgen.tags import canonical_tags
 
@@ -45,184 +41,291 @@ RECORD_FIELDS = (
     "euRestricted",
 )
 
+DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
+PLATFORM_PART_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_DIGEST = re.compile(DIGEST_PATTERN)
+_PLATFORM_PART = re.compile(PLATFORM_PART_PATTERN)
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+
+def _set(instance: object, name: str, value: object) -> None:
+    object.__setattr__(instance, name, value)  # a frozen instance, while __post_init__ runs
 
 
-class ModelRecord(BaseModel):
+# Keyword-only like the pydantic models they replace; slotted: thousands are made per run.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRecord:
     """One model as the dashboard reads it: the value under its name in the ConfigMap."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", title="NIM model entry (schema version 1)"
-    )
+    name: str
+    displayName: str
+    shortDescription: str
+    namespace: str
+    tags: tuple[str, ...]
+    latestTag: str
+    updatedDate: str
+    euRestricted: bool
 
-    name: StrictStr = Field(
-        description="The model's name; equals its ConfigMap key.",
-        # Checked by _name_is_key (for a clearer message); stated for the JSON Schema.
-        json_schema_extra={"pattern": CONFIGMAP_KEY_SCHEMA_PATTERN, "maxLength": CONFIGMAP_KEY_MAX},
-    )
-    displayName: StrictStr = Field(description="Human-readable name.")
-    shortDescription: StrictStr = Field(description="One-paragraph description.")
-    namespace: StrictStr = Field(
-        description="Registry namespace, org/team; the image is nvcr.io/{namespace}/{name}:{tag}.",
-        min_length=1,
-    )
-    tags: tuple[StrictStr, ...] = Field(
-        description="Image tags, canonical order, de-duplicated; holds latestTag.", min_length=1
-    )
-    latestTag: StrictStr = Field(description="The tag NGC marks as latest.", min_length=1)
-    updatedDate: StrictStr = Field(description="When NGC last updated the model (ISO 8601).")
-    euRestricted: StrictBool = Field(
-        description="True when NGC refuses the model to callers in the EU (HTTP 451)."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_key(cls, value: str) -> str:
-        problem = configmap_key_problem(value)
+    def __post_init__(self) -> None:
+        if type(self.tags) is not tuple:
+            _set(self, "tags", tuple(self.tags))
+        problem = configmap_key_problem(self.name)
         if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _latest_in_tags(self) -> ModelRecord:
+            raise ValueError(f"name: {problem}")
         if self.latestTag not in self.tags:
             raise ValueError(f"latestTag {self.latestTag!r} is not among the tags")
-        return self
 
     def canonical(self) -> ModelRecord:
         """The same record with its tags in canonical order."""
-        return self.model_copy(update={"tags": canonical_tags(self.tags)})
+        return self.replace(tags=canonical_tags(self.tags))
 
-    def as_json_dict(self) -> dict[str, Any]:
-        """The record as plain data, fields in the contract's order."""
+    def replace(self, **changes: Any) -> ModelRecord:
+        """A copy with ``changes`` (field names as keywords), checked like a new record."""
+        return ModelRecord(**{**self.as_fields(), **changes})
+
+    def as_fields(self) -> dict[str, Any]:
+        """The fields as keywords for the constructor, in the contract's order."""
         return {
             "name": self.name,
             "displayName": self.displayName,
             "shortDescription": self.shortDescription,
             "namespace": self.namespace,
-            "tags": list(self.tags),
+            "tags": self.tags,
             "latestTag": self.latestTag,
             "updatedDate": self.updatedDate,
             "euRestricted": self.euRestricted,
         }
 
+    def as_json_dict(self) -> dict[str, Any]:
+        """The record as plain data, fields in the contract's order."""
+        data = self.as_fields()
+        data["tags"] = list(self.tags)
+        return data
+
 
 EuStatusName = Literal["restricted", "available", "inconclusive"]
+EU_STATUS_NAMES: tuple[EuStatusName, ...] = ("restricted", "available", "inconclusive")
 
 
-class EuStatus(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EuStatus:
     """What an EU probe saw for one model."""
 
-    model_config = _Frozen
-
     status: EuStatusName
-    detail: StrictStr | None = None
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in EU_STATUS_NAMES:
+            raise ValueError(f"EU status {self.status!r} is not one of {EU_STATUS_NAMES}")
+
+    def as_json_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status}
+        if self.detail is not None:
+            data["detail"] = self.detail
+        return data
 
 
-class CatalogFacts(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogFacts:
     """The catalog-search facts that tell whether a model changed since a snapshot."""
 
-    model_config = _Frozen
+    resourceId: str
+    dateModified: str | None = None
+    latestTag: str | None = None
+    latestTagPushedDate: str | None = None
 
-    resourceId: StrictStr
-    dateModified: StrictStr | None = None
-    latestTag: StrictStr | None = None
-    latestTagPushedDate: StrictStr | None = None
+    def as_json_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"resourceId": self.resourceId}
+        for name in ("dateModified", "latestTag", "latestTagPushedDate"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
 
 
-DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
-PLATFORM_PART_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-
-
-class ImageDigest(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageDigest:
     """The manifest digest of one tag's image for one platform, as NGC reported it."""
 
-    model_config = _Frozen
+    tag: str
+    architecture: str
+    os: str
+    digest: str
 
-    tag: StrictStr = Field(min_length=1)
-    architecture: StrictStr = Field(pattern=f"^{PLATFORM_PART_PATTERN}$")
-    os: StrictStr = Field(pattern=f"^{PLATFORM_PART_PATTERN}$")
-    digest: StrictStr = Field(pattern=f"^{DIGEST_PATTERN}$")
+    def __post_init__(self) -> None:
+        if not self.tag:
+            raise ValueError("an image digest names no tag")
+        for what, value, pattern in (
+            ("architecture", self.architecture, _PLATFORM_PART),
+            ("os", self.os, _PLATFORM_PART),
+            ("digest", self.digest, _DIGEST),
+        ):
+            if type(value) is not str or pattern.fullmatch(value) is None:
+                raise ValueError(f"{what} {value!r} does not match {pattern.pattern}")
 
     @property
     def platform(self) -> str:
         return f"{self.os}/{self.architecture}"
+
+    def as_json_dict(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "architecture": self.architecture,
+            "os": self.os,
+            "digest": self.digest,
+        }
 
 
 def _digest_order(item: ImageDigest) -> tuple[str, str, str, str]:
     return (item.tag, item.os, item.architecture, item.digest)
 
 
-class SnapshotModel(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotModel:
     """A model in a ``fetch`` snapshot: its record plus the catalog facts.
 
     ``digests`` holds the image digests NGC reported (today: the latest tag's, one
-    per platform). Optional: snapshots written before nimgen recorded digests, and
-    models read from a ConfigMap, have none; an empty tuple is left out of the
+    per platform), sorted. Optional: snapshots written before nimgen recorded digests,
+    and models read from a ConfigMap, have none; an empty tuple is left out of the
     snapshot JSON, so such snapshots keep their exact bytes.
     """
-
-    model_config = _Frozen
 
     record: ModelRecord
     catalog: CatalogFacts
     eu: EuStatus | None = None
-    digests: tuple[ImageDigest, ...] = ()
+    digests: tuple[ImageDigest, ...] = field(default=())
 
-    @field_validator("digests")
-    @classmethod
-    def _sorted_digests(cls, value: tuple[ImageDigest, ...]) -> tuple[ImageDigest, ...]:
-        ordered = tuple(sorted(value, key=_digest_order))
+    def __post_init__(self) -> None:
+        if not self.digests:
+            if type(self.digests) is not tuple:
+                _set(self, "digests", ())
+            return
+        ordered = tuple(sorted(self.digests, key=_digest_order))
         seen: set[tuple[str, str, str]] = set()
         for item in ordered:
             key = (item.tag, item.os, item.architecture)
             if key in seen:
                 raise ValueError(f"two digests for tag {item.tag!r} on {item.platform}")
             seen.add(key)
-        return ordered
-
-    @model_validator(mode="after")
-    def _digest_tags_known(self) -> SnapshotModel:
-        for item in self.digests:
             if item.tag not in self.record.tags:
                 raise ValueError(f"a digest names tag {item.tag!r}, which is not among the tags")
-        return self
+        _set(self, "digests", ordered)
 
-    @model_serializer(mode="wrap")
-    def _omit_empty_digests(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and not self.digests:
-            data.pop("digests", None)
-        return data
+    def replace(self, **changes: Any) -> SnapshotModel:
+        """A copy with ``changes`` (field names as keywords)."""
+        fields = {
+            "record": self.record,
+            "catalog": self.catalog,
+            "eu": self.eu,
+            "digests": self.digests,
+        }
+        return SnapshotModel(**{**fields, **changes})
 
     def digests_of(self, tag: str) -> tuple[ImageDigest, ...]:
         """The recorded digests of ``tag``, by platform (empty when none are known)."""
         return tuple(d for d in self.digests if d.tag == tag)
 
+    def as_json_dict(self) -> dict[str, Any]:
+        """As the snapshot stores it: None fields and empty digests left out."""
+        data: dict[str, Any] = {
+            "record": self.record.as_json_dict(),
+            "catalog": self.catalog.as_json_dict(),
+        }
+        if self.eu is not None:
+            data["eu"] = self.eu.as_json_dict()
+        if self.digests:
+            data["digests"] = [d.as_json_dict() for d in self.digests]
+        return data
 
-class SnapshotSource(BaseModel):
-    model_config = _Frozen
 
-    apiUrl: StrictStr
-    fetchedAt: StrictStr
-    euFacts: StrictStr = "none"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotSource:
+    apiUrl: str
+    fetchedAt: str
+    euFacts: str = "none"
+
+    def as_json_dict(self) -> dict[str, Any]:
+        return {"apiUrl": self.apiUrl, "fetchedAt": self.fetchedAt, "euFacts": self.euFacts}
 
 
-class Snapshot(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
     """The versioned JSON document ``nimgen fetch`` writes and ``render --from`` reads."""
 
-    model_config = _Frozen
-
-    kind: Literal["NimgenSnapshot"] = "NimgenSnapshot"
-    snapshotVersion: Annotated[int, Field(ge=1, le=SNAPSHOT_VERSION)] = SNAPSHOT_VERSION
     source: SnapshotSource
     models: tuple[SnapshotModel, ...]
+    kind: Literal["NimgenSnapshot"] = "NimgenSnapshot"
+    snapshotVersion: int = SNAPSHOT_VERSION
+
+    def __post_init__(self) -> None:
+        if type(self.models) is not tuple:
+            _set(self, "models", tuple(self.models))
+
+    def as_json_dict(self) -> dict[str, Any]:
+        """The document, keys in the order snapshots have always had."""
+        return {
+            "kind": self.kind,
+            "snapshotVersion": self.snapshotVersion,
+            "source": self.source.as_json_dict(),
+            "models": [m.as_json_dict() for m in self.models],
+        }
+
+
+_RECORD_STRINGS = (
+    "name",
+    "displayName",
+    "shortDescription",
+    "namespace",
+    "latestTag",
+    "updatedDate",
+)
+
+
+def _plain_text(value: object) -> bool:
+    """A str pydantic's strict check takes as it is: no lone surrogates (not UTF-8)."""
+    if type(value) is not str:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def record_from_json_fast(text: str) -> ModelRecord | None:
+    """A ConfigMap entry's JSON as a record when it is plainly valid; else None.
+
+    None means "let ``catalog_schema.record_from_json`` decide and word the problem":
+    this accepts only entries the schema accepts, with the same values (exactly the
+    eight fields, strings that are str, a non-empty list of tags, a real boolean),
+    so that reading nimgen's own ConfigMap needs no pydantic.
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if type(data) is not dict or len(data) != len(RECORD_FIELDS):
+        return None
+    tags = data.get("tags")
+    if (
+        type(tags) is not list
+        or not tags
+        or type(data.get("euRestricted")) is not bool
+        or not all(_plain_text(data.get(key)) for key in _RECORD_STRINGS)
+        or not all(_plain_text(tag) for tag in tags)
+        or not data["namespace"]
+        or not data["latestTag"]
+    ):
+        return None
+    try:
+        return ModelRecord(**{**data, "tags": tuple(tags)})
+    except (TypeError, ValueError):
+        return None
 
 
 def record_json_schema() -> dict[str, Any]:
-    """The JSON Schema of one ConfigMap entry."""
-    schema = ModelRecord.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["additionalProperties"] = False
-    return schema
+    """The JSON Schema of one ConfigMap entry (loads pydantic)."""
+    from nimgen.catalog_schema import record_json_schema as schema
+
+    return schema()

@@ -78,7 +78,8 @@ def configmap_key_problem(name: str) -> str | None:
     """Why ``name`` cannot be a ConfigMap key (the API server's rule), or None when it can."""
     if not name:
         return "the name is empty"
-    if len(name.encode("utf-8")) > CONFIGMAP_KEY_MAX:
+    # surrogatepass: a lone surrogate (JSON's "\ud800") is refused below, not a crash here.
+    if len(name.encode("utf-8", "surrogatepass")) > CONFIGMAP_KEY_MAX:
         return (
             f"the name is {len(name)} characters long "
             f"(a ConfigMap key holds at most {CONFIGMAP_KEY_MAX})"

@@ -3,7 +3,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from nimgen.catalog import RECORD_FIELDS, ModelRecord, configmap_key_problem, record_json_schema
+from nimgen.catalog import RECORD_FIELDS, configmap_key_problem, record_json_schema
+from nimgen.catalog_schema import record_from, record_from_json
 
 
 def record(**changes: object) -> dict[str, object]:
@@ -22,7 +23,7 @@ def record(**changes: object) -> dict[str, object]:
 
 
 def test_valid_record_keeps_contract_field_order() -> None:
-    parsed = ModelRecord.model_validate(record())
+    parsed = record_from(record())
     assert tuple(parsed.as_json_dict()) == RECORD_FIELDS
 
 
@@ -41,7 +42,7 @@ def test_valid_record_keeps_contract_field_order() -> None:
 )
 def test_invalid_records_are_refused(changes: dict[str, object], fragment: str) -> None:
     with pytest.raises(ValidationError) as info:
-        ModelRecord.model_validate_json(json.dumps(record(**changes)))
+        record_from_json(json.dumps(record(**changes)))
     assert fragment in str(info.value)
 
 
@@ -49,7 +50,7 @@ def test_missing_field_is_refused() -> None:
     data = record()
     del data["updatedDate"]
     with pytest.raises(ValidationError, match="updatedDate"):
-        ModelRecord.model_validate(data)
+        record_from(data)
 
 
 @pytest.mark.parametrize("name", ["a/b", "../x", "with space", ".", ".."])

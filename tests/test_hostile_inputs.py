@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from nimgen.sources.snapshot import load_models, sample_path
+from tests.support import own_peak_rss
 from tests.support.fault_kit import nimgen_path
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator
 from tests.support.nimgen_runner import clean_env
@@ -44,40 +45,35 @@ class Bounded:
     max_rss_mib: float
 
 
-def _limit_memory(limit: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def run_bounded(
     *args: str, limit: int = GIB, timeout: float = 60, key: str | None = None
 ) -> Bounded:
     """Run ``nimgen args`` under an address-space limit; kill it (and fail) after ``timeout``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(tempfile.mkdtemp()) / "peak-rss"
         started = time.monotonic()
         proc = subprocess.Popen(
-            [nimgen_path(), *args],
+            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
             env=clean_env(key),
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            preexec_fn=lambda: _limit_memory(limit),
+            start_new_session=True,  # a timeout kills the wrapper and nimgen together
         )
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > timeout:
-                proc.kill()
-                proc.wait()
-                pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
-            time.sleep(0.01)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
         seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         texts = []
         for handle in (out, err):
             handle.seek(0)
             texts.append(handle.read().decode("utf-8", "replace"))
-    return Bounded(proc.returncode, texts[0], texts[1], seconds, usage.ru_maxrss / 1024)
+    peak_kib = int(report.read_text())
+    shutil.rmtree(report.parent)
+    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
 
 
 def one_line_error(run: Bounded) -> str:

@@ -128,3 +128,9 @@ def test_generate_refuses_a_dot_dot_name_from_the_catalog(
     assert "must not start with '..'" in reasons["..hidden"]
     assert ngc_emulator.model_calls["..hidden"] == 0  # refused from the catalog
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lone_surrogate_in_a_name_is_refused_not_a_crash() -> None:
+    # json.loads makes one of "\ud800" in an answer; the key rule names it, as any other.
+    problem = configmap_key_problem("llama\ud800")
+    assert problem is not None and "not a valid ConfigMap key" in problem

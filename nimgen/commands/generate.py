@@ -15,12 +15,8 @@ if TYPE_CHECKING:
 # What writing the tree imports and is not loaded yet (check_tree_target loaded the
 # output checks, the tree's file list and the revision reader; fetch_models --previous):
 # loaded while the first answers are on their way instead of after the network phase.
-RENDER_MODULES = (
-    "nimgen.commands.results",
-    "nimgen.commands.check",
-    "jinja2",
-    "jinja2.meta",
-)
+RENDER_MODULES = ("nimgen.commands.results", "jinja2", "jinja2.meta")
+CHECK_MODULES = ("nimgen.commands.check",)  # with the diff: --check only
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,8 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     exits 2 before any request. An EU source is required (``--no-eu`` opts out)."""
     prepared = prepare(request.live, log, eu_required=True)
     shipped = check_tree_target(request.tree, log)
-    fetched = fetch_models(prepared, log, while_waiting=importer(RENDER_MODULES, log))
+    modules = RENDER_MODULES + (CHECK_MODULES if request.tree.check else ())
+    fetched = fetch_models(prepared, log, while_waiting=importer(modules, log))
     with reporting(fetched.collected):
         tree = write_models(
             fetched.collection.models,

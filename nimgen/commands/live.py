@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 # Seconds after the network phase starts when ``fetch_models``'s ``while_waiting`` runs.
 WHILE_WAITING_DELAY = 0.01
-# What reads the answers (pydantic with them): first, as the first answers are due soon.
+# What reads the answers: first, as the first answers are due soon.
 COLLECT_MODULES = ("nimgen.sources.ngc.jobs",)
 # What the summary table imports (not under --quiet, which prints none).
 SUMMARY_MODULES = ("nimgen.report.summary", "rich.console", "rich.table")
@@ -159,7 +159,7 @@ def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
                 continue
         from nimgen.collector import set_aside_loaded
 
-        set_aside_loaded()  # pydantic's heap too: later collector passes skip it
+        set_aside_loaded()  # what these loaded too: later collector passes skip it
 
     return load
 

@@ -35,8 +35,8 @@ def load_previous(path: Path) -> Previous:
     by_id: dict[str, SnapshotModel] = {}
     with_facts = 0
     for model in loaded.models:
-        record = model.record.canonical().model_copy(update={"euRestricted": False})
-        by_id[model.catalog.resourceId] = model.model_copy(update={"record": record, "eu": None})
+        record = model.record.canonical().replace(euRestricted=False)
+        by_id[model.catalog.resourceId] = model.replace(record=record, eu=None)
         facts = model.catalog
         if facts.dateModified is not None or facts.latestTagPushedDate is not None:
             with_facts += 1

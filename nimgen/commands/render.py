@@ -77,7 +77,6 @@ def write_models(
     the revision. The models lost since the previous result - the tree in ``output``,
     else ``previous`` - are counted, and over ``max_loss_percent`` warned about.
     """
-    from nimgen.commands.check import check_tree
     from nimgen.commands.results import ConfigMapFacts
     from nimgen.commands.tree import (
         build_tree,
@@ -103,6 +102,8 @@ def write_models(
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     result = None
     if request.check:
+        from nimgen.commands.check import check_tree  # and the diff: only for --check
+
         result = check_tree(request.output, files, models)
     else:
         write_output_tree(request.output, files)

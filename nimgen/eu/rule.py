@@ -112,9 +112,7 @@ def no_facts(models: tuple[SnapshotModel, ...]) -> EuOutcome:
     cleared = tuple(
         m
         if not m.record.euRestricted and m.eu is None  # already so: most models, no copy
-        else m.model_copy(
-            update={"record": m.record.model_copy(update={"euRestricted": False}), "eu": None}
-        )
+        else m.replace(record=m.record.replace(euRestricted=False), eu=None)
         for m in models
     )
     return EuOutcome(models=cleared, source="none")
@@ -136,7 +134,7 @@ def apply_eu(
     (exit 1) under ``policy == "fail"`` when any model is uncertain.
     """
     # Here, not at the top: this module is loaded before a live run's first request,
-    # which pydantic (catalog) need not delay.
+    # which the catalog's values need not delay.
     from nimgen.catalog import EuStatus
 
     if policy not in POLICIES:
@@ -182,8 +180,8 @@ def apply_eu(
             flag = status.status == "restricted"
         if flag:
             restricted.append(name)
-        record = model.record.model_copy(update={"euRestricted": flag})
-        decided.append(model.model_copy(update={"record": record, "eu": status}))
+        record = model.record.replace(euRestricted=flag)
+        decided.append(model.replace(record=record, eu=status))
 
     if not facts.from_models:
         stale = sorted(

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from nimgen.catalog import (
     SNAPSHOT_KIND,
     CatalogFacts,
@@ -21,6 +19,7 @@ from nimgen.catalog import (
     Snapshot,
     SnapshotModel,
     SnapshotSource,
+    record_from_json_fast,
 )
 from nimgen.errors import BadInput, validation_reason
 from nimgen.files import (
@@ -94,8 +93,13 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
     document = load_json(text, source=str(path))
     if not isinstance(document, dict) or document.get("kind") != SNAPSHOT_KIND:
         raise BadInput(f"{path}: not a nimgen snapshot (kind {SNAPSHOT_KIND!r} missing)")
+    # pydantic only here, when a file is read: a live run that reads none never loads it.
+    from pydantic import ValidationError
+
+    from nimgen.catalog_schema import snapshot_from
+
     try:
-        snapshot = Snapshot.model_validate(document)
+        snapshot = snapshot_from(document)
     except ValidationError as exc:
         raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
     _check_unique(path, snapshot.models)
@@ -146,10 +150,7 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
     for key, value in data.items():
         if not isinstance(value, str):
             raise BadInput(f"{path}: {key}: the value is not a string of JSON")
-        try:
-            record = ModelRecord.model_validate_json(value)
-        except ValidationError as exc:
-            raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
+        record = record_from_json_fast(value) or _record_from_json(path, key, value)
         if record.name != key:
             raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
         facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
@@ -167,6 +168,18 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
         eu_facts=str(eu_facts),
         configmap_name=name if isinstance(name, str) else None,
     )
+
+
+def _record_from_json(path: Path, key: object, value: str) -> ModelRecord:
+    """An entry the fast check did not take: pydantic decides and names the problem."""
+    from pydantic import ValidationError
+
+    from nimgen.catalog_schema import record_from_json
+
+    try:
+        return record_from_json(value)
+    except ValidationError as exc:
+        raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
 
 
 def _check_unique(path: Path, models: tuple[SnapshotModel, ...]) -> None:
@@ -189,7 +202,7 @@ class SnapshotFileSource:
         loaded = load_models(self.path)
         self.loaded = loaded
         chosen = tuple(
-            m.model_copy(update={"record": m.record.canonical()})
+            m.replace(record=m.record.canonical())
             for m in loaded.models
             if selection.matches(m.record.name)
         )
@@ -208,5 +221,5 @@ def snapshot_json(
         source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
         models=tuple(sorted(models, key=lambda m: m.record.name)),
     )
-    document = snapshot.model_dump(mode="json", exclude_none=True)
+    document = snapshot.as_json_dict()
     return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")

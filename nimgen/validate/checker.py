@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from nimgen.catalog import SCHEMA_VERSION, ModelRecord
+from nimgen.catalog_schema import record_from_json
 from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
 from nimgen.render.configmap import (
@@ -177,7 +178,7 @@ class _Checker:
         name = raw.get("name")
         record: ModelRecord | None = None
         try:
-            record = ModelRecord.model_validate_json(value)
+            record = record_from_json(value)
         except ValidationError as exc:
             for message in entry_messages(exc):
                 if key_problem is not None and name == key and message.startswith("'name':"):

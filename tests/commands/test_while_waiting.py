@@ -13,6 +13,7 @@ from nimgen.commands.fetch import FetchRequest, fetch
 from nimgen.commands.live import COLLECT_MODULES, SUMMARY_MODULES, LiveRequest, importer
 from nimgen.eu import EuRequest
 from nimgen.report.console import Console
+from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
 
 
@@ -102,7 +103,9 @@ finally:
 """
 
 
-def test_a_live_run_sends_its_first_request_before_loading_pydantic(tmp_path: Path) -> None:
+def test_a_live_run_never_loads_pydantic(tmp_path: Path) -> None:
+    """Neither into a new tree, nor over the tree it wrote (whose ConfigMap it reads), nor
+    with EU probes through a proxy."""
     import os
     import subprocess
     import sys
@@ -110,12 +113,15 @@ def test_a_live_run_sends_its_first_request_before_loading_pydantic(tmp_path: Pa
     env = {**os.environ, "NGC_API_KEY": VALID_KEY}
     with NgcEmulator(make_models(3), latency=0.2) as emu:
         argv = ["generate", "--ngc-api-url", emu.url, "--output", str(tmp_path / "out")]
-        done = subprocess.run(
-            [sys.executable, "-c", _WATCH_PYDANTIC, *argv, "--no-eu", "-q"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert done.returncode == 0, done.stderr
-    assert "pydantic: after" in done.stderr
+        with ForwardProxy() as proxy:
+            eu_proxy = ("--eu-proxy", proxy.url)
+            for eu in (("--no-eu",), ("--no-eu",), eu_proxy):  # a new tree, over it, EU probes
+                done = subprocess.run(
+                    [sys.executable, "-c", _WATCH_PYDANTIC, *argv, *eu, "-q"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert done.returncode == 0, done.stderr
+                assert "pydantic: None" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     def change(name: str, **update: object) -> None:
         model = by_name[name]
-        by_name[name] = model.model_copy(update={"record": model.record.model_copy(update=update)})
+        by_name[name] = model.replace(record=model.record.replace(**update))
 
     record = by_name[second].record
     change(
@@ -37,7 +38,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     # render applies the snapshot's EU statuses: flip the status with the flag
     status = "available" if record.euRestricted else "restricted"
-    by_name[second] = by_name[second].model_copy(update={"eu": EuStatus(status=status)})
+    by_name[second] = by_name[second].replace(eu=EuStatus(status=status))
     del by_name[first]
     extra = ModelRecord(
         name="zz-brand-new",
@@ -50,7 +51,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         euRestricted=False,
     )
     by_name[extra.name] = SnapshotModel(
-        record=extra, catalog=by_name[third].catalog.model_copy(update={"resourceId": "x/y"})
+        record=extra, catalog=dataclasses.replace(by_name[third].catalog, resourceId="x/y")
     )
     changed_snapshot = root / "changed.json"
     changed_snapshot.write_bytes(

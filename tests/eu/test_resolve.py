@@ -44,9 +44,7 @@ def test_two_sources_are_a_usage_error(request_: eu.EuRequest) -> None:
 
 
 def test_no_eu_clears_every_flag_and_warns() -> None:
-    flagged = model("a").model_copy(
-        update={"record": model("a").record.model_copy(update={"euRestricted": True})}
-    )
+    flagged = model("a").replace(record=model("a").record.replace(euRestricted=True))
     outcome = eu.resolve_eu((flagged,), eu.EuSource(no_eu=True), eu.EuRequest(no_eu=True))
     assert flags(outcome) == {"a": False} and outcome.source == "none"
     assert outcome.warnings == (eu.resolve.NO_EU_WARNING,)

@@ -129,19 +129,14 @@ def test_statuses_carried_by_the_models() -> None:
 
 
 def test_keep_records_changes_nothing() -> None:
-    restricted = model("a").model_copy(
-        update={"record": model("a").record.model_copy(update={"euRestricted": True})}
-    )
+    restricted = model("a").replace(record=model("a").record.replace(euRestricted=True))
     outcome = eu.keep_records((restricted, model("b")), "probe-file sha256:11")
     assert outcome.restricted == ("a",) and outcome.source == "probe-file sha256:11"
 
 
 def test_no_facts_clears_every_flag() -> None:
-    restricted = model("a").model_copy(
-        update={
-            "record": model("a").record.model_copy(update={"euRestricted": True}),
-            "eu": EuStatus(status="restricted"),
-        }
+    restricted = model("a").replace(
+        record=model("a").record.replace(euRestricted=True), eu=EuStatus(status="restricted")
     )
     outcome = eu.no_facts((restricted, model("b")))
     assert flags(outcome) == {"a": False, "b": False}

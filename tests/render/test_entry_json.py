@@ -7,6 +7,7 @@ compared with the encoder it replaced, and the built-in sample's ConfigMap is pi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -131,8 +132,15 @@ def test_the_sample_configmap_is_byte_for_byte_as_before() -> None:
 
 def test_the_sample_configmap_is_what_json_dumps_gives(monkeypatch: pytest.MonkeyPatch) -> None:
     text, apply_bytes = _sample_configmap_text()
-    monkeypatch.setattr(configmap, "indented_json", _dumps)
+    monkeypatch.setattr(configmap, "entry_json", lambda r: _dumps(r.as_json_dict()))
     assert _sample_configmap_text() == (text, apply_bytes)
+
+
+def test_a_field_of_another_type_is_written_as_json_dumps_writes_it() -> None:
+    record = make_record("m")
+    for field, value in (("euRestricted", 1), ("updatedDate", None), ("tags", ("1.0", 2))):
+        odd = dataclasses.replace(record, **{field: value, "latestTag": "1.0"})
+        assert entry_json(odd) == _dumps(odd.as_json_dict())
 
 
 def test_the_entry_keeps_the_contracts_field_order() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nimgen.catalog import ModelRecord
+from nimgen.catalog_schema import record_from
 
 
 def make_record(name: str = "a", **changes: Any) -> ModelRecord:
@@ -20,4 +21,4 @@ def make_record(name: str = "a", **changes: Any) -> ModelRecord:
         "euRestricted": False,
     }
     fields.update(changes)
-    return ModelRecord.model_validate(fields)
+    return record_from(fields)

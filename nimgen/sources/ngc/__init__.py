@@ -46,8 +46,8 @@ if TYPE_CHECKING:
         unchanged_since,
     )
 
-# parse's names load on first use: parse imports pydantic (about 0.1 s of CPU), which a
-# live run loads once its first requests are on the wire (see ``collect``).
+# parse's names load on first use: parse and the catalog values it builds (a few ms of
+# CPU, their dataclasses) load once a live run's first requests are on the wire.
 _FROM_PARSE = frozenset(
     {
         "ParsedPage",

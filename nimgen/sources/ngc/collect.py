@@ -85,9 +85,7 @@ async def collect_catalog(
         )
     models = tuple(state.records[rid] for rid in sorted(state.records))
     if options.eu_client is not None:
-        models = tuple(
-            m.model_copy(update={"eu": state.eu.get(m.catalog.resourceId)}) for m in models
-        )
+        models = tuple(m.replace(eu=state.eu.get(m.catalog.resourceId)) for m in models)
     collection = Collection(
         models=models,
         discovered=seen,
@@ -196,8 +194,8 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
 
 
 def _parse_page(body: Any, page: int) -> ParsedPage:
-    # parse and jobs import pydantic (0.1 s of CPU): imported once the first requests are
-    # on the wire (commands.live.importer loads them while the answers travel), not before.
+    # parse and jobs (and the catalog's values): imported once the first requests are on
+    # the wire (commands.live.importer loads them while the answers travel), not before.
     from nimgen.sources.ngc.parse import parse_catalog_page
 
     return parse_catalog_page(body, page)

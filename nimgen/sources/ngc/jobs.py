@@ -59,7 +59,7 @@ def take_page(
         jobs: list[Callable[[], Awaitable[None]]] = []
         previous = options.previous.get(entry.resource_id) if options.previous else None
         if previous is not None and unchanged_since(entry, previous):
-            state.records[entry.resource_id] = previous.model_copy(update={"eu": None})
+            state.records[entry.resource_id] = previous.replace(eu=None)
             state.reused += 1
         elif options.fetch_details:
             jobs.append(_details_job(entry, state, client))
@@ -144,8 +144,8 @@ def _probe_job(
             state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
             state.eu_attempts[entry.resource_id] = exc.attempts
             return
-        status = "restricted" if answer.status == 451 else "available"
-        state.eu[entry.resource_id] = EuStatus(status=status)
+        restricted = answer.status == 451
+        state.eu[entry.resource_id] = EuStatus(status="restricted" if restricted else "available")
         state.eu_attempts[entry.resource_id] = answer.attempts
 
     return job

@@ -1,7 +1,7 @@
 """A run's options and state, which the collection and its per-model jobs share.
 
-Apart from ``jobs`` and ``parse`` (which import pydantic, about 0.1 s of CPU) so that a
-live run's first requests leave before pydantic loads: ``collect`` imports those two
+Apart from ``jobs`` and ``parse`` (which load the catalog's values, a few ms of CPU) so
+that a live run's first requests leave before they load: ``collect`` imports those two
 while the first answers travel.
 """
 

@@ -10,9 +10,10 @@ own (``wait4``).
 from __future__ import annotations
 
 import os
-import resource
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from nimgen.sources.ngc import MAX_CATALOG_PAGES
+from tests.support import own_peak_rss
 from tests.support.fault_kit import nimgen_path, tree_bytes
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
@@ -56,29 +58,24 @@ def run_bounded(
     ``signal_when``: a callable polled while the run lasts; once true, SIGTERM is sent.
     """
 
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(tempfile.mkdtemp()) / "peak-rss"
         started = time.monotonic()
         proc = subprocess.Popen(
-            [nimgen_path(), *args],
+            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
             env=env if env is not None else clean_env(VALID_KEY),
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            preexec_fn=limit_memory,
+            start_new_session=True,  # a timeout kills the wrapper and nimgen together
         )
         signalled = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
+        while proc.poll() is None:
             if signal_when is not None and not signalled and signal_when():
-                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)  # the wrapper passes it on to nimgen
                 signalled, started = True, time.monotonic()  # from now on: time to stop
             if time.monotonic() - started > timeout:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
             time.sleep(0.01)
@@ -87,8 +84,9 @@ def run_bounded(
         for handle in (out, err):
             handle.seek(0)
             texts.append(handle.read().decode("utf-8", "replace"))
-    code = os.waitstatus_to_exitcode(status)
-    return Bounded(code, texts[0], texts[1], seconds, usage.ru_maxrss / 1024)
+    peak_kib = int(report.read_text())
+    shutil.rmtree(report.parent)
+    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
 
 
 def generate(emu: NgcEmulator, out: Path, *extra: str, **kw: Any) -> Bounded:

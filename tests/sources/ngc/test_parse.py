@@ -61,3 +61,66 @@ def test_real_model_answer_becomes_a_record() -> None:
     body["tags"] = "not-a-list"
     with pytest.raises(Final, match="tags"):
         record_from_answer(body, ENTRY)
+
+
+def test_a_malformed_resource_is_named_in_pydantic_s_words() -> None:
+    # The words pydantic always gave, now that it reads only what the plain checks refuse.
+    body = {
+        "resultTotal": 4,
+        "resultPageTotal": 1,
+        "params": {"page": 2},
+        "results": [
+            {
+                "groupValue": "CONTAINER",
+                "resources": [
+                    {"resourceId": "nim/x", "name": "x", "attributes": [5]},
+                    7,
+                    {"resourceId": "nim/y", "name": "y", "displayName": 3},
+                    {"resourceId": "nim/z", "name": "z", "attributes": [{"key": "a"}]},
+                ],
+            }
+        ],
+    }
+    page = parse_catalog_page(body, 2)
+    assert [(f.name, f.reason, f.resource_id) for f in page.invalid] == [
+        (
+            "x",
+            "catalog entry: attributes.0: Input should be a valid dictionary or instance of "
+            "_Attribute",
+            "nim/x",
+        ),
+        (
+            "catalog page 2 item 1",
+            "catalog entry: answer: Input should be a valid dictionary or instance of _Resource",
+            "",
+        ),
+        ("y", "catalog entry: displayName: Input should be a valid string", "nim/y"),
+    ]
+    assert [e.name for e in page.entries] == ["z"] and page.listed == 4
+
+
+def test_a_malformed_page_or_answer_is_named_in_pydantic_s_words() -> None:
+    body = {"resultTotal": 1, "resultPageTotal": "x", "results": None}
+    with pytest.raises(Transient) as page:
+        parse_catalog_page(body, 4)
+    assert str(page.value) == (
+        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer, "
+        "unable to parse string as an integer; params: Field required; "
+        "results: Input should be a valid list"
+    )
+    answer = {
+        "name": "m",
+        "displayName": "M",
+        "shortDescription": "",
+        "namespace": "",
+        "tags": [],
+        "latestTag": "\ud800",
+        "updatedDate": "2025",
+    }
+    with pytest.raises(Final) as model:
+        record_from_answer(answer, ENTRY)
+    assert str(model.value) == (
+        "answer failed validation: namespace: String should have at least 1 character; "
+        "tags: List should have at least 1 item after validation, not 0; "
+        "latestTag: Input should be a valid string, unable to parse raw data as a unicode string"
+    )
