@@ -31,8 +31,8 @@ def main() -> None:
             os.execv(argv[0], argv)
         finally:
             os._exit(127)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda received, _frame: os.kill(pid, received))
+    for passed_on in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(passed_on, lambda received, _frame: os.kill(pid, received))
     _, status, usage = os.wait4(pid, 0)
     report.write_text(str(usage.ru_maxrss))
     if os.WIFSIGNALED(status):
