@@ -23,17 +23,9 @@ from nimgen.catalog import (
 )
 from nimgen.catalog_schema import SnapshotSchema, record_from_json, snapshot_from
 from nimgen.sources.snapshot import sample_path
+from tests.support.model_records import record_fields
 
-VALID: dict[str, Any] = {
-    "name": "llama-3.1-8b-instruct",
-    "displayName": "Llama 3.1 8B",
-    "shortDescription": "A model.",
-    "namespace": "nim/meta",
-    "tags": ["1.0", "latest"],
-    "latestTag": "1.0",
-    "updatedDate": "2025-01-01T00:00:00Z",
-    "euRestricted": False,
-}
+VALID: dict[str, Any] = record_fields("llama-3.1-8b-instruct")
 
 _text = st.one_of(
     st.text(max_size=8),
@@ -103,7 +95,9 @@ def test_the_fast_reader_takes_plain_entries(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        json.dumps(VALID).replace('"Llama 3.1 8B"', '"\\ud800"'),  # pydantic: invalid JSON
+        json.dumps(VALID).replace(
+            json.dumps(VALID["displayName"]), '"\\ud800"'
+        ),  # pydantic: invalid JSON
         json.dumps({**VALID, "euRestricted": 0}),
         json.dumps({**VALID, "tags": ("1.0",), "extra": 1}),
         json.dumps({**VALID, "name": "a/b"}),

@@ -152,8 +152,9 @@ def _end_process(code: int) -> NoReturn:
     if threading.active_count() == 1:
         atexit._run_exitfuncs()
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # None: started with the descriptor closed
+                    stream.flush()
         except (OSError, ValueError):
             pass
         else:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,15 @@ def test_a_closed_pipe_takes_the_ordinary_exit() -> None:
         code = child.wait(timeout=120)
     assert code != 0 or stderr == b""  # never a silent success with output lost...
     assert b"Traceback" not in stderr
+
+
+def test_a_closed_stdout_is_no_crash() -> None:
+    # Started with descriptor 1 closed (``nimgen schema >&-``): sys.stdout is None.
+    done = subprocess.run(
+        [nimgen_executable(), "schema"],
+        env=clean_env(),
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+        timeout=120,
+    )
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
