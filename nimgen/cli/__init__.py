@@ -71,12 +71,13 @@ COMMAND_MODULES = {
 
 def load_commands(args: Sequence[str] | None = None) -> None:
     """Register on ``app`` the command ``args`` names, or every command when they name
-    none (``--help``, a typo). Importing the other eleven and building their options
-    would cost each run about 20 ms of CPU; the root options take no value, so the
-    first argument that is not an option is the command."""
+    none (a typo) or ask for the root's help (``nimgen --help [command]``). Importing
+    the other eleven and building their options would cost each run about 20 ms of CPU;
+    the root options take no value, so the first argument that is not an option is the
+    command."""
     import importlib
 
-    name = next((a for a in args or () if not a.startswith("-")), None)
+    name = next((a for a in args or () if not a.startswith("-") or a in ("-h", "--help")), None)
     chosen = (name,) if name in COMMAND_MODULES else tuple(COMMAND_MODULES)
     for command in chosen:
         importlib.import_module(f"nimgen.cli.{COMMAND_MODULES[command]}")

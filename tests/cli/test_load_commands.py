@@ -38,7 +38,7 @@ def test_a_named_command_loads_only_its_module() -> None:
 
 
 def test_help_and_typos_load_every_command_in_name_order() -> None:
-    for args in ((), ("--help",), ("generat",)):
+    for args in ((), ("--help",), ("generat",), ("--help", "generate")):
         modules, commands = _loaded(*args)
         assert {f"nimgen.cli.{m}" for m in COMMAND_MODULES.values()} <= set(modules)
         assert len(commands) == len(COMMAND_MODULES)
