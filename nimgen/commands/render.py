@@ -98,7 +98,10 @@ def write_models(
     warn_client_side_apply(configmap, log)
 
     compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
-    names = previous_names(compared) if compared is not None else None
+    if compared is request.output and shipped is not None and shipped.names is not None:
+        names: tuple[str, ...] | None = shipped.names  # read before the run: not twice
+    else:
+        names = previous_names(compared) if compared is not None else None
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     result = None
     if request.check:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _ascii
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,9 @@ class PreviousConfigMap:
 
     revision: int
     digest: str
+    # Its data's keys, sorted: the models it shipped, for the loss check after the run
+    # (which would otherwise read the whole ConfigMap again). None if it has no data map.
+    names: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 def next_revision(previous: PreviousConfigMap | None, digest: str) -> int:

@@ -43,13 +43,24 @@ def read_previous(tree: Path) -> PreviousConfigMap | None:
         document = yaml.load(raw.decode("utf-8"), Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise BadInput(f"{path}: not a ConfigMap nimgen wrote ({type(exc).__name__})") from exc
-    annotations = (document or {}).get("metadata", {}).get("annotations") or {}
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise BadInput(f"{path}: not a ConfigMap nimgen wrote (not a map)")
+    metadata = document.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise BadInput(f"{path}: metadata is not a map")
+    annotations = metadata.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise BadInput(f"{path}: metadata.annotations is not a map")
     digest = str(annotations.get(ANNOTATION_DIGEST, "")).removeprefix("sha256:")
+    data = document.get("data")
+    names = None
+    if isinstance(data, dict) and all(isinstance(key, str) for key in data):
+        names = tuple(sorted(data))
     text = annotations.get(ANNOTATION_REVISION)
     if text is None:
-        return PreviousConfigMap(revision=_UNNUMBERED, digest=digest)
+        return PreviousConfigMap(revision=_UNNUMBERED, digest=digest, names=names)
     if not isinstance(text, str) or not text.isascii() or not text.isdecimal() or len(text) > 18:
         raise BadInput(
             f"{path}: annotation {ANNOTATION_REVISION} is {text!r}, not a decimal revision; "
@@ -58,4 +69,4 @@ def read_previous(tree: Path) -> PreviousConfigMap | None:
     revision = int(text)
     if revision < 1:
         raise BadInput(f"{path}: annotation {ANNOTATION_REVISION} must be 1 or more, not {text}")
-    return PreviousConfigMap(revision=revision, digest=digest)
+    return PreviousConfigMap(revision=revision, digest=digest, names=names)

@@ -48,3 +48,31 @@ def test_previous_names_of_a_tree_or_nothing(tmp_path: Path) -> None:
     assert previous_names(tmp_path / "missing") is None
     (tmp_path / "junk.yaml").write_text("kind: [\n")
     assert previous_names(tmp_path / "junk.yaml") is None
+
+
+def test_a_run_over_its_tree_reads_the_configmap_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # The loss check after the run takes the names read before it: load_models never runs.
+    script = (
+        "import sys\n"
+        "import nimgen.sources.snapshot as s\n"
+        "real = s.load_models\n"
+        "def counted(path):\n"
+        "    print('load_models', path, file=sys.stderr)\n"
+        "    return real(path)\n"
+        "s.load_models = counted\n"
+        "from nimgen.cli import main\n"
+        "main()\n"
+    )
+    out = tmp_path / "out"
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "render", "-o", str(out), "--no-eu", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"load_models {out}" not in done.stderr

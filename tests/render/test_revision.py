@@ -86,3 +86,22 @@ def test_client_apply_bytes_counts_the_escaped_json_and_the_other_annotations() 
     last_applied = len("kubectl.kubernetes.io/last-applied-configuration")
     assert client_apply_bytes(document) == 3 + last_applied + escaped + 1  # closing newline
     assert MAX_ANNOTATION_BYTES == 262_144
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [("- a\n- b\n", "not a map"), ("just text\n", "not a map"), ("metadata: 3\n", "metadata")],
+)
+def test_a_configmap_file_that_is_no_map_is_bad_input_not_a_crash(
+    tmp_path: Path, text: str, what: str
+) -> None:
+    _write_tree(tmp_path, text)
+    with pytest.raises(BadInput, match=what):
+        read_previous(tmp_path)
+
+
+def test_the_previous_tree_gives_its_model_names_once(tmp_path: Path) -> None:
+    # Read before the run for the revision; the loss check after it uses the same names.
+    _write_tree(tmp_path, render_configmap([make_record("b"), make_record("a")]).text)
+    previous = read_previous(tmp_path)
+    assert previous is not None and previous.names == ("a", "b")
