@@ -14,10 +14,12 @@ twins of these classes also give the JSON Schema (``nimgen schema``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar, get_args
 
 # The key rule lives in nimgen.names; re-exported for the catalog's readers.
 from nimgen.names import CONFIGMAP_KEY_MAX as CONFIGMAP_KEY_MAX
@@ -80,30 +82,24 @@ class ModelRecord:
 
     def replace(self, **changes: Any) -> ModelRecord:
         """A copy with ``changes`` (field names as keywords), checked like a new record."""
-        return ModelRecord(**{**self.as_fields(), **changes})
+        return dataclasses.replace(self, **changes)
 
-    def as_fields(self) -> dict[str, Any]:
-        """The fields as keywords for the constructor, in the contract's order."""
+    def as_json_dict(self) -> dict[str, Any]:
+        """The record as plain data, fields in the contract's order."""
         return {
             "name": self.name,
             "displayName": self.displayName,
             "shortDescription": self.shortDescription,
             "namespace": self.namespace,
-            "tags": self.tags,
+            "tags": list(self.tags),
             "latestTag": self.latestTag,
             "updatedDate": self.updatedDate,
             "euRestricted": self.euRestricted,
         }
 
-    def as_json_dict(self) -> dict[str, Any]:
-        """The record as plain data, fields in the contract's order."""
-        data = self.as_fields()
-        data["tags"] = list(self.tags)
-        return data
-
 
 EuStatusName = Literal["restricted", "available", "inconclusive"]
-EU_STATUS_NAMES: tuple[EuStatusName, ...] = ("restricted", "available", "inconclusive")
+EU_STATUS_NAMES: tuple[EuStatusName, ...] = get_args(EuStatusName)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,8 +171,39 @@ class ImageDigest:
         }
 
 
-def _digest_order(item: ImageDigest) -> tuple[str, str, str, str]:
-    return (item.tag, item.os, item.architecture, item.digest)
+class _Digest(Protocol):
+    """An image digest here or in ``catalog_schema``: what the checks below read."""
+
+    @property
+    def tag(self) -> str: ...
+    @property
+    def os(self) -> str: ...
+    @property
+    def architecture(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+
+
+_D = TypeVar("_D", bound=_Digest)
+
+
+def sorted_unique_digests(digests: Iterable[_D]) -> tuple[_D, ...]:
+    """``digests`` in their stored order; ``ValueError`` for two of one tag and platform."""
+    ordered = tuple(sorted(digests, key=lambda d: (d.tag, d.os, d.architecture, d.digest)))
+    seen: set[tuple[str, str, str]] = set()
+    for item in ordered:
+        key = (item.tag, item.os, item.architecture)
+        if key in seen:
+            raise ValueError(f"two digests for tag {item.tag!r} on {item.os}/{item.architecture}")
+        seen.add(key)
+    return ordered
+
+
+def check_digest_tags(digests: Iterable[_Digest], tags: tuple[str, ...]) -> None:
+    """``ValueError`` for a digest of a tag the record does not have."""
+    for item in digests:
+        if item.tag not in tags:
+            raise ValueError(f"a digest names tag {item.tag!r}, which is not among the tags")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,26 +226,13 @@ class SnapshotModel:
             if type(self.digests) is not tuple:
                 _set(self, "digests", ())
             return
-        ordered = tuple(sorted(self.digests, key=_digest_order))
-        seen: set[tuple[str, str, str]] = set()
-        for item in ordered:
-            key = (item.tag, item.os, item.architecture)
-            if key in seen:
-                raise ValueError(f"two digests for tag {item.tag!r} on {item.platform}")
-            seen.add(key)
-            if item.tag not in self.record.tags:
-                raise ValueError(f"a digest names tag {item.tag!r}, which is not among the tags")
+        ordered = sorted_unique_digests(self.digests)
+        check_digest_tags(ordered, self.record.tags)
         _set(self, "digests", ordered)
 
     def replace(self, **changes: Any) -> SnapshotModel:
         """A copy with ``changes`` (field names as keywords)."""
-        fields = {
-            "record": self.record,
-            "catalog": self.catalog,
-            "eu": self.eu,
-            "digests": self.digests,
-        }
-        return SnapshotModel(**{**fields, **changes})
+        return dataclasses.replace(self, **changes)
 
     def digests_of(self, tag: str) -> tuple[ImageDigest, ...]:
         """The recorded digests of ``tag``, by platform (empty when none are known)."""
@@ -270,27 +284,20 @@ class Snapshot:
         }
 
 
-_RECORD_STRINGS = (
-    "name",
-    "displayName",
-    "shortDescription",
-    "namespace",
-    "latestTag",
-    "updatedDate",
-)
+_RECORD_STRINGS = tuple(f for f in RECORD_FIELDS if f not in ("tags", "euRestricted"))
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def utf8_text(value: str) -> bool:
+    """Whether ``value`` has a UTF-8 form: no lone surrogate (json.loads makes one of
+    "\\ud800"). pydantic refuses such a string where it checks it as UTF-8: in JSON, and
+    under a length or pattern constraint."""
+    return value.isascii() or _SURROGATE.search(value) is None
 
 
 def _plain_text(value: object) -> bool:
-    """A str pydantic's strict check takes as it is: no lone surrogates (not UTF-8)."""
-    if type(value) is not str:
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """A str pydantic's strict check of JSON takes as it is."""
+    return type(value) is str and utf8_text(value)
 
 
 def record_from_json_fast(text: str) -> ModelRecord | None:

@@ -36,7 +36,9 @@ from nimgen.catalog import (
     Snapshot,
     SnapshotModel,
     SnapshotSource,
+    check_digest_tags,
     configmap_key_problem,
+    sorted_unique_digests,
 )
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
@@ -137,10 +139,6 @@ class ImageDigestSchema(BaseModel):
         )
 
 
-def _digest_order(item: ImageDigestSchema) -> tuple[str, str, str, str]:
-    return (item.tag, item.os, item.architecture, item.digest)
-
-
 class SnapshotModelSchema(BaseModel):
     model_config = _Frozen
 
@@ -149,25 +147,15 @@ class SnapshotModelSchema(BaseModel):
     eu: EuStatusSchema | None = None
     digests: tuple[ImageDigestSchema, ...] = ()
 
+    # The checks of nimgen.catalog.SnapshotModel, here so that pydantic says where.
     @field_validator("digests")
     @classmethod
     def _sorted_digests(cls, value: tuple[ImageDigestSchema, ...]) -> tuple[ImageDigestSchema, ...]:
-        ordered = tuple(sorted(value, key=_digest_order))
-        seen: set[tuple[str, str, str]] = set()
-        for item in ordered:
-            key = (item.tag, item.os, item.architecture)
-            if key in seen:
-                raise ValueError(
-                    f"two digests for tag {item.tag!r} on {item.os}/{item.architecture}"
-                )
-            seen.add(key)
-        return ordered
+        return sorted_unique_digests(value)
 
     @model_validator(mode="after")
     def _digest_tags_known(self) -> SnapshotModelSchema:
-        for item in self.digests:
-            if item.tag not in self.record.tags:
-                raise ValueError(f"a digest names tag {item.tag!r}, which is not among the tags")
+        check_digest_tags(self.digests, self.record.tags)
         return self
 
     def value(self) -> SnapshotModel:

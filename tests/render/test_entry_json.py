@@ -132,7 +132,7 @@ def test_the_sample_configmap_is_byte_for_byte_as_before() -> None:
 
 def test_the_sample_configmap_is_what_json_dumps_gives(monkeypatch: pytest.MonkeyPatch) -> None:
     text, apply_bytes = _sample_configmap_text()
-    monkeypatch.setattr(configmap, "entry_json", lambda r: _dumps(r.as_json_dict()))
+    monkeypatch.setattr(configmap, "indented_json", _dumps)
     assert _sample_configmap_text() == (text, apply_bytes)
 
 

@@ -10,30 +10,21 @@ An answer a check does not accept goes to those models, loaded then: pydantic ac
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from nimgen.catalog import (
-    DIGEST_PATTERN,
-    PLATFORM_PART_PATTERN,
     CatalogFacts,
     ImageDigest,
     ModelRecord,
     SnapshotModel,
     configmap_key_problem,
+    utf8_text,
 )
 from nimgen.sources import CatalogEntry, ModelFailure
 from nimgen.sources.ngc.http import Final, Transient
 from nimgen.tags import canonical_tags
 
-# Used with fullmatch: pydantic's (Rust) ``$`` matches only at the very end.
-_DIGEST = re.compile(DIGEST_PATTERN)
-_PLATFORM_PART = re.compile(PLATFORM_PART_PATTERN)
-# pydantic checks a constrained string (min_length, pattern) on a UTF-8 copy, which a
-# string with a lone surrogate (json.loads makes one of "\ud800") cannot have: it refuses
-# the string ("unable to parse raw data as a unicode string"). Unconstrained, it keeps it.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # A key the answer does not have (where null is not the same).
 _ABSENT: Any = object()
 
@@ -59,8 +50,10 @@ class ParsedPage:
 
 
 def _nonempty_utf8(value: str) -> bool:
-    """What pydantic's ``min_length=1`` accepts of a str (see ``_SURROGATE``)."""
-    return bool(value) and (value.isascii() or _SURROGATE.search(value) is None)
+    """What pydantic's ``min_length=1`` accepts of a str: it checks a constrained string
+    (min_length, pattern) on a UTF-8 copy, so it refuses one with a lone surrogate
+    ("unable to parse raw data as a unicode string"); unconstrained, it keeps it."""
+    return bool(value) and utf8_text(value)
 
 
 def parse_catalog_page(body: Any, page: int) -> ParsedPage:
@@ -354,13 +347,10 @@ def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
             digest = _strict_str(digest)
             if architecture is None or os_name is None or digest is None:
                 continue
-        if (
-            _PLATFORM_PART.fullmatch(architecture) is None
-            or _PLATFORM_PART.fullmatch(os_name) is None
-            or _DIGEST.fullmatch(digest) is None
-        ):
+        try:  # ImageDigest checks the patterns (with fullmatch, as pydantic's Rust "$")
+            item = ImageDigest(tag=tag, architecture=architecture, os=os_name, digest=digest)
+        except ValueError:
             continue
-        item = ImageDigest(tag=tag, architecture=architecture, os=os_name, digest=digest)
         platform = (os_name, architecture)
         if platform in found and found[platform].digest != digest:
             return ()
