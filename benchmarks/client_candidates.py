@@ -11,7 +11,7 @@ process of its own; the figure is this process's CPU time (user + system) per re
 * ``httpcore-per-slot``:  the same with httpcore pools (no httpx Request/URL parsing);
 * ``httpcore-asyncio``:   the same with a plain-asyncio network backend for httpcore
                           (``benchmarks/httpcore_asyncio_backend.py``; nimgen 0.1's choice);
-* ``h11-direct``:         one ``nimgen.sources.ngc.direct.DirectConnection`` per request in
+* ``h11-direct``:         one ``nimgen.ngc.direct.DirectConnection`` per request in
                           flight: h11 (httpcore's HTTP/1.1 engine) on asyncio streams,
                           without httpcore's pool and stream layers (nimgen's choice).
 
@@ -37,8 +37,8 @@ import httpx
 
 from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.httpcore_asyncio_backend import AsyncioBackend
-from nimgen.sources.limiter import AdaptiveLimiter
-from nimgen.sources.ngc.direct import DirectConnection
+from nimgen.ngc.direct import DirectConnection
+from nimgen.ngc.limiter import AdaptiveLimiter
 from tests.support.ngc_emulator import VALID_KEY, make_models
 
 CEILING = 32

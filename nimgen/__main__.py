@@ -1,3 +1,3 @@
-from nimgen.cli import run
+from nimgen.cli import main
 
-run()
+main()

@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from nimgen.render.yamlout import dump
+from nimgen.yamlout import dump
 
 # Printable ASCII and line feeds: all nimgen writes into a ConfigMap (entries are
 # ASCII-escaped JSON). This rules out whatever YAML readers treat specially - tabs,
@@ -38,7 +38,7 @@ class _NotOwn(Exception):
 
 def read_own_yaml(text: str, *, max_depth: int, max_nodes: int) -> tuple[Any, int] | None:
     """``text`` read without PyYAML when it is ``#`` comment lines followed by exactly
-    what ``nimgen.render.yamlout.dump`` writes for a mapping of mappings and scalars:
+    what ``nimgen.yamlout.dump`` writes for a mapping of mappings and scalars:
     the mapping and the size of its text; None for anything else (the caller then parses
     it in full).
 

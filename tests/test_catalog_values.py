@@ -22,7 +22,7 @@ from nimgen.catalog import (
     record_from_json_fast,
 )
 from nimgen.catalog_schema import SnapshotSchema, record_from_json, snapshot_from
-from nimgen.sources.snapshot import sample_path
+from nimgen.snapshot import sample_path
 from tests.support.model_records import record_fields
 
 VALID: dict[str, Any] = record_fields("llama-3.1-8b-instruct")

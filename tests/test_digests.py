@@ -22,8 +22,8 @@ import yaml
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.cli import main
 from nimgen.errors import BadInput
-from nimgen.sources.ngc import digests_from_answer
-from nimgen.sources.snapshot import load_models, sample_path, snapshot_json
+from nimgen.ngc import digests_from_answer
+from nimgen.snapshot import load_models, sample_path, snapshot_json
 from tests.support.model_records import make_record
 from tests.support.ngc_emulator import (
     REMOVE,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from nimgen.sources.snapshot import load_models, sample_path
+from nimgen.snapshot import load_models, sample_path
 from tests.support import own_peak_rss
 from tests.support.fault_kit import nimgen_path
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator
@@ -446,7 +446,7 @@ def test_a_models_file_selecting_nothing_ships_nothing(
 _KILLED_WRITER = """
 import os, sys
 from pathlib import Path
-from nimgen import output
+from nimgen.tree import write as output
 staging = output._make_temp_dir(Path(sys.argv[1]) / "out")
 (staging / "half-written.yaml").write_bytes(b"half")
 print(staging.name, flush=True)

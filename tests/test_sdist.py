@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Tests that need the fixtures, the emulator, the CRDs and the templates: enough to show the
 # unpacked sdist finds everything inside itself. The whole suite runs from it in CI.
 _SUBSET = (
-    "tests/render/test_template.py",
-    "tests/render/test_revision.py",
+    "tests/tree/test_template.py",
+    "tests/tree/test_revision.py",
     "tests/test_ngc_emulator.py",
 )
 

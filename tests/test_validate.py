@@ -16,8 +16,8 @@ from nimgen import yamlio
 from nimgen.catalog import record_json_schema
 from nimgen.catalog_schema import record_from_json
 from nimgen.errors import BadInput
-from nimgen.render.configmap import MAX_OBJECT_BYTES, render_configmap
-from nimgen.sources.snapshot import load_models, sample_path
+from nimgen.snapshot import load_models, sample_path
+from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
 from nimgen.validate import (
     FileResult,
     Problem,

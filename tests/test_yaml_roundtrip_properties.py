@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from nimgen.catalog import CONFIGMAP_KEY_MAX, ModelRecord, configmap_key_problem
 from nimgen.catalog_schema import record_from
-from nimgen.render.configmap import render_configmap
-from nimgen.render.template import render_template
-from nimgen.render.tree import render_tree
+from nimgen.tree.configmap import render_configmap
+from nimgen.tree.layout import render_tree
+from nimgen.tree.template import render_template
 
 _KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
 names = (

@@ -14,11 +14,10 @@ from hypothesis import strategies as st
 from nimgen import ownyaml
 from nimgen.catalog import ModelRecord
 from nimgen.errors import BadInput
-from nimgen.render.configmap import HEADER, render_configmap
-from nimgen.render.template import render_template
-from nimgen.render.tree import render_tree
-from nimgen.render.yamlout import dump
-from nimgen.sources.snapshot import load_models, sample_path
+from nimgen.snapshot import load_models, sample_path
+from nimgen.tree.configmap import HEADER, render_configmap
+from nimgen.tree.layout import render_tree
+from nimgen.tree.template import render_template
 from nimgen.yamlio import (
     MAX_DEPTH,
     MAX_NODES,
@@ -30,6 +29,7 @@ from nimgen.yamlio import (
     parse_documents,
     read_yaml_file,
 )
+from nimgen.yamlout import dump
 from tests.support.model_records import make_record
 
 DUPLICATED = """\

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from nimgen.catalog import CatalogFacts, EuStatus, ModelRecord, SnapshotModel
-from nimgen.sources.snapshot import SAMPLE_DATE, sample_path, snapshot_json
+from nimgen.snapshot import SAMPLE_DATE, sample_path, snapshot_json
 
 
 def main() -> None:

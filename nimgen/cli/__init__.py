@@ -8,10 +8,9 @@ Exit codes (part of the interface):
 from __future__ import annotations
 
 import signal
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
@@ -52,45 +51,6 @@ def _root(
     """nimgen."""
 
 
-# The commands: one module each, which registers its command on ``app`` when imported.
-COMMAND_MODULES = {
-    "airgap": "airgap",
-    "cleanup": "cleanup",
-    "diff": "diff",
-    "fetch": "fetch",
-    "generate": "generate",
-    "migrate-deployments": "migrate",
-    "probe-eu": "probe_eu",
-    "render": "render",
-    "schema": "schema",
-    "status": "status",
-    "validate": "validate",
-    "verify-key": "verify_key",
-}
-
-
-def load_commands(args: Sequence[str] | None = None) -> None:
-    """Register on ``app`` the command ``args`` names, or every command when they name
-    none (a typo) or ask for the root's help (``nimgen --help [command]``). Importing
-    the other eleven and building their options would cost each run about 20 ms of CPU;
-    the root options take no value, so the first argument that is not an option is the
-    command."""
-    import importlib
-
-    name = next((a for a in args or () if not a.startswith("-") or a in ("-h", "--help")), None)
-    chosen = (name,) if name in COMMAND_MODULES else tuple(COMMAND_MODULES)
-    for command in chosen:
-        importlib.import_module(f"nimgen.cli.{COMMAND_MODULES[command]}")
-    # Listed in --help by name, whatever order an earlier call in this process loaded them.
-    app.registered_commands.sort(key=lambda info: _command_name(info.name, info.callback))
-
-
-def _command_name(name: str | None, callback: Callable[..., Any] | None) -> str:
-    if name is not None:
-        return name
-    return callback.__name__.replace("_", "-") if callback is not None else ""
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     from nimgen.errors import SignalReceived
 
@@ -111,7 +71,6 @@ def main(argv: list[str] | None = None) -> None:
     code: int = ExitCode.OK
     try:
         try:
-            load_commands(sys.argv[1:] if argv is None else argv)
             # Typer handles usage errors (exit 2), --help and typer.Exit itself.
             app(args=argv, prog_name="nimgen")
         except SystemExit as exc:
@@ -127,42 +86,6 @@ def main(argv: list[str] | None = None) -> None:
     raise SystemExit(code)
 
 
-def run() -> NoReturn:
-    """The console script (and ``python -m nimgen``): ``main``, then a quick end."""
-    try:
-        main()
-    except SystemExit as exc:
-        _end_process(exc.code if isinstance(exc.code, int) else 1)
-    raise AssertionError("main() always exits")  # pragma: no cover
-
-
-def _end_process(code: int) -> NoReturn:
-    """End the process once the run is over, without tearing the interpreter down.
-
-    Finalizing the interpreter frees the objects of some 300 modules one by one: about
-    25 ms of CPU (docs/performance.md) that a finished run gains nothing from. What a
-    normal exit does that matters still happens first: the atexit callbacks (coverage's
-    data, say), then the flush of stdout and stderr. Anything unusual (a thread still
-    running, a stream that will not flush) takes the ordinary exit, which reports it the
-    way Python does.
-    """
-    import atexit
-    import os
-    import threading
-
-    if threading.active_count() == 1:
-        atexit._run_exitfuncs()
-        try:
-            for stream in (sys.stdout, sys.stderr):
-                if stream is not None:  # None: started with the descriptor closed
-                    stream.flush()
-        except (OSError, ValueError):
-            pass
-        else:
-            os._exit(code)
-    raise SystemExit(code)
-
-
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
@@ -172,9 +95,43 @@ def _clean_up_after_run(on_sigint: _Handler, on_sigterm: _Handler) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        output = sys.modules.get("nimgen.output")  # loaded only if the run wrote anything
-        if output is not None:
-            output.cleanup_temps()
+        from nimgen.tree.write import cleanup_temps
+
+        cleanup_temps()
     finally:
         for signum, handler in ((signal.SIGINT, on_sigint), (signal.SIGTERM, on_sigterm)):
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+# Each command module registers its command on ``app``; imported last, as they import it.
+from nimgen.cli import (  # noqa: E402
+    airgap,
+    cleanup,
+    diff,
+    fetch,
+    generate,
+    migrate,
+    probe_eu,
+    render,
+    schema,
+    status,
+    validate,
+    verify_key,
+)
+
+__all__ = [
+    "airgap",
+    "app",
+    "cleanup",
+    "diff",
+    "fetch",
+    "generate",
+    "main",
+    "migrate",
+    "probe_eu",
+    "render",
+    "schema",
+    "status",
+    "validate",
+    "verify_key",
+]

@@ -53,8 +53,8 @@ def diff(
     other field changes. Exits 0 whether or not the sides differ (use
     'generate --check' for a drift exit code); 2 when a side cannot be read.
     """
-    from nimgen.diff import diff_paths
-    from nimgen.render import diffreport
+    from nimgen.report import diff as diffreport
+    from nimgen.tree.diff import diff_paths
 
     result = diff_paths(old, new)
     if output_format is DiffFormat.json:
@@ -71,6 +71,6 @@ def diff(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        from nimgen.output import write_file
+        from nimgen.tree.write import write_file
 
         write_file(output, text.encode("utf-8"))

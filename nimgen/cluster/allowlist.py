@@ -21,14 +21,14 @@ from pathlib import Path
 
 import yaml
 
-from nimgen.airgap import Mirror, TagChoice, plan_airgap
+from nimgen.airgap.plan import Mirror, TagChoice, plan_airgap
+from nimgen.airgap.render import render_custom_configmap
 from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
 from nimgen.cluster.legacy import AccountPlan
 from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
-from nimgen.render.airgap import render_custom_configmap
 from nimgen.selection import Selection
-from nimgen.sources.snapshot import Loaded, load_models
+from nimgen.snapshot import Loaded, load_models
 
 DEFAULT_NAME = "custom-nim-models"
 # plan_airgap names mirror images; a carried-over ConfigMap uses none of them.

@@ -42,7 +42,7 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
     from nimgen.cluster.kube import Ref
     from nimgen.cluster.legacy import plan_cleanup
     from nimgen.cluster.usage import read_usage
-    from nimgen.sources.snapshot import load_models
+    from nimgen.snapshot import load_models
 
     target = options.backup or default_directory()
     if options.apply:

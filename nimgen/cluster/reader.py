@@ -32,7 +32,7 @@ from nimgen.cluster.kube import (
     NoResourceType,
 )
 from nimgen.cluster.legacy import FINALIZER, settling
-from nimgen.render.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
+from nimgen.tree.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
 
 DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
 TEMPLATE_NAME = "nim-http-template"

@@ -36,16 +36,16 @@ class AirgapRequest:
 
 def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     """Plan the air gap from ``request.from_path`` and write every file atomically."""
-    from nimgen.airgap import TagChoice, parse_mirror, plan_airgap
-    from nimgen.airgap_weights import parse_weights_options
+    from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
+    from nimgen.airgap.render import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
+    from nimgen.airgap.steps import next_steps
+    from nimgen.airgap.weights import parse_weights_options
     from nimgen.commands.results import AirgapResult, ConfigMapFacts
     from nimgen.errors import RunFailed
-    from nimgen.output import check_output_dir, write_tree
-    from nimgen.render import airgap_report
-    from nimgen.render.airgap import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
-    from nimgen.render.airgap_steps import next_steps
-    from nimgen.render.configmap import MAX_OBJECT_BYTES
-    from nimgen.sources.snapshot import load_models
+    from nimgen.report import airgap as airgap_report
+    from nimgen.snapshot import load_models
+    from nimgen.tree.configmap import MAX_OBJECT_BYTES
+    from nimgen.tree.write import check_output_dir, write_tree
     from nimgen.validate import validate_text
 
     target = parse_mirror(request.mirror)

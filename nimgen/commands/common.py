@@ -17,15 +17,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from nimgen.apikey import ApiKey
+    from nimgen.collection import ProgressHook
     from nimgen.eu import EuOutcome
     from nimgen.eu.proxy import ProxyUrl
+    from nimgen.ngc import ClientSettings
     from nimgen.selection import Selection
-    from nimgen.sources import ProgressHook
-    from nimgen.sources.ngc import ClientSettings
 
-# Also nimgen.sources.ngc.DEFAULT_API_URL; repeated so that --help need not import the client.
+# Also nimgen.ngc.DEFAULT_API_URL; repeated so that --help need not import the client.
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
-DEFAULT_MAX_ATTEMPTS = 8  # as nimgen.sources.ngc.ClientSettings.max_attempts
+DEFAULT_MAX_ATTEMPTS = 8  # as nimgen.ngc.ClientSettings.max_attempts
 DEFAULT_CONCURRENCY = 32
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
@@ -61,7 +61,7 @@ class NgcAccess:
 
     def client_settings(self) -> ClientSettings:
         """The client's settings; a bad URL exits 2 before any request."""
-        from nimgen.sources.ngc import ClientSettings, check_api_url
+        from nimgen.ngc import ClientSettings, check_api_url
 
         api_url = check_api_url(self.api_url)
         proxy = self.checked_proxy()
@@ -81,7 +81,7 @@ class NgcAccess:
         if not self.proxy:
             return None
         from nimgen.eu.proxy import ProxyUrl, check_proxy_url
-        from nimgen.sources.ngc import check_proxy_url as check_proxy_policy
+        from nimgen.ngc import check_proxy_url as check_proxy_policy
 
         checked = check_proxy_url(self.proxy, option="--proxy")
         return ProxyUrl(url=check_proxy_policy(checked.url), redacted=checked.redacted)

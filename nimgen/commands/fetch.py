@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
-from nimgen.commands.live import LiveRequest, fetch_models, importer, prepare, reporting
+from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
 
 if TYPE_CHECKING:
     from nimgen.commands.results import FetchResult
-
-# What writing the snapshot imports: loaded while the first answers are on their way.
-AFTER_MODULES = ("nimgen.commands.results", "nimgen.commands.tree", "nimgen.sources.snapshot")
 
 
 @dataclass(frozen=True)
@@ -25,15 +22,14 @@ class FetchRequest:
 
 def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
     """No EU source is needed: a snapshot without EU facts gets them when rendered."""
-    from nimgen.output import check_output_file, write_file
+    from nimgen.tree.write import check_output_file, write_file
 
     prepared = prepare(request.live, log, eu_required=False)
     check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
-    fetched = fetch_models(prepared, log, while_waiting=importer(AFTER_MODULES, log))
-    # Loaded while the answers travelled (AFTER_MODULES).
+    fetched = fetch_models(prepared, log)
     from nimgen.commands.results import FetchResult
     from nimgen.commands.tree import check_not_empty, check_unique_names
-    from nimgen.sources.snapshot import snapshot_json
+    from nimgen.snapshot import snapshot_json
 
     models = fetched.collection.models
     with reporting(fetched.collected):

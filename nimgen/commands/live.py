@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,19 +30,11 @@ from nimgen.errors import NimgenError, RunFailed
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.catalog import SnapshotModel
+    from nimgen.collection import Collection
     from nimgen.commands.results import Collected, Reuse
     from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
+    from nimgen.ngc import ClientSettings, CollectOptions, NgcClient
     from nimgen.selection import Selection
-    from nimgen.sources import Collection
-    from nimgen.sources.ngc import ClientSettings, CollectOptions, NgcClient
-
-
-# Seconds after the network phase starts when ``fetch_models``'s ``while_waiting`` runs.
-WHILE_WAITING_DELAY = 0.01
-# What reads the answers: first, as the first answers are due soon.
-COLLECT_MODULES = ("nimgen.sources.ngc.jobs",)
-# What the summary table imports (not under --quiet, which prints none).
-SUMMARY_MODULES = ("nimgen.report.summary", "rich.console", "rich.table")
 
 
 @dataclass(frozen=True)
@@ -100,20 +92,13 @@ def reporting(collected: Collected) -> Iterator[None]:
         raise
 
 
-def fetch_models(
-    prepared: Prepared, log: RunLog, *, while_waiting: Callable[[], None] | None = None
-) -> Fetched:
-    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
-
-    ``while_waiting`` runs once, soon after the first requests are sent: CPU work the run
-    needs later (imports), done while the process would only wait for answers.
-    """
+def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
+    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags."""
     from nimgen.commands.previous import reusable_records
 
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
-    collection = collect_live(prepared, reusable, log, while_waiting)
-    # Imported once the answers are in: nothing before the first request needs them.
+    collection = collect_live(prepared, reusable, log)
     from nimgen.commands.results import Collected, Reuse
     from nimgen.eu import resolve_eu
 
@@ -145,25 +130,6 @@ def fetch_models(
     )
 
 
-def importer(modules: tuple[str, ...], log: RunLog) -> Callable[[], None]:
-    """A ``while_waiting`` for ``fetch_models``: import what reads the answers, ``modules``
-    and the summary's (not under --quiet). A failure is left for the real import to report."""
-
-    def load() -> None:
-        import importlib
-
-        for name in COLLECT_MODULES + modules + (() if log.quiet else SUMMARY_MODULES):
-            try:
-                importlib.import_module(name)
-            except Exception:  # the import where the module is used says why
-                continue
-        from nimgen.collector import set_aside_loaded
-
-        set_aside_loaded()  # what these loaded too: later collector passes skip it
-
-    return load
-
-
 def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> None:
     """Strict by default: any failed model fails the run, naming each one."""
     if not collection.failures:
@@ -183,7 +149,6 @@ def collect_live(
     prepared: Prepared,
     previous: dict[str, SnapshotModel] | None,
     log: RunLog,
-    while_waiting: Callable[[], None] | None = None,
 ) -> Collection:
     """Validate the key, discover the catalog and fetch the selected models.
 
@@ -191,17 +156,13 @@ def collect_live(
     under the same limiter; the proxy is checked with a key validation through it,
     concurrently, so a broken proxy fails the run early.
     """
-    from nimgen.sources.limiter import AdaptiveLimiter
-    from nimgen.sources.ngc import CollectOptions, NgcClient, collect_catalog
+    from nimgen.ngc import CollectOptions, NgcClient, collect_catalog
+    from nimgen.ngc.limiter import AdaptiveLimiter
 
     settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
     options = CollectOptions(selection=prepared.selection, previous=previous)
 
     async def run() -> Collection:
-        if while_waiting is not None:
-            # Late enough that the key check and the first page are on the wire (a round
-            # trip to NGC takes longer than this), early enough to be done before answers.
-            asyncio.get_running_loop().call_later(WHILE_WAITING_DELAY, while_waiting)
         limiter = AdaptiveLimiter(settings.concurrency)
         client = NgcClient(settings, key, limiter=limiter, log=request_log(log))
         async with client:
@@ -229,7 +190,7 @@ async def _collect_with_vantage_check(
     proxy: ProxyUrl,
     log: RunLog,
 ) -> Collection:
-    from nimgen.sources.ngc import collect_catalog
+    from nimgen.ngc import collect_catalog
 
     check = asyncio.create_task(eu_client.validate_key())
     collect = asyncio.create_task(collect_catalog(client, options, log.progress("fetching models")))

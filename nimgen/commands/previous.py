@@ -29,7 +29,7 @@ def load_previous(path: Path) -> Previous:
     are put in canonical order and its EU flag is cleared: the flag belongs to
     this run (a fetched record starts with ``euRestricted: false`` too).
     """
-    from nimgen.sources.snapshot import load_models
+    from nimgen.snapshot import load_models
 
     loaded = load_models(path)
     by_id: dict[str, SnapshotModel] = {}

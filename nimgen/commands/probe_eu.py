@@ -11,12 +11,12 @@ from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
+    from nimgen.collection import Collection
     from nimgen.commands.results import ProbeResult
     from nimgen.eu import ProxyUrl
     from nimgen.eu.probe_file import EuProbe
+    from nimgen.ngc import ClientSettings
     from nimgen.selection import Selection
-    from nimgen.sources import Collection
-    from nimgen.sources.ngc import ClientSettings
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     from nimgen.commands.results import Collected, ProbeResult
     from nimgen.eu import check_proxy_url
     from nimgen.eu.probe_file import probe_json
-    from nimgen.output import check_output_file, write_file
+    from nimgen.tree.write import check_output_file, write_file
 
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
     settings = request.access.client_settings()
@@ -72,8 +72,8 @@ def run_probe(
     local machine, or the proxy. Same retries, limiter and concurrency as ``generate``.
     """
     from nimgen.eu.probe_file import build_probe
-    from nimgen.sources.limiter import AdaptiveLimiter
-    from nimgen.sources.ngc import CollectOptions, NgcClient, collect_catalog
+    from nimgen.ngc import CollectOptions, NgcClient, collect_catalog
+    from nimgen.ngc.limiter import AdaptiveLimiter
 
     prefix = "[eu-proxy] " if eu_proxy else ""
 

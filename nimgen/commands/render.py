@@ -12,10 +12,10 @@ from nimgen.commands.tree import DEFAULT_MAX_LOSS_PERCENT
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
-    from nimgen.commands.check import CheckResult
     from nimgen.commands.results import ConfigMapFacts, ModelLoss, RenderResult
     from nimgen.eu import EuRequest
-    from nimgen.render.configmap import PreviousConfigMap
+    from nimgen.tree.check import CheckResult
+    from nimgen.tree.configmap import PreviousConfigMap
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,12 @@ def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | 
     Returns the revision and digest of the ConfigMap already in ``output`` (read once,
     here, so a revision nimgen cannot continue fails before any network work)."""
     from nimgen.commands.tree import warn_fixed_name
-    from nimgen.output import check_output_dir
-    from nimgen.render.tree import TREE_FILES
+    from nimgen.tree.layout import TREE_FILES
+    from nimgen.tree.write import check_output_dir
 
     check_output_dir(request.output.absolute(), TREE_FILES, writable=not request.check)
     warn_fixed_name(log, request.versioned)
-    from nimgen.render.revision import read_previous
+    from nimgen.tree.revision import read_previous
 
     return read_previous(request.output)
 
@@ -86,7 +86,7 @@ def write_models(
         warn_client_side_apply,
         write_output_tree,
     )
-    from nimgen.render.tree import BASE_CONFIGMAP
+    from nimgen.tree.layout import BASE_CONFIGMAP
 
     check_not_empty(models, request.allow_empty, "the tree")
     configmap, files = build_tree(
@@ -105,7 +105,7 @@ def write_models(
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     result = None
     if request.check:
-        from nimgen.commands.check import check_tree  # and the diff: only for --check
+        from nimgen.tree.check import check_tree  # and the diff: only for --check
 
         result = check_tree(request.output, files, models)
     else:
@@ -115,10 +115,10 @@ def write_models(
 
 def render(request: RenderRequest, log: RunLog) -> RenderResult:
     """Render ``request.source`` offline; EU flags from --eu-list, --no-eu or the input."""
+    from nimgen.collection import NullProgress
     from nimgen.commands.results import RenderResult
     from nimgen.eu import carried_eu, check_eu_source, resolve_eu
-    from nimgen.sources import NullProgress
-    from nimgen.sources.snapshot import SAMPLE_DATE, SnapshotFileSource, sample_path
+    from nimgen.snapshot import SAMPLE_DATE, SnapshotFileSource, sample_path
 
     source_path = request.source
     if source_path is None:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from nimgen.errors import ExitCode
 
 if TYPE_CHECKING:
-    from nimgen.airgap import AirgapPlan
-    from nimgen.commands.check import CheckResult
+    from nimgen.airgap.plan import AirgapPlan
+    from nimgen.airgap.steps import NextStep
+    from nimgen.collection import Collection, ModelFailure
     from nimgen.eu.probe_file import EuProbe
     from nimgen.eu.rule import EuOutcome
-    from nimgen.render.airgap_steps import NextStep
-    from nimgen.render.configmap import RenderedConfigMap
-    from nimgen.sources import Collection, ModelFailure
+    from nimgen.tree.check import CheckResult
+    from nimgen.tree.configmap import RenderedConfigMap
 
 
 @dataclass(frozen=True)

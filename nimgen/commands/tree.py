@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.commands.common import RunLog
     from nimgen.commands.results import ModelLoss
-    from nimgen.render.configmap import PreviousConfigMap, RenderedConfigMap
+    from nimgen.tree.configmap import PreviousConfigMap, RenderedConfigMap
 
 DEFAULT_MAX_LOSS_PERCENT = 20.0
 
@@ -57,9 +57,9 @@ def build_tree(
 
     ``previous`` (the tree in --output) sets the revision annotation readers order by.
     """
-    from nimgen.render.configmap import MAX_OBJECT_BYTES, render_configmap
-    from nimgen.render.template import render_template
-    from nimgen.render.tree import render_tree
+    from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+    from nimgen.tree.layout import render_tree
+    from nimgen.tree.template import render_template
 
     check_unique_names(models)
     configmap = render_configmap(
@@ -79,7 +79,7 @@ def build_tree(
 
 def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
     """Past 256 KiB of annotations, client-side ``kubectl apply`` refuses the ConfigMap."""
-    from nimgen.render.configmap import MAX_ANNOTATION_BYTES
+    from nimgen.tree.configmap import MAX_ANNOTATION_BYTES
 
     if not configmap.client_apply_fits:
         log.warn(
@@ -91,8 +91,8 @@ def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
 
 
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
-    from nimgen.output import write_tree
-    from nimgen.render.tree import TREE_FILES
+    from nimgen.tree.layout import TREE_FILES
+    from nimgen.tree.write import write_tree
 
     write_tree(output, files, owned=TREE_FILES)
 
@@ -110,7 +110,7 @@ def previous_names(path: Path) -> tuple[str, ...] | None:
     none or it cannot be read (the run itself decides whether that matters)."""
     if not path.exists():
         return None
-    from nimgen.sources.snapshot import load_models
+    from nimgen.snapshot import load_models
 
     try:
         return tuple(m.record.name for m in load_models(path).models)

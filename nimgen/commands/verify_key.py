@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
     from nimgen.commands.results import VerifyKeyResult
-    from nimgen.sources.limiter import AdaptiveLimiter
-    from nimgen.sources.ngc import NgcClient
+    from nimgen.ngc import NgcClient
+    from nimgen.ngc.limiter import AdaptiveLimiter
 
     settings = access.client_settings()
     key = access.load_key(log)

@@ -32,7 +32,7 @@ from nimgen.selection import Selection
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.eu.proxy import ProxyUrl
-    from nimgen.sources.snapshot import Loaded
+    from nimgen.snapshot import Loaded
 
 EU_PROXY_ENV = "NIMGEN_EU_PROXY"
 DEFAULT_MAX_AGE_DAYS = 30.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from nimgen.apikey import redact
 
 if TYPE_CHECKING:
-    from nimgen.sources import ProgressHook
+    from nimgen.collection import ProgressHook
 
 
 class Console:
@@ -64,7 +64,7 @@ class Console:
     def progress(self, description: str) -> ProgressHook:
         """A progress bar on an interactive stderr; nothing otherwise (and rich not imported)."""
         if not self.interactive:
-            from nimgen.sources import NullProgress
+            from nimgen.collection import NullProgress
 
             return NullProgress()
         from nimgen.report.progress import RichProgress

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from nimgen.commands import results as r
-from nimgen.commands.check import CheckResult
 from nimgen.errors import NimgenError
 from nimgen.eu.rule import EuOutcome
 from nimgen.report import json_models as m
+from nimgen.tree.check import CheckResult
 
 if TYPE_CHECKING:
-    from nimgen.airgap import Image
+    from nimgen.airgap.plan import Image
 
 # The document of a cluster command: its own fields, in no schema yet.
 ClusterDocument = Mapping[str, Any]
@@ -102,7 +102,7 @@ def _image(image: Image) -> m.ImageJson:
 
 
 def _airgap(result: r.AirgapResult) -> dict[str, Any]:
-    from nimgen.render.airgap_report import json_extra
+    from nimgen.report.airgap import json_extra
 
     plan = result.plan
     return {

@@ -19,15 +19,13 @@ class CommandExit(SystemExit):
 def run_command(command: str, console: Console, body: Callable[[Console], Result]) -> NoReturn:
     """Call ``body``; print its result (or its error) as the options ask; exit with its code."""
     from nimgen import tempnames
-    from nimgen.collector import fewer_collections
     from nimgen.report.errors import as_error
 
     # Removed leftovers of an interrupted run are a warning of this run: in --json too.
     notice, tempnames.notice = tempnames.notice, console.warn
     try:
         try:
-            with fewer_collections():
-                result = body(console)
+            result = body(console)
         except CommandExit:
             raise
         except BaseException as exc:  # every failure leaves through here, as one line

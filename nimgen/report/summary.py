@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-from nimgen.commands.check import CheckResult
 from nimgen.commands.results import (
     AirgapResult,
     Collected,
@@ -19,6 +18,7 @@ from nimgen.commands.results import (
     ShippedTree,
 )
 from nimgen.eu.rule import EuOutcome
+from nimgen.tree.check import CheckResult
 
 Rows = list[tuple[str, str]]
 
@@ -179,7 +179,7 @@ def after_lines(result: Result) -> list[str]:
     if isinstance(result, GenerateResult) and result.check is not None:
         lines += check_lines(result.check)
     if isinstance(result, AirgapResult):
-        from nimgen.render.airgap_report import summary_lines
+        from nimgen.report.airgap import summary_lines
 
         lines += summary_lines(result.plan, result.steps)
     return lines

@@ -13,14 +13,14 @@ from nimgen.catalog import SCHEMA_VERSION, ModelRecord
 from nimgen.catalog_schema import record_from_json
 from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
-from nimgen.render.configmap import (
+from nimgen.report.validate import entry_messages, json_type, quoted, yaml_type
+from nimgen.tree.configmap import (
     ANNOTATION_SCHEMA,
     MAX_OBJECT_BYTES,
     SUFFIX_DIGITS,
     content_digest,
 )
 from nimgen.validate.results import FileResult, Problem
-from nimgen.validate.wording import entry_messages, json_type, quoted, yaml_type
 from nimgen.yamlio import (
     DuplicateJsonKey,
     ParsedDocument,
@@ -216,7 +216,7 @@ class _Checker:
             return
         if records is None:
             return
-        from nimgen.render.configmap import configmap_data
+        from nimgen.tree.configmap import configmap_data
 
         digest = content_digest(configmap_data(r.canonical() for r in records.values()))
         if digest[:SUFFIX_DIGITS] != versioned["suffix"]:

@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from nimgen.airgap import AirgapPlan, parse_mirror, plan_airgap
-from nimgen.airgap_weights import parse_weights_options
-from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
-from nimgen.render.airgap import (
+from nimgen.airgap.plan import AirgapPlan, parse_mirror, plan_airgap
+from nimgen.airgap.render import (
     DASHBOARD_PATCH_FILE,
     IDMS_FILE,
     render_airgap,
 )
-from nimgen.render.weights import LOADERS_FILE, PVCS_FILE
+from nimgen.airgap.render_weights import LOADERS_FILE, PVCS_FILE
+from nimgen.airgap.weights import parse_weights_options
+from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
 from nimgen.selection import Selection
-from nimgen.sources.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, load_models, sample_path
 from tests.support.kube.cluster import KubeCluster
 from tests.support.model_records import make_record
 

@@ -1,5 +1,5 @@
-"""Moving tags, the weights plan and the weights files: nimgen.airgap_tags,
-nimgen.airgap_weights, nimgen.render.weights and nimgen.render.airgap_steps."""
+"""Moving tags, the weights plan and the weights files: nimgen.airgap.tags,
+nimgen.airgap.weights, nimgen.airgap.render_weights and nimgen.airgap.steps."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from nimgen.airgap import TagChoice, parse_mirror, plan_airgap
-from nimgen.airgap_tags import is_moving_tag, newest_version_tag
-from nimgen.airgap_weights import object_slugs, parse_weights_options, quantity_bytes
+from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
+from nimgen.airgap.render import AIRGAP_FILES, render_airgap
+from nimgen.airgap.render_weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
+from nimgen.airgap.steps import next_steps
+from nimgen.airgap.tags import is_moving_tag, newest_version_tag
+from nimgen.airgap.weights import object_slugs, parse_weights_options, quantity_bytes
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
-from nimgen.render.airgap import AIRGAP_FILES, render_airgap
-from nimgen.render.airgap_steps import next_steps
-from nimgen.render.template import render_template
-from nimgen.render.weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
 from nimgen.selection import Selection
-from nimgen.sources.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.tree.template import render_template
 from tests.support.model_records import make_record
 
 MIRROR = parse_mirror("registry.example.com:5000/nim")

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from nimgen.airgap import SOURCE_REGISTRY, AirgapPlan, TagChoice, parse_mirror, plan_airgap
+from nimgen.airgap.plan import SOURCE_REGISTRY, AirgapPlan, TagChoice, parse_mirror, plan_airgap
+from nimgen.airgap.render import IDMS_FILE, IMAGES_FILE, ITMS_FILE, render_airgap
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
-from nimgen.render.airgap import IDMS_FILE, IMAGES_FILE, ITMS_FILE, render_airgap
-from nimgen.sources.snapshot import Loaded
+from nimgen.snapshot import Loaded
 from tests.airgap.conftest import REQUIRE_ENV, unavailable
 from tests.support.model_records import make_record
 from tests.support.registry import (

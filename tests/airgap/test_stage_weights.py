@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from nimgen.airgap import parse_mirror, plan_airgap
-from nimgen.airgap_weights import parse_weights_options
+from nimgen.airgap.plan import parse_mirror, plan_airgap
+from nimgen.airgap.render_weights import render_stage_script
+from nimgen.airgap.weights import parse_weights_options
 from nimgen.catalog import CatalogFacts, SnapshotModel
-from nimgen.render.weights import render_stage_script
 from nimgen.selection import Selection
-from nimgen.sources.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, load_models, sample_path
 from tests.airgap.conftest import unavailable
 from tests.support.model_records import make_record
 

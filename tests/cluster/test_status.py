@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from nimgen.render.configmap import PreviousConfigMap, render_configmap
-from nimgen.sources.snapshot import load_models, sample_path
+from nimgen.snapshot import load_models, sample_path
+from nimgen.tree.configmap import PreviousConfigMap, render_configmap
 from tests.cluster.legacy_era import (
     FINALIZER,
     apply,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from nimgen.render.configmap import ANNOTATION_REVISION, MAX_ANNOTATION_BYTES, client_apply_bytes
-from nimgen.sources.snapshot import sample_path
+from nimgen.snapshot import sample_path
+from nimgen.tree.configmap import ANNOTATION_REVISION, MAX_ANNOTATION_BYTES, client_apply_bytes
 from tests.support.kube.cluster import KubeCluster
 
 LABEL = "opendatahub.io/nim-models-data=true"

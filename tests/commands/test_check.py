@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nimgen.commands.check import check_tree, tree_differences
 from nimgen.report.summary import check_lines
-from nimgen.sources.snapshot import load_models
+from nimgen.snapshot import load_models
+from nimgen.tree.check import check_tree, tree_differences
 from tests.support.nimgen_runner import run_nimgen, tree_bytes
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nimgen.catalog import CatalogFacts, SnapshotModel
+from nimgen.collection import Collection
 from nimgen.commands import live
 from nimgen.commands.common import ModelChoice, NgcAccess
 from nimgen.commands.fetch import FetchRequest, fetch
@@ -14,7 +15,6 @@ from nimgen.commands.live import LiveRequest
 from nimgen.errors import RunFailed
 from nimgen.eu import EuRequest
 from nimgen.report.console import Console
-from nimgen.sources import Collection
 from tests.support.model_records import make_record
 
 

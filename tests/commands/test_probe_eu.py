@@ -7,9 +7,9 @@ from pathlib import Path
 from nimgen.apikey import ApiKey
 from nimgen.commands.probe_eu import run_probe
 from nimgen.eu import check_proxy_url
+from nimgen.ngc import ClientSettings
 from nimgen.report.console import Console
 from nimgen.selection import Selection
-from nimgen.sources.ngc import ClientSettings
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
 

@@ -57,7 +57,7 @@ def test_a_run_over_its_tree_reads_the_configmap_once(tmp_path: Path) -> None:
     # The loss check after the run takes the names read before it: load_models never runs.
     script = (
         "import sys\n"
-        "import nimgen.sources.snapshot as s\n"
+        "import nimgen.snapshot as s\n"
         "real = s.load_models\n"
         "def counted(path):\n"
         "    print('load_models', path, file=sys.stderr)\n"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from nimgen.cli import main
-from nimgen.sources.snapshot import sample_path
+from nimgen.snapshot import sample_path
 from nimgen.validate import validate_file
 
 SAMPLE = sample_path()

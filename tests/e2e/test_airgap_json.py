@@ -14,7 +14,7 @@ import pytest
 from nimgen.cli import main
 from nimgen.report.json_models import AirgapJson, json_output_schema
 from nimgen.report.json_output import dumps
-from nimgen.sources.snapshot import sample_path
+from nimgen.snapshot import sample_path
 
 MIRROR = "registry.example.com:5000/mirror"
 # Every field a successful run prints.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
-from nimgen.sources.snapshot import load_models, sample_path, snapshot_json
+from nimgen.snapshot import load_models, sample_path, snapshot_json
 from tests.support.nimgen_runner import run_nimgen
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nimgen.sources.snapshot import sample_path
+from nimgen.snapshot import sample_path
 from tests.support.eu_setup import PROXY_PASSWORD, PROXY_USER
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator

@@ -105,7 +105,7 @@ def test_an_unreadable_probe_time_is_said(tmp_path: Path) -> None:
 
 
 def _loaded(kind: str, eu_facts: str, statuses: bool) -> object:
-    from nimgen.sources.snapshot import Loaded
+    from nimgen.snapshot import Loaded
 
     status = EuStatus(status="restricted") if statuses else None
     models = (model("a", eu_status=status),)

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from nimgen.output import check_output_dir
-from nimgen.render.tree import BASE_CONFIGMAP, TREE_FILES
-from nimgen.sources.ngc import ClientSettings
+from nimgen.ngc import ClientSettings
+from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES
+from nimgen.tree.write import check_output_dir
 from tests.support.fault_kit import (
     Nimgen,
     configmap_records,
@@ -620,10 +620,10 @@ def test_a_bug_while_handling_one_model_fails_that_model_by_name(
     """In process: an unexpected exception for one model is a named failure, not a gap."""
     import asyncio
 
+    from nimgen import ngc as ngc_source
     from nimgen.apikey import ApiKey
-    from nimgen.sources import NullProgress
-    from nimgen.sources import ngc as ngc_source
-    from nimgen.sources.limiter import AdaptiveLimiter
+    from nimgen.collection import NullProgress
+    from nimgen.ngc.limiter import AdaptiveLimiter
     from tests.support.ngc_emulator import VALID_KEY
 
     real = ngc_source.record_from_answer

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from nimgen.output import TEMP_PREFIX
+from nimgen.tree.write import TEMP_PREFIX
 from tests.support.fault_kit import Nimgen, base_env, temp_leftovers, tree_bytes, wait_until
 from tests.support.ngc_emulator import EmulatedModel, NgcEmulator
 

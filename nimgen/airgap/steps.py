@@ -1,0 +1,156 @@
+"""The admin's next steps after ``nimgen airgap``, as exact commands in the order done.
+
+Connected side: copy the images into an archive, stage the weights. Disconnected
+side: push the images to the mirror, apply the ConfigMap and mirror sets, point the
+dashboard at the ConfigMap (only where its CRD knows ``nimConfig``), fill one PVC per
+model with its weights, deploy with no NGC key. This is the shell text; the plan it
+reads (``nimgen.airgap.plan``) holds none.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from nimgen.airgap.plan import ARCHIVE_DIR, SOURCE_REGISTRY, AirgapPlan
+from nimgen.airgap.render_weights import (
+    LABEL_COMPONENT,
+    LOADER_COMPONENT,
+    LOADERS_FILE,
+    PVCS_FILE,
+    STAGE_SCRIPT_FILE,
+    STAGING_DIR,
+)
+from nimgen.airgap.weights import CACHE_MOUNT, WeightsPlan
+
+_MAX_NAMED = 5
+_LOADER_READY_TIMEOUT = "30m"
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One thing the admin does next, and the exact commands for it."""
+
+    what: str
+    commands: tuple[str, ...]
+    alternative: bool = False  # instead of the step before it
+
+    def as_json(self) -> dict[str, object]:
+        return {"what": self.what, "commands": list(self.commands), "alternative": self.alternative}
+
+
+def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
+    """The admin's next steps for the tree written to ``output``, as typed commands."""
+    directory = output.as_posix()
+    isc = shlex.quote(f"{directory}/imageset-config.yaml")
+    images = shlex.quote(f"{directory}/images.txt")
+    archive = f"file://{ARCHIVE_DIR}"
+    target = shlex.quote(f"docker://{plan.mirror}")
+    patch = shlex.quote(f"{directory}/odhdashboardconfig-patch.yaml")
+    namespace = shlex.quote(plan.namespace)
+    mirror_sets = "ImageTagMirrorSet" + (" and ImageDigestMirrorSet" if plan.has_digests else "")
+    carried = f"{ARCHIVE_DIR}/, {directory}/" + (
+        f" and {STAGING_DIR}/*.tar with {STAGING_DIR}/SHA256SUMS" if plan.weights else ""
+    )
+    steps = [
+        NextStep(
+            f"on a machine that reaches {SOURCE_REGISTRY}, log in to it (user $oauthtoken, "
+            f"password your NGC key) and copy the {len(plan.mirrored)} image(s) into an archive",
+            (f"oc-mirror --config {isc} {archive} --v2",),
+        ),
+    ]
+    if plan.weights is not None:
+        steps.append(_stage_step(plan.weights, directory))
+    steps += [
+        NextStep(
+            f"carry {carried} inside, log in to "
+            f"{plan.mirror.registry} and push the images to the mirror",
+            (f"oc-mirror --config {isc} --from {archive} {target} --v2",),
+        ),
+        NextStep(
+            "where one machine reaches both registries, copy the images directly instead",
+            (
+                f'while read -r src dst; do skopeo copy --all "docker://$src" '
+                f'"docker://$dst"; done < {images}',
+            ),
+            alternative=True,
+        ),
+        NextStep(
+            f"apply the ConfigMap {plan.namespace}/{plan.name} and the {mirror_sets}",
+            (f"oc apply -k {shlex.quote(directory)}",),
+        ),
+        NextStep(
+            "point the dashboard at the ConfigMap and turn off NGC key collection. Only a "
+            "dashboard whose OdhDashboardConfig CRD defines spec.nimConfig reads this: if "
+            "'oc explain' says the field does not exist, the API server prunes it from the "
+            "patch, which then changes nothing, and the dashboard keeps asking for an NGC key "
+            "(see docs/airgap.md for deploying without the dashboard)",
+            (
+                "oc explain odhdashboardconfig.spec.nimConfig",
+                f"oc patch odhdashboardconfig odh-dashboard-config -n {namespace} "
+                f"--type merge --patch-file {patch}",
+            ),
+        ),
+    ]
+    if plan.weights is not None:
+        steps += _fill_steps(plan.weights, directory)
+    return tuple(steps)
+
+
+def _stage_step(weights: WeightsPlan, directory: str) -> NextStep:
+    script = shlex.quote(f"{directory}/{STAGE_SCRIPT_FILE}")
+    what = (
+        f"on that machine, with NGC_API_KEY exported (the script hands it to the NIM "
+        f"container by name and never writes it down), download the weights of "
+        f"{len(weights.models)} model(s) into {STAGING_DIR}/ and pack one archive per "
+        "model (each profile costs about the model's size on disk, twice while packing)"
+    )
+    if weights.options.gpus:
+        what += f"; profiles for {', '.join(weights.options.gpus)} GPUs"
+        return NextStep(what, (f"sh {script}",))
+    what += (
+        "; first list the profiles, then name the cluster's GPU model as profile names "
+        "spell it (or pass --profile ID, --all-profiles)"
+    )
+    return NextStep(what, (f"sh {script} --list-only", f"sh {script} --gpu h100"))
+
+
+def _fill_steps(weights: WeightsPlan, directory: str) -> list[NextStep]:
+    project = shlex.quote(weights.options.project)
+    selector = shlex.quote(f"{LABEL_COMPONENT}={LOADER_COMPONENT}")
+    loaders = shlex.quote(f"{directory}/{LOADERS_FILE}")
+    fill = tuple(
+        f"oc exec -i -n {project} {m.loader} -- tar -xf - -C {CACHE_MOUNT} "
+        f"< {shlex.quote(f'{STAGING_DIR}/{m.archive}')}"
+        for m in weights.models
+    )
+    named = ", ".join(
+        f"{m.model} with tag {m.image.tag} and storage {m.pvc}" for m in weights.models[:_MAX_NAMED]
+    )
+    if len(weights.models) > _MAX_NAMED:
+        named += f" and {len(weights.models) - _MAX_NAMED} more (see {PVCS_FILE})"
+    return [
+        NextStep(
+            f"check the weights arrived whole, then create one PVC ({weights.options.pvc_size}) "
+            f"and one loader Pod per model in the project {weights.options.project}",
+            (
+                f"(cd {STAGING_DIR} && sha256sum -c SHA256SUMS)",
+                f"oc apply -f {shlex.quote(f'{directory}/{PVCS_FILE}')}",
+                f"oc apply -f {loaders}",
+                f"oc wait --for=condition=Ready pod -l {selector} -n {project} "
+                f"--timeout={_LOADER_READY_TIMEOUT}",
+            ),
+        ),
+        NextStep(
+            f"unpack each archive into its PVC (the NIM cache, {CACHE_MOUNT}), "
+            "then remove the loaders",
+            (*fill, f"oc delete -f {loaders}"),
+        ),
+        NextStep(
+            f"deploy from the dashboard's NVIDIA NIM flow in {weights.options.project}, "
+            f"without an NGC key: {named} (choose existing storage, or type the PVC's name); "
+            "NIM then serves the profile from its cache",
+            (f"oc get inferenceservice -n {project}",),
+        ),
+    ]

@@ -1,0 +1,225 @@
+"""The offline source: models from a ``fetch`` snapshot, a rendered ConfigMap or tree.
+
+Used by ``render --from``, ``airgap --from``, ``diff`` and ``--previous``. The
+package ships a dated sample snapshot so the main job runs with no key and no
+network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nimgen.catalog import (
+    SNAPSHOT_KIND,
+    CatalogFacts,
+    ModelRecord,
+    Snapshot,
+    SnapshotModel,
+    SnapshotSource,
+    record_from_json_fast,
+)
+from nimgen.collection import Collection, ProgressHook
+from nimgen.errors import BadInput, validation_reason
+from nimgen.files import (
+    JSON_MAX_BYTES,
+    MIB,
+    YAML_MAX_BYTES,
+    UnreadableFile,
+    decode_utf8,
+    read_regular_file,
+)
+from nimgen.selection import Selection
+from nimgen.yamlio import YamlProblem, load_json, load_yaml_documents, parse_documents
+
+SAMPLE_DATE = "2026-02-19"
+SAMPLE_NAME = "sample-snapshot.json"
+
+
+def sample_path() -> Path:
+    return Path(__file__).resolve().parent / "data" / SAMPLE_NAME
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Models read from a file, and what kind of file it was."""
+
+    path: Path
+    kind: str  # "snapshot" or "configmap"
+    models: tuple[SnapshotModel, ...]
+    eu_facts: str = "none"
+    configmap_name: str | None = None
+    # A snapshot's NGC API (a ConfigMap does not say): an EU probe file is checked against it.
+    api_url: str | None = None
+
+
+def load_models(path: Path) -> Loaded:
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory).
+
+    Files are read through ``nimgen.files`` (regular files only, size-capped) and
+    parsed through ``nimgen.yamlio`` (duplicate keys, aliases and deep nesting
+    refused), like every other file nimgen reads.
+    """
+    if path.is_dir():
+        for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
+            if (path / candidate).is_file():
+                return load_models(path / candidate)
+        for yaml_file in sorted(path.glob("*.yaml")):
+            loaded = _try_configmap_file(yaml_file)
+            if loaded is not None:
+                return loaded
+        raise BadInput(f"{path}: no nim-models-data ConfigMap found in this directory")
+    raw = read_regular_file(path, max_bytes=JSON_MAX_BYTES)
+    text = decode_utf8(raw, label=str(path))
+    if text.lstrip().startswith("{"):
+        return _load_snapshot(path, text)
+    _check_yaml_size(path, raw)
+    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
+
+
+def _check_yaml_size(path: Path, raw: bytes) -> None:
+    """Refuse, before parsing, YAML larger than any ConfigMap the API server accepts."""
+    if len(raw) > YAML_MAX_BYTES:
+        reason = (
+            f"{len(raw):,} bytes of YAML is over the {YAML_MAX_BYTES // MIB} MiB nimgen reads "
+            "(a ConfigMap is at most 1 MiB)"
+        )
+        raise UnreadableFile(f"cannot read {path}: {reason}", reason)
+
+
+def _load_snapshot(path: Path, text: str) -> Loaded:
+    document = load_json(text, source=str(path))
+    if not isinstance(document, dict) or document.get("kind") != SNAPSHOT_KIND:
+        raise BadInput(f"{path}: not a nimgen snapshot (kind {SNAPSHOT_KIND!r} missing)")
+    # pydantic only here, when a file is read: a live run that reads none never loads it.
+    from pydantic import ValidationError
+
+    from nimgen.catalog_schema import snapshot_from
+
+    try:
+        snapshot = snapshot_from(document)
+    except ValidationError as exc:
+        raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
+    _check_unique(path, snapshot.models)
+    return Loaded(
+        path,
+        "snapshot",
+        snapshot.models,
+        eu_facts=snapshot.source.euFacts,
+        api_url=snapshot.source.apiUrl,
+    )
+
+
+def _is_models_configmap(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("kind") == "ConfigMap"
+
+
+def _try_configmap_file(path: Path) -> Loaded | None:
+    """The models of ``path`` when it holds a ConfigMap; None for a file that is not
+    YAML at all (another tool's file in the directory). A ConfigMap with a duplicate
+    key, or YAML refused for an alias or its size, is an error, never skipped."""
+    try:
+        raw = read_regular_file(path, max_bytes=YAML_MAX_BYTES)
+        text = decode_utf8(raw, label=str(path))
+    except BadInput:
+        return None
+    try:
+        parsed = parse_documents(text)
+    except YamlProblem as exc:
+        if exc.refused:
+            raise BadInput(f"{path}: {exc}") from None
+        return None
+    if not any(_is_models_configmap(d.data) for d in parsed):
+        return None
+    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
+
+
+def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
+    documents = [d for d in documents if _is_models_configmap(d)]
+    if not documents:
+        raise BadInput(f"{path}: neither a nimgen snapshot nor a YAML ConfigMap")
+    if len(documents) > 1:
+        raise BadInput(f"{path}: holds {len(documents)} ConfigMaps; give a file with one")
+    document = documents[0]
+    data = document.get("data") or {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: data is not a mapping")
+    models = []
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise BadInput(f"{path}: {key}: the value is not a string of JSON")
+        record = record_from_json_fast(value) or _record_from_json(path, key, value)
+        if record.name != key:
+            raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
+        facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
+        models.append(SnapshotModel(record=record.canonical(), catalog=facts))
+    metadata = document.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    annotations = metadata.get("annotations")
+    annotations = annotations if isinstance(annotations, dict) else {}
+    eu_facts = annotations.get("opendatahub.io/nim-models-eu-source", "none")
+    name = metadata.get("name")
+    return Loaded(
+        path,
+        "configmap",
+        tuple(sorted(models, key=lambda m: m.record.name)),
+        eu_facts=str(eu_facts),
+        configmap_name=name if isinstance(name, str) else None,
+    )
+
+
+def _record_from_json(path: Path, key: object, value: str) -> ModelRecord:
+    """An entry the fast check did not take: pydantic decides and names the problem."""
+    from pydantic import ValidationError
+
+    from nimgen.catalog_schema import record_from_json
+
+    try:
+        return record_from_json(value)
+    except ValidationError as exc:
+        raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
+
+
+def _check_unique(path: Path, models: tuple[SnapshotModel, ...]) -> None:
+    seen: set[str] = set()
+    for model in models:
+        if model.record.name in seen:
+            raise BadInput(f"{path}: the model {model.record.name!r} appears twice")
+        seen.add(model.record.name)
+
+
+class SnapshotFileSource:
+    """``ModelSource`` over a file: no network, nothing guessed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # What the last collect() read (its kind and EU facts), for the caller.
+        self.loaded: Loaded | None = None
+
+    def collect(self, selection: Selection, progress: ProgressHook) -> Collection:
+        loaded = load_models(self.path)
+        self.loaded = loaded
+        chosen = tuple(
+            m.replace(record=m.record.canonical())
+            for m in loaded.models
+            if selection.matches(m.record.name)
+        )
+        return Collection(
+            models=chosen,
+            discovered=len(loaded.models),
+            skipped_by_selection=len(loaded.models) - len(chosen),
+        )
+
+
+def snapshot_json(
+    models: tuple[SnapshotModel, ...], *, api_url: str, fetched_at: str, eu_facts: str = "none"
+) -> bytes:
+    """The snapshot document, deterministic for the same models and time."""
+    snapshot = Snapshot(
+        source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
+        models=tuple(sorted(models, key=lambda m: m.record.name)),
+    )
+    document = snapshot.as_json_dict()
+    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")

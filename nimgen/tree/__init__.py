@@ -1,0 +1,1 @@
+"""The shipped tree: ConfigMap, Template, revision, atomic write, --check and diff."""

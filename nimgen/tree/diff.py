@@ -1,0 +1,183 @@
+"""What changed between two sets of models: the QE report and the ``--check`` summary.
+
+Either side may be a ``fetch`` snapshot, a rendered ConfigMap or an output tree
+(anything ``load_models`` reads). Models are matched by name, the ConfigMap key.
+A changed model lists the tags added and removed, a ``latestTag`` move, an EU
+flag flip and the other shipped fields that differ. Only what ships counts: two
+records that render the same are equal, whatever catalog facts a snapshot adds.
+Everything is sorted, so the same inputs give the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nimgen.catalog import ModelRecord, SnapshotModel
+from nimgen.tags import canonical_tags
+
+# Shipped fields reported as plain old -> new changes (tags, latestTag and
+# euRestricted have their own entries).
+METADATA_FIELDS = ("displayName", "shortDescription", "namespace", "updatedDate")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """How one model present on both sides differs."""
+
+    name: str
+    old: ModelRecord
+    new: ModelRecord
+    tags_added: tuple[str, ...]
+    tags_removed: tuple[str, ...]
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def latest_tag_moved(self) -> bool:
+        return self.old.latestTag != self.new.latestTag
+
+    @property
+    def eu_flipped(self) -> bool:
+        return self.old.euRestricted != self.new.euRestricted
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """What kind of change this is: tags, latestTag, euRestricted, then field names."""
+        kinds: list[str] = []
+        if self.tags_added or self.tags_removed:
+            kinds.append("tags")
+        if self.latest_tag_moved:
+            kinds.append("latestTag")
+        if self.eu_flipped:
+            kinds.append("euRestricted")
+        kinds.extend(change.field for change in self.fields)
+        return tuple(kinds)
+
+
+@dataclass(frozen=True)
+class DiffSide:
+    """Where one side came from, for the report's header."""
+
+    label: str
+    kind: str
+    models: int
+    configmap_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogDiff:
+    old: DiffSide
+    new: DiffSide
+    added: tuple[ModelRecord, ...]
+    removed: tuple[ModelRecord, ...]
+    changed: tuple[ModelChange, ...]
+    unchanged: int
+
+    @property
+    def identical(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    @property
+    def added_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.added)
+
+    @property
+    def removed_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.removed)
+
+    @property
+    def changed_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.changed)
+
+    def headline(self) -> str:
+        """``2 added, 1 removed, 3 changed`` (``no model changes`` when identical)."""
+        if self.identical:
+            return "no model changes"
+        return f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
+
+
+def _records(models: Iterable[SnapshotModel | ModelRecord]) -> dict[str, ModelRecord]:
+    by_name: dict[str, ModelRecord] = {}
+    for item in models:
+        record = item.record if isinstance(item, SnapshotModel) else item
+        by_name[record.name] = record.canonical()
+    return by_name
+
+
+def compare_records(old: ModelRecord, new: ModelRecord) -> ModelChange | None:
+    """How ``new`` differs from ``old`` (same name), or None when they ship the same."""
+    old, new = old.canonical(), new.canonical()
+    if old == new:
+        return None
+    old_tags, new_tags = set(old.tags), set(new.tags)
+    fields = tuple(
+        FieldChange(name, str(getattr(old, name)), str(getattr(new, name)))
+        for name in METADATA_FIELDS
+        if getattr(old, name) != getattr(new, name)
+    )
+    return ModelChange(
+        name=new.name,
+        old=old,
+        new=new,
+        tags_added=canonical_tags(new_tags - old_tags),
+        tags_removed=canonical_tags(old_tags - new_tags),
+        fields=fields,
+    )
+
+
+def diff_models(
+    old: Iterable[SnapshotModel | ModelRecord],
+    new: Iterable[SnapshotModel | ModelRecord],
+    *,
+    old_side: DiffSide | None = None,
+    new_side: DiffSide | None = None,
+) -> CatalogDiff:
+    """Compare two model sets by name."""
+    before, after = _records(old), _records(new)
+    added = tuple(after[name] for name in sorted(after.keys() - before.keys()))
+    removed = tuple(before[name] for name in sorted(before.keys() - after.keys()))
+    changed: list[ModelChange] = []
+    unchanged = 0
+    for name in sorted(before.keys() & after.keys()):
+        change = compare_records(before[name], after[name])
+        if change is None:
+            unchanged += 1
+        else:
+            changed.append(change)
+    return CatalogDiff(
+        old=old_side or DiffSide("old", "models", len(before)),
+        new=new_side or DiffSide("new", "models", len(after)),
+        added=added,
+        removed=removed,
+        changed=tuple(changed),
+        unchanged=unchanged,
+    )
+
+
+def diff_paths(old: Path, new: Path) -> CatalogDiff:
+    """Load both sides (snapshot, ConfigMap or tree, in any mix) and compare them."""
+    from nimgen.snapshot import load_models
+
+    before, after = load_models(old), load_models(new)
+    return diff_models(
+        before.models,
+        after.models,
+        old_side=DiffSide(
+            str(old), _kind(old, before.kind), len(before.models), before.configmap_name
+        ),
+        new_side=DiffSide(
+            str(new), _kind(new, after.kind), len(after.models), after.configmap_name
+        ),
+    )
+
+
+def _kind(path: Path, loaded_kind: str) -> str:
+    return "tree" if path.is_dir() else loaded_kind

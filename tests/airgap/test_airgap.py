@@ -1,0 +1,453 @@
+"""nimgen.airgap.plan and nimgen.airgap.render: the plan, the mirror mapping and every file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nimgen.airgap.plan import (
+    AirgapPlan,
+    Mirror,
+    TagChoice,
+    parse_mirror,
+    plan_airgap,
+)
+from nimgen.airgap.render import (
+    AIRGAP_FILES,
+    CONFIGMAP_FILE,
+    DASHBOARD_PATCH_FILE,
+    IDMS_FILE,
+    IMAGES_FILE,
+    IMAGESET_FILE,
+    ITMS_FILE,
+    KUSTOMIZATION_FILE,
+    render_airgap,
+    render_custom_configmap,
+)
+from nimgen.airgap.render_weights import WEIGHTS_FILES
+from nimgen.airgap.steps import next_steps
+from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
+from nimgen.errors import BadInput
+from nimgen.selection import Selection
+from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.tree.configmap import ANNOTATION_SCHEMA, LABEL_MANAGED, LABEL_MODELS_DATA
+from nimgen.validate import validate_text
+from tests.support.model_records import make_record
+
+MIRROR = Mirror("registry.example.com:5000", "mirror")
+
+
+@pytest.fixture(scope="module")
+def sample() -> Loaded:
+    return load_models(sample_path())
+
+
+def record(name: str, namespace: str = "nim/meta", **changes: Any) -> ModelRecord:
+    fields: dict[str, Any] = {
+        "displayName": name.title(),
+        "shortDescription": "A model.",
+        "namespace": namespace,
+        "tags": ["1.2.0", "1.2", "1.1.0", "latest", "1.2.0-rtx"],
+        "latestTag": "1.2.0",
+    }
+    return make_record(name, **(fields | changes))
+
+
+def loaded_of(*records: ModelRecord) -> Loaded:
+    models = tuple(
+        SnapshotModel(record=r, catalog=CatalogFacts(resourceId=f"{r.namespace}/{r.name}"))
+        for r in records
+    )
+    return Loaded(Path("snapshot.json"), "snapshot", models)
+
+
+def documents(text: str) -> list[Any]:
+    return [d for d in yaml.safe_load_all(text) if d is not None]
+
+
+# --- --mirror ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "registry", "prefix"),
+    [
+        ("registry.example.com", "registry.example.com", ""),
+        ("registry.example.com/", "registry.example.com", ""),
+        ("registry.example.com:5000/mirror", "registry.example.com:5000", "mirror"),
+        ("registry.example.com/a/b-c/d_e", "registry.example.com", "a/b-c/d_e"),
+        ("localhost:5000", "localhost:5000", ""),
+        ("localhost/nim-mirror", "localhost", "nim-mirror"),
+        ("10.0.0.7:8443/m", "10.0.0.7:8443", "m"),
+        ("[fd00::1]:5000/m", "[fd00::1]:5000", "m"),
+        ("Registry.Example.com/m", "Registry.Example.com", "m"),
+        ("quay:5000", "quay:5000", ""),
+    ],
+)
+def test_mirror_accepts_registry_and_prefix(text: str, registry: str, prefix: str) -> None:
+    mirror = parse_mirror(text)
+    assert (mirror.registry, mirror.prefix) == (registry, prefix)
+    assert str(mirror) == (f"{registry}/{prefix}" if prefix else registry)
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "it is empty"),
+        ("https://registry.example.com/m", "without a scheme (https://): --mirror registry"),
+        ("docker://registry.example.com", "without a scheme"),
+        ("registry.example.com/m:1.0", "ends in a tag ('1.0')"),
+        ("registry.example.com/a:latest/b", "ends in a tag"),
+        ("registry.example.com:latest", "'latest' is not a port; a tag is not allowed"),
+        ("registry.example.com:99999/m", "'99999' is not a port number"),
+        ("registry.example.com/m@sha256:abc", "a digest (@...) names an image"),
+        ("registry/nim", "does not look like a registry host"),
+        ("registry.example.com/Mirror", "has upper-case letters"),
+        ("registry.example.com/a//b", "the path part '' is empty"),
+        ("registry.example.com/-a", "is not a valid repository path component"),
+        ("reg_istry.example.com/m", "is not a registry host name"),
+        ("registry.example.com /m", "must not contain spaces"),
+        ("nvcr.io/mirror", "the mirror must be your registry, not nvcr.io"),
+    ],
+)
+def test_mirror_refuses_what_is_not_registry_and_prefix(text: str, what: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse_mirror(text)
+    assert what in caught.value.message
+    assert caught.value.exit_code == 2
+
+
+# --- --tags ------------------------------------------------------------------------------
+
+
+def test_tags_latest_offers_only_the_latest_tag() -> None:
+    assert TagChoice.parse("latest").choose(record("a")) == ("1.2.0",)
+
+
+def test_tags_all_offers_every_tag_in_canonical_order() -> None:
+    assert TagChoice.parse("all").choose(record("a")) == (
+        "1.2.0",
+        "1.2.0-rtx",
+        "1.2",
+        "1.1.0",
+        "latest",
+    )
+
+
+def test_tags_glob_always_keeps_the_latest_tag() -> None:
+    choice = TagChoice.parse("1.1*")
+    assert choice.kind == "glob"
+    assert choice.choose(record("a")) == ("1.2.0", "1.1.0")
+    assert TagChoice.parse("*-rtx").choose(record("a")) == ("1.2.0", "1.2.0-rtx")
+    assert TagChoice.parse("nothing*").choose(record("a")) == ("1.2.0",)
+
+
+def test_tags_empty_is_refused() -> None:
+    with pytest.raises(BadInput, match="--tags takes latest, all, or a glob"):
+        TagChoice.parse(" ")
+
+
+# --- the plan ----------------------------------------------------------------------------
+
+
+def test_images_are_named_after_the_mirror_namespace_name_and_tag() -> None:
+    plan = plan_airgap(loaded_of(record("llama-x")), mirror=MIRROR, tags=TagChoice.parse("1.2*"))
+    assert [(i.source, i.destination) for i in plan.images] == [
+        (
+            "nvcr.io/nim/meta/llama-x:1.2",
+            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2",
+        ),
+        (
+            "nvcr.io/nim/meta/llama-x:1.2.0",
+            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2.0",
+        ),
+        (
+            "nvcr.io/nim/meta/llama-x:1.2.0-rtx",
+            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2.0-rtx",
+        ),
+    ]
+    (narrowed,) = plan.records
+    assert narrowed.tags == ("1.2.0", "1.2.0-rtx", "1.2")
+    assert narrowed.latestTag == "1.2.0"
+
+
+def test_the_plan_keeps_only_selected_models_and_counts_the_rest(sample: Loaded) -> None:
+    selection = Selection(include=("llama-3.1-*", "no-such-model"), exclude=("*-base",))
+    plan = plan_airgap(sample, mirror=MIRROR, selection=selection)
+    names = [r.name for r in plan.records]
+    assert names == sorted(names)
+    assert all(n.startswith("llama-3.1-") and not n.endswith("-base") for n in names)
+    assert plan.skipped_by_selection == 186 - len(names)
+    assert plan.unmatched_patterns == ("no-such-model",)
+    # --tags latest: one image per model, plus the version pinned beside a moving latest.
+    moving = {m.model for m in plan.moving_tags}
+    assert moving == {r.name for r in plan.records if r.latestTag == "latest"}
+    assert len(plan.images) == len(names) + len(moving)
+
+
+def test_nothing_selected_is_bad_input(sample: Loaded) -> None:
+    with pytest.raises(BadInput, match="no model left after --models"):
+        plan_airgap(sample, mirror=MIRROR, selection=Selection(include=("nope",)))
+
+
+def test_glob_misses_are_reported() -> None:
+    plan = plan_airgap(
+        loaded_of(record("a"), record("b", tags=["2.0"], latestTag="2.0")),
+        mirror=MIRROR,
+        tags=TagChoice.parse("1.1*"),
+    )
+    assert plan.glob_misses == ("b",)
+
+
+@pytest.mark.parametrize(
+    ("name", "namespace", "what"),
+    [
+        ("Custom", "redhat-ods-applications", "--name 'Custom' is not a valid object name"),
+        ("custom", "a.b", "--namespace 'a.b' is not a valid namespace name"),
+    ],
+)
+def test_name_and_namespace_are_checked(name: str, namespace: str, what: str) -> None:
+    with pytest.raises(BadInput, match=what.replace(".", r"\.")):
+        plan_airgap(loaded_of(record("a")), mirror=MIRROR, name=name, namespace=namespace)
+
+
+def test_models_that_cannot_be_image_references_are_refused() -> None:
+    bad = (
+        record("a", namespace="nim/Meta"),
+        record("b", tags=["1.0", "bad tag!"], latestTag="bad tag!"),
+        record("Upper"),
+    )
+    with pytest.raises(BadInput) as caught:
+        plan_airgap(loaded_of(*bad), mirror=MIRROR)
+    assert caught.value.message == "3 image reference(s) cannot be mirrored"
+    details = "\n".join(caught.value.details)
+    assert "a: 'nim/Meta/a' is not a valid image repository ('Meta'" in details
+    assert "b: 'bad tag!' is not a valid image tag" in details
+    assert "Upper: 'nim/meta/Upper' is not a valid image repository" in details
+
+
+def test_every_org_gets_its_own_mirror_entry() -> None:
+    plan = plan_airgap(
+        loaded_of(record("a"), record("b", namespace="nvidia/team"), record("c", namespace="nim")),
+        mirror=MIRROR,
+    )
+    assert plan.orgs == ("nim", "nvidia")
+    itms = yaml.safe_load(render_airgap(plan)[ITMS_FILE])
+    assert itms["spec"]["imageTagMirrors"] == [
+        {"source": "nvcr.io/nim", "mirrors": ["registry.example.com:5000/mirror/nim"]},
+        {"source": "nvcr.io/nvidia", "mirrors": ["registry.example.com:5000/mirror/nvidia"]},
+    ]
+    assert [i.source for i in plan.images] == [
+        "nvcr.io/nim/c:1.2.0",
+        "nvcr.io/nim/meta/a:1.2.0",
+        "nvcr.io/nvidia/team/b:1.2.0",
+    ]
+
+
+# --- digests -----------------------------------------------------------------------------
+
+
+def with_digest(r: ModelRecord, digest: str) -> SnapshotModel:
+    return SnapshotModel(
+        record=r,
+        catalog=CatalogFacts(resourceId=f"{r.namespace}/{r.name}"),
+        digests=(ImageDigest(tag=r.latestTag, architecture="amd64", os="linux", digest=digest),),
+    )
+
+
+def test_digests_are_refused_when_none_are_known(sample: Loaded) -> None:
+    with pytest.raises(BadInput) as caught:
+        plan_airgap(
+            sample, mirror=MIRROR, selection=Selection(include=("llama-3.1-8b-*",)), digests=True
+        )
+    assert caught.value.exit_code == 2
+    assert "records no image digests (it was written before nimgen" in caught.value.message
+    assert "drop --digests" in caught.value.message
+
+
+def test_digests_are_refused_when_some_are_unknown() -> None:
+    a = with_digest(record("a"), "sha256:" + "a" * 64)
+    b = SnapshotModel(record=record("b"), catalog=CatalogFacts(resourceId="nim/meta/b"))
+    loaded = Loaded(Path("snapshot.json"), "snapshot", (a, b))
+    with pytest.raises(BadInput, match="no digest is known for 1 of 2 image") as caught:
+        plan_airgap(loaded, mirror=MIRROR, digests=True)
+    assert caught.value.details == ("nvcr.io/nim/meta/b:1.2.0: no digest recorded",)
+    assert "--exclude" in caught.value.message
+
+
+def test_known_digests_add_an_image_digest_mirror_set() -> None:
+    models = (
+        with_digest(record("a"), "sha256:" + "a" * 64),
+        with_digest(record("b"), "sha256:" + "b" * 64),
+    )
+    plan = plan_airgap(
+        Loaded(Path("snapshot.json"), "snapshot", models), mirror=MIRROR, digests=True
+    )
+    assert plan.has_digests
+    files = render_airgap(plan)
+    idms = yaml.safe_load(files[IDMS_FILE])
+    assert idms["apiVersion"] == "config.openshift.io/v1"
+    assert idms["kind"] == "ImageDigestMirrorSet"
+    assert idms["spec"]["imageDigestMirrors"] == [
+        {"source": "nvcr.io/nim", "mirrors": ["registry.example.com:5000/mirror/nim"]}
+    ]
+    kustomization = yaml.safe_load(files[KUSTOMIZATION_FILE])
+    assert kustomization["resources"] == [CONFIGMAP_FILE, ITMS_FILE, IDMS_FILE]
+    steps = next_steps(plan, Path("out"))
+    assert "ImageTagMirrorSet and ImageDigestMirrorSet" in steps[3].what
+
+
+# --- the files ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_tags_plan(sample: Loaded) -> AirgapPlan:
+    return plan_airgap(sample, mirror=MIRROR, tags=TagChoice.parse("all"))
+
+
+def test_images_imageset_and_configmap_tags_agree_exactly(all_tags_plan: AirgapPlan) -> None:
+    files = render_airgap(all_tags_plan)
+    assert set(files) == AIRGAP_FILES - {IDMS_FILE} - WEIGHTS_FILES
+    configmap = yaml.safe_load(files[CONFIGMAP_FILE])
+    from_configmap = set()
+    for key, value in configmap["data"].items():
+        entry = json.loads(value)
+        assert entry["latestTag"] in entry["tags"]
+        from_configmap |= {f"nvcr.io/{entry['namespace']}/{key}:{tag}" for tag in entry["tags"]}
+    imageset = yaml.safe_load(files[IMAGESET_FILE])
+    from_imageset = [i["name"] for i in imageset["mirror"]["additionalImages"]]
+    lines = files[IMAGES_FILE].decode().splitlines()
+    pairs = [line.split(" ") for line in lines]
+    assert all(len(pair) == 2 for pair in pairs)
+    from_images_txt = [source for source, _ in pairs]
+    assert from_imageset == from_images_txt == sorted(from_configmap)
+    assert len(from_configmap) == len(all_tags_plan.images) > 186
+    for source, destination in pairs:
+        assert destination == source.replace("nvcr.io/", "registry.example.com:5000/mirror/", 1)
+
+
+def test_the_configmap_offers_the_whole_model_but_only_the_chosen_tags(sample: Loaded) -> None:
+    plan = plan_airgap(sample, mirror=MIRROR, selection=Selection(include=("alphafold2",)))
+    configmap = yaml.safe_load(render_airgap(plan)[CONFIGMAP_FILE])
+    (original,) = [m.record for m in sample.models if m.record.name == "alphafold2"]
+    entry = json.loads(configmap["data"]["alphafold2"])
+    # Its latestTag is 'latest', which moves: the newest version tag is offered too.
+    assert original.latestTag == "latest"
+    assert entry == {**original.as_json_dict(), "tags": ["2.1.1", "latest"]}
+
+
+def test_the_configmap_is_the_admins_own(all_tags_plan: AirgapPlan) -> None:
+    rendered = render_custom_configmap(all_tags_plan)
+    document = yaml.safe_load(rendered.text)
+    assert document["metadata"]["name"] == "custom-nim-models" == rendered.name
+    assert document["metadata"]["namespace"] == "redhat-ods-applications"
+    assert "immutable" not in document
+    labels = document["metadata"].get("labels", {})
+    assert LABEL_MANAGED not in labels and LABEL_MODELS_DATA not in labels
+    assert document["metadata"]["annotations"][ANNOTATION_SCHEMA] == "1"
+    assert validate_text(rendered.text).problems == ()
+    assert rendered.text.startswith("# Generated by nimgen airgap")
+
+
+def test_an_immutable_configmap_is_written_on_request(sample: Loaded) -> None:
+    plan = plan_airgap(
+        sample, mirror=MIRROR, selection=Selection(include=("a*",)), immutable=True, name="nims"
+    )
+    text = render_custom_configmap(plan).text
+    assert yaml.safe_load(text)["immutable"] is True
+    (warning,) = validate_text(text).warnings
+    assert warning.key == "immutable"
+
+
+def test_the_dashboard_patch(sample: Loaded) -> None:
+    plan = plan_airgap(
+        sample,
+        mirror=MIRROR,
+        selection=Selection(include=("a*",)),
+        name="my-models",
+        namespace="opendatahub",
+    )
+    patch = yaml.safe_load(render_airgap(plan)[DASHBOARD_PATCH_FILE])
+    assert patch == {
+        "apiVersion": "opendatahub.io/v1alpha",
+        "kind": "OdhDashboardConfig",
+        "metadata": {"name": "odh-dashboard-config"},
+        "spec": {
+            "nimConfig": {
+                "customConfigMap": {"name": "my-models", "namespace": "opendatahub"},
+                "disconnected": {"disableKeyCollection": True},
+            }
+        },
+    }
+
+
+def test_the_imageset_configuration_is_for_oc_mirror_v2(all_tags_plan: AirgapPlan) -> None:
+    imageset = yaml.safe_load(render_airgap(all_tags_plan)[IMAGESET_FILE])
+    assert imageset["apiVersion"] == "mirror.openshift.io/v2alpha1"
+    assert imageset["kind"] == "ImageSetConfiguration"
+    assert list(imageset) == ["apiVersion", "kind", "mirror"]
+    assert list(imageset["mirror"]) == ["additionalImages"]
+
+
+def test_rendering_is_deterministic(sample: Loaded) -> None:
+    first = render_airgap(plan_airgap(sample, mirror=MIRROR, tags=TagChoice.parse("all")))
+    second = render_airgap(plan_airgap(sample, mirror=MIRROR, tags=TagChoice.parse("all")))
+    assert first == second
+    assert list(first) == sorted(first)
+
+
+def test_a_plan_from_its_own_configmap_renders_the_same_files(
+    sample: Loaded, tmp_path: Path
+) -> None:
+    selection = Selection(include=("llama-*",))
+    plan = plan_airgap(sample, mirror=MIRROR, selection=selection, tags=TagChoice.parse("1.*"))
+    files = render_airgap(plan)
+    path = tmp_path / CONFIGMAP_FILE
+    path.write_bytes(files[CONFIGMAP_FILE])
+    again = plan_airgap(load_models(path), mirror=MIRROR, tags=TagChoice.parse("all"))
+    assert again.images == plan.images
+    assert render_airgap(again) == files
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_kubectl_kustomize_builds_the_configmap_and_the_mirror_set(
+    all_tags_plan: AirgapPlan, tmp_path: Path
+) -> None:
+    for name, content in render_airgap(all_tags_plan).items():
+        (tmp_path / name).write_bytes(content)
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
+    kinds = sorted((d["kind"], d["metadata"]["name"]) for d in documents(built))
+    assert kinds == [
+        ("ConfigMap", "custom-nim-models"),
+        ("ImageTagMirrorSet", "nim-nvcr-io-mirror"),
+    ]
+
+
+def test_next_steps_are_exact_commands_for_this_output(sample: Loaded) -> None:
+    plan = plan_airgap(
+        sample,
+        mirror=parse_mirror("registry.example.com/mirror"),
+        selection=Selection(include=("a*",)),
+        namespace="opendatahub",
+    )
+    steps = next_steps(plan, Path("my dir/air gap"))
+    commands = [c for s in steps for c in s.commands]
+    assert commands == [
+        "oc-mirror --config 'my dir/air gap/imageset-config.yaml' file://nim-mirror-archive --v2",
+        "oc-mirror --config 'my dir/air gap/imageset-config.yaml' --from "
+        "file://nim-mirror-archive docker://registry.example.com/mirror --v2",
+        'while read -r src dst; do skopeo copy --all "docker://$src" "docker://$dst"; '
+        "done < 'my dir/air gap/images.txt'",
+        "oc apply -k 'my dir/air gap'",
+        "oc explain odhdashboardconfig.spec.nimConfig",
+        "oc patch odhdashboardconfig odh-dashboard-config -n opendatahub --type merge "
+        "--patch-file 'my dir/air gap/odhdashboardconfig-patch.yaml'",
+    ]
+    assert [s.alternative for s in steps] == [False, False, True, False, False]

@@ -1,0 +1,313 @@
+"""Hostile answers from the network, through the installed ``nimgen`` as a user runs it.
+
+A decompression bomb, a catalog announcing a billion pages, a server copying the request's
+headers (the key) into its answers, JSON nested past any parser's stack, proxies set in
+the environment, and an API URL that is not an origin. Runs that could explode are made
+under an address-space limit (``RLIMIT_AS``) and a timeout; their peak RSS is the child's
+own (``wait4``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nimgen.ngc import MAX_CATALOG_PAGES
+from tests.support import own_peak_rss
+from tests.support.fault_kit import nimgen_path, tree_bytes
+from tests.support.http_proxy import ForwardProxy
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
+from tests.support.nimgen_runner import clean_env
+
+GIB = 1 << 30
+FAST = ("--max-attempts", "3", "--request-timeout", "10", "--no-eu", "--json")
+# Pieces of the key any echo would contain; none may appear in anything nimgen writes.
+KEY_PIECES = [VALID_KEY, VALID_KEY.upper(), VALID_KEY.lower(), VALID_KEY[6:18]]
+
+
+@dataclass(frozen=True)
+class Bounded:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mib: float
+
+
+def run_bounded(
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    limit: int = GIB,
+    timeout: float = 90,
+    signal_when: Any = None,
+) -> Bounded:
+    """Run ``nimgen args`` under an address-space limit; fail the test after ``timeout``.
+
+    ``signal_when``: a callable polled while the run lasts; once true, SIGTERM is sent.
+    """
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(tempfile.mkdtemp()) / "peak-rss"
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
+            env=env if env is not None else clean_env(VALID_KEY),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a timeout kills the wrapper and nimgen together
+        )
+        signalled = False
+        while proc.poll() is None:
+            if signal_when is not None and not signalled and signal_when():
+                proc.send_signal(signal.SIGTERM)  # the wrapper passes it on to nimgen
+                signalled, started = True, time.monotonic()  # from now on: time to stop
+            if time.monotonic() - started > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
+            time.sleep(0.01)
+        seconds = time.monotonic() - started
+        texts = []
+        for handle in (out, err):
+            handle.seek(0)
+            texts.append(handle.read().decode("utf-8", "replace"))
+    peak_kib = int(report.read_text())
+    shutil.rmtree(report.parent)
+    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
+
+
+def generate(emu: NgcEmulator, out: Path, *extra: str, **kw: Any) -> Bounded:
+    return run_bounded(["generate", "--ngc-api-url", emu.url, "--output", str(out), *FAST,
+                        *extra], **kw)  # fmt: skip
+
+
+def assert_clean(run: Bounded, code: int) -> None:
+    assert run.code == code, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+
+
+# -- decompression bombs ---------------------------------------------------------------
+
+
+def test_decompression_bombs_are_refused_by_name_in_bounded_memory(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """64 models answer 1 MB of gzip that inflates to 1 GiB (8 of them gzip twice). Before:
+    each inflated a whole 64 KiB network chunk at once, 3.6 GB peak; under a 1 GiB limit
+    a MemoryError per model ("internal error")."""
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
+        names = sorted(m.name for m in emu.models)
+        bombed = names[::2][:64]
+        for index, name in enumerate(bombed):
+            emu.fault_model_forever(name, Fault.bomb(GIB, layers=2 if index < 8 else 1))
+        clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in bombed))
+        run = generate(emu, tmp_path / "out")
+        calls = emu.model_calls
+    assert_clean(clean, 0)
+    assert_clean(run, 1)
+    failures = dict(line.split(": ", 1) for line in _details(run))
+    assert set(failures) == set(bombed)
+    assert all("decompression bomb" in reason for reason in failures.values())
+    assert {calls[name] for name in bombed} == {1}  # final: another try meets the same bomb
+    assert run.max_rss_mib < clean.max_rss_mib + 48, (clean.max_rss_mib, run.max_rss_mib)
+    assert not (tmp_path / "out").exists()
+
+
+def _details(run: Bounded) -> list[str]:
+    import json
+
+    document = json.loads(run.stdout)
+    return list(document.get("errorDetails", []))
+
+
+# -- page counts -----------------------------------------------------------------------
+
+
+def test_a_billion_announced_pages_read_only_what_the_catalog_needs(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Before: a task per announced page, created before the first one ran: memory grew
+    to the limit and neither --deadline nor SIGTERM stopped it."""
+    with NgcEmulator(
+        ngc_models, fixtures_dir=fixtures_dir, page_total_hook=lambda page, n: 10**9
+    ) as emu:
+        run = generate(emu, tmp_path / "out")
+        pages = sorted(emu.page_calls)
+    assert_clean(run, 0)
+    assert pages == list(range(9))  # 186 at 25 a page: 8 pages, and one for a growing catalog
+    assert run.seconds < 30 and run.max_rss_mib < 150
+
+
+def test_a_total_beyond_any_real_catalog_is_refused_at_once(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    hooks: dict[str, Any] = {
+        "page_total_hook": lambda page, n: 10**9,
+        "result_total_hook": lambda page, n: 10**9,
+    }
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, **hooks) as emu:
+        run = generate(emu, tmp_path / "out")
+        assert emu.count("catalog") == 1 and emu.count("model") == 0
+    assert_clean(run, 1)
+    assert f"more than the {MAX_CATALOG_PAGES} pages nimgen reads" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def thousand_slow_pages(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> NgcEmulator:
+    """A catalog that says it holds 25,000 resources (1000 pages: all nimgen reads) and
+    announces a billion pages, each answered after 50 ms."""
+    hooks: dict[str, Any] = {
+        "page_total_hook": lambda page, n: 10**9,
+        "result_total_hook": lambda page, n: MAX_CATALOG_PAGES * 25,
+        "latency_by_kind": {"catalog": 0.05},
+    }
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, **hooks) as emu:
+        yield emu
+
+
+def test_deadline_stops_a_run_of_too_many_pages(
+    thousand_slow_pages: NgcEmulator, tmp_path: Path
+) -> None:
+    run = generate(thousand_slow_pages, tmp_path / "out", "--deadline", "2")
+    assert_clean(run, 1)
+    assert "did not finish within --deadline 2s" in run.stderr
+    assert run.seconds < 2 + 15  # start-up, then cut at the deadline
+    assert run.max_rss_mib < 150
+    assert thousand_slow_pages.max_in_flight_by_kind["catalog"] <= 32
+
+
+def test_sigterm_stops_a_run_of_too_many_pages(
+    thousand_slow_pages: NgcEmulator, tmp_path: Path
+) -> None:
+    run = generate(
+        thousand_slow_pages,
+        tmp_path / "out",
+        signal_when=lambda: thousand_slow_pages.count("catalog") >= 40,
+        timeout=10,  # from the signal on
+    )
+    assert run.code == 143, run.stderr
+    assert "interrupted by SIGTERM" in run.stderr and "Traceback" not in run.stderr
+    assert run.seconds < 5
+    assert not (tmp_path / "out").exists()
+
+
+# -- a server that echoes the request's headers --------------------------------------------
+
+
+def test_an_answer_carrying_the_key_is_refused_and_never_written(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Before: the key went into the ConfigMap (shortDescription) and the snapshot."""
+    echoes = {
+        "shortDescription": "verbatim",
+        "displayName": "upper",
+        "updatedDate": "piece",
+        "namespace": "escaped",
+    }
+    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
+        names = sorted(m.name for m in emu.models)
+        echoing = dict(zip(names[:4], echoes.items(), strict=True))
+        for name, (field, style) in echoing.items():
+            emu.fault_model_forever(name, Fault.echo(field, style=style))  # type: ignore[arg-type]
+        strict = generate(emu, tmp_path / "strict")
+        partial = generate(emu, tmp_path / "partial", "--allow-partial")
+        snapshot = run_bounded(["fetch", "--ngc-api-url", emu.url, "--output",
+                                str(tmp_path / "s.json"), "--allow-partial", "--json"])  # fmt: skip
+    assert_clean(strict, 1)
+    failures = dict(line.split(": ", 1) for line in _details(strict))
+    assert set(failures) == set(echoing)
+    assert all("contains the API key" in reason for reason in failures.values())
+    assert not (tmp_path / "strict").exists()
+    assert_clean(partial, 0)
+    assert_clean(snapshot, 0)
+    written = tree_bytes(tmp_path / "partial")
+    written["s.json"] = (tmp_path / "s.json").read_bytes()
+    for run in (strict, partial, snapshot):
+        written["output"] = (run.stdout + run.stderr).encode()
+        for name, content in written.items():
+            text = content.decode("utf-8", "replace")
+            leaked = [piece for piece in KEY_PIECES if piece in text]
+            assert leaked == [], (name, leaked)
+
+
+# -- deeply nested JSON ---------------------------------------------------------------
+
+
+def test_deeply_nested_answers_fail_cleanly(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Before: RecursionError, an "internal error" of the whole run."""
+    with (
+        NgcEmulator(ngc_models[:40], fixtures_dir=fixtures_dir) as models,
+        NgcEmulator(ngc_models[:40], fixtures_dir=fixtures_dir) as pages,
+    ):
+        victim = sorted(m.name for m in models.models)[3]
+        models.fault_model_forever(victim, Fault.deeply_nested(200_000))
+        pages.fault_page_forever(1, Fault.deeply_nested(200_000))
+        model_run = generate(models, tmp_path / "a")
+        page_run = generate(pages, tmp_path / "b")
+        assert models.model_calls[victim] == 1
+    assert_clean(model_run, 1)
+    assert _details(model_run) == [f"{victim}: answer nested too deeply to be read: refused"]
+    assert_clean(page_run, 1)
+    assert "could not read catalog page 1: answer nested too deeply" in page_run.stderr
+
+
+# -- proxies ------------------------------------------------------------------------------
+
+
+def test_proxies_from_the_environment_are_ignored_and_proxy_is_used(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Before: HTTP(S)_PROXY/ALL_PROXY received every request, the key in plain text for
+    an http:// URL."""
+    with (
+        NgcEmulator(ngc_models[:20], fixtures_dir=fixtures_dir) as emu,
+        ForwardProxy() as from_env,
+        ForwardProxy() as given,
+    ):
+        names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+        env = clean_env(VALID_KEY, **{n: from_env.url for n in names})
+        env.update({n.lower(): from_env.url for n in names})
+        ignored = generate(emu, tmp_path / "a", env=env)
+        direct = {r.client_address for r in emu.requests}
+        emu.reset_counters()
+        used = generate(emu, tmp_path / "b", "--proxy", given.url, env=env)
+        proxied = {r.client_address for r in emu.requests}
+    assert_clean(ignored, 0)
+    assert from_env.requests == 0 and from_env.connects == 0
+    assert direct == {"127.0.0.1"}
+    assert_clean(used, 0)
+    assert given.requests == 21 + 1 and proxied == {"127.0.0.2"}  # pages, key and models
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+# -- --ngc-api-url ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["/v2", "/?page=1", "#top", ":99999", ":0"])
+def test_an_api_url_that_is_not_an_origin_is_bad_input(
+    ngc_emulator: NgcEmulator, tmp_path: Path, suffix: str
+) -> None:
+    """Before: a path or query sent every request astray ("NGC rejected the API key", exit
+    4); a bad port was an internal error."""
+    url = ngc_emulator.url + suffix
+    run = run_bounded(["verify-key", "--ngc-api-url", url])
+    assert run.code == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nimgen: error: --ngc-api-url"), run.stderr
+    assert ngc_emulator.requests == []

@@ -1,0 +1,133 @@
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nimgen.catalog import ModelRecord
+from nimgen.catalog_schema import record_from_json
+from nimgen.tree.configmap import (
+    ANNOTATION_COUNT,
+    ANNOTATION_DIGEST,
+    ANNOTATION_SCHEMA,
+    LABEL_MODELS_DATA,
+    configmap_data,
+    content_digest,
+    render_configmap,
+)
+from nimgen.tree.layout import TREE_FILES, render_tree
+from nimgen.yamlout import dump, quote
+from tests.support.model_records import make_record
+
+
+def make(name: str, **changes: object) -> ModelRecord:
+    return make_record(name, **changes)
+
+
+ODD_NAMES = [
+    "yes",
+    "no",
+    "on",
+    "off",
+    "null",
+    "true",
+    "1e3",
+    "007",
+    "0x1F",
+    "1.0",
+    "y",
+    ".inf",
+    "1_000",
+    "2025-01-01",
+]
+
+
+def test_odd_names_survive_pyyaml() -> None:
+    rendered = render_configmap([make(n) for n in ODD_NAMES])
+    parsed = yaml.safe_load(rendered.text)
+    assert sorted(parsed["data"]) == sorted(ODD_NAMES)
+    for name, value in parsed["data"].items():
+        assert isinstance(name, str)
+        assert json.loads(value)["name"] == name
+
+
+def test_odd_names_survive_kustomize(tmp_path: Path) -> None:
+    rendered = render_configmap([make(n) for n in ODD_NAMES])
+    (tmp_path / "cm.yaml").write_text(rendered.text)
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - cm.yaml\n")
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert built.returncode == 0, built.stderr
+    parsed = yaml.safe_load(built.stdout)
+    assert sorted(parsed["data"]) == sorted(ODD_NAMES)
+    assert all(json.loads(v)["name"] == k for k, v in parsed["data"].items())
+
+
+def test_hostile_strings_round_trip() -> None:
+    hostile = 'quote " back\\slash: colon # hash\nnewline\ttab ünïcødé 😀 \u2028 end'
+    record = make("m", displayName=hostile, shortDescription="- [a]: {b}", tags=("1.0", "a: b"))
+    parsed = yaml.safe_load(render_configmap([record]).text)
+    assert record_from_json(parsed["data"]["m"]) == record
+
+
+def test_configmap_contract() -> None:
+    records = [make("b"), make("a")]
+    rendered = render_configmap(records)
+    parsed = yaml.safe_load(rendered.text)
+    assert parsed["immutable"] is True
+    assert list(parsed["data"]) == ["a", "b"]
+    metadata = parsed["metadata"]
+    assert metadata["labels"] == {"opendatahub.io/managed": "true", LABEL_MODELS_DATA: "true"}
+    assert metadata["annotations"][ANNOTATION_SCHEMA] == "1"
+    assert metadata["annotations"][ANNOTATION_COUNT] == "2"
+    digest = content_digest(configmap_data(records))
+    assert metadata["annotations"][ANNOTATION_DIGEST] == f"sha256:{digest}"
+    assert metadata["name"] == f"nim-models-data-{digest[:10]}"
+    assert rendered.text == render_configmap(list(reversed(records))).text
+
+
+def test_one_changed_tag_is_one_changed_line() -> None:
+    before = render_configmap([make("a"), make("b")], versioned=False).text.splitlines()
+    changed = make("b", tags=("1.1", "latest"), latestTag="1.1")
+    after = render_configmap([make("a"), changed], versioned=False).text.splitlines()
+    differing = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x != y]
+    # The tag line, the latestTag line, and the two digest/name-independent annotations.
+    assert len(differing) == 3  # digest annotation, one tag, latestTag
+
+
+def test_fixed_name_and_namespace() -> None:
+    parsed = yaml.safe_load(
+        render_configmap([make("a")], name="custom", versioned=False, namespace="ns").text
+    )
+    assert parsed["metadata"]["name"] == "custom"
+    assert parsed["metadata"]["namespace"] == "ns"
+
+
+def test_duplicate_names_refused() -> None:
+    with pytest.raises(ValueError, match="two models"):
+        configmap_data([make("a"), make("a")])
+
+
+def test_quote_escapes() -> None:
+    assert yaml.safe_load(quote("a\x00b\x7f\u2029")) == "a\x00b\x7f\u2029"
+    assert dump({"k": []}) == "k: []\n"
+
+
+def test_tree_builds_with_kustomize(tmp_path: Path) -> None:
+    files = render_tree(render_configmap([make("a")]), "apiVersion: v1\nkind: List\nitems: []\n")
+    assert set(files) == TREE_FILES
+    for relative, content in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(content)
+    for overlay, namespace in (("odh", "opendatahub"), ("rhoai", "redhat-ods-applications")):
+        built = subprocess.run(
+            ["kubectl", "kustomize", str(tmp_path / "overlays" / overlay)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert built.returncode == 0, built.stderr
+        docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+        assert all(d["metadata"]["namespace"] == namespace for d in docs)

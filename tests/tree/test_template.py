@@ -1,0 +1,400 @@
+"""The NVIDIA NIM ServingRuntime Template: contract shape, KServe schema, no secrets, kustomize."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+import nimgen
+from nimgen.tree.template import (
+    RUNTIME_NAME,
+    TEMPLATE_FILENAME,
+    TEMPLATE_NAME,
+    render_template,
+    template_variables,
+    templates_dir,
+)
+
+WRITABLE_PATHS = (
+    "/opt/nim/workspace",
+    "/.cache",
+    "/opt/nim/.cache",
+    "/opt/nim/.config",
+    "/opt/nim/.triton",
+    "/opt/nim/nginx",
+    "/opt/nim/generated_configs",
+)
+CACHE_PATH = "/mnt/models/cache"
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _fixtures_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _strip_x_kubernetes(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _strip_x_kubernetes(value)
+            for key, value in node.items()
+            if not key.startswith("x-kubernetes-")
+        }
+    if isinstance(node, list):
+        return [_strip_x_kubernetes(item) for item in node]
+    return node
+
+
+def _closed(node: Any) -> Any:
+    """``node`` with every object schema closed, as the API server's pruning effectively is.
+
+    A field the CRD does not know is silently dropped by the API server; closing the schema
+    turns such a field (a typo, a wrong nesting) into a validation error here.
+    """
+    if isinstance(node, dict):
+        out = {key: _closed(value) for key, value in node.items()}
+        if (
+            node.get("type") == "object"
+            and "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    return node
+
+
+@cache
+def _crd_schema() -> dict[str, Any]:
+    path = _fixtures_dir() / "crds" / "serving.kserve.io_servingruntimes.yaml"
+    if not path.is_file():
+        pytest.skip(f"KServe ServingRuntime CRD not found at {path}")
+    crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    return schema
+
+
+@cache
+def _validator(closed: bool) -> jsonschema.Draft7Validator:
+    schema = _crd_schema()
+    if closed:
+        schema = _closed(schema)
+    schema = _strip_x_kubernetes(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return render_template()
+
+
+@pytest.fixture(scope="module")
+def doc(text: str) -> dict[str, Any]:
+    parsed = yaml.safe_load(text)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def runtime(doc: dict[str, Any]) -> dict[str, Any]:
+    (obj,) = doc["objects"]
+    assert isinstance(obj, dict)
+    return obj
+
+
+@pytest.fixture(scope="module")
+def container(runtime: dict[str, Any]) -> dict[str, Any]:
+    (ctr,) = runtime["spec"]["containers"]
+    assert isinstance(ctr, dict)
+    return ctr
+
+
+def _walk(node: Any) -> Iterator[tuple[Any, Any]]:
+    """Every (key, value) pair of every mapping in ``node``, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+# --- the Template -------------------------------------------------------------------------
+
+
+def test_template_names_constants() -> None:
+    assert TEMPLATE_NAME == "nim-http-template"
+    assert RUNTIME_NAME == "nim-http-runtime"
+    assert TEMPLATE_FILENAME == "nim-http-template.yaml"
+    assert (templates_dir() / f"{TEMPLATE_FILENAME}.j2").is_file()
+
+
+def test_template_kind_name_labels_annotations(doc: dict[str, Any]) -> None:
+    assert doc["apiVersion"] == "template.openshift.io/v1"
+    assert doc["kind"] == "Template"
+    meta = doc["metadata"]
+    assert meta["name"] == TEMPLATE_NAME
+    assert "namespace" not in meta  # the kustomize overlays set it
+    # Not offered as a generic runtime: only NIM's flow uses it, by name.
+    assert meta["labels"] == {"opendatahub.io/managed": "true"}
+    ann = meta["annotations"]
+    assert ann["opendatahub.io/modelServingSupport"] == '["single"]'
+    assert ann["opendatahub.io/apiProtocol"] == "REST"
+    assert ann["openshift.io/display-name"] == "NVIDIA NIM"
+    assert ann["openshift.io/provider-display-name"] == "NVIDIA"
+    assert ann["description"]
+    assert "nim" in ann["tags"].split(",")
+    assert all(isinstance(v, str) for v in {**meta["labels"], **ann}.values())
+    assert "parameters" not in doc or not doc["parameters"]
+    assert set(doc) <= {"apiVersion", "kind", "metadata", "objects", "parameters"}
+    assert len(doc["objects"]) == 1
+
+
+def test_template_runtime_metadata(runtime: dict[str, Any]) -> None:
+    assert runtime["apiVersion"] == "serving.kserve.io/v1alpha1"
+    assert runtime["kind"] == "ServingRuntime"
+    meta = runtime["metadata"]
+    assert meta["name"] == RUNTIME_NAME
+    assert meta["labels"] == {"opendatahub.io/dashboard": "true"}
+    ann = meta["annotations"]
+    assert ann["runtimes.opendatahub.io/nvidia-nim"] == "true"
+    assert ann["opendatahub.io/recommended-accelerators"] == '["nvidia.com/gpu"]'
+    assert ann["openshift.io/display-name"] == "NVIDIA NIM"
+    assert all(isinstance(v, str) for v in {**meta["labels"], **ann}.values())
+
+
+def test_template_runtime_spec(runtime: dict[str, Any]) -> None:
+    spec = runtime["spec"]
+    # KServe copies spec.annotations onto the predictor pods, where Prometheus reads them.
+    assert spec["annotations"] == {
+        "prometheus.io/path": "/v1/metrics",
+        "prometheus.io/port": "8000",
+    }
+    assert spec["multiModel"] is False
+    assert spec["supportedModelFormats"] == [{"name": "replace-me", "autoSelect": True}]
+    assert set(spec.get("protocolVersions", [])) <= {"v2", "grpc-v2"}
+
+
+def test_template_container(container: dict[str, Any]) -> None:
+    assert container["name"] == "kserve-container"
+    assert container["image"] == ""
+    assert container["ports"] == [{"containerPort": 8000, "protocol": "TCP"}]
+    assert {"name": "NIM_CACHE_PATH", "value": CACHE_PATH} in container["env"]
+    resources = container["resources"]
+    for kind in ("requests", "limits"):
+        assert resources[kind]["nvidia.com/gpu"] == "1"
+        assert {"cpu", "memory"} <= set(resources[kind])
+        assert all(isinstance(v, str) for v in resources[kind].values())
+
+
+def test_template_validates_against_kserve_crd(runtime: dict[str, Any]) -> None:
+    errors = sorted(_validator(closed=False).iter_errors(runtime), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_template_has_no_field_the_api_server_would_prune(runtime: dict[str, Any]) -> None:
+    errors = sorted(_validator(closed=True).iter_errors(runtime), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_template_crd_validation_catches_a_broken_runtime(runtime: dict[str, Any]) -> None:
+    broken = copy.deepcopy(runtime)
+    broken["spec"]["containers"][0]["ports"][0]["containerPort"] = "8000"
+    del broken["spec"]["supportedModelFormats"][0]["name"]
+    assert len(list(_validator(closed=False).iter_errors(broken))) >= 2
+    typo = copy.deepcopy(runtime)
+    typo["spec"]["containers"][0]["volumeMount"] = []
+    assert list(_validator(closed=True).iter_errors(typo))
+
+
+# --- no secrets ---------------------------------------------------------------------------
+
+
+def test_template_has_no_secrets(text: str, doc: dict[str, Any]) -> None:
+    keys = {key for key, _ in _walk(doc)}
+    assert "imagePullSecrets" not in keys
+    assert "secretKeyRef" not in keys
+    assert "secret" not in keys  # no secret volumes either
+    env_names = {
+        value_item["name"] for key, value in _walk(doc) if key == "env" for value_item in value
+    }
+    assert "NGC_API_KEY" not in env_names
+    for needle in ("NGC_API_KEY", "imagePullSecrets", "secretKeyRef", "nvapi-"):
+        assert needle not in text
+
+
+# --- volumes ------------------------------------------------------------------------------
+
+
+def test_template_volumes_and_mounts_match(runtime: dict[str, Any]) -> None:
+    spec = runtime["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert len(volumes) == len(spec["volumes"]), "duplicate volume names"
+    mounted: set[str] = set()
+    for ctr in spec["containers"]:
+        for mount in ctr.get("volumeMounts", []):
+            assert mount["name"] in volumes, f"mount {mount} has no volume"
+            mounted.add(mount["name"])
+    assert mounted == set(volumes), f"unmounted volumes: {set(volumes) - mounted}"
+    for name in volumes:
+        assert DNS1123_LABEL.match(name), name
+
+
+def test_template_mount_paths(runtime: dict[str, Any], container: dict[str, Any]) -> None:
+    volumes = {v["name"]: v for v in runtime["spec"]["volumes"]}
+    by_path = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    paths = [m["mountPath"] for m in container["volumeMounts"]]
+    assert len(paths) == len(set(paths)), "a path is mounted twice"
+    assert set(paths) == {CACHE_PATH, "/dev/shm", *WRITABLE_PATHS}
+
+    cache_volume = by_path[CACHE_PATH]
+    assert cache_volume == {"name": "nim-pvc", "persistentVolumeClaim": {"claimName": "nim-pvc"}}
+    assert by_path["/dev/shm"]["name"] == "shm"
+    assert by_path["/dev/shm"]["emptyDir"] == {"medium": "Memory"}
+    for path in WRITABLE_PATHS:
+        volume = by_path[path]
+        assert set(volume) == {"name", "emptyDir"}, (path, volume)
+    for mount in container["volumeMounts"]:
+        assert not mount.get("readOnly", False), mount
+
+
+# --- text properties ----------------------------------------------------------------------
+
+
+def test_template_render_is_byte_stable(text: str) -> None:
+    assert render_template() == text
+    assert render_template() == render_template()
+
+
+def test_template_text_layout(text: str) -> None:
+    assert text.startswith("# Generated by nimgen")
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
+    assert "\t" not in text
+    assert "\r" not in text
+    assert all(line == line.rstrip() for line in text.splitlines()), "trailing whitespace"
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        assert indent % 2 == 0, line
+    # nothing that would change between runs or nimgen releases
+    assert nimgen.__version__ not in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text)
+    assert "{{" not in text and "{%" not in text and "{#" not in text
+
+
+def test_template_every_quoted_looking_value_stays_a_string(doc: dict[str, Any]) -> None:
+    # YAML would read an unquoted true/8000/["single"] as a bool, an int, a list.
+    for key, value in _walk(doc):
+        if key in {"labels", "annotations", "requests", "limits"}:
+            assert all(isinstance(v, str) for v in value.values()), (key, value)
+        if key == "env":
+            assert all(isinstance(item["value"], str) for item in value)
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+
+def test_template_variables_are_few_and_defaulted() -> None:
+    assert template_variables() == {"display_name", "description"}
+
+
+def test_template_display_name_override() -> None:
+    doc = yaml.safe_load(render_template(display_name="NVIDIA NIM (mirror)"))
+    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
+    runtime_ann = doc["objects"][0]["metadata"]["annotations"]
+    assert runtime_ann["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
+
+
+@pytest.mark.parametrize(
+    "value", ["true", "8000", "null", '["single"]', "a: b", "#x", 'it\'s "quoted" \\ ok', "NIM é ✓"]
+)
+def test_template_override_values_stay_strings(value: str) -> None:
+    doc = yaml.safe_load(render_template(display_name=value, description=value))
+    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == value
+    assert doc["metadata"]["annotations"]["description"] == value
+
+
+def test_template_unknown_override_is_refused() -> None:
+    with pytest.raises(ValueError, match="display_nmae"):
+        render_template(display_nmae="x")
+
+
+def test_template_multiline_override_is_refused() -> None:
+    with pytest.raises(ValueError, match="printable"):
+        render_template(description="two\nlines")
+
+
+# --- templates_dir ------------------------------------------------------------------------
+
+
+def test_template_dir_prefers_wheel_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "site" / "nimgen"
+    (package / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "templates").mkdir()
+    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
+    assert templates_dir() == (package / "templates").resolve()
+
+
+def test_template_dir_falls_back_to_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "repo" / "nimgen"
+    package.mkdir(parents=True)
+    (tmp_path / "repo" / "templates").mkdir()
+    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
+    assert templates_dir() == (tmp_path / "repo" / "templates").resolve()
+
+
+def test_template_dir_missing_names_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "nowhere" / "nimgen"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
+    with pytest.raises(FileNotFoundError) as info:
+        templates_dir()
+    message = str(info.value)
+    assert str((package / "templates").resolve()) in message
+    assert str((tmp_path / "nowhere" / "templates").resolve()) in message
+
+
+# --- kustomize ----------------------------------------------------------------------------
+
+
+def test_template_builds_with_kubectl_kustomize(
+    tmp_path: Path, text: str, doc: dict[str, Any]
+) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    (tmp_path / TEMPLATE_FILENAME).write_text(text, encoding="utf-8")
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        f"resources:\n  - {TEMPLATE_FILENAME}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [kubectl, "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    built = list(yaml.safe_load_all(result.stdout))
+    assert built == [doc]
