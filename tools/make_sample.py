@@ -31,7 +31,7 @@ def main() -> None:
             tuple(models),
             api_url="https://api.ngc.nvidia.com",
             fetched_at=f"{SAMPLE_DATE}T00:00:00Z",
-            eu_facts=f"sample of {SAMPLE_DATE} (EU facts from a probe at eu-central-1)",
+            eu_facts=f"sample {SAMPLE_DATE}",
         )
     )
 

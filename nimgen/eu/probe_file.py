@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from nimgen.catalog import EuStatus, EuStatusName
 from nimgen.errors import BadInput, validation_reason
-from nimgen.eu.rule import EuFacts
+from nimgen.eu.rule import EuFacts, probe_file_source
 
 if TYPE_CHECKING:
     from nimgen.eu.proxy import ProxyUrl
@@ -165,7 +165,7 @@ def _load_probe(path: Path, document: dict[str, Any], digest: str) -> EuFacts:
         names[model.resourceId] = model.name
     return EuFacts(
         kind="probe-file",
-        source=f"probe-file sha256:{digest}",
+        source=probe_file_source(digest, probe.probedAt),
         coverage=True,
         statuses=statuses,
         names=names,

@@ -22,6 +22,7 @@ from nimgen.eu.rule import (
     Policy,
     UncertainEuStatus,
     apply_eu,
+    carried_source,
     carries_eu_facts,
     facts_from_models,
     keep_records,
@@ -121,10 +122,11 @@ def carried_eu(loaded: Loaded) -> CarriedEu:
     """What ``render``'s input says about the EU: a snapshot's statuses, a ConfigMap's flags."""
     if loaded.kind == "snapshot":
         has_facts = carries_eu_facts(loaded.models, loaded.eu_facts)
-        source = loaded.eu_facts if loaded.eu_facts != NO_EU_SOURCE else "snapshot"
+        source = carried_source(loaded.eu_facts) if loaded.eu_facts != NO_EU_SOURCE else "snapshot"
         return CarriedEu(f"the snapshot {loaded.path}", "snapshot", source, has_facts)
     has_facts = loaded.eu_facts != NO_EU_SOURCE
-    return CarriedEu(f"the ConfigMap {loaded.path}", "configmap", loaded.eu_facts, has_facts)
+    source = carried_source(loaded.eu_facts) if has_facts else NO_EU_SOURCE
+    return CarriedEu(f"the ConfigMap {loaded.path}", "configmap", source, has_facts)
 
 
 def resolve_eu(
@@ -152,7 +154,7 @@ def resolve_eu(
     early: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     if source.proxy is not None:
-        facts = facts_from_models("inline-probe", f"inline-probe via proxy {source.proxy.redacted}")
+        facts = facts_from_models("inline-probe", "inline-probe")
     elif facts is not None:
         early = freshness_problems(facts, request.max_age_days, api_url=api_url, now=now)
         if early and request.policy == "fail":

@@ -13,6 +13,7 @@ them into each record's ``euRestricted``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -54,6 +55,29 @@ class EuFacts:
     # What a probe file records about itself: when it probed, and which NGC API.
     probed_at: str | None = None
     api_url: str | None = None
+
+
+# The eu-source annotation (and --json's euSource) names the kind of source, never a
+# host or a path: a proxy's host is internal, and a carried value is text from a file.
+_SOURCE_VALUE = re.compile(
+    r"none|inline-probe|snapshot|sample \d{4}-\d{2}-\d{2}|flat-list sha256:[0-9a-f]{64}"
+    r"|probe-file (probed \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z )?sha256:[0-9a-f]{64}"
+)
+
+
+def probe_file_source(digest: str, probed_at: str | None) -> str:
+    """The annotation value of a probe file: its probe time when it is a UTC timestamp."""
+    dated = f"probe-file probed {probed_at} sha256:{digest}"
+    return dated if _SOURCE_VALUE.fullmatch(dated) else f"probe-file sha256:{digest}"
+
+
+def carried_source(text: str) -> str:
+    """The annotation value for EU facts a snapshot or ConfigMap carries: its own value
+    when it is one nimgen writes, the bare kind otherwise (an older nimgen named the
+    proxy; a hand-written file may say anything)."""
+    if _SOURCE_VALUE.fullmatch(text):
+        return text
+    return "inline-probe" if text.startswith("inline-probe") else "snapshot"
 
 
 def facts_from_models(kind: FactsKind, source: str) -> EuFacts:

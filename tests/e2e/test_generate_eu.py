@@ -98,9 +98,8 @@ def test_generate_eu_proxy_flags_exactly_the_restricted_models(
     assert result.code == 0, result.stderr
     assert flagged(out) == restricted
     annotations = configmap(out)["metadata"]["annotations"]
-    assert (
-        annotations[EU_SOURCE] == f"inline-probe via proxy http://***@127.0.0.1:{auth_proxy.port}"
-    )
+    assert annotations[EU_SOURCE] == "inline-probe"  # no proxy host in what ships
+    assert f":{auth_proxy.port}" not in "".join(p.read_text() for p in out.rglob("*.yaml"))
     summary = json.loads(result.stdout)
     assert summary["euRestricted"] == restricted and summary["euUncertain"] == []
     assert summary["euSource"] == annotations[EU_SOURCE]
@@ -225,7 +224,11 @@ def test_probe_on_eu_runner_then_generate_eu_list(
     assert result.code == 0, result.stderr
     assert flagged(out) == restricted
     digest = hashlib.sha256(probe_file.read_bytes()).hexdigest()
-    assert configmap(out)["metadata"]["annotations"][EU_SOURCE] == f"probe-file sha256:{digest}"
+    probed_at = json.loads(probe_file.read_text())["probedAt"]
+    assert (
+        configmap(out)["metadata"]["annotations"][EU_SOURCE]
+        == f"probe-file probed {probed_at} sha256:{digest}"
+    )
     summary = json.loads(result.stdout)
     assert summary["euRestricted"] == restricted
     # The EU runner here is another emulator, so the probe file names another NGC API URL.
@@ -240,7 +243,7 @@ def test_probe_on_eu_runner_then_generate_eu_list(
     fetched = nimgen("fetch", us_emulator, snapshot, "--eu-list", str(probe_file))
     assert fetched.code == 0, fetched.stderr
     document = json.loads(snapshot.read_text())
-    assert document["source"]["euFacts"] == f"probe-file sha256:{digest}"
+    assert document["source"]["euFacts"] == f"probe-file probed {probed_at} sha256:{digest}"
     statuses = {m["record"]["name"]: m["eu"]["status"] for m in document["models"]}
     assert sorted(n for n, s in statuses.items() if s == "restricted") == restricted
     rendered = tmp_path / "rendered"
@@ -404,4 +407,4 @@ def test_render_eu_list_replaces_the_snapshot_statuses(tmp_path: Path) -> None:
     result = run_nimgen("render", "--output", str(out), "--eu-list", str(probe_file))
     assert result.code == 0, result.stderr
     assert flagged(out) == ["llama-3.1-8b-instruct"]
-    assert configmap(out)["metadata"]["annotations"][EU_SOURCE].startswith("probe-file sha256:")
+    assert configmap(out)["metadata"]["annotations"][EU_SOURCE].startswith("probe-file probed ")

@@ -27,7 +27,11 @@ def test_probe_file_is_sorted_versioned_and_reads_back(tmp_path: Path) -> None:
     assert "detail" not in document["models"][0]
     facts = probefile.load_eu_list(path)
     assert facts.kind == "probe-file" and facts.coverage
-    assert facts.source == "probe-file sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (
+        facts.source
+        == f"probe-file probed {facts.probed_at} sha256:"
+        + hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     assert facts.statuses["nim/meta/c"] == EuStatus(status="inconclusive", detail="HTTP 503")
     assert facts.warnings == ()
 

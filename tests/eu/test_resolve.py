@@ -125,12 +125,22 @@ def test_render_input_without_facts_is_refused_unless_no_eu() -> None:
 
 
 def test_render_input_with_facts_applies_them_even_with_no_eu() -> None:
-    loaded = _loaded("snapshot", "probe-file sha256:00", statuses=True)
+    loaded = _loaded(
+        "snapshot",
+        "probe-file sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        statuses=True,
+    )
     carried = eu.carried_eu(loaded)  # type: ignore[arg-type]
     models = loaded.models  # type: ignore[attr-defined]
     outcome = eu.resolve_eu(models, eu.EuSource(no_eu=True), eu.EuRequest(), carried=carried)
-    assert flags(outcome) == {"a": True} and outcome.source == "probe-file sha256:00"
+    assert (
+        flags(outcome) == {"a": True}
+        and outcome.source
+        == "probe-file sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    )
     assert outcome.notes == ("--no-eu: the snapshot input carries EU facts; they are applied",)
-    kept = eu.carried_eu(_loaded("configmap", "inline-probe via proxy x", statuses=False))  # type: ignore[arg-type]
+    kept = eu.carried_eu(
+        _loaded("configmap", "inline-probe via proxy http://eu-proxy.internal:3128", statuses=False)
+    )  # type: ignore[arg-type]
     outcome = eu.resolve_eu(models, eu.EuSource(), eu.EuRequest(), carried=kept)
-    assert outcome.source == "inline-probe via proxy x"
+    assert outcome.source == "inline-probe"  # the host never ships
