@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from nimgen.commands.results import Collected
+    from nimgen.collection import Collection
 
 
 class ExitCode(IntEnum):
@@ -37,7 +37,7 @@ class NimgenError(Exception):
         # Extra lines (one per model, say) printed under the one-line message.
         self.details = details
         # What the run had collected before it failed, so --json still reports it.
-        self.collected: Collected | None = None
+        self.collection: Collection | None = None
 
 
 class RunFailed(NimgenError):

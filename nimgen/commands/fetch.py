@@ -32,7 +32,7 @@ def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
     from nimgen.snapshot import snapshot_json
 
     models = fetched.collection.models
-    with reporting(fetched.collected):
+    with reporting(fetched.collection):
         check_not_empty(models, request.allow_empty, "the snapshot")
         # render --from refuses such a snapshot, so it is refused here, like generate does.
         check_unique_names(models)
@@ -46,5 +46,5 @@ def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
             ),
         )
     return FetchResult(
-        collected=fetched.collected, eu=fetched.eu, output=request.output, reuse=fetched.reuse
+        collection=fetched.collection, eu=fetched.eu, output=request.output, reuse=fetched.reuse
     )

@@ -25,7 +25,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     prepared = prepare(request.live, log, eu_required=True)
     shipped = check_tree_target(request.tree, log)
     fetched = fetch_models(prepared, log)
-    with reporting(fetched.collected):
+    with reporting(fetched.collection):
         tree = write_models(
             fetched.collection.models,
             fetched.eu.source,
@@ -37,7 +37,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     from nimgen.commands.results import GenerateResult
 
     return GenerateResult(
-        collected=fetched.collected,
+        collection=fetched.collection,
         eu=fetched.eu,
         configmap=tree.configmap,
         output=request.tree.output,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.catalog import SnapshotModel
     from nimgen.collection import Collection
-    from nimgen.commands.results import Collected, Reuse
+    from nimgen.commands.results import Reuse
     from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
     from nimgen.ngc import ClientSettings, CollectOptions, NgcClient
     from nimgen.selection import Selection
@@ -65,7 +65,6 @@ class Fetched:
     """The collected models with their EU flags decided, and what the run found."""
 
     collection: Collection
-    collected: Collected
     eu: EuOutcome
     reuse: Reuse | None
     api_url: str
@@ -82,13 +81,13 @@ def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared
 
 
 @contextlib.contextmanager
-def reporting(collected: Collected) -> Iterator[None]:
+def reporting(collection: Collection) -> Iterator[None]:
     """A failure past this point still reports what was collected (``--json``)."""
     try:
         yield
     except NimgenError as exc:
-        if exc.collected is None:
-            exc.collected = collected
+        if exc.collection is None:
+            exc.collection = collection
         raise
 
 
@@ -99,11 +98,10 @@ def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
     collection = collect_live(prepared, reusable, log)
-    from nimgen.commands.results import Collected, Reuse
+    from nimgen.commands.results import Reuse
     from nimgen.eu import resolve_eu
 
-    collected = Collected.of(collection)
-    with reporting(collected), eu_warnings_first(log):
+    with reporting(collection), eu_warnings_first(log):
         check_failures(collection, request.allow_partial, log)
         not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
         outcome = resolve_eu(
@@ -123,7 +121,6 @@ def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
         )
     return Fetched(
         collection=dataclasses.replace(collection, models=outcome.models),
-        collected=collected,
         eu=outcome,
         reuse=reuse,
         api_url=prepared.settings.api_url,

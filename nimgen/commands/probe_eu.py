@@ -33,7 +33,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     Inconclusive models do not fail the probe: they are named, and ``generate
     --eu-list`` treats them under ``--eu-uncertain``.
     """
-    from nimgen.commands.results import Collected, ProbeResult
+    from nimgen.commands.results import ProbeResult
     from nimgen.eu import check_proxy_url
     from nimgen.eu.probe_file import probe_json
     from nimgen.tree.write import check_output_file, write_file
@@ -51,9 +51,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     log.info(f"probing the NIM catalog from {vantage}")
     probe, collection = run_probe(key, settings, selection, eu_proxy, proxy, log)
     write_file(request.output, probe_json(probe))
-    result = ProbeResult(
-        probe=probe, collected=Collected.of(collection), output=request.output, vantage=vantage
-    )
+    result = ProbeResult(probe=probe, collection=collection, output=request.output, vantage=vantage)
     _tell(result, log)
     return result
 

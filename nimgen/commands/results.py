@@ -16,36 +16,11 @@ from nimgen.errors import ExitCode
 if TYPE_CHECKING:
     from nimgen.airgap.plan import AirgapPlan
     from nimgen.airgap.steps import NextStep
-    from nimgen.collection import Collection, ModelFailure
+    from nimgen.collection import Collection
     from nimgen.eu.probe_file import EuProbe
     from nimgen.eu.rule import EuOutcome
     from nimgen.tree.check import CheckResult
     from nimgen.tree.configmap import RenderedConfigMap
-
-
-@dataclass(frozen=True)
-class Collected:
-    """What collecting the catalog found."""
-
-    discovered: int
-    fetched: int
-    reused: int
-    skipped_by_selection: int
-    left_out_no_tag: tuple[str, ...]
-    failed: tuple[ModelFailure, ...]
-    models: int
-
-    @classmethod
-    def of(cls, collection: Collection) -> Collected:
-        return cls(
-            discovered=collection.discovered,
-            fetched=len(collection.models) - collection.reused,
-            reused=collection.reused,
-            skipped_by_selection=collection.skipped_by_selection,
-            left_out_no_tag=collection.no_tag,
-            failed=collection.failures,
-            models=len(collection.models),
-        )
 
 
 @dataclass(frozen=True)
@@ -123,7 +98,7 @@ class ShippedTree(ShippedModels):
 @dataclass(frozen=True, kw_only=True)
 class GenerateResult(ShippedTree):
     command: ClassVar[str] = "generate"
-    collected: Collected
+    collection: Collection
     check: CheckResult | None = None
     reuse: Reuse | None = None
 
@@ -136,7 +111,7 @@ class GenerateResult(ShippedTree):
 @dataclass(frozen=True, kw_only=True)
 class FetchResult(ShippedModels):
     command: ClassVar[str] = "fetch"
-    collected: Collected
+    collection: Collection
     reuse: Reuse | None = None
     exit_code: int = 0
 
@@ -153,7 +128,7 @@ class RenderResult(ShippedTree):
 class ProbeResult:
     command: ClassVar[str] = "probe-eu"
     probe: EuProbe
-    collected: Collected
+    collection: Collection
     output: Path
     vantage: str  # "this machine" or "the EU proxy http://***@host:port"
     exit_code: int = 0

@@ -16,6 +16,7 @@ from nimgen.tree.check import CheckResult
 
 if TYPE_CHECKING:
     from nimgen.airgap.plan import Image
+    from nimgen.collection import Collection
 
 # The document of a cluster command: its own fields, in no schema yet.
 ClusterDocument = Mapping[str, Any]
@@ -27,17 +28,17 @@ def dumps(document: BaseModel | ClusterDocument) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _collected(collected: r.Collected | None) -> dict[str, Any]:
+def _collected(collected: Collection | None) -> dict[str, Any]:
     if collected is None:
         return {}
     return {
         "discovered": collected.discovered,
-        "fetched": collected.fetched,
+        "fetched": len(collected.models) - collected.reused,
         "reused": collected.reused,
         "skippedBySelection": collected.skipped_by_selection,
-        "leftOutNoTag": list(collected.left_out_no_tag),
-        "failed": [m.FailedModel(name=f.name, reason=f.reason) for f in collected.failed],
-        "models": collected.models,
+        "leftOutNoTag": list(collected.no_tag),
+        "failed": [m.FailedModel(name=f.name, reason=f.reason) for f in collected.failures],
+        "models": len(collected.models),
     }
 
 
@@ -118,7 +119,7 @@ def _airgap(result: r.AirgapResult) -> dict[str, Any]:
 
 
 def _probe(result: r.ProbeResult) -> dict[str, Any]:
-    collected = _collected(result.collected)
+    collected = _collected(result.collection)
     probe = result.probe
     inconclusive = [x for x in probe.models if x.status == "inconclusive"]
     return {
@@ -150,7 +151,7 @@ def _fields(result: r.Result) -> dict[str, Any]:
     if isinstance(result, r.ShippedTree):
         fields |= {"configMap": _configmap(result.configmap), "modelLoss": _loss(result.loss)}
     if isinstance(result, r.GenerateResult | r.FetchResult):
-        fields |= _collected(result.collected)
+        fields |= _collected(result.collection)
     if isinstance(result, r.GenerateResult):
         fields["check"] = _check(result.check)
     if isinstance(result, r.RenderResult):
@@ -195,7 +196,7 @@ def error_document(
             "errorDetails": list(error.details),
             "warnings": list(warnings),
         }
-    fields = _collected(error.collected)
+    fields = _collected(error.collection)
     model = m.MODELS[command]
     known = {k: v for k, v in fields.items() if k in model.model_fields}
     return model.model_validate(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
+from nimgen.collection import Collection
 from nimgen.commands.results import (
     AirgapResult,
-    Collected,
     ConfigMapFacts,
     FetchResult,
     GenerateResult,
@@ -32,16 +32,16 @@ def count_and_names(names: tuple[str, ...] | list[str], limit: int = 8) -> str:
     return f"{len(names)}: {shown}"
 
 
-def _collected(c: Collected, *, fetched: bool = True) -> Rows:
+def _collected(c: Collection, *, fetched: bool = True) -> Rows:
     rows: Rows = [("discovered", str(c.discovered))]
     if fetched:
-        rows.append(("fetched", str(c.fetched)))
+        rows.append(("fetched", str(len(c.models) - c.reused)))
     if c.reused:
         rows.append(("reused from --previous", str(c.reused)))
     if c.skipped_by_selection:
         rows.append(("skipped by selection", str(c.skipped_by_selection)))
-    rows.append(("left out (no tag)", count_and_names(c.left_out_no_tag)))
-    rows.append(("failed", count_and_names([f.name for f in c.failed])))
+    rows.append(("left out (no tag)", count_and_names(c.no_tag)))
+    rows.append(("failed", count_and_names([f.name for f in c.failures])))
     return rows
 
 
@@ -103,7 +103,8 @@ def rows_of(result: Result) -> tuple[str, Rows] | None:
     if isinstance(result, GenerateResult | FetchResult):
         check = isinstance(result, GenerateResult) and result.check is not None
         title = f"nimgen {result.command}" + (" --check" if check else "")
-        rows = [*_collected(result.collected), ("models shipped", str(result.collected.models))]
+        shipped = ("models shipped", str(len(result.collection.models)))
+        rows = [*_collected(result.collection), shipped]
         return title, rows + _shipped(result)
     if isinstance(result, RenderResult):
         rows = _selected(result.skipped_by_selection, result.models)
@@ -114,7 +115,7 @@ def rows_of(result: Result) -> tuple[str, Rows] | None:
         rows += [("output", str(result.output)), *_configmap(result.configmap)]
         return "nimgen airgap", rows
     if isinstance(result, ProbeResult):
-        rows = _collected(result.collected, fetched=False)
+        rows = _collected(result.collection, fetched=False)
         rows.append(("EU-restricted", count_and_names(result.names("restricted"))))
         return "nimgen probe-eu", [*rows, ("output", str(result.output))]
     return None

@@ -39,5 +39,5 @@ def test_one_name_in_two_teams_is_refused_and_nothing_written(
     with pytest.raises(RunFailed, match="share the name 'twin'") as caught:
         fetch(request, Console(quiet=True))
     assert "nim/meta/twin and nim/nvidia/twin" in caught.value.message
-    assert caught.value.collected is not None and caught.value.collected.discovered == 2
+    assert caught.value.collection is not None and caught.value.collection.discovered == 2
     assert not out.exists()
