@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from nimgen.selection import Selection
-
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
 
@@ -79,12 +77,6 @@ class NullProgress:
 
     def stop(self) -> None:
         pass
-
-
-class ModelSource(Protocol):
-    """Anything that can produce the models of a run."""
-
-    def collect(self, selection: Selection, progress: ProgressHook) -> Collection: ...
 
 
 Logger = Callable[[str], None]

@@ -191,7 +191,7 @@ def _check_unique(path: Path, models: tuple[SnapshotModel, ...]) -> None:
 
 
 class SnapshotFileSource:
-    """``ModelSource`` over a file: no network, nothing guessed."""
+    """The models of a file: no network, nothing guessed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nimgen.apikey import ApiKey
-from nimgen.collection import Collection, ModelSource, NullProgress
+from nimgen.collection import Collection, NullProgress
 from nimgen.errors import RunFailed
 from nimgen.ngc import (
     MAX_CATALOG_PAGES,
@@ -84,6 +84,6 @@ def test_page_tasks_are_scheduled_a_window_at_a_time() -> None:
 
 def test_ngc_source_is_a_model_source() -> None:
     with NgcEmulator(make_models(12)) as emu:
-        source: ModelSource = NgcSource(ApiKey(VALID_KEY), fast_settings(emu.url))
+        source = NgcSource(ApiKey(VALID_KEY), fast_settings(emu.url))
         collection = source.collect(Selection(include=("synthetic-model-000*",)), NullProgress())
     assert len(collection.models) == 10 and collection.skipped_by_selection == 2
