@@ -7,7 +7,9 @@ Exit codes (part of the interface):
 
 from __future__ import annotations
 
+import io
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -67,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     """
     from nimgen.errors import ExitCode
 
+    for stream in (sys.stdout, sys.stderr):
+        # Any locale works: what a stream cannot encode is escaped, never an error.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     handlers = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _on_sigterm))
     code: int = ExitCode.OK
     try:

@@ -1,4 +1,5 @@
-"""The run's stderr: log lines, warnings, errors and progress. Every line passes ``redact``.
+"""The run's stderr: log lines, warnings, errors and progress. Every line passes ``redact``
+and ``visible``.
 
 ``Console`` is the ``RunLog`` the library writes to while a command runs; it keeps
 the warnings, so the ``--json`` document lists them too.
@@ -10,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from nimgen.apikey import redact
+from nimgen.report.text import visible
 
 if TYPE_CHECKING:
     from nimgen.collection import ProgressHook
@@ -35,7 +37,7 @@ class Console:
         self.warnings: list[str] = []
 
     def _write(self, text: str) -> None:
-        self.stderr.write(redact(text) + "\n")
+        self.stderr.write(visible(redact(text)) + "\n")
         self.stderr.flush()
 
     def info(self, message: str) -> None:

@@ -43,8 +43,9 @@ def error_lines(message: str, details: Sequence[str] = ()) -> list[str]:
 
 def print_error(error: NimgenError, stderr: TextIO | None = None) -> None:
     from nimgen.apikey import redact
+    from nimgen.report.text import visible
 
     stream = stderr or sys.stderr
     for line in error_lines(error.message, error.details):
-        stream.write(redact(line) + "\n")
+        stream.write(visible(redact(line)) + "\n")
     stream.flush()

@@ -23,9 +23,10 @@ ClusterDocument = Mapping[str, Any]
 
 
 def dumps(document: BaseModel | ClusterDocument) -> str:
-    """Sorted keys, two-space indent: the same result prints the same bytes."""
+    """Sorted keys, two-space indent, ASCII: the same result prints the same bytes in
+    every locale."""
     data = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(data, indent=2, sort_keys=True)
 
 
 def _collected(collected: Collection | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from nimgen.commands.results import (
     ShippedTree,
 )
 from nimgen.eu.rule import EuOutcome
+from nimgen.report.text import visible
 from nimgen.tree.check import CheckResult
 
 Rows = list[tuple[str, str]]
@@ -121,16 +122,25 @@ def rows_of(result: Result) -> tuple[str, Rows] | None:
     return None
 
 
-def summary_table(title: str, rows: Rows, width: int | None) -> str:
-    """The table as text, laid out for a terminal ``width`` columns wide (rich, imported here)."""
+def summary_table(title: str, rows: Rows, width: int | None, *, ascii_only: bool = False) -> str:
+    """The table as text, laid out for a terminal ``width`` columns wide (rich, imported
+    here); ASCII lines where the stream cannot encode box drawing. Cells are plain text
+    (no rich markup), every hidden character shown as an escape."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(
+        title=title,
+        show_header=False,
+        title_justify="left",
+        box=box.ASCII if ascii_only else box.HEAVY_HEAD,
+    )
     table.add_column("what", style="bold")
     table.add_column("value")
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, Text(visible(value)))
     buffer = io.StringIO()
     Console(file=buffer, highlight=False, soft_wrap=True, width=width).print(table)
     return buffer.getvalue()
