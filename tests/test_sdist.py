@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,8 @@ def test_sdist_carries_tests_and_their_data(unpacked: Path) -> None:
         "templates/nim-http-template.yaml.j2",
         "benchmarks/run.py",
         "pyproject.toml",
+        "LICENSE",
+        "requirements/test.txt",
     ):
         assert (unpacked / path).is_file(), path
 
@@ -49,31 +52,9 @@ def test_unpacked_sdist_passes_its_tests(unpacked: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIMGEN_", "PYTEST_"))}
     # The sdist's own package comes first on the path, not the checkout's.
     env["PYTHONPATH"] = str(unpacked)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            *_SUBSET,
-        ],
-        cwd=unpacked,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    there = partial(subprocess.run, cwd=unpacked, env=env, capture_output=True, text=True)
+    plugins = ["-p", "no:cacheprovider", "-p", "no:xdist"]
+    run = there([sys.executable, "-m", "pytest", "-q", *plugins, *_SUBSET], timeout=600)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    probe = subprocess.run(
-        [sys.executable, "-c", "import nimgen; print(nimgen.__file__)"],
-        cwd=unpacked,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    probe = there([sys.executable, "-c", "import nimgen; print(nimgen.__file__)"], timeout=60)
     assert Path(probe.stdout.strip()).is_relative_to(unpacked), probe.stdout

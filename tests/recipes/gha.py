@@ -2,17 +2,20 @@
 the example workflows for real (bash, the installed nimgen, the NGC emulator).
 
 It does what the runner does for the parts the recipes use: ``${{ }}`` expressions over
-``inputs``, ``secrets``, ``env``, ``steps.<id>.outputs``, ``runner.temp``, ``github.workspace``
-and ``github.action_path``; ``if:`` conditions of the form ``X == 'v'`` / ``X != 'v'``; ``run:``
+``inputs``, ``secrets``, ``vars`` (all empty), ``env``, ``steps.<id>.outputs``,
+``needs.<job>.outputs``, ``runner.temp``, ``github.workspace`` and ``github.action_path``;
+job and step ``if:`` conditions of the form ``X == 'v'`` / ``X != 'v'``; job outputs; ``run:``
 steps through ``bash --noprofile --norc -eo pipefail`` with ``GITHUB_OUTPUT`` (also
 ``name<<DELIMITER`` values), ``GITHUB_PATH`` and ``GITHUB_STEP_SUMMARY``; a composite action's
-inputs (defaults, required), steps and outputs; artifacts passed between jobs. Anything else
-in a recipe is an error here, which keeps the recipes simple. Steps that need GitHub itself
-(checkout, setup-python, opening a pull request) are recorded, not run.
+inputs (defaults, required), steps and outputs; artifacts (files or directories) passed
+between jobs. Anything else in a recipe is an error here, which keeps the recipes simple.
+Steps that need GitHub itself (checkout, setup-python, an App token, opening a pull request)
+are recorded, not run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -41,6 +44,23 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
+def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a composite action, or of every job of a workflow."""
+    if "runs" in document:
+        return list(document["runs"]["steps"])
+    return [step for job in document["jobs"].values() for step in job["steps"]]
+
+
+def scripts(document: dict[str, Any]) -> str:
+    return "\n".join(step["run"] for step in steps(document) if "run" in step)
+
+
+def flagged(tree: Path) -> list[str]:
+    """The models the tree's ConfigMap flags euRestricted, sorted."""
+    data = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())["data"]
+    return sorted(name for name, value in data.items() if json.loads(value)["euRestricted"])
+
+
 def expressions(text: str) -> list[str]:
     return _EXPRESSION.findall(text)
 
@@ -55,6 +75,8 @@ class Context:
     secrets: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    needs: dict[str, dict[str, str]] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
     action_path: Path | None = None
 
     def value(self, reference: str) -> str:
@@ -65,6 +87,10 @@ class Context:
                 return self.inputs[name]
             case ["secrets", name]:
                 return self.secrets.get(name, "")
+            case ["vars", _]:
+                return ""
+            case ["needs", job, "outputs", name]:
+                return self.needs.get(job, {}).get(name, "")
             case ["env", name]:
                 return self.env.get(name, "")
             case ["steps", step, "outputs", name]:
@@ -221,9 +247,13 @@ class Runner:
         *,
         action: Path = ACTION,
         skip: frozenset[str] | set[str] = frozenset(),
+        needs: dict[str, dict[str, str]] | None = None,
     ) -> Context:
+        """One job; ``needs`` holds the outputs of the jobs it needs, by job id."""
         job = workflow["jobs"][job_id]
-        context = Context(self.workspace, self.runner_temp, secrets=secrets)
+        context = Context(self.workspace, self.runner_temp, secrets=secrets, needs=needs or {})
+        if not context.condition(job.get("if")):
+            return context
         context.env = {k: context.render(v) for k, v in workflow.get("env", {}).items()}
         context.env.update({k: context.render(v) for k, v in job.get("env", {}).items()})
         for step in job["steps"]:
@@ -248,21 +278,23 @@ class Runner:
                 self.recorded.append((uses, with_))
             if "id" in step:
                 context.steps[step["id"]] = outputs
+        context.outputs = {k: context.render(v) for k, v in job.get("outputs", {}).items()}
         return context
 
     def _upload(self, with_: dict[str, str]) -> None:
+        """A file is kept by its name, a directory's content at the artifact's root."""
         source = self.workspace / with_["path"]
         assert source.exists(), f"nothing to upload at {with_['path']}"
         target = self.artifacts / with_["name"]
-        target.mkdir(parents=True)
-        shutil.copy2(source, target / source.name)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.mkdir(parents=True)
+            shutil.copy2(source, target / source.name)
 
     def _download(self, with_: dict[str, str]) -> None:
-        source = self.artifacts / with_["name"]
         target = self.workspace / with_.get("path", ".")
-        target.mkdir(parents=True, exist_ok=True)
-        for item in source.iterdir():
-            shutil.copy2(item, target / item.name)
+        shutil.copytree(self.artifacts / with_["name"], target, dirs_exist_ok=True)
 
     def output_text(self) -> str:
         """Everything the job printed or wrote where GitHub would show or keep it."""

@@ -172,16 +172,13 @@ def assert_real_nimgen_calls(script: str, where: str) -> list[Invocation]:
     return calls
 
 
-def sets_eu_proxy_env(script: str) -> bool:
-    """The script hands nimgen an EU proxy through its environment."""
-    return bool(re.search(r"(?:^|[\s;])(?:export\s+)?NIMGEN_EU_PROXY=", script, re.M))
-
-
 def assert_generate_has_eu_source(script: str, where: str, env: frozenset[str]) -> int:
     """Every ``nimgen generate`` gets EU facts: --eu-list, --eu-proxy, or NIMGEN_EU_PROXY set
     by the script or in ``env`` (the step's environment). Returns how many there are."""
     generates = [c for c in nimgen_invocations(script) if c.command == "generate"]
-    by_env = "NIMGEN_EU_PROXY" in env or sets_eu_proxy_env(script)
+    # the script hands nimgen an EU proxy through its environment
+    exports = re.search(r"(?:^|[\s;])(?:export\s+)?NIMGEN_EU_PROXY=", script, re.M)
+    by_env = "NIMGEN_EU_PROXY" in env or bool(exports)
     for call in generates:
         assert by_env or EU_OPTIONS & set(call.options), (
             f"{where}: '{call}' runs without an EU source "

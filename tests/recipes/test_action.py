@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.recipes import shell
+from tests.recipes import gha, shell
 from tests.recipes.gha import ACTION, Runner, StepFailed, expressions, load_yaml, new_runner
 from tests.support.eu_setup import PROXY_PASSWORD
 from tests.support.http_proxy import ForwardProxy
@@ -41,11 +41,6 @@ def steps_by_id() -> dict[str, dict[str, Any]]:
 
 def configmap(tree: Path) -> dict[str, Any]:
     return yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())  # type: ignore[no-any-return]
-
-
-def flagged(tree: Path) -> list[str]:
-    data = configmap(tree)["data"]
-    return sorted(name for name, value in data.items() if json.loads(value)["euRestricted"])
 
 
 def runner_for(tmp_path: Path, emulator: NgcEmulator, name: str = "runner") -> Runner:
@@ -154,7 +149,7 @@ def test_probe_on_an_eu_runner_then_refresh_with_the_probe_file(
     tree = runner.workspace / OUTPUT
     first = run(runner, **{"eu-list": str(probe_file)})
     assert first["changed"] == "true"
-    assert flagged(tree) == restricted
+    assert gha.flagged(tree) == restricted
     assert first["configmap"] == configmap(tree)["metadata"]["name"]
     assert first["eu-source"].startswith("probe-file sha256:")
     report = Path(first["diff-file"]).read_text()
@@ -182,7 +177,7 @@ def test_probe_on_an_eu_runner_then_refresh_with_the_probe_file(
     assert sections[:2] == ["### EU restrictions (2)", "### Added (1)"]
     assert f"| `{lifted}` | yes | **no** |" in lines
     assert "| `zz-new-0000` | new model | **yes** |" in lines
-    assert flagged(tree) == [*restricted[1:], "zz-new-0000"]
+    assert gha.flagged(tree) == [*restricted[1:], "zz-new-0000"]
     summary = (runner.runner_temp.parent / "step-summary.md").read_text()
     assert summary.endswith(changed["diff"] + "\n")
 
@@ -198,7 +193,7 @@ def test_refresh_through_an_eu_proxy(
     runner = runner_for(tmp_path, us_emulator)
     outputs = run(runner, **{"eu-proxy": eu_proxy.url})
     tree = runner.workspace / OUTPUT
-    assert outputs["changed"] == "true" and flagged(tree) == restricted
+    assert outputs["changed"] == "true" and gha.flagged(tree) == restricted
     assert outputs["eu-source"] == f"inline-probe via proxy http://***@127.0.0.1:{eu_proxy.port}"
     assert eu_proxy.requests > 0 and us_emulator.page_calls[0] == 1
     everything = "\n".join(
@@ -224,7 +219,7 @@ def test_an_explicit_no_eu_passes_the_guard(us_emulator: NgcEmulator, tmp_path: 
     runner = runner_for(tmp_path, us_emulator)
     outputs = run(runner, **{"extra-args": "--no-eu"})
     assert outputs["changed"] == "true"
-    assert flagged(runner.workspace / OUTPUT) == []
+    assert gha.flagged(runner.workspace / OUTPUT) == []
 
 
 def test_failures_fail_the_step(us_emulator: NgcEmulator, tmp_path: Path) -> None:
@@ -243,10 +238,11 @@ def test_failures_fail_the_step(us_emulator: NgcEmulator, tmp_path: Path) -> Non
 
 
 _FAKE_PYTHON = """#!/usr/bin/env bash
-# python3 -m venv DIR: a venv whose pip "installs" by recording the requirement and linking
-# the nimgen under test; nothing is downloaded.
+# python3 -m venv DIR: logs its own name and makes a venv whose pip "installs" by logging its
+# last argument and linking the nimgen under test; nothing is downloaded.
 set -euo pipefail
 [ "$1 $2" = "-m venv" ] || exit 9
+basename "$0" >> "$PIP_LOG"
 mkdir -p "$3/bin"
 cat > "$3/bin/python" <<EOF
 #!/usr/bin/env bash
@@ -260,14 +256,21 @@ chmod +x "$3/bin/python"
 """
 
 
-@pytest.mark.parametrize("spec", ["", "nimgen==9.9.9"])
-def test_install_step(spec: str, us_emulator: NgcEmulator, tmp_path: Path) -> None:
-    """The install step: pip installs this action's own source unless nimgen-spec says
-    otherwise, and puts only the nimgen command on PATH for the later steps."""
+@pytest.mark.parametrize(
+    ("spec", "python_version", "interpreter"),
+    [("", "3.12", "python3"), ("nimgen==9.9.9", "3.12", "python3"), ("", "", "python3.13")],
+)
+def test_install_step(
+    spec: str, python_version: str, interpreter: str, us_emulator: NgcEmulator, tmp_path: Path
+) -> None:
+    """The install step: pip installs this action's own source after its locked dependencies
+    and build backend, unless nimgen-spec says otherwise; without a python-version, into a
+    venv of the runner's newest python3.X. Only the nimgen command goes on PATH."""
     fake = tmp_path / "fake-python"
     fake.mkdir()
-    (fake / "python3").write_text(_FAKE_PYTHON)
-    (fake / "python3").chmod(0o755)
+    for name in ("python3", "python3.13", "python3.12"):
+        (fake / name).write_text(_FAKE_PYTHON)
+        (fake / name).chmod(0o755)
     pip_log = tmp_path / "pip.log"
     runner = runner_for(tmp_path, us_emulator)
     runner.base_env.update(
@@ -275,9 +278,12 @@ def test_install_step(spec: str, us_emulator: NgcEmulator, tmp_path: Path) -> No
         REAL_NIMGEN=nimgen_executable(),
         PATH=f"{fake}{os.pathsep}{runner.base_env['PATH']}",
     )
-    env = {"NIMGEN_SPEC": spec, "ACTION_SOURCE": str(ACTION.parent)}
+    source = str(ACTION.parent)
+    env = {"NIMGEN_SPEC": spec, "PYTHON_VERSION": python_version, "ACTION_SOURCE": source}
     done = runner.run_script("install", steps_by_id()["install"]["run"], env)
-    assert pip_log.read_text().split() == [spec or str(ACTION.parent)]
+    lock = [f"{source}/requirements/{name}.txt" for name in ("runtime", "build")]
+    assert all(Path(file).is_file() for file in lock)
+    assert pip_log.read_text().split() == [interpreter, *([spec] if spec else [*lock, source])]
     assert done.stdout.startswith("nimgen ")
     assert runner.path_additions == [str(runner.runner_temp / "nimgen-bin")]
     assert sorted(p.name for p in (runner.runner_temp / "nimgen-bin").iterdir()) == ["nimgen"]

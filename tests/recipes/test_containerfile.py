@@ -16,11 +16,10 @@ def instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuations joined, comments dropped."""
     text = re.sub(r"\\\n", " ", CONTAINERFILE.read_text())
     found = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        word, _, rest = line.strip().partition(" ")
-        found.append((word.upper(), rest.strip()))
+    for line in (line.strip() for line in text.splitlines()):
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            found.append((word.upper(), rest.strip()))
     return found
 
 
@@ -28,13 +27,16 @@ def test_containerfile() -> None:
     steps = instructions()
     known = {"ARG", "FROM", "USER", "WORKDIR", "COPY", "RUN", "LABEL", "ENV", "ENTRYPOINT", "CMD"}
     assert {word for word, _ in steps} <= known
-    args = dict(rest.split("=", 1) for word, rest in steps if word == "ARG" and "=" in rest)
-    bases = [
-        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest.split()[0])
-        for word, rest in steps
-        if word == "FROM"
-    ]
-    assert bases and all(base in BASES for base in bases)
+    stages: dict[str, str] = {}
+    for word, rest in steps:
+        if word == "FROM":
+            image, *alias = rest.split()
+            stages[alias[-1] if alias else ""] = stages.get(image, image)
+    # every stage is UBI Python, pinned by digest, its tag beside it for the reader
+    for base in stages.values():
+        name, _, digest = base.partition("@")
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), base
+        assert name.rpartition(":")[0] in BASES, base
     final = steps[max(i for i, (word, _) in enumerate(steps) if word == "FROM") :]
     users = [rest for word, rest in final if word == "USER"]
     assert users and users[-1] == "1001"
@@ -42,8 +44,12 @@ def test_containerfile() -> None:
     assert entrypoint == ["nimgen"]
     [cmd] = [json.loads(rest) for word, rest in final if word == "CMD"]
     assert all(option in shell.options(None) for option in cmd if option.startswith("-"))
+    assert ("COPY", "LICENSE /licenses/LICENSE") in final
     runs = "\n".join(rest for word, rest in steps if word == "RUN")
     assert "nimgen-*.whl" in runs
+    # pip installs the lock (hashes checked), or a wheel built here without its dependencies
+    for install in re.findall(r"pip install [^&]*", runs):
+        assert "--require-hashes -r " in install or "--no-deps" in install, install
     shell.assert_real_nimgen_calls(runs, "Containerfile")
 
 

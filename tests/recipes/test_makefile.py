@@ -3,9 +3,7 @@ and the targets run with make against the NGC emulator."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.recipes import shell
-from tests.recipes.gha import ROOT
+from tests.recipes.gha import ROOT, flagged
 from tests.support.eu_setup import PROXY_PASSWORD
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
@@ -49,14 +46,6 @@ def make_in(directory: Path, emulator: NgcEmulator | None = None) -> Make:
     return make
 
 
-def test_makefile_shape() -> None:
-    text = MAKEFILE.read_text()
-    targets = set(re.findall(r"^([\w-]+):", text, re.M))
-    assert set(TARGETS) <= targets
-    # recipes are tab-indented, as make requires
-    assert not any(line.startswith("    ") for line in text.splitlines())
-
-
 @pytest.mark.parametrize("target", TARGETS)
 def test_what_make_would_run(target: str, tmp_path: Path) -> None:
     """``make -n``: the commands with the Makefile's variables expanded name only real nimgen
@@ -72,11 +61,6 @@ def test_what_make_would_run(target: str, tmp_path: Path) -> None:
     shell.assert_generate_has_eu_source(
         with_proxy.stdout, f"Makefile {target}", frozenset({"NIMGEN_EU_PROXY"})
     )
-
-
-def flagged(tree: Path) -> list[str]:
-    data = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())["data"]
-    return sorted(name for name, value in data.items() if json.loads(value)["euRestricted"])
 
 
 def test_makefile_runs(

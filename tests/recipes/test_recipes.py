@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.recipes import shell
-from tests.recipes.gha import ACTION, ROOT, load_yaml
+from tests.recipes.gha import ACTION, ROOT, load_yaml, scripts
 from tests.recipes.shell import Invocation
 
 TASK = ROOT / "deploy" / "tekton" / "nimgen-task.yaml"
@@ -48,26 +48,17 @@ def test_the_invocation_finder() -> None:
     )
 
 
-def _workflow_scripts(path: Path) -> str:
-    document = load_yaml(path)
-    steps = [s for job in document["jobs"].values() for s in job["steps"]]
-    return "\n".join(s["run"] for s in steps if "run" in s)
-
-
-def _action_script() -> str:
-    return "\n".join(s["run"] for s in load_yaml(ACTION)["runs"]["steps"] if "run" in s)
-
-
 def _task_script() -> tuple[str, frozenset[str]]:
     [step] = yaml.safe_load(TASK.read_text())["spec"]["steps"]
     return step["script"], frozenset(e["name"] for e in step["env"])
 
 
-def _doc_blocks() -> str:
-    """The shell in docs/ci-recipes.md: fenced sh/bash/console blocks and indented lines."""
-    text = DOCS.read_text()
+def _doc_blocks(path: Path) -> str:
+    """The shell in a markdown page: fenced sh/bash/console/make blocks and indented lines."""
+    text = path.read_text()
     fenced = re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
-    shell_blocks = [body for language, body in fenced if language in ("", "sh", "bash", "console")]
+    kinds = ("", "sh", "bash", "console", "make")
+    shell_blocks = [body for language, body in fenced if language in kinds]
     unfenced = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
     indented = [line[4:] for line in unfenced.splitlines() if line.startswith("    ")]
     return "\n".join([*shell_blocks, *indented])
@@ -77,11 +68,11 @@ def _recipes() -> list[Any]:
     """(where, shell text, environment variables the shell gets from its step), by where."""
     script, env = _task_script()
     recipes = [
-        ("action.yml", _action_script(), frozenset()),
+        ("action.yml", scripts(load_yaml(ACTION)), frozenset()),
         ("deploy/tekton/nimgen-task.yaml", script, env),
-        *((f"examples/github/{p.name}", _workflow_scripts(p), frozenset()) for p in EXAMPLES),
-        *((f".github/workflows/{p.name}", _workflow_scripts(p), frozenset()) for p in WORKFLOWS),
-        ("docs/ci-recipes.md", _doc_blocks(), frozenset()),
+        *((f"examples/github/{p.name}", scripts(load_yaml(p)), frozenset()) for p in EXAMPLES),
+        *((f".github/workflows/{p.name}", scripts(load_yaml(p)), frozenset()) for p in WORKFLOWS),
+        ("docs/ci-recipes.md", _doc_blocks(DOCS), frozenset()),
     ]
     return [pytest.param(*recipe, id=recipe[0]) for recipe in recipes]
 
@@ -112,11 +103,10 @@ def test_the_eu_finder() -> None:
 
 
 def test_readme_names_only_real_commands_and_options() -> None:
-    text = (ROOT / "README.md").read_text()
-    fenced = re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
-    blocks = [
-        body for language, body in fenced if language in ("", "sh", "bash", "console", "make")
-    ]
-    unfenced = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
-    indented = [line[4:] for line in unfenced.splitlines() if line.startswith("    ")]
-    shell.assert_real_nimgen_calls("\n".join([*blocks, *indented]), "README.md")
+    shell.assert_real_nimgen_calls(_doc_blocks(ROOT / "README.md"), "README.md")
+
+
+def test_readme_links_work_on_pypi() -> None:
+    """PyPI shows the README without the repository around it: no link may be relative."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert links and all(link.startswith("https://") for link in links), links

@@ -76,6 +76,11 @@ def test_task_shape() -> None:
 TaskRun = Callable[..., dict[str, str]]
 
 
+def codes(outcome: dict[str, str]) -> tuple[str, str, str]:
+    """The step's exit status and its exit-code and changed results."""
+    return outcome["returncode"], outcome["exit-code"], outcome["changed"]
+
+
 def task_runner(tmp_path: Path) -> tuple[TaskRun, Path]:
     """Runs the step script as Tekton would; returns it and the source workspace."""
     [step] = task()["spec"]["steps"]
@@ -141,17 +146,15 @@ def test_task_probe_then_check_and_update(
     eu_emulator: NgcEmulator, us_emulator: NgcEmulator, restricted: list[str], tmp_path: Path
 ) -> None:
     run, source = task_runner(tmp_path)
-    defaults = {name: str(p.get("default", "")) for name, p in params().items()}
-    tree = source / defaults["output-dir"]
-    diff_file = source / defaults["diff-file"]
+    tree, diff_file = (source / params()[name]["default"] for name in ("output-dir", "diff-file"))
 
     # on a cluster in the EU: the probe file, written into the workspace
     probed = run(eu_emulator, mode="probe-eu", eu_list="eu-probe.json")
-    assert (probed["returncode"], probed["exit-code"], probed["changed"]) == ("0", "0", "false")
+    assert codes(probed) == ("0", "0", "false")
     assert json.loads((source / "eu-probe.json").read_text())["kind"] == "NimgenEuProbe"
 
     created = run(us_emulator, mode="update", eu_list="eu-probe.json", key_in_workspace=True)
-    assert (created["returncode"], created["exit-code"], created["changed"]) == ("0", "3", "true")
+    assert codes(created) == ("0", "3", "true")
     data = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())
     assert created["configmap"] == data["metadata"]["name"]
     flags = {name: json.loads(value)["euRestricted"] for name, value in data["data"].items()}
@@ -161,19 +164,19 @@ def test_task_probe_then_check_and_update(
     written = tree_bytes(tree)
 
     same = run(us_emulator, mode="check", eu_list="eu-probe.json")
-    assert (same["returncode"], same["exit-code"], same["changed"]) == ("0", "0", "false")
+    assert codes(same) == ("0", "0", "false")
     assert same["configmap"] == created["configmap"]
     assert us_emulator.page_calls[0] == 2  # one catalog fetch per run
 
     us_emulator.add_models(make_models(1, us_emulator.models[-1:], prefix="zz-new"))
     diff_file.unlink()
     drift = run(us_emulator, mode="check", eu_list="eu-probe.json")
-    assert (drift["returncode"], drift["exit-code"], drift["changed"]) == ("0", "3", "true")
+    assert codes(drift) == ("0", "3", "true")
     assert "zz-new-0000" in drift["stdout"]  # the table report, in the log
     assert tree_bytes(tree) == written and not diff_file.exists()  # check writes nothing
 
     updated = run(us_emulator, mode="update", eu_list="eu-probe.json")
-    assert (updated["returncode"], updated["exit-code"], updated["changed"]) == ("0", "3", "true")
+    assert codes(updated) == ("0", "3", "true")
     assert tree_bytes(tree) != written
     report = diff_file.read_text()
     # the new model is not in the probe file: uncertain, so it ships restricted, and says so
@@ -186,7 +189,7 @@ def test_task_through_an_eu_proxy(
 ) -> None:
     run, source = task_runner(tmp_path)
     done = run(us_emulator, mode="update", eu_proxy=eu_proxy.url)
-    assert (done["returncode"], done["exit-code"], done["changed"]) == ("0", "3", "true")
+    assert codes(done) == ("0", "3", "true")
     assert eu_proxy.requests > 0
     everything = (
         done["stdout"]
@@ -204,16 +207,12 @@ def test_task_through_an_eu_proxy(
 def test_task_failures(us_emulator: NgcEmulator, tmp_path: Path) -> None:
     run, source = task_runner(tmp_path)
     no_eu = run(us_emulator, mode="update")
-    assert (no_eu["returncode"], no_eu["exit-code"], no_eu["changed"]) == ("2", "2", "false")
+    assert codes(no_eu) == ("2", "2", "false")
     assert "no EU source" in no_eu["stderr"] and us_emulator.requests == []
 
     (source / "list.json").write_text("[]")
     rejected = run(us_emulator, mode="check", eu_list="list.json", key="nvapi-wrong")
-    assert (rejected["returncode"], rejected["exit-code"], rejected["changed"]) == (
-        "4",
-        "4",
-        "false",
-    )
+    assert codes(rejected) == ("4", "4", "false")
     assert rejected["configmap"] == "" and VALID_KEY not in rejected["stderr"]
 
     bad_mode = run(us_emulator, mode="upgrade")
