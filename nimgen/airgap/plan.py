@@ -50,6 +50,11 @@ __all__ = [
 
 DEFAULT_NAME = "custom-nim-models"
 DEFAULT_NAMESPACE = "redhat-ods-applications"
+# The Account the dashboard creates (odh-dashboard nimUtils.ts, NIM_ACCOUNT_NAME), and the
+# ConfigMap odh-model-controller points its status.nimConfig at in air-gapped mode
+# ("<account>-cm", handlers/configmap_handler.go): see docs/airgap.md.
+ACCOUNT_NAME = "odh-nim-account"
+ACCOUNT_CONFIGMAP = f"{ACCOUNT_NAME}-cm"
 ARCHIVE_DIR = "nim-mirror-archive"
 _MAX_LISTED = 20
 
@@ -66,6 +71,9 @@ class AirgapPlan:
     name: str
     namespace: str
     immutable: bool
+    # --account-configmap: the ConfigMap an Account's controller reads in air-gapped mode,
+    # turned on by a DataScienceCluster patch (not the OdhDashboardConfig one).
+    account: bool
     records: tuple[ModelRecord, ...]  # sorted by name; tags narrowed to the offered ones
     images: tuple[Image, ...]  # by tag, one per offered tag, sorted by source reference
     discovered: int
@@ -128,9 +136,10 @@ def plan_airgap(
     mirror: Mirror,
     selection: Selection | None = None,
     tags: TagChoice | None = None,
-    name: str = DEFAULT_NAME,
+    name: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     immutable: bool = False,
+    account: bool = False,
     digests: bool = False,
     weights: WeightsOptions | None = None,
 ) -> AirgapPlan:
@@ -146,6 +155,13 @@ def plan_airgap(
     """
     selection = selection or Selection()
     tags = tags or TagChoice()
+    if account and name not in (None, ACCOUNT_CONFIGMAP):
+        raise BadInput(f"--account-configmap writes {ACCOUNT_CONFIGMAP}, the only name the "
+                       f"controller reads; leave out --name {name}")  # fmt: skip
+    if account and immutable:
+        raise BadInput("--account-configmap writes a ConfigMap you refill in place: "
+                       "leave out --immutable")  # fmt: skip
+    name = name or (ACCOUNT_CONFIGMAP if account else DEFAULT_NAME)
     check_target(name, namespace)
     chosen_models = sorted(
         (m for m in loaded.models if selection.matches(m.record.name)),
@@ -216,6 +232,7 @@ def plan_airgap(
         name=name,
         namespace=namespace,
         immutable=immutable,
+        account=account,
         records=tuple(records),
         images=tuple(images),
         discovered=len(loaded.models),

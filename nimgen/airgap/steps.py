@@ -13,7 +13,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.airgap.plan import ARCHIVE_DIR, SOURCE_REGISTRY, AirgapPlan
+from nimgen.airgap.plan import ACCOUNT_NAME, ARCHIVE_DIR, SOURCE_REGISTRY, AirgapPlan
+from nimgen.airgap.render import DASHBOARD_PATCH_FILE, DSC_NAME, DSC_PATCH_FILE
 from nimgen.airgap.render_weights import (
     LABEL_COMPONENT,
     LOADER_COMPONENT,
@@ -47,8 +48,6 @@ def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
     images = shlex.quote(f"{directory}/images.txt")
     archive = f"file://{ARCHIVE_DIR}"
     target = shlex.quote(f"docker://{plan.mirror}")
-    patch = shlex.quote(f"{directory}/odhdashboardconfig-patch.yaml")
-    namespace = shlex.quote(plan.namespace)
     mirror_sets = "ImageTagMirrorSet" + (" and ImageDigestMirrorSet" if plan.has_digests else "")
     carried = f"{ARCHIVE_DIR}/, {directory}/" + (
         f" and {STAGING_DIR}/*.tar with {STAGING_DIR}/SHA256SUMS" if plan.weights else ""
@@ -80,22 +79,43 @@ def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
             f"apply the ConfigMap {plan.namespace}/{plan.name} and the {mirror_sets}",
             (f"oc apply -k {shlex.quote(directory)}",),
         ),
-        NextStep(
-            "point the dashboard at the ConfigMap and turn off NGC key collection. Only a "
-            "dashboard whose OdhDashboardConfig CRD defines spec.nimConfig reads this: if "
-            "'oc explain' says the field does not exist, the API server prunes it from the "
-            "patch, which then changes nothing, and the dashboard keeps asking for an NGC key "
-            "(see docs/airgap.md for deploying without the dashboard)",
-            (
-                "oc explain odhdashboardconfig.spec.nimConfig",
-                f"oc patch odhdashboardconfig odh-dashboard-config -n {namespace} "
-                f"--type merge --patch-file {patch}",
-            ),
-        ),
+        _dashboard_step(plan, directory),
     ]
     if plan.weights is not None:
         steps += _fill_steps(plan.weights, directory)
     return tuple(steps)
+
+
+def _dashboard_step(plan: AirgapPlan, directory: str) -> NextStep:
+    """How the dashboard comes to offer the ConfigMap: through the Account's controller in
+    air-gapped mode, or through ``OdhDashboardConfig.spec.nimConfig`` where its CRD has it."""
+    namespace = shlex.quote(plan.namespace)
+    if plan.account:
+        patch = shlex.quote(f"{directory}/{DSC_PATCH_FILE}")
+        return NextStep(
+            "turn on NIM's air-gapped mode in the DataScienceCluster, so that "
+            "odh-model-controller skips NGC and points the Account's status.nimConfig at "
+            f"{plan.namespace}/{plan.name}; enable NIM in the dashboard if it is not (the key "
+            "is not checked in this mode), then check where the Account points",
+            (
+                f"oc patch datasciencecluster {DSC_NAME} --type merge --patch-file {patch}",
+                f"oc get account {ACCOUNT_NAME} -n {namespace} "
+                "-o jsonpath='{.status.nimConfig.name}'",
+            ),
+        )
+    patch = shlex.quote(f"{directory}/{DASHBOARD_PATCH_FILE}")
+    return NextStep(
+        "point the dashboard at the ConfigMap and turn off NGC key collection. Only a "
+        "dashboard whose OdhDashboardConfig CRD defines spec.nimConfig reads this: if "
+        "'oc explain' says the field does not exist, the API server prunes it from the "
+        "patch, which then changes nothing; use 'nimgen airgap --account-configmap' "
+        "instead (see docs/airgap.md)",
+        (
+            "oc explain odhdashboardconfig.spec.nimConfig",
+            f"oc patch odhdashboardconfig odh-dashboard-config -n {namespace} "
+            f"--type merge --patch-file {patch}",
+        ),
+    )
 
 
 def _stage_step(weights: WeightsPlan, directory: str) -> NextStep:

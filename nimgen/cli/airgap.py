@@ -48,8 +48,9 @@ def airgap(
         ),
     ] = "latest",
     name: Annotated[
-        str, typer.Option("--name", help="Name of the custom ConfigMap.")
-    ] = "custom-nim-models",
+        str | None,
+        typer.Option("--name", help="Name of the custom ConfigMap.  [default: custom-nim-models]"),
+    ] = None,
     namespace: Annotated[
         str,
         typer.Option("--namespace", help="Namespace of the ConfigMap and the dashboard."),
@@ -60,6 +61,16 @@ def airgap(
             "--immutable",
             help="Mark the ConfigMap immutable (it then has to be deleted and re-created "
             "to change, since its name is fixed).",
+        ),
+    ] = False,
+    account_configmap: Annotated[
+        bool,
+        typer.Option(
+            "--account-configmap",
+            help="For a cluster still on the NIM Account: write odh-nim-account-cm, the "
+            "(mutable) ConfigMap odh-model-controller points the dashboard at once the "
+            "DataScienceCluster sets spec.components.kserve.nim.airGapped, and that patch "
+            "instead of the OdhDashboardConfig one.",
         ),
     ] = False,
     digests: Annotated[
@@ -127,6 +138,7 @@ def airgap(
         name=name,
         namespace=namespace,
         immutable=immutable,
+        account=account_configmap,
         digests=digests,
         weights=weights,
         project=project,

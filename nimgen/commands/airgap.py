@@ -23,9 +23,10 @@ class AirgapRequest:
     mirror: str
     choice: ModelChoice
     tags: str
-    name: str
+    name: str | None
     namespace: str
     immutable: bool
+    account: bool
     digests: bool
     weights: bool
     project: str
@@ -71,6 +72,7 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
         name=request.name,
         namespace=request.namespace,
         immutable=request.immutable,
+        account=request.account,
         digests=request.digests,
         weights=staging,
     )
