@@ -22,6 +22,7 @@ from nimgen.airgap.render import (
     AIRGAP_FILES,
     CONFIGMAP_FILE,
     DASHBOARD_PATCH_FILE,
+    DSC_PATCH_FILE,
     IDMS_FILE,
     IMAGES_FILE,
     IMAGESET_FILE,
@@ -312,7 +313,7 @@ def all_tags_plan(sample: Loaded) -> AirgapPlan:
 
 def test_images_imageset_and_configmap_tags_agree_exactly(all_tags_plan: AirgapPlan) -> None:
     files = render_airgap(all_tags_plan)
-    assert set(files) == AIRGAP_FILES - {IDMS_FILE} - WEIGHTS_FILES
+    assert set(files) == AIRGAP_FILES - {IDMS_FILE, DSC_PATCH_FILE} - WEIGHTS_FILES
     configmap = yaml.safe_load(files[CONFIGMAP_FILE])
     from_configmap = set()
     for key, value in configmap["data"].items():
@@ -384,6 +385,26 @@ def test_the_dashboard_patch(sample: Loaded) -> None:
             }
         },
     }
+
+
+def test_the_account_route_writes_the_controllers_configmap_and_the_dsc_patch(
+    sample: Loaded,
+) -> None:
+    plan = plan_airgap(
+        sample, mirror=MIRROR, selection=Selection(include=("a*",)), account=True, name=None
+    )
+    files = render_airgap(plan)
+    assert DASHBOARD_PATCH_FILE not in files
+    assert yaml.safe_load(files[DSC_PATCH_FILE]) == {
+        "spec": {"components": {"kserve": {"nim": {"airGapped": True}}}}
+    }
+    configmap = yaml.safe_load(files[CONFIGMAP_FILE])
+    assert configmap["metadata"]["name"] == "odh-nim-account-cm"
+    assert "immutable" not in configmap and "labels" not in configmap["metadata"]
+    commands = [c for step in next_steps(plan, Path("out")) for c in step.commands]
+    assert "oc patch datasciencecluster default-dsc --type merge --patch-file " \
+        "out/datasciencecluster-patch.yaml" in commands  # fmt: skip
+    assert not any("odhdashboardconfig" in c for c in commands)
 
 
 def test_the_imageset_configuration_is_for_oc_mirror_v2(all_tags_plan: AirgapPlan) -> None:

@@ -530,9 +530,11 @@ def test_a_model_left_on_a_moving_tag_is_named_in_text_and_json(
         (["--project", "Team_A"], "--project 'Team_A' is not a valid"),
         (["--gpu", "a100;reboot"], "--gpu 'a100;reboot' is not a GPU model"),
         (["--storage-class", "Fast SSD"], "--storage-class 'Fast SSD' is not a valid"),
+        (["--account-configmap", "--immutable"], "you refill in place: leave out --immutable"),
+        (["--account-configmap", "--name", "x"], "writes odh-nim-account-cm, the only name"),
     ],
 )
-def test_bad_weights_options_exit_2_and_write_nothing(
+def test_bad_options_exit_2_and_write_nothing(
     no_network: list[str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
