@@ -89,6 +89,17 @@ def _nearest_existing(path: Path) -> Path:
     return current
 
 
+def output_path(target: Path, what: str = "--output") -> Path:
+    """``target`` as an absolute path whose parent has no ``..`` or symbolic link left, as
+    the kernel would resolve it: ``newdir/../out`` is ``./out``, and no ``newdir`` is made.
+
+    A target named ``..`` (``newdir/..``) is refused: it names a directory by its child,
+    and no rename can replace it."""
+    if target.name == "..":
+        raise BadInput(f"{what} {target}: ends in '..'; give the directory by its own name")
+    return Path(os.path.realpath(target.parent)) / target.name
+
+
 def check_writable_parent(target: Path, what: str = "--output") -> None:
     """Refuse, before any work, a target whose directory cannot be written.
 
@@ -115,7 +126,7 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
 
 def check_output_file(target: Path, what: str = "--output") -> None:
     """Refuse a file target that is a directory or cannot be written."""
-    target = target.absolute()
+    target = output_path(target, what)
     if target.is_dir():
         raise BadInput(f"{what} {target} is a directory; give a file name")
     check_writable_parent(target, what)
@@ -125,6 +136,7 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
     """Refuse a target that is a file, a directory holding files nimgen did not write,
     or (with ``writable``; off for a run that only compares) one whose parent cannot
     be written."""
+    target = output_path(target)
     if target.is_symlink():
         raise BadInput(f"--output {target} is a symbolic link; give the directory itself")
     if target.exists() and not target.is_dir():
@@ -263,7 +275,7 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[st
     An interruption (exception or signal) at any point leaves ``target`` as it
     was or wholly new, and no temporary directory behind.
     """
-    target = target.absolute()
+    target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
     try:
@@ -312,7 +324,7 @@ def _swap_in(staging: Path, target: Path) -> Path:
 
 def write_file(target: Path, content: bytes) -> None:
     """Replace one file atomically (temp file in the same directory + rename)."""
-    target = target.absolute()
+    target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
     try:

@@ -85,6 +85,17 @@ def test_target_is_a_file(tmp_path: Path) -> None:
     assert target.read_text() == "x"
 
 
+def test_a_target_named_dot_dot_is_bad_input_and_leaves_no_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r"newdir/\.\.: ends in '\.\.'; give the directory"):
+        write_tree(tmp_path / "newdir" / "..", {"a.yaml": b"1"}, owned=OWNED)
+    with pytest.raises(BadInput, match="ends in '..'"):
+        write_file(tmp_path / "newdir" / "..", b"1")
+    assert list(tmp_path.iterdir()) == []
+    # Through a directory that does not exist: the kernel's path, and still no stray one.
+    write_tree(tmp_path / "newdir" / ".." / "out", {"a.yaml": b"1"}, owned=OWNED)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
 def test_failure_midway_leaves_previous_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
