@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
+from nimgen.report.text import encodable, pick, visible
 from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
 
 ARROW = "\u2192"
-_MD_SPECIAL = set("\\`*_[]<>|#")
+_MD_SPECIAL = set("\\`*_[]<>|#&")
+# After '@' a zero-width space (as an entity): GitHub then links no @user or @org/team.
+_NO_MENTION = "@&#8203;"
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -73,16 +77,19 @@ def render_json(diff: CatalogDiff) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain text safe in a markdown table cell or list item."""
-    flat = " ".join(value.split())
-    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in flat)
+    """Plain text safe in a markdown table cell or list item: no markup, no mention."""
+    flat = " ".join(visible(value).split())
+    escaped = "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in flat)
+    return escaped.replace("@", _NO_MENTION)
 
 
 def _code(value: str) -> str:
-    flat = " ".join(value.split()).replace("|", "\\|")
-    if "`" in flat:
-        return f"`` {flat} ``"
-    return f"`{flat}`"
+    """A code span that holds any text: its fence is one backtick longer than the longest
+    run inside (CommonMark), so a tag holding backticks cannot end it early."""
+    flat = " ".join(visible(value).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}" if longest else f"{fence}{flat}{fence}"
 
 
 def _codes(values: tuple[str, ...]) -> str:
@@ -200,19 +207,31 @@ def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") ->
 
 
 def print_table(diff: CatalogDiff, console: Any) -> None:
-    """Print the report on a ``rich.console.Console``."""
+    """Print the report on a ``rich.console.Console``, in what its stream can encode."""
     from rich.table import Table
     from rich.text import Text
 
-    console.print(Text(f"nimgen diff: {diff.headline()}", style="bold"))
-    console.print(Text(f"before: {diff.old.label} ({diff.old.kind}, {diff.old.models} models)"))
-    console.print(Text(f"after:  {diff.new.label} ({diff.new.kind}, {diff.new.models} models)"))
+    encoding = console.encoding
+    arrow = pick(ARROW, "->", encoding)
+
+    def text(value: str, style: str = "") -> Text:
+        return Text(encodable(visible(value), encoding), style=style)
+
+    def row(table: Table, *cells: str | list[str]) -> None:
+        """Plain text, never read as rich markup; a list is a cell of several lines."""
+        table.add_row(
+            *(text(c) if isinstance(c, str) else Text("\n").join(map(text, c)) for c in cells)
+        )
+
+    console.print(text(f"nimgen diff: {diff.headline()}", "bold"))
+    console.print(text(f"before: {diff.old.label} ({diff.old.kind}, {diff.old.models} models)"))
+    console.print(text(f"after:  {diff.new.label} ({diff.new.kind}, {diff.new.models} models)"))
     if diff.added:
         table = Table(title=f"added ({len(diff.added)})", title_justify="left")
         for column in ("model", "namespace", "latest tag", "tags", "EU"):
             table.add_column(column)
         for record in diff.added:
-            _row(
+            row(
                 table,
                 record.name,
                 record.namespace,
@@ -226,7 +245,7 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
         for column in ("model", "namespace", "latest tag"):
             table.add_column(column)
         for record in diff.removed:
-            _row(table, record.name, record.namespace, record.latestTag)
+            row(table, record.name, record.namespace, record.latestTag)
         console.print(table)
     if diff.changed:
         table = Table(title=f"changed ({len(diff.changed)})", title_justify="left")
@@ -234,17 +253,17 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
             table.add_column(column, overflow="fold")
         for change in diff.changed:
             latest = (
-                f"{change.old.latestTag} {ARROW} {change.new.latestTag}"
+                f"{change.old.latestTag} {arrow} {change.new.latestTag}"
                 if change.latest_tag_moved
                 else change.new.latestTag
             )
             eu = (
-                f"{_yes(change.old.euRestricted)} {ARROW} {_yes(change.new.euRestricted)}"
+                f"{_yes(change.old.euRestricted)} {arrow} {_yes(change.new.euRestricted)}"
                 if change.eu_flipped
                 else _yes(change.new.euRestricted)
             )
-            fields = "\n".join(f"{f.field}: {f.old} {ARROW} {f.new}" for f in change.fields)
-            _row(
+            fields = [f"{f.field}: {f.old} {arrow} {f.new}" for f in change.fields]
+            row(
                 table,
                 change.name,
                 latest,
@@ -254,13 +273,6 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
                 fields,
             )
         console.print(table)
-
-
-def _row(table: Any, *cells: str) -> None:
-    """Add a row of plain text: names and tags are never read as rich markup."""
-    from rich.text import Text
-
-    table.add_row(*(Text(cell) for cell in cells))
 
 
 def render_table(diff: CatalogDiff, *, width: int = 120) -> str:

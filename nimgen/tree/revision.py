@@ -46,6 +46,8 @@ def revision_problem(value: object) -> str | None:
     if int(value) < 1:
         return f"is {value}; revisions count up from 1"
     return None
+
+
 # A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
 _MAX_READ = 2 * MAX_OBJECT_BYTES
 

@@ -298,3 +298,16 @@ def test_markdown_warns_when_many_models_are_removed() -> None:
     assert "**Warning: 3 of 10 models (30%) removed.**" in render_markdown(heavy)
     light = diff_models(old, old[:9])  # 10 %
     assert "Warning" not in render_markdown(light)
+
+
+def test_markdown_from_outside_stays_text() -> None:
+    """What reaches the PR from outside stays text: a backtick run cannot end its code span,
+    @org/team pings nobody, and control and bidi characters are shown as escapes."""
+    hostile = make("m", displayName="cc @org/team &#64;me\r\n::warning::x \x1b[31m\u202e")
+    side = DiffSide("tree``with`ticks", "tree", 0, "`cm")
+    text = render_markdown(diff_models((), (hostile,), old_side=side))
+    assert "- before: ``` tree``with`ticks ``` (tree, ConfigMap `` `cm ``, 0 models)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `m`"))
+    assert r"| cc @&#8203;org/team \&\#64;me\\r\\n::warning::x \\x1b\[31m\\u202e |" in row
+    assert not any(c in text for c in "\x1b\r\u202e")
+    assert "@org" not in text.replace("@&#8203;org", "")

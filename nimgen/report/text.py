@@ -1,0 +1,52 @@
+"""Text from outside (model names, tags, NGC's strings) made safe to show.
+
+``visible`` turns control, format (bidi, zero-width) and line-separator characters into
+escapes such as ``\\x1b`` or ``\\u202e``, so that a name cannot move the cursor, fake a
+line of output or reverse what follows it. ``encodable`` keeps a character the stream
+cannot encode as an escape too, and ``pick`` chooses between a symbol (``→``) and its
+ASCII fallback (``->``) for that stream, so any locale works.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control, format and line-separator character as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) if unicodedata.category(c) in _HIDDEN else c for c in text)
+
+
+def _codec(encoding: str | None) -> str:
+    try:
+        return codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        return "ascii"
+
+
+def encodable(text: str, encoding: str | None) -> str:
+    """``text`` with what ``encoding`` cannot encode as backslash escapes."""
+    codec = _codec(encoding)
+    return text.encode(codec, "backslashreplace").decode(codec)
+
+
+def pick(symbol: str, fallback: str, encoding: str | None) -> str:
+    """``symbol`` where ``encoding`` can encode it, else ``fallback``."""
+    try:
+        symbol.encode(_codec(encoding))
+    except UnicodeEncodeError:
+        return fallback
+    return symbol
