@@ -21,15 +21,11 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nimgen.errors import BadInput, RunFailed
 from nimgen.tempnames import TEMP_PREFIX as TEMP_PREFIX
 from nimgen.tempnames import lock_temp, temp_prefix
 from nimgen.tempnames import remove_leftovers as _remove_leftovers
-
-if TYPE_CHECKING:
-    import ctypes
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -197,35 +193,14 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _libc() -> ctypes.CDLL | None:
-    """The C library, or None where it cannot be found."""
-    import ctypes  # only when a tree is swapped: not before a run's first request
-
-    # glibc's by its soname first: ``find_library`` runs ``ldconfig -p`` in a subprocess,
-    # milliseconds on every run that replaces a tree, only to return this very name.
-    with contextlib.suppress(OSError):
-        return ctypes.CDLL("libc.so.6", use_errno=True)
-    from ctypes.util import find_library  # imports subprocess: only where needed
-
-    libc_name = find_library("c")
-    if libc_name is None:
-        return None
-    try:
-        return ctypes.CDLL(libc_name, use_errno=True)
-    except OSError:
-        return None
-
-
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths; False where the system cannot."""
-    import ctypes
+    """Atomically swap two paths with ``renameat2(RENAME_EXCHANGE)``; False where the C
+    library has no such call or the file system cannot."""
+    import ctypes  # only when a tree is swapped
 
-    libc = _libc()
-    if libc is None:
-        return False
-    try:
-        renameat2 = libc.renameat2
-    except AttributeError:
+    try:  # the symbols the process has loaded: the C library's among them
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
         return False
     renameat2.argtypes = [
         ctypes.c_int,
@@ -235,10 +210,7 @@ def _exchange(a: Path, b: Path) -> bool:
         ctypes.c_uint,
     ]
     renameat2.restype = ctypes.c_int
-    result = renameat2(
-        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
-    )
-    if result == 0:
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):

@@ -11,7 +11,7 @@ import yaml
 
 from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
 from nimgen.airgap.render import AIRGAP_FILES, render_airgap
-from nimgen.airgap.render_weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
+from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
 from nimgen.airgap.steps import next_steps
 from nimgen.airgap.tags import is_moving_tag, newest_version_tag
 from nimgen.airgap.weights import object_slugs, parse_weights_options, quantity_bytes
@@ -167,7 +167,7 @@ def test_weights_options_are_normalised() -> None:
     options = parse_weights_options(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ")
     assert options.gpus == ("a100", "h100")
     assert options.pvc_size == "2Ti"
-    assert quantity_bytes("2Ti") == options.pvc_bytes == 2 * 2**40
+    assert quantity_bytes("2Ti") == quantity_bytes(options.pvc_size) == 2 * 2**40
     assert quantity_bytes("100G") == 100 * 10**9
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from nimgen.airgap.plan import parse_mirror, plan_airgap
-from nimgen.airgap.render_weights import render_stage_script
+from nimgen.airgap.weights import render_stage_script
 from nimgen.airgap.weights import parse_weights_options
 from nimgen.catalog import CatalogFacts, SnapshotModel
 from nimgen.selection import Selection
