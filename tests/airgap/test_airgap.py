@@ -31,8 +31,8 @@ from nimgen.airgap.render import (
     render_airgap,
     render_custom_configmap,
 )
-from nimgen.airgap.weights import WEIGHTS_FILES
 from nimgen.airgap.steps import next_steps
+from nimgen.airgap.weights import WEIGHTS_FILES
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.selection import Selection

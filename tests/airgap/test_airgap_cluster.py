@@ -24,8 +24,7 @@ from nimgen.airgap.render import (
     IDMS_FILE,
     render_airgap,
 )
-from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE
-from nimgen.airgap.weights import parse_weights_options
+from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, parse_weights_options
 from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, load_models, sample_path

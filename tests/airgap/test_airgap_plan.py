@@ -11,10 +11,17 @@ import yaml
 
 from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
 from nimgen.airgap.render import AIRGAP_FILES, render_airgap
-from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
 from nimgen.airgap.steps import next_steps
 from nimgen.airgap.tags import is_moving_tag, newest_version_tag
-from nimgen.airgap.weights import object_slugs, parse_weights_options, quantity_bytes
+from nimgen.airgap.weights import (
+    LOADERS_FILE,
+    PVCS_FILE,
+    STAGE_SCRIPT_FILE,
+    WEIGHTS_FILES,
+    object_slugs,
+    parse_weights_options,
+    quantity_bytes,
+)
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.selection import Selection

@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 
 from nimgen.airgap.plan import parse_mirror, plan_airgap
-from nimgen.airgap.weights import render_stage_script
-from nimgen.airgap.weights import parse_weights_options
+from nimgen.airgap.weights import parse_weights_options, render_stage_script
 from nimgen.catalog import CatalogFacts, SnapshotModel
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, load_models, sample_path
