@@ -109,9 +109,7 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
     if not existing.is_dir():
         raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
     try:
-        with signals_deferred():
-            probe = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=existing))
-            _track(probe)
+        probe = _new_temp(existing)
         probe.rmdir()
         _forget(probe)
     except OSError as exc:
@@ -202,13 +200,8 @@ def _exchange(a: Path, b: Path) -> bool:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
+    at, name = ctypes.c_int, ctypes.c_char_p
+    renameat2.argtypes = [at, name, at, name, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
     if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
@@ -218,17 +211,36 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _make_temp_dir(target: Path) -> Path:
+def _new_temp(directory: Path, *, file: bool = False) -> Path:
+    """A new temporary directory (or empty file) in ``directory``, recorded and locked
+    before a signal can cut in."""
+    with signals_deferred():
+        if file:
+            fd, name = tempfile.mkstemp(prefix=temp_prefix(), dir=directory)
+            os.close(fd)
+            path = Path(name)
+        else:
+            path = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=directory))
+        _track(path)
+    return path
+
+
+def _make_temp_dir(target: Path, *, file: bool = False) -> Path:
+    """A temporary path beside ``target``, after removing what killed runs left there."""
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(parent, _LIVE_TEMPS)
-        with signals_deferred():
-            staging = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=parent))
-            _track(staging)
-        return staging
+        return _new_temp(parent, file=file)
     except OSError as exc:
         raise BadInput(f"cannot write to {parent}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _remove_temp(path: Path) -> None:
@@ -254,10 +266,7 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[st
         for relative, content in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write(path, content)
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
@@ -299,20 +308,9 @@ def write_file(target: Path, content: bytes) -> None:
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
+    temp = _make_temp_dir(target, file=True)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(target.parent, _LIVE_TEMPS)
-        with signals_deferred():
-            fd, temp_name = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
-            temp = Path(temp_name)
-            _track(temp)
-    except OSError as exc:
-        raise BadInput(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write(temp, content)
         temp.chmod(0o644)
         with signals_deferred():
             temp.replace(target)
