@@ -8,7 +8,6 @@ import pytest
 
 from nimgen.errors import BadInput
 from nimgen.tempnames import remove_leftovers, temp_prefix
-from nimgen.tree import write as output
 from nimgen.tree.write import TEMP_PREFIX, write_file, write_tree
 
 OWNED = frozenset({"a.yaml", "sub/b.yaml"})
