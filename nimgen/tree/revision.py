@@ -53,29 +53,18 @@ _MAX_READ = 2 * MAX_OBJECT_BYTES
 
 
 def read_previous(tree: Path) -> PreviousConfigMap | None:
-    """The revision and digest of the ConfigMap in an output tree; None if it has none."""
+    """What the ConfigMap in an output tree says; None if the tree has none."""
+    from nimgen.yamlio import read_yaml_file  # only when there is a previous tree
+
     path = tree / BASE_CONFIGMAP
     if not path.is_file():
         return None
-    import yaml  # only when there is a previous tree: not on the way to the first request
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open("rb") as handle:
-        raw = handle.read(_MAX_READ + 1)
-    if len(raw) > _MAX_READ:
-        raise BadInput(f"{path}: larger than any ConfigMap nimgen writes")
-    try:
-        document = yaml.load(raw.decode("utf-8"), Loader=loader)
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadInput(f"{path}: not a ConfigMap nimgen wrote ({type(exc).__name__})") from exc
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
+    documents = read_yaml_file(path, what="the ConfigMap in --output", max_bytes=_MAX_READ)
+    document = documents[0] if documents else {}
+    if len(documents) > 1 or not isinstance(document, dict):
         raise BadInput(f"{path}: not a ConfigMap nimgen wrote (not a map)")
     metadata = document.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise BadInput(f"{path}: metadata is not a map")
-    annotations = metadata.get("annotations") or {}
+    annotations = (metadata.get("annotations") or {}) if isinstance(metadata, dict) else None
     if not isinstance(annotations, dict):
         raise BadInput(f"{path}: metadata.annotations is not a map")
     digest = str(annotations.get(ANNOTATION_DIGEST, "")).removeprefix("sha256:")

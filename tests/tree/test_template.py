@@ -17,11 +17,9 @@ import yaml
 
 import nimgen
 from nimgen.tree.template import (
-    RUNTIME_NAME,
     TEMPLATE_FILENAME,
     TEMPLATE_NAME,
     render_template,
-    template_variables,
     templates_dir,
 )
 
@@ -121,7 +119,6 @@ def _walk(node: Any) -> Iterator[tuple[Any, Any]]:
 
 def test_template_names_constants() -> None:
     assert TEMPLATE_NAME == "nim-http-template"
-    assert RUNTIME_NAME == "nim-http-runtime"
     assert TEMPLATE_FILENAME == "nim-http-template.yaml"
     assert (templates_dir() / f"{TEMPLATE_FILENAME}.j2").is_file()
 
@@ -275,36 +272,6 @@ def test_template_every_quoted_looking_value_stays_a_string(doc: dict[str, Any])
 
 
 # --- overrides ----------------------------------------------------------------------------
-
-
-def test_template_variables_are_few_and_defaulted() -> None:
-    assert template_variables() == {"display_name", "description"}
-
-
-def test_template_display_name_override() -> None:
-    doc = yaml.safe_load(render_template(display_name="NVIDIA NIM (mirror)"))
-    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
-    runtime_ann = doc["objects"][0]["metadata"]["annotations"]
-    assert runtime_ann["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
-
-
-@pytest.mark.parametrize(
-    "value", ["true", "8000", "null", '["single"]', "a: b", "#x", 'it\'s "quoted" \\ ok', "NIM é ✓"]
-)
-def test_template_override_values_stay_strings(value: str) -> None:
-    doc = yaml.safe_load(render_template(display_name=value, description=value))
-    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == value
-    assert doc["metadata"]["annotations"]["description"] == value
-
-
-def test_template_unknown_override_is_refused() -> None:
-    with pytest.raises(ValueError, match="display_nmae"):
-        render_template(display_nmae="x")
-
-
-def test_template_multiline_override_is_refused() -> None:
-    with pytest.raises(ValueError, match="printable"):
-        render_template(description="two\nlines")
 
 
 # --- templates_dir ------------------------------------------------------------------------
