@@ -33,8 +33,7 @@ def diff(
         typer.Option(
             "--format",
             "-f",
-            help="'table' for the terminal; 'markdown' for a pull-request description or QE "
-            "report; 'json' for tools (top-level added, removed, changed).",
+            help="'table' for the terminal, 'markdown' for a pull request, 'json' for tools.",
         ),
     ] = DiffFormat.table,
     output: Annotated[
@@ -47,12 +46,8 @@ def diff(
         ),
     ] = None,
 ) -> None:
-    """Report the models added, removed and changed from OLD to NEW.
-
-    Per changed model: tags added and removed, latestTag moves, EU flag flips and
-    other field changes. Exits 0 whether or not the sides differ (use
-    'generate --check' for a drift exit code); 2 when a side cannot be read.
-    """
+    """Report the models added, removed and changed from OLD to NEW (tags, latestTag, EU
+    flag and other fields). Exits 0 either way ('generate --check' exits 3 on drift)."""
     from nimgen.report import diff as diffreport
     from nimgen.tree.diff import diff_paths
 

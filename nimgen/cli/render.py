@@ -23,9 +23,8 @@ FromFile = Annotated[
     Path | None,
     typer.Option(
         "--from",
-        help="A snapshot from 'nimgen fetch', a nim-models-data ConfigMap, or an output "
-        "tree. Default: the built-in sample snapshot of the NIM catalog as of 2026-02-19 "
-        "(186 models), which is only a sample: use 'generate' for the live catalog.",
+        help="A snapshot from 'nimgen fetch', a ConfigMap or a tree. Default: the built-in "
+        "sample of the catalog as of 2026-02-19 ('generate' reads the live one).",
     ),
 ]
 RenderEuList = Annotated[
@@ -33,18 +32,15 @@ RenderEuList = Annotated[
     typer.Option(
         "--eu-list",
         dir_okay=False,
-        help="Mark EU-restricted models from this probe file (or flat list) instead of the "
-        "EU facts the --from input carries.",
+        help="Mark EU-restricted models from this probe file (or flat list), not --from's.",
     ),
 ]
 RenderEuUncertain = Annotated[
     EuUncertainPolicy,
     typer.Option(
         "--eu-uncertain",
-        help="For a model whose EU status (from --eu-list or a snapshot's statuses) is "
-        "inconclusive or missing, and for a stale --eu-list: 'restrict' ships it "
-        "euRestricted: true, 'allow' false, 'fail' fails the run (exit 1). A ConfigMap "
-        "input keeps its euRestricted values.",
+        help="An inconclusive or missing EU status, or a stale --eu-list: 'restrict' ships "
+        "euRestricted: true, 'allow' false, 'fail' exits 1 (a ConfigMap keeps its flags).",
     ),
 ]
 
@@ -67,9 +63,8 @@ def render(
 ) -> None:
     """Render the kustomize tree offline, from a file (no key, no network).
 
-    A snapshot's EU statuses are applied (inconclusive or missing ones under
-    --eu-uncertain), a ConfigMap's flags kept; --eu-list replaces them with a probe
-    file's. An input without EU facts needs --eu-list or --no-eu.
+    A snapshot's EU statuses apply, a ConfigMap's flags stay, --eu-list replaces them;
+    an input without EU facts needs --eu-list or --no-eu.
     """
     from nimgen.commands.render import RenderRequest, TreeRequest
     from nimgen.commands.render import render as render_tree
