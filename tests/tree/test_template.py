@@ -271,41 +271,26 @@ def test_template_every_quoted_looking_value_stays_a_string(doc: dict[str, Any])
             assert all(isinstance(item["value"], str) for item in value)
 
 
-# --- overrides ----------------------------------------------------------------------------
-
-
 # --- templates_dir ------------------------------------------------------------------------
 
 
-def test_template_dir_prefers_wheel_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("layout", ["wheel", "checkout", "neither"])
+def test_templates_dir_is_the_wheels_else_the_checkouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
     package = tmp_path / "site" / "nimgen"
-    (package / "templates").mkdir(parents=True)
-    (tmp_path / "site" / "templates").mkdir()
-    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    assert templates_dir() == (package / "templates").resolve()
-
-
-def test_template_dir_falls_back_to_checkout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    package = tmp_path / "repo" / "nimgen"
     package.mkdir(parents=True)
-    (tmp_path / "repo" / "templates").mkdir()
+    wheel, checkout = package / "templates", tmp_path / "site" / "templates"
+    if layout == "wheel":
+        wheel.mkdir()
+    if layout != "neither":
+        checkout.mkdir()
     monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    assert templates_dir() == (tmp_path / "repo" / "templates").resolve()
-
-
-def test_template_dir_missing_names_both_paths(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    package = tmp_path / "nowhere" / "nimgen"
-    package.mkdir(parents=True)
-    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    with pytest.raises(FileNotFoundError) as info:
-        templates_dir()
-    message = str(info.value)
-    assert str((package / "templates").resolve()) in message
-    assert str((tmp_path / "nowhere" / "templates").resolve()) in message
+    if layout == "neither":
+        with pytest.raises(FileNotFoundError, match=f"{wheel} and {checkout}"):
+            templates_dir()
+    else:
+        assert templates_dir() == (wheel if layout == "wheel" else checkout)
 
 
 # --- kustomize ----------------------------------------------------------------------------
@@ -324,13 +309,6 @@ def test_template_builds_with_kubectl_kustomize(
         f"resources:\n  - {TEMPLATE_FILENAME}\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    built = list(yaml.safe_load_all(result.stdout))
-    assert built == [doc]
+    built = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    assert list(yaml.safe_load_all(built.stdout)) == [doc]
