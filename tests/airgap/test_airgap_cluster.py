@@ -69,6 +69,15 @@ def _apply_pods(cluster: KubeCluster, path: Path) -> str:
         time.sleep(0.5)
 
 
+def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    """One object, or with no name the list of its kind, as kubectl prints it."""
+    named = (name,) if name else ()
+    document: dict[str, Any] = json.loads(
+        _ok(cluster.kubectl("get", kind, *named, "-n", namespace, "-o", "json"))
+    )
+    return document
+
+
 @pytest.fixture(scope="module")
 def sample() -> Loaded:
     return load_models(sample_path())
@@ -93,9 +102,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
 
     _ok(kube_cluster.kubectl("apply", "-f", str(out / PVCS_FILE)))
     _apply_pods(kube_cluster, out / LOADERS_FILE)
-    ns = ("-n", kube_namespace)
-    pvcs = json.loads(_ok(kube_cluster.kubectl("get", "pvc", *ns, "-o", "json")))["items"]
-    pods = json.loads(_ok(kube_cluster.kubectl("get", "pods", *ns, "-o", "json")))["items"]
+    pvcs = _get(kube_cluster, "pvc", "", kube_namespace)["items"]
+    pods = _get(kube_cluster, "pods", "", kube_namespace)["items"]
     assert sorted(p["metadata"]["name"] for p in pvcs) == [
         "nim-pvc-llama-3-1-8b-instruct",
         "nim-pvc-mistral-7b-instruct-v0-3",
@@ -119,8 +127,7 @@ def test_the_kustomization_and_the_weights_manifests_apply(
     ]
     # The printed clean-up step removes exactly the loaders, and keeps the filled PVCs.
     _ok(kube_cluster.kubectl("delete", "-f", str(out / LOADERS_FILE), "--wait=false"))
-    left = json.loads(_ok(kube_cluster.kubectl("get", "pvc", *ns, "-o", "json")))["items"]
-    assert len(left) == 2
+    assert len(_get(kube_cluster, "pvc", "", kube_namespace)["items"]) == 2
 
 
 def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path: Path) -> None:
@@ -160,32 +167,9 @@ def test_todays_dashboard_crd_prunes_the_nim_config_patch(
         "spec": {"dashboardConfig": {"disableNIMModelServing": False}},
     }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(config)))
-    _ok(
-        kube_cluster.kubectl(
-            "patch",
-            "odhdashboardconfig",
-            "odh-dashboard-config",
-            "-n",
-            kube_namespace,
-            "--type",
-            "merge",
-            "--patch-file",
-            str(out / DASHBOARD_PATCH_FILE),
-        )
-    )
-    stored = json.loads(
-        _ok(
-            kube_cluster.kubectl(
-                "get",
-                "odhdashboardconfig",
-                "odh-dashboard-config",
-                "-n",
-                kube_namespace,
-                "-o",
-                "json",
-            )
-        )
-    )
+    patch = ("patch", "odhdashboardconfig", "odh-dashboard-config", "-n", kube_namespace)
+    _ok(kube_cluster.kubectl(*patch, "--type=merge", f"--patch-file={out / DASHBOARD_PATCH_FILE}"))
+    stored = _get(kube_cluster, "odhdashboardconfig", "odh-dashboard-config", kube_namespace)
     assert "nimConfig" not in stored["spec"]
     assert stored["spec"]["dashboardConfig"] == {"disableNIMModelServing": False}
 
@@ -201,13 +185,6 @@ def _nested(document: dict[str, Any], path: list[str]) -> Any:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node
-
-
-def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(
-        _ok(cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json"))
-    )
-    return document
 
 
 def _airgap_cli(tmp_path: Path, namespace: str, *models: str) -> Path:
