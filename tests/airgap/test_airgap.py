@@ -17,12 +17,10 @@ from nimgen.airgap.plan import (
     plan_airgap,
 )
 from nimgen.airgap.render import (
-    AIRGAP_FILES,
     CONFIGMAP_FILE,
     DASHBOARD_PATCH_FILE,
     DSC_PATCH_FILE,
     IDMS_FILE,
-    IMAGES_FILE,
     IMAGESET_FILE,
     ITMS_FILE,
     KUSTOMIZATION_FILE,
@@ -30,7 +28,6 @@ from nimgen.airgap.render import (
     render_custom_configmap,
 )
 from nimgen.airgap.steps import next_steps
-from nimgen.airgap.weights import WEIGHTS_FILES
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
@@ -307,27 +304,6 @@ def test_known_digests_add_an_image_digest_mirror_set() -> None:
 @pytest.fixture(scope="module")
 def all_tags_plan(sample: Loaded) -> AirgapPlan:
     return plan_airgap(sample, mirror=MIRROR, tags=TagChoice.parse("all"))
-
-
-def test_images_imageset_and_configmap_tags_agree_exactly(all_tags_plan: AirgapPlan) -> None:
-    files = render_airgap(all_tags_plan)
-    assert set(files) == AIRGAP_FILES - {IDMS_FILE, DSC_PATCH_FILE} - WEIGHTS_FILES
-    configmap = yaml.safe_load(files[CONFIGMAP_FILE])
-    from_configmap = set()
-    for key, value in configmap["data"].items():
-        entry = json.loads(value)
-        assert entry["latestTag"] in entry["tags"]
-        from_configmap |= {f"nvcr.io/{entry['namespace']}/{key}:{tag}" for tag in entry["tags"]}
-    imageset = yaml.safe_load(files[IMAGESET_FILE])
-    from_imageset = [i["name"] for i in imageset["mirror"]["additionalImages"]]
-    lines = files[IMAGES_FILE].decode().splitlines()
-    pairs = [line.split(" ") for line in lines]
-    assert all(len(pair) == 2 for pair in pairs)
-    from_images_txt = [source for source, _ in pairs]
-    assert from_imageset == from_images_txt == sorted(from_configmap)
-    assert len(from_configmap) == len(all_tags_plan.images) > 186
-    for source, destination in pairs:
-        assert destination == source.replace("nvcr.io/", "registry.example.com:5000/mirror/", 1)
 
 
 def test_the_configmap_offers_the_whole_model_but_only_the_chosen_tags(sample: Loaded) -> None:
