@@ -48,20 +48,20 @@ def diff(
 ) -> None:
     """Report the models added, removed and changed from OLD to NEW (tags, latestTag, EU
     flag and other fields). Exits 0 either way ('generate --check' exits 3 on drift)."""
-    from nimgen.report import diff as diffreport
+    from nimgen.report import diff as diff_report
     from nimgen.tree.diff import diff_paths
 
     result = diff_paths(old, new)
     if output_format is DiffFormat.json:
-        text = diffreport.render_json(result)
+        text = diff_report.render_json(result)
     elif output_format is DiffFormat.markdown:
-        text = diffreport.render_markdown(result)
+        text = diff_report.render_markdown(result)
     elif output is not None:
-        text = diffreport.render_table(result)
+        text = diff_report.render_table(result)
     else:
         from rich.console import Console
 
-        diffreport.print_table(result, Console(highlight=False, soft_wrap=False))
+        diff_report.print_table(result, Console(highlight=False, soft_wrap=False))
         return
     if output is None:
         typer.echo(text, nl=False)

@@ -1,5 +1,5 @@
 """Moving tags, the weights plan and the weights files: nimgen.airgap.tags,
-nimgen.airgap.weights, nimgen.airgap.render_weights and nimgen.airgap.steps."""
+nimgen.airgap.weights and nimgen.airgap.steps."""
 
 from __future__ import annotations
 
