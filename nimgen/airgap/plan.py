@@ -1,12 +1,9 @@
 """Air-gapped clusters: which models and image tags to offer, and where the images will live.
 
-``plan_airgap`` turns models read offline (a ``fetch`` snapshot, a ConfigMap or an output
-tree) into a frozen ``AirgapPlan``: the ConfigMap's records, narrowed to the chosen tags,
-exactly one image per offered tag (plus, with ``--digests``, one digest reference per
-platform of each tag, from the digests a snapshot recorded), and the weights to stage.
-A model that offers a moving tag (``latest``) also gets its newest version tag. Every file
-(``nimgen.airgap.render``) comes from this one plan, so the ConfigMap's tags, the mirror
-lists and the weights cannot disagree. Nothing here touches the network.
+``plan_airgap`` turns models read offline into a frozen ``AirgapPlan``: the records,
+narrowed to the chosen tags, one image per offered tag (with ``--digests`` also its
+recorded digest references) and the weights to stage. Every file comes from this one
+plan, so the ConfigMap's tags, the mirror lists and the weights cannot disagree.
 """
 
 from __future__ import annotations
@@ -114,13 +111,9 @@ def plan_airgap(
     digests: bool = False,
     weights: WeightsOptions | None = None,
 ) -> AirgapPlan:
-    """Choose the models and tags and name every image.
-
-    With ``digests`` every offered tag also gets its recorded digest references; when
-    any has none, ``BadInput`` names those images (nothing is guessed). The version tag
-    offered beside a moving one is mirrored by tag. With ``weights`` each model's weights
-    are planned for the tag to deploy: the latestTag, or the version tag beside a moving one.
-    """
+    """Choose the models and tags and name every image. With ``digests`` a tag without a
+    recorded digest is bad input (nothing is guessed); with ``weights`` each model's
+    weights are planned for the tag to deploy (the version tag beside a moving one)."""
     selection = selection or Selection()
     tags = tags or TagChoice()
     if account and name not in (None, ACCOUNT_CONFIGMAP):
@@ -205,12 +198,8 @@ def _offer(
     model: SnapshotModel, offered: tuple[str, ...], *, digests: bool
 ) -> tuple[tuple[str, ...], MovingTag | None, str | None]:
     """The tags to offer, how the moving ones among them are pinned, and the version tag
-    added to pin them (None when none was added).
-
-    Under ``--digests`` the moving tag's recorded digests pin it as well; the added
-    version tag is mirrored by tag only, since snapshots record only the latestTag's
-    digests.
-    """
+    added to pin them (None if none was). The added tag is mirrored by tag only: snapshots
+    record only the latestTag's digests."""
     moving = tuple(t for t in offered if is_moving_tag(t))
     if not moving:
         return offered, None, None

@@ -1,17 +1,7 @@
-"""The files ``nimgen airgap`` writes, all rendered from one ``AirgapPlan``.
-
-- ``configmap.yaml``: the model list, offering exactly the mirrored tags: the admin's
-  custom ConfigMap, or with ``--account-configmap`` the one the Account's controller
-  points the dashboard at in air-gapped mode;
-- ``imagetagmirrorset.yaml`` (and ``imagedigestmirrorset.yaml`` with ``--digests``):
-  pulls of ``nvcr.io/nim`` go to the mirror; ``kustomization.yaml`` applies those;
-- ``odhdashboardconfig-patch.yaml`` (``spec.nimConfig``), or with ``--account-configmap``
-  ``datasciencecluster-patch.yaml`` (``airGapped: true``);
-- ``imageset-config.yaml`` (oc-mirror) and ``images.txt`` (``SOURCE DESTINATION`` per
-  line): every tag reference, each followed by its digest references with ``--digests``;
-- unless ``--no-weights``, the weights files of ``nimgen.airgap.weights``.
-
-Every YAML file goes through ``nimgen.yamlout.dump``: same plan, same bytes.
+"""The files ``nimgen airgap`` writes, all rendered from one ``AirgapPlan`` (docs/airgap.md
+lists them): the model ConfigMap, the mirror sets and their kustomization, the patch that
+makes the dashboard offer the ConfigMap, oc-mirror's image set and ``images.txt``, and
+the weights files. YAML goes through ``nimgen.yamlout.dump``: same plan, same bytes.
 """
 
 from __future__ import annotations

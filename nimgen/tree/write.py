@@ -1,13 +1,10 @@
 """Writing results: whole tree or nothing, whole file or nothing.
 
-A tree is rendered into a temporary directory beside the target and then
-swapped in with one ``renameat2(RENAME_EXCHANGE)`` where Linux offers it (two
-renames elsewhere), so a reader sees the old tree or the new one, never a mix,
-and a failed or interrupted run leaves the old tree byte for byte as it was.
-
-A run killed outright (``kill -9``, a lost node) cannot remove its temporary
-paths; the next run that writes into the same directory removes those whose
-owner is gone and says so (``nimgen.tempnames``).
+A tree is written into a temporary directory beside the target and swapped in with one
+``renameat2(RENAME_EXCHANGE)`` (two renames where the system cannot), so a reader sees
+the old tree or the new one, and a failed or interrupted run leaves the old one as it
+was. What a run killed outright leaves, the next run in that directory removes and
+names (``nimgen.tempnames``).
 """
 
 from __future__ import annotations
@@ -48,12 +45,8 @@ def _track(path: Path) -> None:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the duration of the block.
-
-    Used around the few steps that must not be cut in half: creating a temporary
-    path and recording it, and the swap of the old tree for the new one. A signal
-    that arrives meanwhile is delivered (and its handler runs) right after.
-    """
+    """Hold SIGINT and SIGTERM around what must not be cut in half (making and recording
+    a temporary path, the swap); a signal arriving meanwhile is delivered right after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -97,13 +90,9 @@ def output_path(target: Path, what: str = "--output") -> Path:
 
 
 def check_writable_parent(target: Path, what: str = "--output") -> None:
-    """Refuse, before any work, a target whose directory cannot be written.
-
-    Catches a parent that is a file (``file.txt/out``), a read-only or pseudo
-    file system (``/proc``, ``/sys``, a read-only mount) and missing permissions:
-    it creates and removes one empty temporary directory where the real write
-    would put its own, and nothing else.
-    """
+    """Refuse, before any work, a target whose directory cannot be written: a parent that
+    is a file, a read-only or pseudo file system, missing permissions. It makes and
+    removes one empty temporary directory where the real write would put its own."""
     parent = target.parent
     existing = _nearest_existing(parent)
     if not existing.is_dir():
@@ -156,11 +145,8 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
 
 
 def _foreign_entries(target: Path, owned: Collection[str], enough: int = 6) -> list[str]:
-    """Entries of ``target`` nimgen did not write, sorted; stops after ``enough`` of them.
-
-    A foreign directory is not descended into, so pointing --output at a big
-    directory by mistake (``.``, ``$HOME``) is refused at once, not after a full walk.
-    """
+    """Entries of ``target`` nimgen did not write, sorted; stops after ``enough``. A foreign
+    directory is not descended into: ``-o $HOME`` is refused at once, not after a walk."""
     foreign: list[str] = []
     for root, dirs, files in os.walk(target):
         base = Path(root).relative_to(target).as_posix()
@@ -254,11 +240,9 @@ def _remove_temp(path: Path) -> None:
 
 
 def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[str]) -> None:
-    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically.
-
-    An interruption (exception or signal) at any point leaves ``target`` as it
-    was or wholly new, and no temporary directory behind.
-    """
+    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
+    exception or signal at any point leaves it as it was or wholly new, and no temporary
+    directory behind."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
