@@ -1,9 +1,5 @@
-"""The admin's next steps after ``nimgen airgap``, as exact commands in the order done.
-
-Connected side: copy the images into an archive, stage the weights. Disconnected side:
-push the images to the mirror, apply the ConfigMap and mirror sets, make the dashboard
-offer the ConfigMap, fill one PVC per model with its weights, deploy with no NGC key.
-"""
+"""The admin's next steps after ``nimgen airgap``, as exact commands in the order done:
+from copying the images and staging the weights to a model deployed without an NGC key."""
 
 from __future__ import annotations
 

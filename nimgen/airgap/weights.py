@@ -1,12 +1,9 @@
 """Model weights for a disconnected cluster: which image's profiles to stage, and where.
 
-NIM images ship without weights. At start-up a NIM serves a profile from its cache
-(``NIM_CACHE_PATH``; the Template mounts the ``nim-pvc`` volume there) and downloads it
-from NGC otherwise, which a disconnected cluster cannot. So, per model, the weights of the
-tag to deploy are staged on a connected machine (``stage-weights.sh``, the image's own
-``list-model-profiles`` and ``download-to-cache``) and unpacked into a PVC on the cluster
-(``weights/pvcs.yaml``) through a short-lived loader Pod (``weights/loaders.yaml``) that
-mounts it where the Template does.
+NIM images ship without weights, and a NIM downloads from NGC what its cache
+(``NIM_CACHE_PATH``, the Template's ``nim-pvc``) lacks. So per model the weights of the
+tag to deploy are staged on a connected machine (``stage-weights.sh``) and unpacked into
+a PVC through a short-lived loader Pod that mounts it where the Template does.
 """
 
 from __future__ import annotations
@@ -65,8 +62,7 @@ def quantity_bytes(text: str) -> int:
 
 @dataclass(frozen=True)
 class WeightsOptions:
-    """Where the weights go on the cluster, and which profiles the script picks by default:
-    ``gpus`` names GPU models as NIM's profile names spell them (``h100``, ``l40s``)."""
+    """Where the weights go, and the GPU models (as NIM profiles spell them) to stage for."""
 
     project: str = DEFAULT_PROJECT
     pvc_size: str = DEFAULT_PVC_SIZE
