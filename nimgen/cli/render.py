@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.eu_options import DEFAULT_MAX_AGE_DAYS, EuMaxAge, EuUncertainPolicy, NoEu
+from nimgen.cli.eu_options import DEFAULT_MAX_AGE_DAYS, EuList, EuMaxAge, EuUncertainPolicy, NoEu
 from nimgen.cli.options import Choice, Output, grouped
 from nimgen.cli.tree_options import (
     DEFAULT_MAX_LOSS_PERCENT,
@@ -25,14 +25,6 @@ FromFile = Annotated[
         "--from",
         help="A snapshot from 'nimgen fetch', a ConfigMap or a tree. Default: the built-in "
         "sample of the catalog as of 2026-02-19 ('generate' reads the live one).",
-    ),
-]
-RenderEuList = Annotated[
-    Path | None,
-    typer.Option(
-        "--eu-list",
-        dir_okay=False,
-        help="Mark EU-restricted models from this probe file (or flat list), not --from's.",
     ),
 ]
 RenderEuUncertain = Annotated[
@@ -55,7 +47,7 @@ def render(
     name_suffix: NameSuffixOption = NameSuffix.content,
     allow_empty: AllowEmpty = False,
     max_loss: MaxLoss = DEFAULT_MAX_LOSS_PERCENT,
-    eu_list: RenderEuList = None,
+    eu_list: EuList = None,
     no_eu: NoEu = False,
     eu_uncertain: RenderEuUncertain = EuUncertainPolicy.restrict,
     eu_max_age: EuMaxAge = DEFAULT_MAX_AGE_DAYS,
