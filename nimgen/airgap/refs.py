@@ -1,9 +1,7 @@
-"""Image references for the air gap: where the mirror is, and what one image to copy is.
+"""Image references: where the mirror is (``--mirror``), and what one image to copy is.
 
-``parse_mirror`` checks ``--mirror REGISTRY[/PREFIX]``; ``Image`` names one image on
-``nvcr.io`` and its place in the mirror; ``reference_problems`` refuses model names and
-tags that the OCI distribution reference grammar would refuse. Nothing here touches
-the network.
+Model names and tags that the OCI distribution reference grammar would refuse are
+refused here (``reference_problems``), before any file is written.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ from nimgen.errors import BadInput
 from nimgen.names import IMAGE_NAME_MAX, IMAGE_PATH_COMPONENT, IMAGE_TAG, REGISTRY_HOST
 
 SOURCE_REGISTRY = "nvcr.io"
-
-_MIRROR_USAGE = "--mirror takes REGISTRY[/PREFIX], e.g. registry.example.com:5000/nim-mirror"
+_USAGE = "--mirror takes REGISTRY[/PREFIX], e.g. registry.example.com:5000/nim-mirror"
+_OWN_TAG = "nimgen keeps each image's own tag. " + _USAGE
 
 
 @dataclass(frozen=True)
@@ -38,23 +36,19 @@ def parse_mirror(text: str) -> Mirror:
     """Check ``REGISTRY[/PREFIX]``: a host (with a dot or a port, or localhost), no scheme,
     no tag, no digest, and a lower-case path."""
     value = text.strip()
+    bad = f"--mirror {text!r}:"
     if not value:
-        raise BadInput(f"{_MIRROR_USAGE}; it is empty")
+        raise BadInput(f"{_USAGE}; it is empty")
     if "://" in value:
         scheme, _, rest = value.partition("://")
         raise BadInput(
-            f"--mirror {text!r}: give the registry without a scheme ({scheme}://): "
-            f"--mirror {rest.rstrip('/')}"
+            f"{bad} give the registry without a scheme ({scheme}://): --mirror {rest.rstrip('/')}"
         )
     if any(c.isspace() for c in value):
-        raise BadInput(f"--mirror {text!r}: must not contain spaces. {_MIRROR_USAGE}")
+        raise BadInput(f"{bad} must not contain spaces. {_USAGE}")
     if "@" in value:
-        raise BadInput(
-            f"--mirror {text!r}: a digest (@...) names an image, not a place to mirror to. "
-            f"{_MIRROR_USAGE}"
-        )
-    value = value.rstrip("/")
-    host_port, _, prefix = value.partition("/")
+        raise BadInput(f"{bad} a digest (@...) names an image, not a place to mirror to. {_USAGE}")
+    host_port, _, prefix = value.rstrip("/").partition("/")
     host, colon, port = host_port.partition(":")
     if host.startswith("[") and "]" in host_port:  # [IPv6]:port
         host, _, rest = host_port.partition("]")
@@ -62,45 +56,35 @@ def parse_mirror(text: str) -> Mirror:
         colon, port = (":", rest[1:]) if rest.startswith(":") else ("", "")
     if colon and not (port.isdigit() and 0 < int(port) < 65536):
         if not prefix:
-            raise BadInput(
-                f"--mirror {text!r}: {port!r} is not a port; a tag is not allowed here, "
-                "nimgen keeps each image's own tag. " + _MIRROR_USAGE
-            )
-        raise BadInput(f"--mirror {text!r}: {port!r} is not a port number. {_MIRROR_USAGE}")
+            raise BadInput(f"{bad} {port!r} is not a port; a tag is not allowed here, {_OWN_TAG}")
+        raise BadInput(f"{bad} {port!r} is not a port number. {_USAGE}")
     if not REGISTRY_HOST.fullmatch(host):
-        raise BadInput(f"--mirror {text!r}: {host!r} is not a registry host name. {_MIRROR_USAGE}")
+        raise BadInput(f"{bad} {host!r} is not a registry host name. {_USAGE}")
     if not (colon or "." in host or host == "localhost" or host.startswith("[")):
         raise BadInput(
-            f"--mirror {text!r}: {host!r} does not look like a registry host (a registry "
-            "needs a dot or a port in its name, or localhost; otherwise it is read as a "
-            f"Docker Hub path). {_MIRROR_USAGE}"
+            f"{bad} {host!r} does not look like a registry host (a registry needs a dot or a "
+            f"port in its name, or localhost; otherwise it is read as a Docker Hub path). {_USAGE}"
         )
     if host.lower() == SOURCE_REGISTRY:
-        raise BadInput(
-            f"--mirror {text!r}: the mirror must be your registry, not {SOURCE_REGISTRY}"
-        )
-    components = prefix.split("/") if prefix else []
-    for component in components:
+        raise BadInput(f"{bad} the mirror must be your registry, not {SOURCE_REGISTRY}")
+    for component in prefix.split("/") if prefix else ():
         if ":" in component:
+            tag = component.partition(":")[2]
             raise BadInput(
-                f"--mirror {text!r}: ends in a tag ({component.partition(':')[2]!r}); give "
-                "only the registry and path, nimgen keeps each image's own tag. " + _MIRROR_USAGE
+                f"{bad} ends in a tag ({tag!r}); give only the registry and path, {_OWN_TAG}"
             )
         if not IMAGE_PATH_COMPONENT.fullmatch(component):
             why = "is empty" if not component else "is not a valid repository path component"
             if component and component.lower() != component:
                 why = "has upper-case letters (registry paths are lower-case)"
-            raise BadInput(f"--mirror {text!r}: the path part {component!r} {why}")
+            raise BadInput(f"{bad} the path part {component!r} {why}")
     return Mirror(registry=f"{host}{':' + port if colon else ''}", prefix=prefix)
 
 
 @dataclass(frozen=True)
 class Image:
-    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``.
-
-    With ``digest`` set it is a digest reference instead, ``...{repository}@sha256:...``:
-    the image of ``tag`` for one ``platform`` (``os/architecture``), pinned.
-    """
+    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``;
+    with ``digest`` the image of ``tag`` for one ``platform`` (``os/arch``), pinned."""
 
     model: str
     repository: str  # "{namespace}/{name}", e.g. nim/meta/llama-3.1-8b-instruct
@@ -125,20 +109,14 @@ class Image:
 
 def reference_problems(record: ModelRecord, tags: tuple[str, ...]) -> list[str]:
     """Why ``nvcr.io/{namespace}/{name}:{tag}`` is not a valid image reference, if it is not."""
-    problems = []
     repository = f"{record.namespace}/{record.name}"
-    for component in repository.split("/"):
-        if not IMAGE_PATH_COMPONENT.fullmatch(component):
-            problems.append(
-                f"{record.name}: {repository!r} is not a valid image repository "
-                f"({component!r}: lower-case letters, digits and single separators only)"
-            )
-            break
+    problems = [
+        f"{record.name}: {repository!r} is not a valid image repository ({bad!r}: "
+        "lower-case letters, digits and single separators only)"
+        for bad in repository.split("/")
+        if not IMAGE_PATH_COMPONENT.fullmatch(bad)
+    ][:1]
     if len(f"{SOURCE_REGISTRY}/{repository}") > IMAGE_NAME_MAX:
         problems.append(f"{record.name}: the image name is over {IMAGE_NAME_MAX} characters")
-    problems.extend(
-        f"{record.name}: {tag!r} is not a valid image tag"
-        for tag in tags
-        if not IMAGE_TAG.fullmatch(tag)
-    )
-    return problems
+    bad_tags = [tag for tag in tags if not IMAGE_TAG.fullmatch(tag)]
+    return problems + [f"{record.name}: {tag!r} is not a valid image tag" for tag in bad_tags]

@@ -1,14 +1,10 @@
-"""Which image tags the air gap offers, and which of them move.
+"""Which image tags the air gap offers (``--tags``), and which of them move.
 
-``--tags`` chooses tags per model (``TagChoice``). A *moving* tag is one that is not a
-version (``latest``, ``rtx-latest``): NVIDIA re-points it at every release, so a mirror
-that copies it holds whatever it meant on the day of the copy, and a second copy can
-silently change what the cluster runs. ``newest_version_tag`` is the fixed tag that
-``plan_airgap`` offers and mirrors beside a moving one; ``MovingTag`` records, per
-model, what remains moving and how it was pinned.
-
-Version tags such as ``1`` or ``1.15`` also get re-pointed as patches ship; they are
-versions by the canonical order of ``nimgen.tags`` and are not reported here.
+A *moving* tag is one that is not a version (``latest``, ``rtx-latest``): NVIDIA re-points
+it at every release, so a mirror holds whatever it meant on the day of the copy.
+``newest_version_tag`` is the fixed tag offered beside it; ``MovingTag`` records, per
+model, what remains moving and what pins it. (Version tags such as ``1.15`` move as
+patches ship too; they are versions by ``nimgen.tags``'s order and not reported here.)
 """
 
 from __future__ import annotations
@@ -25,17 +21,14 @@ from nimgen.tags import canonical_tags, tag_sort_key
 TagKind = Literal["latest", "all", "glob"]
 
 # Fields of ``nimgen.tags.tag_sort_key``: (group, numbers, is_variant, variant, tag).
-_GROUP = 0
-_IS_VARIANT = 2
+_GROUP, _IS_VARIANT = 0, 2
 _GROUP_NOT_VERSION = 1
 
 
 @dataclass(frozen=True)
 class TagChoice:
-    """``--tags``: ``latest`` (the model's latestTag), ``all``, or a glob over tag names.
-
-    The latestTag is always offered, so a glob only adds tags.
-    """
+    """``--tags``: ``latest`` (the model's latestTag), ``all``, or a glob over tag names
+    (which only adds tags: the latestTag is always offered)."""
 
     kind: TagKind = "latest"
     pattern: str = ""
@@ -88,12 +81,9 @@ def newest_version_tag(tags: Iterable[str]) -> str | None:
 
 @dataclass(frozen=True)
 class MovingTag:
-    """A model that offers (and mirrors) a moving tag, and what pins it.
-
-    ``pinned_tag`` is the newest version tag, offered and mirrored beside the moving
-    ones (None when the model has none); ``pinned_by_digest`` is True when ``--digests``
-    pins every moving tag's images by the digests the snapshot recorded.
-    """
+    """A model that offers a moving tag, and what pins it: ``pinned_tag``, the newest
+    version tag offered beside (None if it has none), and ``pinned_by_digest``, when
+    ``--digests`` pins every moving tag by the digests the snapshot recorded."""
 
     model: str
     tags: tuple[str, ...]

@@ -17,11 +17,7 @@ def airgap(
     *,
     from_path: Annotated[
         Path,
-        typer.Option(
-            "--from",
-            help="A snapshot from 'nimgen fetch', a nim-models-data ConfigMap (shipped or "
-            "custom), or an output tree.",
-        ),
+        typer.Option("--from", help="A snapshot from 'nimgen fetch', a ConfigMap or a tree."),
     ],
     output: Annotated[
         Path,
@@ -32,8 +28,7 @@ def airgap(
         typer.Option(
             "--mirror",
             metavar="REGISTRY[/PREFIX]",
-            help="Where the images will live, e.g. registry.example.com:5000/mirror: "
-            "nvcr.io/nim/meta/x:1 becomes REGISTRY/PREFIX/nim/meta/x:1.",
+            help="Where the images will live: nvcr.io/nim/x:1 becomes REGISTRY/PREFIX/nim/x:1.",
         ),
     ],
     choice: Choice,
@@ -42,46 +37,43 @@ def airgap(
         typer.Option(
             "--tags",
             metavar="latest|all|GLOB",
-            help="Which tags of each model to offer and mirror: 'latest' (the model's "
-            "latestTag), 'all', or a glob such as '1.*' (the latestTag is always added). "
-            "Beside a moving tag ('latest') the newest version tag is always added too.",
+            help="Tags to offer and mirror: the latestTag, all, or a glob such as '1.*' (the "
+            "latestTag always; beside a moving tag, the newest version tag too).",
         ),
     ] = "latest",
     name: Annotated[
-        str, typer.Option("--name", help="Name of the custom ConfigMap.")
-    ] = "custom-nim-models",
+        str | None,
+        typer.Option("--name", help="Name of the custom ConfigMap.  [default: custom-nim-models]"),
+    ] = None,
     namespace: Annotated[
         str,
         typer.Option("--namespace", help="Namespace of the ConfigMap and the dashboard."),
     ] = "redhat-ods-applications",
     immutable: Annotated[
+        bool, typer.Option("--immutable", help="Mark the ConfigMap immutable (fixed name).")
+    ] = False,
+    account_configmap: Annotated[
         bool,
         typer.Option(
-            "--immutable",
-            help="Mark the ConfigMap immutable (it then has to be deleted and re-created "
-            "to change, since its name is fixed).",
+            "--account-configmap",
+            help="Clusters on the NIM Account: write odh-nim-account-cm, which the controller "
+            "points the dashboard at in air-gapped mode, and the DataScienceCluster patch.",
         ),
     ] = False,
     digests: Annotated[
         bool,
         typer.Option(
             "--digests",
-            help="Also pin digests: write an ImageDigestMirrorSet and list each tag's "
-            "digest references (nvcr.io/...@sha256:..., one per platform) after its tag "
-            "in images.txt and imageset-config.yaml. Needs a digest for every chosen tag: "
-            "'fetch' snapshots record the latestTag's, so use it with --tags latest; "
-            "otherwise exit 2 naming the images without one. (The version tag added "
-            "beside a moving latestTag is mirrored by tag.)",
+            help="Also pin each tag's recorded digests (an ImageDigestMirrorSet); snapshots "
+            "record the latestTag's, so use it with --tags latest.",
         ),
     ] = False,
     weights: Annotated[
         bool,
         typer.Option(
             "--weights/--no-weights",
-            help="Write stage-weights.sh (downloads each model's weights on a connected "
-            "machine) and weights/pvcs.yaml and weights/loaders.yaml (a PVC per model to "
-            "fill and deploy with). NIM images carry no weights; --no-weights for those "
-            "that do.",
+            help="Write stage-weights.sh and a PVC and loader Pod per model (NIM images carry "
+            "no weights).",
         ),
     ] = True,
     project: Annotated[
@@ -100,21 +92,13 @@ def airgap(
         typer.Option(
             "--gpu",
             metavar="NAME",
-            help="The cluster's GPU model as NIM profile names spell it (h100, a100, l40s); "
-            "repeatable. stage-weights.sh then downloads every profile built for it.",
+            help="The cluster's GPU model as NIM profiles spell it (h100, l40s); repeatable.",
         ),
     ] = None,
     out: Output,
 ) -> None:
-    """Write a custom ConfigMap, the mirroring manifests and the weights staging for a
-    disconnected cluster.
-
-    Offline: reads --from and makes no network connection. Writes into --output the
-    ConfigMap, an ImageTagMirrorSet, a kustomization.yaml (oc apply -k), the
-    OdhDashboardConfig merge patch, oc-mirror's imageset-config.yaml and images.txt,
-    and (unless --no-weights) stage-weights.sh and a PVC and loader Pod per model,
-    then prints the next steps with their exact commands.
-    """
+    """Write a model ConfigMap, the mirroring manifests and the weights staging for a
+    disconnected cluster, offline, and print the next steps (docs/airgap.md)."""
     from nimgen.commands.airgap import AirgapRequest, write_airgap
     from nimgen.report.run import run_command
 
@@ -127,6 +111,7 @@ def airgap(
         name=name,
         namespace=namespace,
         immutable=immutable,
+        account=account_configmap,
         digests=digests,
         weights=weights,
         project=project,

@@ -33,8 +33,7 @@ def diff(
         typer.Option(
             "--format",
             "-f",
-            help="'table' for the terminal; 'markdown' for a pull-request description or QE "
-            "report; 'json' for tools (top-level added, removed, changed).",
+            help="'table' for the terminal, 'markdown' for a pull request, 'json' for tools.",
         ),
     ] = DiffFormat.table,
     output: Annotated[
@@ -47,26 +46,22 @@ def diff(
         ),
     ] = None,
 ) -> None:
-    """Report the models added, removed and changed from OLD to NEW.
-
-    Per changed model: tags added and removed, latestTag moves, EU flag flips and
-    other field changes. Exits 0 whether or not the sides differ (use
-    'generate --check' for a drift exit code); 2 when a side cannot be read.
-    """
-    from nimgen.report import diff as diffreport
+    """Report the models added, removed and changed from OLD to NEW (tags, latestTag, EU
+    flag and other fields). Exits 0 either way ('generate --check' exits 3 on drift)."""
+    from nimgen.report import diff as diff_report
     from nimgen.tree.diff import diff_paths
 
     result = diff_paths(old, new)
     if output_format is DiffFormat.json:
-        text = diffreport.render_json(result)
+        text = diff_report.render_json(result)
     elif output_format is DiffFormat.markdown:
-        text = diffreport.render_markdown(result)
+        text = diff_report.render_markdown(result)
     elif output is not None:
-        text = diffreport.render_table(result)
+        text = diff_report.render_table(result)
     else:
         from rich.console import Console
 
-        diffreport.print_table(result, Console(highlight=False, soft_wrap=False))
+        diff_report.print_table(result, Console(highlight=False, soft_wrap=False))
         return
     if output is None:
         typer.echo(text, nl=False)

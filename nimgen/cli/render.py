@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.eu_options import DEFAULT_MAX_AGE_DAYS, EuMaxAge, EuUncertainPolicy, NoEu
+from nimgen.cli.eu_options import DEFAULT_MAX_AGE_DAYS, EuList, EuMaxAge, EuUncertainPolicy, NoEu
 from nimgen.cli.options import Choice, Output, grouped
 from nimgen.cli.tree_options import (
     DEFAULT_MAX_LOSS_PERCENT,
@@ -23,28 +23,16 @@ FromFile = Annotated[
     Path | None,
     typer.Option(
         "--from",
-        help="A snapshot from 'nimgen fetch', a nim-models-data ConfigMap, or an output "
-        "tree. Default: the built-in sample snapshot of the NIM catalog as of 2026-02-19 "
-        "(186 models), which is only a sample: use 'generate' for the live catalog.",
-    ),
-]
-RenderEuList = Annotated[
-    Path | None,
-    typer.Option(
-        "--eu-list",
-        dir_okay=False,
-        help="Mark EU-restricted models from this probe file (or flat list) instead of the "
-        "EU facts the --from input carries.",
+        help="A snapshot from 'nimgen fetch', a ConfigMap or a tree. Default: the built-in "
+        "sample of the catalog as of 2026-02-19 ('generate' reads the live one).",
     ),
 ]
 RenderEuUncertain = Annotated[
     EuUncertainPolicy,
     typer.Option(
         "--eu-uncertain",
-        help="For a model whose EU status (from --eu-list or a snapshot's statuses) is "
-        "inconclusive or missing, and for a stale --eu-list: 'restrict' ships it "
-        "euRestricted: true, 'allow' false, 'fail' fails the run (exit 1). A ConfigMap "
-        "input keeps its euRestricted values.",
+        help="An inconclusive or missing EU status, or a stale --eu-list: 'restrict' ships "
+        "euRestricted: true, 'allow' false, 'fail' exits 1 (a ConfigMap keeps its flags).",
     ),
 ]
 
@@ -59,7 +47,7 @@ def render(
     name_suffix: NameSuffixOption = NameSuffix.content,
     allow_empty: AllowEmpty = False,
     max_loss: MaxLoss = DEFAULT_MAX_LOSS_PERCENT,
-    eu_list: RenderEuList = None,
+    eu_list: EuList = None,
     no_eu: NoEu = False,
     eu_uncertain: RenderEuUncertain = EuUncertainPolicy.restrict,
     eu_max_age: EuMaxAge = DEFAULT_MAX_AGE_DAYS,
@@ -67,9 +55,8 @@ def render(
 ) -> None:
     """Render the kustomize tree offline, from a file (no key, no network).
 
-    A snapshot's EU statuses are applied (inconclusive or missing ones under
-    --eu-uncertain), a ConfigMap's flags kept; --eu-list replaces them with a probe
-    file's. An input without EU facts needs --eu-list or --no-eu.
+    A snapshot's EU statuses apply, a ConfigMap's flags stay, --eu-list replaces them;
+    an input without EU facts needs --eu-list or --no-eu.
     """
     from nimgen.commands.render import RenderRequest, TreeRequest
     from nimgen.commands.render import render as render_tree

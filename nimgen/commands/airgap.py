@@ -1,8 +1,4 @@
-"""``nimgen airgap``: plan, render, check and write the air-gap directory, offline.
-
-The command line parses the options into an ``AirgapRequest``; this does the rest and
-returns an ``AirgapResult``, which ``nimgen.report`` prints (the summary and ``--json``).
-"""
+"""``nimgen airgap``: plan, render, check and write the air-gap directory, offline."""
 
 from __future__ import annotations
 
@@ -23,9 +19,10 @@ class AirgapRequest:
     mirror: str
     choice: ModelChoice
     tags: str
-    name: str
+    name: str | None
     namespace: str
     immutable: bool
+    account: bool
     digests: bool
     weights: bool
     project: str
@@ -42,45 +39,41 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     from nimgen.airgap.weights import parse_weights_options
     from nimgen.commands.results import AirgapResult, ConfigMapFacts
     from nimgen.errors import RunFailed
-    from nimgen.report import airgap as airgap_report
+    from nimgen.report.airgap import warnings
     from nimgen.snapshot import load_models
     from nimgen.tree.configmap import MAX_OBJECT_BYTES
     from nimgen.tree.write import check_output_dir, write_tree
     from nimgen.validate import validate_text
 
-    target = parse_mirror(request.mirror)
-    tag_choice = TagChoice.parse(request.tags)
+    mirror, tags = parse_mirror(request.mirror), TagChoice.parse(request.tags)
     selection = request.choice.selection()
-    staging = (
-        parse_weights_options(
+    weights = None
+    if request.weights:
+        weights = parse_weights_options(
             project=request.project,
             pvc_size=request.pvc_size,
             storage_class=request.storage_class,
             gpus=request.gpu or (),
         )
-        if request.weights
-        else None
-    )
-    check_output_dir(request.output.absolute(), AIRGAP_FILES)
-    loaded = load_models(request.from_path)
+    check_output_dir(request.output, AIRGAP_FILES)
     plan = plan_airgap(
-        loaded,
-        mirror=target,
+        load_models(request.from_path),
+        mirror=mirror,
         selection=selection,
-        tags=tag_choice,
+        tags=tags,
         name=request.name,
         namespace=request.namespace,
         immutable=request.immutable,
+        account=request.account,
         digests=request.digests,
-        weights=staging,
+        weights=weights,
     )
     for pattern in plan.unmatched_patterns:
         log.warn(f"--models {pattern!r} matched no model in {request.from_path}")
-    for warning in airgap_report.warnings(plan):
+    for warning in warnings(plan):
         log.warn(warning)
     files = render_airgap(plan)
-    configmap_text = files[CONFIGMAP_FILE].decode("utf-8")
-    checked = validate_text(configmap_text, CONFIGMAP_FILE)
+    checked = validate_text(files[CONFIGMAP_FILE].decode("utf-8"), CONFIGMAP_FILE)
     if checked.errors:
         raise RunFailed(
             "the custom ConfigMap would not be valid; nothing was written "
@@ -88,17 +81,12 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
             details=tuple(f"{p.key}: {p.message}" for p in checked.errors),
         )
     write_tree(request.output, files, owned=AIRGAP_FILES)
-
     size = len(files[CONFIGMAP_FILE])
+    share = round(size / MAX_OBJECT_BYTES, 4)
     return AirgapResult(
         plan=plan,
         steps=next_steps(plan, request.output),
         files=tuple(sorted(files)),
-        configmap=ConfigMapFacts(
-            name=plan.name,
-            namespace=plan.namespace,
-            size_bytes=size,
-            share_of_limit=round(size / MAX_OBJECT_BYTES, 4),
-        ),
+        configmap=ConfigMapFacts(plan.name, size, share, namespace=plan.namespace),
         output=request.output,
     )

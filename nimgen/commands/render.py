@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.commands.common import ModelChoice, RunLog, eu_warnings_first, log_outcome
-from nimgen.commands.tree import DEFAULT_MAX_LOSS_PERCENT
+from nimgen.commands.tree import (
+    DEFAULT_MAX_LOSS_PERCENT,
+    build_tree,
+    check_not_empty,
+    model_loss,
+    previous_names,
+    warn_client_side_apply,
+    warn_fixed_name,
+    write_output_tree,
+)
+from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
@@ -49,16 +59,13 @@ class Tree(NamedTuple):
 def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
     """Refuse an output that is not ours before any work (exit 2); warn about a fixed name.
 
-    Returns the revision and digest of the ConfigMap already in ``output`` (read once,
-    here, so a revision nimgen cannot continue fails before any network work)."""
-    from nimgen.commands.tree import warn_fixed_name
-    from nimgen.tree.layout import TREE_FILES
+    Returns what the ConfigMap already in ``output`` says (read once, here, so a revision
+    nimgen cannot continue fails before any network work)."""
+    from nimgen.tree.revision import read_previous
     from nimgen.tree.write import check_output_dir
 
-    check_output_dir(request.output.absolute(), TREE_FILES, writable=not request.check)
+    check_output_dir(request.output, TREE_FILES, writable=not request.check)
     warn_fixed_name(log, request.versioned)
-    from nimgen.tree.revision import read_previous
-
     return read_previous(request.output)
 
 
@@ -78,15 +85,6 @@ def write_models(
     else ``previous`` - are counted, and over ``max_loss_percent`` warned about.
     """
     from nimgen.commands.results import ConfigMapFacts
-    from nimgen.commands.tree import (
-        build_tree,
-        check_not_empty,
-        model_loss,
-        previous_names,
-        warn_client_side_apply,
-        write_output_tree,
-    )
-    from nimgen.tree.layout import BASE_CONFIGMAP
 
     check_not_empty(models, request.allow_empty, "the tree")
     configmap, files = build_tree(

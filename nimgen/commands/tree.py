@@ -1,9 +1,9 @@
 """The output tree of ``generate`` and ``render``: build it, guard it, write it.
 
-The guards run before anything is written: two resources with one name, a run
-that would ship no models (unless ``--allow-empty``), a ConfigMap over etcd's
-limit. ``model_loss`` compares the result with the previous tree, so a run that
-drops many models says so loudly.
+The guards run before anything is written: two resources with one name, a run that
+would ship no models (unless ``--allow-empty``), a ConfigMap over etcd's limit.
+``model_loss`` compares the result with the previous tree, so a run that drops many
+models says so loudly.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen.errors import NimgenError, RunFailed
+from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
+from nimgen.tree.layout import TREE_FILES, render_tree
+from nimgen.tree.template import render_template
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
@@ -26,24 +29,22 @@ def check_unique_names(models: tuple[SnapshotModel, ...]) -> None:
     """A ConfigMap key is a model name: two resources (two teams) with one name cannot ship."""
     names: dict[str, str] = {}
     for model in models:
-        other = names.get(model.record.name)
-        if other is not None:
+        other = names.setdefault(model.record.name, model.catalog.resourceId)
+        if other != model.catalog.resourceId:
             raise RunFailed(
                 f"two catalog resources share the name {model.record.name!r} "
                 f"({other} and {model.catalog.resourceId}); a ConfigMap key must be unique"
             )
-        names[model.record.name] = model.catalog.resourceId
 
 
 def check_not_empty(models: tuple[SnapshotModel, ...], allow_empty: bool, what: str) -> None:
     """A run that would ship no models fails: an outage page, a wrong org or an over-narrow
     ``--models`` would otherwise replace a full tree with an empty one."""
-    if models or allow_empty:
-        return
-    raise RunFailed(
-        f"the run found no model to ship, so {what} was not written (an outage, a wrong "
-        "org, or --models/--exclude matching nothing?); --allow-empty writes it anyway"
-    )
+    if not models and not allow_empty:
+        raise RunFailed(
+            f"the run found no model to ship, so {what} was not written (an outage, a wrong "
+            "org, or --models/--exclude matching nothing?); --allow-empty writes it anyway"
+        )
 
 
 def build_tree(
@@ -54,13 +55,7 @@ def build_tree(
     previous: PreviousConfigMap | None = None,
 ) -> tuple[RenderedConfigMap, dict[str, bytes]]:
     """The ConfigMap and every file of the tree, refused when over etcd's object limit.
-
-    ``previous`` (the tree in --output) sets the revision annotation readers order by.
-    """
-    from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
-    from nimgen.tree.layout import render_tree
-    from nimgen.tree.template import render_template
-
+    ``previous`` (the tree in --output) sets the revision annotation readers order by."""
     check_unique_names(models)
     configmap = render_configmap(
         (m.record for m in models),
@@ -79,8 +74,6 @@ def build_tree(
 
 def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
     """Past 256 KiB of annotations, client-side ``kubectl apply`` refuses the ConfigMap."""
-    from nimgen.tree.configmap import MAX_ANNOTATION_BYTES
-
     if not configmap.client_apply_fits:
         log.warn(
             f"client-side apply (kubectl/oc apply without --server-side) would need "
@@ -91,7 +84,6 @@ def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
 
 
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
-    from nimgen.tree.layout import TREE_FILES
     from nimgen.tree.write import write_tree
 
     write_tree(output, files, owned=TREE_FILES)
@@ -108,12 +100,10 @@ def warn_fixed_name(log: RunLog, versioned: bool) -> None:
 def previous_names(path: Path) -> tuple[str, ...] | None:
     """The model names of an earlier result (a tree, ConfigMap or snapshot); None if there is
     none or it cannot be read (the run itself decides whether that matters)."""
-    if not path.exists():
-        return None
     from nimgen.snapshot import load_models
 
     try:
-        return tuple(m.record.name for m in load_models(path).models)
+        return tuple(m.record.name for m in load_models(path).models) if path.exists() else None
     except NimgenError:
         return None
 
@@ -130,8 +120,7 @@ def model_loss(
 
     if previous is None or not names:
         return None
-    shipped = {m.record.name for m in models}
-    lost = tuple(sorted(set(names) - shipped))
+    lost = tuple(sorted(set(names) - {m.record.name for m in models}))
     loss = ModelLoss(str(previous), len(set(names)), lost, max_loss_percent)
     if loss.exceeded:
         shown = ", ".join(lost[:10]) + (f", ... (+{len(lost) - 10})" if len(lost) > 10 else "")

@@ -1,8 +1,4 @@
-"""What ``nimgen airgap`` tells the admin: summary lines, warnings and the ``--json`` extras.
-
-Kept out of the command line module so that the command only parses options and
-prints; kept out of ``nimgen.airgap.plan`` so that the plan holds no wording.
-"""
+"""What ``nimgen airgap`` tells the admin: summary lines, warnings and the ``--json`` extras."""
 
 from __future__ import annotations
 
@@ -12,17 +8,15 @@ from nimgen.airgap.steps import NextStep
 _MAX_SHOWN = 8
 
 
-def _shown(names: list[str]) -> str:
-    return ", ".join(names[:_MAX_SHOWN]) + (" ..." if len(names) > _MAX_SHOWN else "")
-
-
 def warnings(plan: AirgapPlan) -> list[str]:
     """One line each: what the admin should know before carrying anything across."""
     out = []
     if plan.glob_misses:
+        shown = ", ".join(plan.glob_misses[:_MAX_SHOWN])
+        more = " ..." if len(plan.glob_misses) > _MAX_SHOWN else ""
         out.append(
             f"--tags {plan.tags} matched no tag of {len(plan.glob_misses)} model(s), "
-            f"which offer only their latestTag: {_shown(list(plan.glob_misses))}"
+            f"which offer only their latestTag: {shown}{more}"
         )
     if plan.unpinned:
         names = ", ".join(f"{m.model} ({', '.join(m.tags)})" for m in plan.unpinned)
@@ -38,40 +32,29 @@ def warnings(plan: AirgapPlan) -> list[str]:
     return out
 
 
-def moving_tag_lines(plan: AirgapPlan) -> list[str]:
-    """Every model whose mirror still holds a moving tag, and what pins it (all named)."""
-    pinned = [m for m in plan.moving_tags if m.pinned]
-    if not pinned:
-        return []
-
-    def how(moving: MovingTag) -> str:
-        parts = [f"-> {moving.pinned_tag}"] if moving.pinned_tag else []
-        if moving.pinned_by_digest:
-            parts.append("digests pinned")
-        return f"{moving.model} ({'/'.join(moving.tags)} {', '.join(parts)})"
-
-    return [
-        f"moving tags remain for {len(pinned)} model(s), each mirrored and offered with "
-        "its newest version tag beside it (deploy that one; --digests also pins the "
-        f"moving tag's recorded digests): {', '.join(how(m) for m in pinned)}"
-    ]
+def _pins(moving: MovingTag) -> str:
+    parts = [f"-> {moving.pinned_tag}"] if moving.pinned_tag else []
+    parts += ["digests pinned"] if moving.pinned_by_digest else []
+    return f"{moving.model} ({'/'.join(moving.tags)} {', '.join(parts)})"
 
 
 def summary_lines(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> list[str]:
     """The text after the run summary: images, moving tags, weights, numbered steps."""
-    pinned = (
-        f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
-        if plan.has_digests
-        else ""
-    )
+    pinned = [m for m in plan.moving_tags if m.pinned]
+    by = f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
     lines = [
-        f"{len(plan.mirrored)} image(s) to mirror{pinned} from {len(plan.records)} "
-        f"model(s) (--tags {plan.tags}) to {plan.mirror}",
-        *moving_tag_lines(plan),
+        f"{len(plan.mirrored)} image(s) to mirror{by if plan.has_digests else ''} from "
+        f"{len(plan.records)} model(s) (--tags {plan.tags}) to {plan.mirror}"
     ]
+    if pinned:
+        lines.append(
+            f"moving tags remain for {len(pinned)} model(s), each mirrored and offered with "
+            "its newest version tag beside it (deploy that one; --digests also pins the "
+            f"moving tag's recorded digests): {', '.join(map(_pins, pinned))}"
+        )
     if plan.weights is not None:
         options = plan.weights.options
-        gpus = ", ".join(options.gpus) if options.gpus else "none given: choose when staging"
+        gpus = ", ".join(options.gpus) or "none given: choose when staging"
         lines.append(
             f"weights: {len(plan.weights.models)} model(s), one PVC of {options.pvc_size} "
             f"each in project {options.project} (GPUs: {gpus})"
@@ -81,11 +64,8 @@ def summary_lines(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> list[str]:
     lines.append("next steps:")
     number = 0
     for step in steps:
-        if step.alternative:
-            lines.append(f"     or, {step.what}:")
-        else:
-            number += 1
-            lines.append(f"  {number}. {step.what}:")
+        number += not step.alternative
+        lines.append(f"     or, {step.what}:" if step.alternative else f"  {number}. {step.what}:")
         lines.extend(f"       {command}" for command in step.commands)
     return lines
 

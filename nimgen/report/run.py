@@ -48,13 +48,13 @@ def present(result: Result, console: Console) -> None:
     """The summary table and the lines after it (stderr, not under -q); then ``--json``."""
     if not console.quiet:
         from nimgen.report.summary import after_lines, rows_of, summary_table
-        from nimgen.report.text import can_encode
+        from nimgen.report.text import pick
 
         table = rows_of(result)
         if table is not None:
-            ascii_only = not can_encode(console.stderr, "\u250f\u2501\u2503")
+            box = pick("\u250c\u2500\u2502", "", getattr(console.stderr, "encoding", None))
             width = summary_width(console)
-            console.print_stderr(summary_table(*table, width=width, ascii_only=ascii_only))
+            console.print_stderr(summary_table(*table, width=width, ascii_only=not box))
         for line in after_lines(result):
             console.info(line)
     if console.json_output:

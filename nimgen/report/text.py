@@ -1,38 +1,56 @@
-"""Text from outside (model names, tags, NGC's details, file contents) made safe to show.
+"""Text from outside (model names, tags, NGC's strings, file contents) made safe to show.
 
-A terminal obeys control characters (ANSI escapes, ``\\r``), bidi controls reorder what
-it draws, and in GitHub Actions a log line that starts with ``::`` is a workflow
-command. Every line nimgen prints passes ``visible``.
+``visible`` turns control, format (bidi, zero-width), line-separator and lone-surrogate
+characters into escapes such as ``\\x1b`` or ``\\u202e``, so that a name cannot move the
+cursor, fake a line of output or reverse what follows it; and no line it returns starts
+with ``::``, which GitHub Actions reads as a workflow command. ``encodable`` keeps a
+character the stream cannot encode as an escape too, and ``pick`` chooses between a
+symbol (``→``) and its ASCII fallback (``->``) for that stream, so any locale works.
 """
 
 from __future__ import annotations
 
-import re
+import codecs
+import unicodedata
 
-# C0 and C1 controls, DEL, bidi controls, line separators, the BOM and lone surrogates.
-_HIDDEN = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff"
-    "\ud800-\udfff]"
-)
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def visible(text: str) -> str:
-    """``text`` on one line, every hidden character as a visible escape (``\\x1b``,
-    ``\\u202e``), never starting with ``::``."""
-    shown = _HIDDEN.sub(_escape, text)
-    return "\\x3a" + shown[1:] if shown.lstrip().startswith("::") else shown
+    """``text`` with every hidden character as an escape, never starting with ``::``."""
+    if not text.isprintable():
+        text = "".join(_escape(c) if unicodedata.category(c) in _HIDDEN else c for c in text)
+    start = len(text) - len(text.lstrip())
+    if text.startswith("::", start):
+        text = text[:start] + "\\x3a" + text[start + 1 :]
+    return text
 
 
-def can_encode(stream: object, sample: str) -> bool:
-    """Whether ``stream`` (a text stream) can write ``sample`` in its encoding."""
-    encoding = getattr(stream, "encoding", None) or "utf-8"
+def _codec(encoding: str | None) -> str:
     try:
-        sample.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
+        return codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        return "ascii"
+
+
+def encodable(text: str, encoding: str | None) -> str:
+    """``text`` with what ``encoding`` cannot encode as backslash escapes."""
+    codec = _codec(encoding)
+    return text.encode(codec, "backslashreplace").decode(codec)
+
+
+def pick(symbol: str, fallback: str, encoding: str | None) -> str:
+    """``symbol`` where ``encoding`` can encode it, else ``fallback``."""
+    try:
+        symbol.encode(_codec(encoding))
+    except UnicodeEncodeError:
+        return fallback
+    return symbol

@@ -1,11 +1,9 @@
 """What changed between two sets of models: the QE report and the ``--check`` summary.
 
-Either side may be a ``fetch`` snapshot, a rendered ConfigMap or an output tree
-(anything ``load_models`` reads). Models are matched by name, the ConfigMap key.
-A changed model lists the tags added and removed, a ``latestTag`` move, an EU
-flag flip and the other shipped fields that differ. Only what ships counts: two
-records that render the same are equal, whatever catalog facts a snapshot adds.
-Everything is sorted, so the same inputs give the same report.
+Either side may be a snapshot, a rendered ConfigMap or an output tree. Models are matched
+by name (the ConfigMap key); a changed model lists the tags added and removed, a
+``latestTag`` move, an EU flag flip and the other shipped fields that differ. Only what
+ships counts, and everything is sorted: the same inputs give the same report.
 """
 
 from __future__ import annotations
@@ -51,15 +49,15 @@ class ModelChange:
     @property
     def kinds(self) -> tuple[str, ...]:
         """What kind of change this is: tags, latestTag, euRestricted, then field names."""
-        kinds: list[str] = []
-        if self.tags_added or self.tags_removed:
-            kinds.append("tags")
-        if self.latest_tag_moved:
-            kinds.append("latestTag")
-        if self.eu_flipped:
-            kinds.append("euRestricted")
-        kinds.extend(change.field for change in self.fields)
-        return tuple(kinds)
+        flags = {
+            "tags": bool(self.tags_added or self.tags_removed),
+            "latestTag": self.latest_tag_moved,
+            "euRestricted": self.eu_flipped,
+        }
+        return (
+            *(kind for kind, changed in flags.items() if changed),
+            *(f.field for f in self.fields),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,10 +91,6 @@ class CatalogDiff:
     def removed_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.removed)
 
-    @property
-    def changed_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.changed)
-
     def headline(self) -> str:
         """``2 added, 1 removed, 3 changed`` (``no model changes`` when identical)."""
         if self.identical:
@@ -105,11 +99,8 @@ class CatalogDiff:
 
 
 def _records(models: Iterable[SnapshotModel | ModelRecord]) -> dict[str, ModelRecord]:
-    by_name: dict[str, ModelRecord] = {}
-    for item in models:
-        record = item.record if isinstance(item, SnapshotModel) else item
-        by_name[record.name] = record.canonical()
-    return by_name
+    records = (m.record if isinstance(m, SnapshotModel) else m for m in models)
+    return {record.name: record.canonical() for record in records}
 
 
 def compare_records(old: ModelRecord, new: ModelRecord) -> ModelChange | None:
@@ -123,14 +114,8 @@ def compare_records(old: ModelRecord, new: ModelRecord) -> ModelChange | None:
         for name in METADATA_FIELDS
         if getattr(old, name) != getattr(new, name)
     )
-    return ModelChange(
-        name=new.name,
-        old=old,
-        new=new,
-        tags_added=canonical_tags(new_tags - old_tags),
-        tags_removed=canonical_tags(old_tags - new_tags),
-        fields=fields,
-    )
+    added, removed = canonical_tags(new_tags - old_tags), canonical_tags(old_tags - new_tags)
+    return ModelChange(new.name, old, new, added, removed, fields)
 
 
 def diff_models(
@@ -144,21 +129,15 @@ def diff_models(
     before, after = _records(old), _records(new)
     added = tuple(after[name] for name in sorted(after.keys() - before.keys()))
     removed = tuple(before[name] for name in sorted(before.keys() - after.keys()))
-    changed: list[ModelChange] = []
-    unchanged = 0
-    for name in sorted(before.keys() & after.keys()):
-        change = compare_records(before[name], after[name])
-        if change is None:
-            unchanged += 1
-        else:
-            changed.append(change)
+    both = sorted(before.keys() & after.keys())
+    changed = tuple(c for n in both if (c := compare_records(before[n], after[n])) is not None)
     return CatalogDiff(
         old=old_side or DiffSide("old", "models", len(before)),
         new=new_side or DiffSide("new", "models", len(after)),
         added=added,
         removed=removed,
-        changed=tuple(changed),
-        unchanged=unchanged,
+        changed=changed,
+        unchanged=len(both) - len(changed),
     )
 
 
@@ -167,17 +146,8 @@ def diff_paths(old: Path, new: Path) -> CatalogDiff:
     from nimgen.snapshot import load_models
 
     before, after = load_models(old), load_models(new)
-    return diff_models(
-        before.models,
-        after.models,
-        old_side=DiffSide(
-            str(old), _kind(old, before.kind), len(before.models), before.configmap_name
-        ),
-        new_side=DiffSide(
-            str(new), _kind(new, after.kind), len(after.models), after.configmap_name
-        ),
-    )
-
-
-def _kind(path: Path, loaded_kind: str) -> str:
-    return "tree" if path.is_dir() else loaded_kind
+    sides = [
+        DiffSide(str(path), "tree" if path.is_dir() else x.kind, len(x.models), x.configmap_name)
+        for path, x in ((old, before), (new, after))
+    ]
+    return diff_models(before.models, after.models, old_side=sides[0], new_side=sides[1])

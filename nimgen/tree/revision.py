@@ -23,34 +23,48 @@ from nimgen.tree.layout import BASE_CONFIGMAP
 
 # A tree written before revisions existed counts as the first release.
 _UNNUMBERED = 1
+# 18 digits: the revision and the next one fit a signed 64-bit integer, what readers use.
+MAX_REVISION_DIGITS = 18
+
+
+def revision_problem(value: object) -> str | None:
+    """Why ``value`` is not a revision nimgen can continue (None when it is): a quoted
+    string of ASCII digits, 1 or more, at most MAX_REVISION_DIGITS of them.
+
+    The one rule for the revision annotation; ``validate`` applies it too."""
+    if not isinstance(value, str):
+        return f"must be a quoted decimal string, not {type(value).__name__} {value!r}"
+    if value.startswith("-") and value[1:].isdecimal():
+        return f"is {value}, negative; revisions count up from 1"
+    if not (value.isascii() and value.isdecimal()):
+        return f"is {value!r}, not a whole decimal number"
+    if len(value) > MAX_REVISION_DIGITS:
+        return (
+            f"has {len(value)} digits, over {MAX_REVISION_DIGITS}: a reader's 64-bit "
+            "integer could not hold it and the next one"
+        )
+    if int(value) < 1:
+        return f"is {value}; revisions count up from 1"
+    return None
+
+
 # A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
 _MAX_READ = 2 * MAX_OBJECT_BYTES
 
 
 def read_previous(tree: Path) -> PreviousConfigMap | None:
-    """The revision and digest of the ConfigMap in an output tree; None if it has none."""
+    """What the ConfigMap in an output tree says; None if the tree has none."""
+    from nimgen.yamlio import read_yaml_file  # only when there is a previous tree
+
     path = tree / BASE_CONFIGMAP
     if not path.is_file():
         return None
-    import yaml  # only when there is a previous tree: not on the way to the first request
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open("rb") as handle:
-        raw = handle.read(_MAX_READ + 1)
-    if len(raw) > _MAX_READ:
-        raise BadInput(f"{path}: larger than any ConfigMap nimgen writes")
-    try:
-        document = yaml.load(raw.decode("utf-8"), Loader=loader)
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadInput(f"{path}: not a ConfigMap nimgen wrote ({type(exc).__name__})") from exc
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
+    documents = read_yaml_file(path, what="the ConfigMap in --output", max_bytes=_MAX_READ)
+    document = documents[0] if documents else {}
+    if len(documents) > 1 or not isinstance(document, dict):
         raise BadInput(f"{path}: not a ConfigMap nimgen wrote (not a map)")
     metadata = document.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise BadInput(f"{path}: metadata is not a map")
-    annotations = metadata.get("annotations") or {}
+    annotations = (metadata.get("annotations") or {}) if isinstance(metadata, dict) else None
     if not isinstance(annotations, dict):
         raise BadInput(f"{path}: metadata.annotations is not a map")
     digest = str(annotations.get(ANNOTATION_DIGEST, "")).removeprefix("sha256:")
@@ -61,12 +75,10 @@ def read_previous(tree: Path) -> PreviousConfigMap | None:
     text = annotations.get(ANNOTATION_REVISION)
     if text is None:
         return PreviousConfigMap(revision=_UNNUMBERED, digest=digest, names=names)
-    if not isinstance(text, str) or not text.isascii() or not text.isdecimal() or len(text) > 18:
+    problem = revision_problem(text)
+    if problem is not None:
         raise BadInput(
-            f"{path}: annotation {ANNOTATION_REVISION} is {text!r}, not a decimal revision; "
-            "readers pick the highest revision, so nimgen will not guess the next one"
+            f"{path}: annotation {ANNOTATION_REVISION} {problem}; readers pick the highest "
+            "revision, so nimgen will not guess the next one"
         )
-    revision = int(text)
-    if revision < 1:
-        raise BadInput(f"{path}: annotation {ANNOTATION_REVISION} must be 1 or more, not {text}")
-    return PreviousConfigMap(revision=revision, digest=digest, names=names)
+    return PreviousConfigMap(revision=int(text), digest=digest, names=names)

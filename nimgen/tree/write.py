@@ -1,13 +1,10 @@
 """Writing results: whole tree or nothing, whole file or nothing.
 
-A tree is rendered into a temporary directory beside the target and then
-swapped in with one ``renameat2(RENAME_EXCHANGE)`` where Linux offers it (two
-renames elsewhere), so a reader sees the old tree or the new one, never a mix,
-and a failed or interrupted run leaves the old tree byte for byte as it was.
-
-A run killed outright (``kill -9``, a lost node) cannot remove its temporary
-paths; the next run that writes into the same directory removes those whose
-owner is gone and says so (``nimgen.tempnames``).
+A tree is written into a temporary directory beside the target and swapped in with one
+``renameat2(RENAME_EXCHANGE)`` (two renames where the system cannot), so a reader sees
+the old tree or the new one, and a failed or interrupted run leaves the old one as it
+was. What a run killed outright leaves, the next run in that directory removes and
+names (``nimgen.tempnames``).
 """
 
 from __future__ import annotations
@@ -21,15 +18,11 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nimgen.errors import BadInput, RunFailed
 from nimgen.tempnames import TEMP_PREFIX as TEMP_PREFIX
 from nimgen.tempnames import lock_temp, temp_prefix
 from nimgen.tempnames import remove_leftovers as _remove_leftovers
-
-if TYPE_CHECKING:
-    import ctypes
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -52,12 +45,8 @@ def _track(path: Path) -> None:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the duration of the block.
-
-    Used around the few steps that must not be cut in half: creating a temporary
-    path and recording it, and the swap of the old tree for the new one. A signal
-    that arrives meanwhile is delivered (and its handler runs) right after.
-    """
+    """Hold SIGINT and SIGTERM around what must not be cut in half (making and recording
+    a temporary path, the swap); a signal arriving meanwhile is delivered right after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -89,22 +78,27 @@ def _nearest_existing(path: Path) -> Path:
     return current
 
 
-def check_writable_parent(target: Path, what: str = "--output") -> None:
-    """Refuse, before any work, a target whose directory cannot be written.
+def output_path(target: Path, what: str = "--output") -> Path:
+    """``target`` as an absolute path whose parent has no ``..`` or symbolic link left, as
+    the kernel would resolve it: ``newdir/../out`` is ``./out``, and no ``newdir`` is made.
 
-    Catches a parent that is a file (``file.txt/out``), a read-only or pseudo
-    file system (``/proc``, ``/sys``, a read-only mount) and missing permissions:
-    it creates and removes one empty temporary directory where the real write
-    would put its own, and nothing else.
-    """
+    A target named ``..`` (``newdir/..``) is refused: it names a directory by its child,
+    and no rename can replace it."""
+    if target.name == "..":
+        raise BadInput(f"{what} {target}: ends in '..'; give the directory by its own name")
+    return Path(os.path.realpath(target.parent)) / target.name
+
+
+def check_writable_parent(target: Path, what: str = "--output") -> None:
+    """Refuse, before any work, a target whose directory cannot be written: a parent that
+    is a file, a read-only or pseudo file system, missing permissions. It makes and
+    removes one empty temporary directory where the real write would put its own."""
     parent = target.parent
     existing = _nearest_existing(parent)
     if not existing.is_dir():
         raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
     try:
-        with signals_deferred():
-            probe = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=existing))
-            _track(probe)
+        probe = _new_temp(existing)
         probe.rmdir()
         _forget(probe)
     except OSError as exc:
@@ -115,7 +109,7 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
 
 def check_output_file(target: Path, what: str = "--output") -> None:
     """Refuse a file target that is a directory or cannot be written."""
-    target = target.absolute()
+    target = output_path(target, what)
     if target.is_dir():
         raise BadInput(f"{what} {target} is a directory; give a file name")
     check_writable_parent(target, what)
@@ -125,6 +119,7 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
     """Refuse a target that is a file, a directory holding files nimgen did not write,
     or (with ``writable``; off for a run that only compares) one whose parent cannot
     be written."""
+    target = output_path(target)
     if target.is_symlink():
         raise BadInput(f"--output {target} is a symbolic link; give the directory itself")
     if target.exists() and not target.is_dir():
@@ -150,11 +145,8 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
 
 
 def _foreign_entries(target: Path, owned: Collection[str], enough: int = 6) -> list[str]:
-    """Entries of ``target`` nimgen did not write, sorted; stops after ``enough`` of them.
-
-    A foreign directory is not descended into, so pointing --output at a big
-    directory by mistake (``.``, ``$HOME``) is refused at once, not after a full walk.
-    """
+    """Entries of ``target`` nimgen did not write, sorted; stops after ``enough``. A foreign
+    directory is not descended into: ``-o $HOME`` is refused at once, not after a walk."""
     foreign: list[str] = []
     for root, dirs, files in os.walk(target):
         base = Path(root).relative_to(target).as_posix()
@@ -185,48 +177,19 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _libc() -> ctypes.CDLL | None:
-    """The C library, or None where it cannot be found."""
-    import ctypes  # only when a tree is swapped: not before a run's first request
-
-    # glibc's by its soname first: ``find_library`` runs ``ldconfig -p`` in a subprocess,
-    # milliseconds on every run that replaces a tree, only to return this very name.
-    with contextlib.suppress(OSError):
-        return ctypes.CDLL("libc.so.6", use_errno=True)
-    from ctypes.util import find_library  # imports subprocess: only where needed
-
-    libc_name = find_library("c")
-    if libc_name is None:
-        return None
-    try:
-        return ctypes.CDLL(libc_name, use_errno=True)
-    except OSError:
-        return None
-
-
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths; False where the system cannot."""
-    import ctypes
+    """Atomically swap two paths with ``renameat2(RENAME_EXCHANGE)``; False where the C
+    library has no such call or the file system cannot."""
+    import ctypes  # only when a tree is swapped
 
-    libc = _libc()
-    if libc is None:
+    try:  # the symbols the process has loaded: the C library's among them
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
         return False
-    try:
-        renameat2 = libc.renameat2
-    except AttributeError:
-        return False
-    renameat2.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
+    at, name = ctypes.c_int, ctypes.c_char_p
+    renameat2.argtypes = [at, name, at, name, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
-    result = renameat2(
-        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
-    )
-    if result == 0:
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
@@ -234,17 +197,36 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _make_temp_dir(target: Path) -> Path:
+def _new_temp(directory: Path, *, file: bool = False) -> Path:
+    """A new temporary directory (or empty file) in ``directory``, recorded and locked
+    before a signal can cut in."""
+    with signals_deferred():
+        if file:
+            fd, name = tempfile.mkstemp(prefix=temp_prefix(), dir=directory)
+            os.close(fd)
+            path = Path(name)
+        else:
+            path = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=directory))
+        _track(path)
+    return path
+
+
+def _make_temp_dir(target: Path, *, file: bool = False) -> Path:
+    """A temporary path beside ``target``, after removing what killed runs left there."""
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(parent, _LIVE_TEMPS)
-        with signals_deferred():
-            staging = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=parent))
-            _track(staging)
-        return staging
+        return _new_temp(parent, file=file)
     except OSError as exc:
         raise BadInput(f"cannot write to {parent}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _remove_temp(path: Path) -> None:
@@ -258,22 +240,17 @@ def _remove_temp(path: Path) -> None:
 
 
 def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[str]) -> None:
-    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically.
-
-    An interruption (exception or signal) at any point leaves ``target`` as it
-    was or wholly new, and no temporary directory behind.
-    """
-    target = target.absolute()
+    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
+    exception or signal at any point leaves it as it was or wholly new, and no temporary
+    directory behind."""
+    target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
     try:
         for relative, content in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write(path, content)
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
@@ -312,23 +289,12 @@ def _swap_in(staging: Path, target: Path) -> Path:
 
 def write_file(target: Path, content: bytes) -> None:
     """Replace one file atomically (temp file in the same directory + rename)."""
-    target = target.absolute()
+    target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
+    temp = _make_temp_dir(target, file=True)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(target.parent, _LIVE_TEMPS)
-        with signals_deferred():
-            fd, temp_name = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
-            temp = Path(temp_name)
-            _track(temp)
-    except OSError as exc:
-        raise BadInput(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write(temp, content)
         temp.chmod(0o644)
         with signals_deferred():
             temp.replace(target)

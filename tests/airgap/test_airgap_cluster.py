@@ -9,25 +9,28 @@ of tests/support/kube/build.sh; skipped without them, failed under NIMGEN_REQUIR
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nimgen.airgap.plan import AirgapPlan, parse_mirror, plan_airgap
 from nimgen.airgap.render import (
     DASHBOARD_PATCH_FILE,
+    DSC_PATCH_FILE,
     IDMS_FILE,
     render_airgap,
 )
-from nimgen.airgap.render_weights import LOADERS_FILE, PVCS_FILE
-from nimgen.airgap.weights import parse_weights_options
+from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, parse_weights_options
 from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, load_models, sample_path
 from tests.support.kube.cluster import KubeCluster
 from tests.support.model_records import make_record
+from tests.support.nimgen_runner import run_nimgen
 
 APPLICATIONS = "redhat-ods-applications"
 MODELS = ("llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3")
@@ -66,6 +69,15 @@ def _apply_pods(cluster: KubeCluster, path: Path) -> str:
         time.sleep(0.5)
 
 
+def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    """One object, or with no name the list of its kind, as kubectl prints it."""
+    named = (name,) if name else ()
+    document: dict[str, Any] = json.loads(
+        _ok(cluster.kubectl("get", kind, *named, "-n", namespace, "-o", "json"))
+    )
+    return document
+
+
 @pytest.fixture(scope="module")
 def sample() -> Loaded:
     return load_models(sample_path())
@@ -90,9 +102,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
 
     _ok(kube_cluster.kubectl("apply", "-f", str(out / PVCS_FILE)))
     _apply_pods(kube_cluster, out / LOADERS_FILE)
-    ns = ("-n", kube_namespace)
-    pvcs = json.loads(_ok(kube_cluster.kubectl("get", "pvc", *ns, "-o", "json")))["items"]
-    pods = json.loads(_ok(kube_cluster.kubectl("get", "pods", *ns, "-o", "json")))["items"]
+    pvcs = _get(kube_cluster, "pvc", "", kube_namespace)["items"]
+    pods = _get(kube_cluster, "pods", "", kube_namespace)["items"]
     assert sorted(p["metadata"]["name"] for p in pvcs) == [
         "nim-pvc-llama-3-1-8b-instruct",
         "nim-pvc-mistral-7b-instruct-v0-3",
@@ -116,8 +127,7 @@ def test_the_kustomization_and_the_weights_manifests_apply(
     ]
     # The printed clean-up step removes exactly the loaders, and keeps the filled PVCs.
     _ok(kube_cluster.kubectl("delete", "-f", str(out / LOADERS_FILE), "--wait=false"))
-    left = json.loads(_ok(kube_cluster.kubectl("get", "pvc", *ns, "-o", "json")))["items"]
-    assert len(left) == 2
+    assert len(_get(kube_cluster, "pvc", "", kube_namespace)["items"]) == 2
 
 
 def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path: Path) -> None:
@@ -157,31 +167,88 @@ def test_todays_dashboard_crd_prunes_the_nim_config_patch(
         "spec": {"dashboardConfig": {"disableNIMModelServing": False}},
     }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(config)))
-    _ok(
-        kube_cluster.kubectl(
-            "patch",
-            "odhdashboardconfig",
-            "odh-dashboard-config",
-            "-n",
-            kube_namespace,
-            "--type",
-            "merge",
-            "--patch-file",
-            str(out / DASHBOARD_PATCH_FILE),
-        )
-    )
-    stored = json.loads(
-        _ok(
-            kube_cluster.kubectl(
-                "get",
-                "odhdashboardconfig",
-                "odh-dashboard-config",
-                "-n",
-                kube_namespace,
-                "-o",
-                "json",
-            )
-        )
-    )
+    patch = ("patch", "odhdashboardconfig", "odh-dashboard-config", "-n", kube_namespace)
+    _ok(kube_cluster.kubectl(*patch, "--type=merge", f"--patch-file={out / DASHBOARD_PATCH_FILE}"))
+    stored = _get(kube_cluster, "odhdashboardconfig", "odh-dashboard-config", kube_namespace)
     assert "nimConfig" not in stored["spec"]
     assert stored["spec"]["dashboardConfig"] == {"disableNIMModelServing": False}
+
+
+# --- the Account era's air-gapped route (--account-configmap) -------------------------------
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+def _nested(document: dict[str, Any], path: list[str]) -> Any:
+    """unstructured.NestedBool's walk: None where any step is missing."""
+    node: Any = document
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _airgap_cli(tmp_path: Path, namespace: str, *models: str) -> Path:
+    out = tmp_path / "airgap"
+    result = run_nimgen(
+        "airgap", "--from", str(sample_path()), "--mirror", "registry.example.com/nim",
+        "--account-configmap", "--namespace", namespace, "--no-weights", "--quiet",
+        "--output", str(out), *(a for m in models for a in ("--models", m)),
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    return out
+
+
+def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboard_reads(
+    kube_cluster: KubeCluster, kube_namespace: str, sample: Loaded, tmp_path: Path
+) -> None:
+    """Upstream's DSC airGapped route end to end, each reader as its code reads (the
+    fixture cites file and commit): the DSC patch sets the flag IsNimAirGapped reads; the
+    controller's air-gapped branch points status.nimConfig at ``<account>-cm`` in the
+    applications namespace; both dashboards read that ConfigMap; a refill replaces it."""
+    facts = yaml.safe_load((FIXTURES / "account_airgap.yaml").read_text(encoding="utf-8"))
+    kube_cluster.apply_crds([FIXTURES / "datasciencecluster.stand-in.yaml"])
+    out = _airgap_cli(tmp_path, kube_namespace, *MODELS)
+    built = yaml.safe_load(_ok(subprocess.run(
+        ["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=False
+    )).split("---\n")[0])  # fmt: skip
+    assert built["kind"] == "ConfigMap" and "immutable" not in built
+    _ok(kube_cluster.kubectl("apply", "-k", str(out)))
+
+    dsc = {"apiVersion": "datasciencecluster.opendatahub.io/v2", "kind": "DataScienceCluster",
+           "metadata": {"name": "default-dsc"}, "spec": {"components": {"kserve": {}}}}  # fmt: skip
+    _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(dsc)))
+    patch = ("patch", "datasciencecluster", "default-dsc", "--type", "merge")
+    _ok(kube_cluster.kubectl(*patch, "--patch-file", str(out / DSC_PATCH_FILE)))
+    stored = json.loads(_ok(kube_cluster.kubectl("get", "datasciencecluster", "-o", "json")))
+    assert [_nested(d, facts["dsc_air_gapped_path"]) for d in stored["items"]] == [True]
+
+    # The Account as the dashboard creates it, and the controller's air-gapped status.
+    account = facts["account"]
+    created = {"apiVersion": "nim.opendatahub.io/v1", "kind": "Account",
+               "metadata": {"name": account, "namespace": kube_namespace},
+               "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}}}  # fmt: skip
+    _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(created)))
+    pointer = {"kind": "ConfigMap", "apiVersion": "v1", "namespace": kube_namespace,
+               "name": account + facts["configmap_suffix"]}  # fmt: skip
+    _ok(kube_cluster.kubectl("patch", "account", account, "-n", kube_namespace,
+        "--subresource=status", "--type", "merge",
+        "-p", json.dumps({"status": {"nimConfig": pointer}})))  # fmt: skip
+
+    def dashboard_reads() -> dict[str, dict[str, Any]]:
+        got = _get(kube_cluster, "account", account, kube_namespace)
+        name = got["status"]["nimConfig"]["name"]
+        cm = _get(kube_cluster, "configmap", name, got["metadata"]["namespace"])
+        assert facts["required_labels"].items() <= (cm["metadata"].get("labels") or {}).items()
+        models = {key: json.loads(value) for key, value in cm["data"].items()}
+        for key, value in models.items():
+            assert isinstance(value["namespace"], str) and isinstance(value["tags"], list)
+            assert value["name"] == key and set(facts["value_fields"]) <= set(value)
+        return models
+
+    first = dashboard_reads()
+    assert sorted(first) == sorted(MODELS)
+    assert first["llama-3.1-8b-instruct"]["tags"] == ["1.15.5", "latest"]
+    # The admin refills it: a new run, applied again, replaces the list in place.
+    out = _airgap_cli(tmp_path / "again", kube_namespace, MODELS[1])
+    _ok(kube_cluster.kubectl("apply", "-k", str(out)))
+    assert sorted(dashboard_reads()) == [MODELS[1]]

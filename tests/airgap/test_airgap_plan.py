@@ -1,5 +1,5 @@
 """Moving tags, the weights plan and the weights files: nimgen.airgap.tags,
-nimgen.airgap.weights, nimgen.airgap.render_weights and nimgen.airgap.steps."""
+nimgen.airgap.weights and nimgen.airgap.steps."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ import yaml
 
 from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
 from nimgen.airgap.render import AIRGAP_FILES, render_airgap
-from nimgen.airgap.render_weights import LOADERS_FILE, PVCS_FILE, STAGE_SCRIPT_FILE, WEIGHTS_FILES
 from nimgen.airgap.steps import next_steps
 from nimgen.airgap.tags import is_moving_tag, newest_version_tag
-from nimgen.airgap.weights import object_slugs, parse_weights_options, quantity_bytes
+from nimgen.airgap.weights import (
+    LOADERS_FILE,
+    PVCS_FILE,
+    STAGE_SCRIPT_FILE,
+    WEIGHTS_FILES,
+    object_slugs,
+    parse_weights_options,
+    quantity_bytes,
+)
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
@@ -167,7 +174,7 @@ def test_weights_options_are_normalised() -> None:
     options = parse_weights_options(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ")
     assert options.gpus == ("a100", "h100")
     assert options.pvc_size == "2Ti"
-    assert quantity_bytes("2Ti") == options.pvc_bytes == 2 * 2**40
+    assert quantity_bytes("2Ti") == quantity_bytes(options.pvc_size) == 2 * 2**40
     assert quantity_bytes("100G") == 100 * 10**9
 
 

@@ -18,6 +18,7 @@ import yaml
 from nimgen.cli import main
 from nimgen.snapshot import sample_path
 from nimgen.validate import validate_file
+from tests.support.nimgen_runner import nimgen_executable
 
 SAMPLE = sample_path()
 MIRROR = "registry.example.com:5000/mirror"
@@ -88,6 +89,22 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+def airgap(out: Path, options: str = "", *extra: str) -> list[str]:
+    """``nimgen airgap`` of the sample into ``out``, with ``options`` (split on spaces) and
+    ``extra``; a ``--from`` among them replaces the sample (a repeated option's last wins)."""
+    return [
+        "airgap",
+        "--from",
+        str(SAMPLE),
+        "-o",
+        str(out),
+        "--mirror",
+        MIRROR,
+        *options.split(),
+        *extra,
+    ]
+
+
 def documents(text: str) -> list[Any]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
@@ -122,26 +139,8 @@ def test_airgap_from_a_snapshot_offline(
     no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "airgap"
-    code, stdout, stderr = run(
-        [
-            "airgap",
-            "--from",
-            str(SAMPLE),
-            "--output",
-            str(out),
-            "--mirror",
-            MIRROR,
-            "--models",
-            "llama-3.1-*",
-            "--models",
-            "nv-embedqa-*",
-            "--exclude",
-            "*-pb24*",
-            "--tags",
-            "all",
-        ],
-        capsys,
-    )
+    options = "--models llama-3.1-* --models nv-embedqa-* --exclude *-pb24* --tags all"
+    code, stdout, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
     assert stdout == ""
     assert set(files_of(out)) == FILES
@@ -154,16 +153,13 @@ def test_airgap_from_a_snapshot_offline(
     assert configmap["metadata"] == yaml.safe_load((out / "configmap.yaml").read_text())["metadata"]
     (itms,) = [d for d in built if d["kind"] == "ImageTagMirrorSet"]
     assert itms["apiVersion"] == "config.openshift.io/v1"
-    assert itms["spec"]["imageTagMirrors"] == [
-        {"source": "nvcr.io/nim", "mirrors": [f"{MIRROR}/nim"]}
-    ]
+    mirrors = [{"source": "nvcr.io/nim", "mirrors": [f"{MIRROR}/nim"]}]
+    assert itms["spec"]["imageTagMirrors"] == mirrors
 
     # The next steps, on stderr, with the exact commands for this output.
-    assert f"oc-mirror --config {out}/imageset-config.yaml file://nim-mirror-archive --v2" in stderr
-    assert (
-        f"oc-mirror --config {out}/imageset-config.yaml --from file://nim-mirror-archive "
-        f"docker://{MIRROR} --v2"
-    ) in stderr
+    isc = f"oc-mirror --config {out}/imageset-config.yaml"
+    assert f"{isc} file://nim-mirror-archive --v2" in stderr
+    assert f"{isc} --from file://nim-mirror-archive docker://{MIRROR} --v2" in stderr
     assert f"oc apply -k {out}\n" in stderr
     assert (
         "oc patch odhdashboardconfig odh-dashboard-config -n redhat-ods-applications "
@@ -182,9 +178,7 @@ def test_airgap_from_a_rendered_configmap_offline(
     shipped = tree / "base" / "nim-models-data.yaml"
     for source in (shipped, tree):  # the ConfigMap file, and the tree holding it
         out = tmp_path / f"airgap-{source.name}"
-        code, _, stderr = run(
-            ["airgap", "--from", str(source), "-o", str(out), "--mirror", MIRROR], capsys
-        )
+        code, _, stderr = run(airgap(out, "--from", str(source)), capsys)
         assert code == 0, stderr
         images = assert_files_agree(out)
         # --tags latest: one image per model, and a version tag beside each moving one.
@@ -198,31 +192,13 @@ def test_airgap_json_summary(
     no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code, stdout, stderr = run(
-        [
-            "airgap",
-            "--from",
-            str(SAMPLE),
-            "-o",
-            str(out),
-            "--mirror",
-            "localhost:5000",
-            "--models",
-            "alphafold2*",
-            "--tags",
-            "2.*",
-            "--json",
-            "--quiet",
-        ],
-        capsys,
-    )
+    options = "--mirror localhost:5000 --models alphafold2* --tags 2.* --json --quiet"
+    code, stdout, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
     assert stderr == ""
     report = json.loads(stdout)
     assert report["ok"] is True and report["command"] == "airgap"
-    assert report["models"] == 2
-    assert report["mirror"] == "localhost:5000"
-    assert report["tags"] == "2.*"
+    assert (report["models"], report["mirror"], report["tags"]) == (2, "localhost:5000", "2.*")
     lines = (out / "images.txt").read_text().splitlines()
     assert [f"{i['source']} {i['destination']}" for i in report["images"]] == lines
     assert report["configMap"]["name"] == "custom-nim-models"
@@ -235,92 +211,51 @@ def test_airgap_is_deterministic_and_replaces_its_own_output(
     no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    args = ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, "-q"]
-    assert run([*args, "--models", "a*"], capsys)[0] == 0
+    assert run(airgap(out, "-q --models a*"), capsys)[0] == 0
     first = files_of(out)
-    assert run([*args, "--models", "a*"], capsys)[0] == 0
+    assert run(airgap(out, "-q --models a*"), capsys)[0] == 0
     assert files_of(out) == first
-    assert run([*args, "--models", "b*"], capsys)[0] == 0
+    assert run(airgap(out, "-q --models b*"), capsys)[0] == 0
     assert files_of(out) != first
     # --no-weights replaces the tree with one that has no weights files.
-    assert run([*args, "--models", "b*", "--no-weights"], capsys)[0] == 0
+    assert run(airgap(out, "-q --models b* --no-weights"), capsys)[0] == 0
     assert set(files_of(out)) == MIRROR_FILES
 
 
 @pytest.mark.parametrize(
-    ("mirror", "what"),
+    ("option", "what"),
     [
-        ("https://registry.example.com/mirror", "give the registry without a scheme"),
-        ("registry.example.com/mirror:1.0", "ends in a tag ('1.0')"),
-        ("registry.example.com:latest", "a tag is not allowed here"),
-        ("mirror/nim", "does not look like a registry host"),
-    ],
-)
-def test_a_bad_mirror_is_a_clear_error_and_writes_nothing(
-    mirror: str,
-    what: str,
-    no_network: list[str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    out = tmp_path / "out"
-    code, _, stderr = run(
-        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", mirror], capsys
-    )
-    assert code == 2
-    assert stderr.startswith("nimgen: error: --mirror ")
-    assert what in stderr
-    assert len(stderr.strip().splitlines()) == 1
-    assert "Traceback" not in stderr
-    assert not out.exists()
-
-
-def test_digests_fail_clearly_since_snapshots_hold_none(
-    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "out"
-    code, _, stderr = run(
-        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, "--digests"],
-        capsys,
-    )
-    assert code == 2
-    assert "--digests: " in stderr and "records no image digests" in stderr
-    assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("extra", "what"),
-    [
+        (["--mirror", "https://registry.example.com/m"], "give the registry without a scheme"),
+        (["--mirror", "registry.example.com/mirror:1.0"], "ends in a tag ('1.0')"),
+        (["--mirror", "registry.example.com:latest"], "a tag is not allowed here"),
+        (["--mirror", "mirror/nim"], "does not look like a registry host"),
+        (["--digests"], "--digests: "),  # the sample records no digests
         (["--models", "no-such-model"], "no model left after --models"),
         (["--name", "Custom_Models"], "--name 'Custom_Models' is not a valid object name"),
         (["--namespace", "a.b"], "--namespace 'a.b' is not a valid namespace name"),
         (["--tags", ""], "--tags takes latest, all, or a glob"),
+        (["--pvc-size", "100GB"], "--pvc-size '100GB' is not a storage size"),
+        (["--project", "Team_A"], "--project 'Team_A' is not a valid"),
+        (["--gpu", "a100;reboot"], "--gpu 'a100;reboot' is not a GPU model"),
+        (["--storage-class", "Fast SSD"], "--storage-class 'Fast SSD' is not a valid"),
+        (["--account-configmap", "--immutable"], "you refill in place: leave out --immutable"),
+        (["--account-configmap", "--name", "x"], "writes odh-nim-account-cm, the only name"),
+        (["--from", "nope.json"], "cannot read"),
     ],
 )
-def test_bad_options_exit_2(
-    extra: list[str],
-    what: str,
+def test_bad_options_exit_2_in_one_line_and_write_nothing(
     no_network: list[str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    option: list[str],
+    what: str,
 ) -> None:
     out = tmp_path / "out"
-    code, _, stderr = run(
-        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, *extra], capsys
-    )
-    assert code == 2, stderr
-    assert what in stderr
+    code, _, stderr = run(airgap(out, "", *option), capsys)
+    assert code == 2
+    assert stderr.startswith("nimgen: error: ") and what in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
     assert not out.exists()
-
-
-def test_unreadable_from_exits_2(
-    no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = str(tmp_path / "nope.json")
-    code, _, stderr = run(
-        ["airgap", "--from", missing, "-o", str(tmp_path / "o"), "--mirror", MIRROR], capsys
-    )
-    assert code == 2 and "cannot read" in stderr
 
 
 def test_foreign_files_in_the_output_are_never_replaced(
@@ -329,9 +264,7 @@ def test_foreign_files_in_the_output_are_never_replaced(
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.md").write_text("mine")
-    code, _, stderr = run(
-        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR], capsys
-    )
+    code, _, stderr = run(airgap(out), capsys)
     assert code == 2
     assert "holds files nimgen did not write (notes.md)" in stderr
     assert [p.name for p in out.iterdir()] == ["notes.md"]
@@ -341,25 +274,8 @@ def test_warnings_for_immutable_and_unmatched_patterns(
     no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code, _, stderr = run(
-        [
-            "airgap",
-            "--from",
-            str(SAMPLE),
-            "-o",
-            str(out),
-            "--mirror",
-            MIRROR,
-            "--models",
-            "alphafold2",
-            "--models",
-            "alphafodl3",
-            "--tags",
-            "9.*",
-            "--immutable",
-        ],
-        capsys,
-    )
+    options = "--models alphafold2 --models alphafodl3 --tags 9.* --immutable"
+    code, _, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
     assert "warning: --models 'alphafodl3' matched no model" in stderr
     assert "warning: --tags 9.* matched no tag of 1 model(s)" in stderr
@@ -367,55 +283,25 @@ def test_warnings_for_immutable_and_unmatched_patterns(
     assert yaml.safe_load((out / "configmap.yaml").read_text())["immutable"] is True
 
 
-def _child_env(tmp_path: Path) -> dict[str, str]:
+def test_the_console_script_runs_airgap_with_the_network_blocked(tmp_path: Path) -> None:
+    """In a child whose every connection (and name lookup) fails and is written down: the
+    block is checked first, then the installed console script runs."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["PYTHONPATH"] = str(site)
-    env["NIMGEN_TEST_NETWORK_LOG"] = str(tmp_path / "network.log")
-    env.pop("NGC_API_KEY", None)
-    return env
-
-
-def test_the_network_block_of_the_child_process_works(tmp_path: Path) -> None:
-    env = _child_env(tmp_path)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and k != "NGC_API_KEY"}
+    env |= {"PYTHONPATH": str(site), "NIMGEN_TEST_NETWORK_LOG": str(tmp_path / "network.log")}
     probe = "import socket; socket.create_connection(('127.0.0.1', 9), timeout=1)"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode != 0 and "network blocked by the test" in result.stderr
-    assert (tmp_path / "network.log").read_text().strip()
-
-
-@pytest.mark.skipif(shutil.which("nimgen") is None, reason="console script not installed")
-def test_the_console_script_runs_airgap_with_the_network_blocked(tmp_path: Path) -> None:
-    env = _child_env(tmp_path)
+    blocked = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert blocked.returncode != 0 and "network blocked by the test" in blocked.stderr
+    (tmp_path / "network.log").unlink()
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            "nimgen",
-            "airgap",
-            "--from",
-            str(SAMPLE),
-            "--output",
-            str(out),
-            "--mirror",
-            MIRROR,
-            "--models",
-            "llama-3.1-8b-*",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    argv = [nimgen_executable(), *airgap(out, "--models llama-3.1-8b-*")]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "network.log").exists(), (tmp_path / "network.log").read_text()
     assert result.stdout == ""
-    assert "next steps:" in result.stderr
-    assert f"oc apply -k {out}" in result.stderr
+    assert "next steps:" in result.stderr and f"oc apply -k {out}" in result.stderr
     assert set(files_of(out)) == FILES
     assert_files_agree(out)
 
@@ -424,43 +310,16 @@ def test_weights_options_reach_the_script_the_manifests_and_the_json(
     no_network: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code, stdout, stderr = run(
-        [
-            "airgap",
-            "--from",
-            str(SAMPLE),
-            "-o",
-            str(out),
-            "--mirror",
-            MIRROR,
-            "--models",
-            "llama-3.1-8b-instruct",
-            "--gpu",
-            "H100",
-            "--gpu",
-            "a100",
-            "--project",
-            "team-a",
-            "--pvc-size",
-            "200Gi",
-            "--storage-class",
-            "fast",
-            "--json",
-            "--quiet",
-        ],
-        capsys,
+    options = (
+        "--models llama-3.1-8b-instruct --gpu H100 --gpu a100 --project team-a "
+        "--pvc-size 200Gi --storage-class fast --json --quiet"
     )
+    code, stdout, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
     report = json.loads(stdout)
     assert report["files"] == sorted(FILES)
-    assert report["movingTags"] == [
-        {
-            "model": "llama-3.1-8b-instruct",
-            "tags": ["latest"],
-            "pinnedTag": "1.15.5",
-            "pinnedByDigest": False,
-        }
-    ]
+    moving = {"model": "llama-3.1-8b-instruct", "tags": ["latest"], "pinnedTag": "1.15.5"}
+    assert report["movingTags"] == [moving | {"pinnedByDigest": False}]
     assert report["unpinnedMovingTags"] == []
     assert report["weights"] == {
         "project": "team-a",
@@ -480,8 +339,7 @@ def test_weights_options_reach_the_script_the_manifests_and_the_json(
     }
     assert "DEFAULT_GPUS='a100 h100'" in (out / "stage-weights.sh").read_text()
     (pvc,) = documents((out / "weights" / "pvcs.yaml").read_text())
-    assert pvc["metadata"]["namespace"] == "team-a"
-    assert pvc["spec"]["storageClassName"] == "fast"
+    assert (pvc["metadata"]["namespace"], pvc["spec"]["storageClassName"]) == ("team-a", "fast")
     commands = [c for step in report["nextSteps"] for c in step["commands"]]
     assert f"sh {out}/stage-weights.sh" in commands
     assert "oc get inferenceservice -n team-a" in commands
@@ -501,49 +359,15 @@ def test_a_model_left_on_a_moving_tag_is_named_in_text_and_json(
         "euRestricted": False,
     }
     configmap = tmp_path / "custom.yaml"
-    configmap.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "custom-nim-models"},
-                "data": {"only-latest": json.dumps(entry)},
-            }
-        )
-    )
-    args = ["airgap", "--from", str(configmap), "--mirror", MIRROR, "--no-weights"]
-    code, _, stderr = run([*args, "-o", str(tmp_path / "a")], capsys)
+    document = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "custom-nim-models"}}
+    configmap.write_text(yaml.safe_dump(document | {"data": {"only-latest": json.dumps(entry)}}))
+    code, _, stderr = run(airgap(tmp_path / "a", "--no-weights --from", str(configmap)), capsys)
     assert code == 0, stderr
     assert "1 model(s) offer only a moving tag, pinned by no version tag and no digest" in stderr
     assert "only-latest (latest)" in stderr
-    code, stdout, stderr = run([*args, "-o", str(tmp_path / "b"), "--json", "-q"], capsys)
+    args = airgap(tmp_path / "b", "--no-weights --json -q --from", str(configmap))
+    code, stdout, stderr = run(args, capsys)
     assert code == 0, stderr
     report = json.loads(stdout)
     assert report["unpinnedMovingTags"] == ["only-latest"]
     assert report["weights"] is None
-
-
-@pytest.mark.parametrize(
-    ("option", "what"),
-    [
-        (["--pvc-size", "100GB"], "--pvc-size '100GB' is not a storage size"),
-        (["--project", "Team_A"], "--project 'Team_A' is not a valid"),
-        (["--gpu", "a100;reboot"], "--gpu 'a100;reboot' is not a GPU model"),
-        (["--storage-class", "Fast SSD"], "--storage-class 'Fast SSD' is not a valid"),
-    ],
-)
-def test_bad_weights_options_exit_2_and_write_nothing(
-    no_network: list[str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    option: list[str],
-    what: str,
-) -> None:
-    out = tmp_path / "out"
-    code, _, stderr = run(
-        ["airgap", "--from", str(SAMPLE), "-o", str(out), "--mirror", MIRROR, *option], capsys
-    )
-    assert code == 2
-    assert what in stderr
-    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
-    assert not out.exists()

@@ -10,7 +10,7 @@ import pytest
 
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
 from nimgen.snapshot import load_models, sample_path, snapshot_json
-from tests.support.nimgen_runner import run_nimgen
+from tests.support.nimgen_runner import clean_env, run_nimgen
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +138,11 @@ def test_unreadable_side_is_bad_input(sides: dict[str, Path], tmp_path: Path) ->
     assert result.code == 2 and "no nim-models-data ConfigMap" in result.stderr
     bad_format = run_nimgen("diff", str(sides["tree"]), str(sides["tree"]), "--format", "html")
     assert bad_format.code == 2
+
+
+def test_the_table_works_in_any_locale(sides: dict[str, Path]) -> None:
+    """LC_ALL=C and an ASCII stream: ASCII boxes and arrows, escapes for the rest."""
+    env = clean_env(LC_ALL="C", LANG="C", PYTHONIOENCODING="ascii")
+    result = run_nimgen("diff", str(sides["tree"]), str(sides["changed-configmap"]), env=env)
+    assert result.code == 0, result.stderr
+    assert result.stdout.isascii() and "->" in result.stdout and "+---" in result.stdout

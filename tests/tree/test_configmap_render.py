@@ -1,3 +1,4 @@
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -7,6 +8,7 @@ import yaml
 
 from nimgen.catalog import ModelRecord
 from nimgen.catalog_schema import record_from_json
+from nimgen.snapshot import load_models, sample_path
 from nimgen.tree.configmap import (
     ANNOTATION_COUNT,
     ANNOTATION_DIGEST,
@@ -131,3 +133,15 @@ def test_tree_builds_with_kustomize(tmp_path: Path) -> None:
         assert built.returncode == 0, built.stderr
         docs = [d for d in yaml.safe_load_all(built.stdout) if d]
         assert all(d["metadata"]["namespace"] == namespace for d in docs)
+
+
+def test_the_sample_configmap_is_byte_for_byte_as_before() -> None:
+    # A change to the sample snapshot or the ConfigMap format changes it, deliberately.
+    models = load_models(sample_path()).models
+    rendered = render_configmap((m.record for m in models), revisioned=True)
+    assert hashlib.sha256(rendered.text.encode()).hexdigest() == (
+        "e967b8719c4561c770501423f4333e8c0963f6b3172fbaa2932da1d6e796676d"
+    )
+    assert rendered.apply_annotation_bytes == 102_979
+    first = json.loads(next(iter(configmap_data(m.record for m in models[:1]).values())))
+    assert list(first) == list(models[0].record.as_json_dict())  # the contract's field order

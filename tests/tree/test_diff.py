@@ -74,7 +74,13 @@ def diff() -> CatalogDiff:
 def test_classifies_added_removed_changed_unchanged(diff: CatalogDiff) -> None:
     assert diff.added_names == ("fresh",)
     assert diff.removed_names == ("gone",)
-    assert diff.changed_names == ("eu-flip", "everything", "moved", "renamed", "retagged")
+    assert tuple(c.name for c in diff.changed) == (
+        "eu-flip",
+        "everything",
+        "moved",
+        "renamed",
+        "retagged",
+    )
     # "same" and "reordered" (tag order only: the canonical order is the same) are unchanged
     assert diff.unchanged == 2
     assert not diff.identical
@@ -162,7 +168,13 @@ def test_diff_paths_reads_any_mix(tmp_path: Path) -> None:
     assert {(r.added, r.removed, r.changed, r.unchanged) for r in results} == {
         (results[0].added, results[0].removed, results[0].changed, results[0].unchanged)
     }
-    assert results[0].changed_names == ("eu-flip", "everything", "moved", "renamed", "retagged")
+    assert tuple(c.name for c in results[0].changed) == (
+        "eu-flip",
+        "everything",
+        "moved",
+        "renamed",
+        "retagged",
+    )
     tree_side = diff_paths(old["tree"], old["configmap"])
     assert tree_side.identical
     assert tree_side.old.configmap_name is not None
@@ -184,7 +196,7 @@ def test_json_report(diff: CatalogDiff) -> None:
     document = json.loads(text)
     assert document["added"] == ["fresh"]
     assert document["removed"] == ["gone"]
-    assert [c["name"] for c in document["changed"]] == list(diff.changed_names)
+    assert [c["name"] for c in document["changed"]] == [c.name for c in diff.changed]
     assert document["counts"] == {"added": 1, "removed": 1, "changed": 5, "unchanged": 2}
     assert document["identical"] is False
     assert document["old"] == {
@@ -298,3 +310,16 @@ def test_markdown_warns_when_many_models_are_removed() -> None:
     assert "**Warning: 3 of 10 models (30%) removed.**" in render_markdown(heavy)
     light = diff_models(old, old[:9])  # 10 %
     assert "Warning" not in render_markdown(light)
+
+
+def test_markdown_from_outside_stays_text() -> None:
+    """What reaches the PR from outside stays text: a backtick run cannot end its code span,
+    @org/team pings nobody, and control and bidi characters are shown as escapes."""
+    hostile = make("m", displayName="cc @org/team &#64;me\r\n::warning::x \x1b[31m\u202e")
+    side = DiffSide("tree``with`ticks", "tree", 0, "`cm")
+    text = render_markdown(diff_models((), (hostile,), old_side=side))
+    assert "- before: ``` tree``with`ticks ``` (tree, ConfigMap `` `cm ``, 0 models)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `m`"))
+    assert r"| cc @&#8203;org/team \&\#64;me\\r\\n::warning::x \\x1b\[31m\\u202e |" in row
+    assert not any(c in text for c in "\x1b\r\u202e")
+    assert "@org" not in text.replace("@&#8203;org", "")

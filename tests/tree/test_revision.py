@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nimgen.errors import BadInput
 from nimgen.tree.configmap import (
@@ -17,7 +18,7 @@ from nimgen.tree.configmap import (
     render_configmap,
 )
 from nimgen.tree.layout import BASE_CONFIGMAP
-from nimgen.tree.revision import read_previous
+from nimgen.tree.revision import read_previous, revision_problem
 from tests.support.model_records import make_record
 
 
@@ -54,14 +55,30 @@ def test_no_tree_and_unnumbered_trees(tmp_path: Path) -> None:
     assert read_previous(tmp_path) == PreviousConfigMap(revision=1, digest=old.digest)
 
 
-@pytest.mark.parametrize("value", ['"two"', '"-1"', '"0"', "3", '"1e3"', '"٣"'])
-def test_a_revision_nimgen_cannot_continue_is_refused(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ('"two"', "is 'two', not a whole decimal number"),
+        ('"-1"', "is -1, negative; revisions count up from 1"),
+        ('"0"', "is 0; revisions count up from 1"),
+        ("3", "must be a quoted decimal string, not int 3"),
+        ('"1e3"', "is '1e3', not a whole decimal number"),
+        ('"٣"', "not a whole decimal number"),
+        ('"1234567890123456789"', "has 19 digits, over 18: a reader's 64-bit integer"),
+    ],
+)
+def test_a_revision_nimgen_cannot_continue_is_named_for_what_it_is(
+    tmp_path: Path, value: str, why: str
+) -> None:
     text = render_configmap([make_record("a")], revisioned=True).text
     _write_tree(
         tmp_path, text.replace(f'{ANNOTATION_REVISION}: "1"', f"{ANNOTATION_REVISION}: {value}")
     )
-    with pytest.raises(BadInput, match=ANNOTATION_REVISION):
+    with pytest.raises(BadInput, match=f"{ANNOTATION_REVISION} ") as caught:
         read_previous(tmp_path)
+    assert why in caught.value.message
+    assert revision_problem(yaml.safe_load(value)) is not None
+    assert revision_problem("18") is None and revision_problem("9" * 18) is None
 
 
 def test_a_broken_tree_is_named(tmp_path: Path) -> None:

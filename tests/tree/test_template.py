@@ -17,24 +17,12 @@ import yaml
 
 import nimgen
 from nimgen.tree.template import (
-    RUNTIME_NAME,
     TEMPLATE_FILENAME,
     TEMPLATE_NAME,
     render_template,
-    template_variables,
     templates_dir,
 )
 
-WRITABLE_PATHS = (
-    "/opt/nim/workspace",
-    "/.cache",
-    "/opt/nim/.cache",
-    "/opt/nim/.config",
-    "/opt/nim/.triton",
-    "/opt/nim/nginx",
-    "/opt/nim/generated_configs",
-)
-CACHE_PATH = "/mnt/models/cache"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -115,13 +103,6 @@ def runtime(doc: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-@pytest.fixture(scope="module")
-def container(runtime: dict[str, Any]) -> dict[str, Any]:
-    (ctr,) = runtime["spec"]["containers"]
-    assert isinstance(ctr, dict)
-    return ctr
-
-
 def _walk(node: Any) -> Iterator[tuple[Any, Any]]:
     """Every (key, value) pair of every mapping in ``node``, depth first."""
     if isinstance(node, dict):
@@ -138,67 +119,70 @@ def _walk(node: Any) -> Iterator[tuple[Any, Any]]:
 
 def test_template_names_constants() -> None:
     assert TEMPLATE_NAME == "nim-http-template"
-    assert RUNTIME_NAME == "nim-http-runtime"
     assert TEMPLATE_FILENAME == "nim-http-template.yaml"
     assert (templates_dir() / f"{TEMPLATE_FILENAME}.j2").is_file()
 
 
-def test_template_kind_name_labels_annotations(doc: dict[str, Any]) -> None:
-    assert doc["apiVersion"] == "template.openshift.io/v1"
-    assert doc["kind"] == "Template"
-    meta = doc["metadata"]
-    assert meta["name"] == TEMPLATE_NAME
-    assert "namespace" not in meta  # the kustomize overlays set it
-    # Not offered as a generic runtime: only NIM's flow uses it, by name.
-    assert meta["labels"] == {"opendatahub.io/managed": "true"}
-    ann = meta["annotations"]
-    assert ann["opendatahub.io/modelServingSupport"] == '["single"]'
-    assert ann["opendatahub.io/apiProtocol"] == "REST"
-    assert ann["openshift.io/display-name"] == "NVIDIA NIM"
-    assert ann["openshift.io/provider-display-name"] == "NVIDIA"
-    assert ann["description"]
-    assert "nim" in ann["tags"].split(",")
-    assert all(isinstance(v, str) for v in {**meta["labels"], **ann}.values())
-    assert "parameters" not in doc or not doc["parameters"]
-    assert set(doc) <= {"apiVersion", "kind", "metadata", "objects", "parameters"}
-    assert len(doc["objects"]) == 1
+# --- conformance with upstream's references -------------------------------------------------
+
+REFERENCES = Path(__file__).with_name("fixtures") / "template_references.yaml"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 
 
-def test_template_runtime_metadata(runtime: dict[str, Any]) -> None:
-    assert runtime["apiVersion"] == "serving.kserve.io/v1alpha1"
-    assert runtime["kind"] == "ServingRuntime"
-    meta = runtime["metadata"]
-    assert meta["name"] == RUNTIME_NAME
-    assert meta["labels"] == {"opendatahub.io/dashboard": "true"}
-    ann = meta["annotations"]
-    assert ann["runtimes.opendatahub.io/nvidia-nim"] == "true"
-    assert ann["opendatahub.io/recommended-accelerators"] == '["nvidia.com/gpu"]'
-    assert ann["openshift.io/display-name"] == "NVIDIA NIM"
-    assert all(isinstance(v, str) for v in {**meta["labels"], **ann}.values())
+def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every field as ``(path, value)``; list items with a ``name`` keyed by it (their order
+    carries no meaning), other lists and empty maps as whole values."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list) and node and all(isinstance(i, dict) and "name" in i for i in node):
+        for item in node:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            yield from _leaves(rest, f"{path}[{item['name']}]")
+    else:
+        yield path, node
 
 
-def test_template_runtime_spec(runtime: dict[str, Any]) -> None:
-    spec = runtime["spec"]
-    # KServe copies spec.annotations onto the predictor pods, where Prometheus reads them.
-    assert spec["annotations"] == {
-        "prometheus.io/path": "/v1/metrics",
-        "prometheus.io/port": "8000",
-    }
-    assert spec["multiModel"] is False
-    assert spec["supportedModelFormats"] == [{"name": "replace-me", "autoSelect": True}]
-    assert set(spec.get("protocolVersions", [])) <= {"v2", "grpc-v2"}
+def _fields(template: dict[str, Any]) -> dict[str, Any]:
+    (runtime,) = template["objects"]
+    outer = {k: v for k, v in template.items() if k != "objects"}
+    return dict(_leaves(outer, "")) | dict(_leaves(runtime, "runtime"))
 
 
-def test_template_container(container: dict[str, Any]) -> None:
-    assert container["name"] == "kserve-container"
-    assert container["image"] == ""
-    assert container["ports"] == [{"containerPort": 8000, "protocol": "TCP"}]
-    assert {"name": "NIM_CACHE_PATH", "value": CACHE_PATH} in container["env"]
-    resources = container["resources"]
-    for kind in ("requests", "limits"):
-        assert resources[kind]["nvidia.com/gpu"] == "1"
-        assert {"cpu", "memory"} <= set(resources[kind])
-        assert all(isinstance(v, str) for v in resources[kind].values())
+def _listed_differences() -> list[str]:
+    """The first column of docs/contract.md's "Template conformance" table (``*``: any text)."""
+    section = CONTRACT.read_text(encoding="utf-8").split("### Template conformance", 1)[1]
+    rows = re.findall(r"^\| `([^`]+)` \|", section.split("\n### ", 1)[0], re.MULTILINE)
+    assert rows, "docs/contract.md lists no Template differences"
+    return rows
+
+
+def test_template_conforms_to_the_spec_and_the_controller_field_by_field(
+    doc: dict[str, Any],
+) -> None:
+    """Every field on which nimgen's Template, the interface spec's and odh-model-controller's
+    disagree is listed, with its reason, in docs/contract.md; and every listed one differs."""
+    references = yaml.safe_load(REFERENCES.read_text(encoding="utf-8"))
+    ours, spec, controller = (
+        _fields(t) for t in (doc, references["spec"], references["controller"])
+    )
+    missing = object()
+    differing = sorted(
+        path
+        for path in ours.keys() | spec.keys() | controller.keys()
+        if not ours.get(path, missing) == spec.get(path, missing) == controller.get(path, missing)
+    )
+    listed = _listed_differences()
+    rules = {row: re.compile(re.escape(row).replace(r"\*", ".*")) for row in listed}
+    unlisted = [p for p in differing if not any(r.fullmatch(p) for r in rules.values())]
+    assert not unlisted, "differences not in docs/contract.md: " + ", ".join(unlisted)
+    stale = [row for row, r in rules.items() if not any(r.fullmatch(p) for p in differing)]
+    assert not stale, "listed in docs/contract.md but no longer different: " + ", ".join(stale)
+    # What nimgen aligned on: the same in all three.
+    gpu = "runtime.spec.containers[kserve-container].resources.limits.nvidia.com/gpu"
+    formats = "runtime.spec.supportedModelFormats[replace-me]"
+    for path in ("runtime.spec.protocolVersions", formats, gpu):
+        assert ours[path] == spec[path] == controller[path], path
 
 
 def test_template_validates_against_kserve_crd(runtime: dict[str, Any]) -> None:
@@ -254,24 +238,6 @@ def test_template_volumes_and_mounts_match(runtime: dict[str, Any]) -> None:
         assert DNS1123_LABEL.match(name), name
 
 
-def test_template_mount_paths(runtime: dict[str, Any], container: dict[str, Any]) -> None:
-    volumes = {v["name"]: v for v in runtime["spec"]["volumes"]}
-    by_path = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
-    paths = [m["mountPath"] for m in container["volumeMounts"]]
-    assert len(paths) == len(set(paths)), "a path is mounted twice"
-    assert set(paths) == {CACHE_PATH, "/dev/shm", *WRITABLE_PATHS}
-
-    cache_volume = by_path[CACHE_PATH]
-    assert cache_volume == {"name": "nim-pvc", "persistentVolumeClaim": {"claimName": "nim-pvc"}}
-    assert by_path["/dev/shm"]["name"] == "shm"
-    assert by_path["/dev/shm"]["emptyDir"] == {"medium": "Memory"}
-    for path in WRITABLE_PATHS:
-        volume = by_path[path]
-        assert set(volume) == {"name", "emptyDir"}, (path, volume)
-    for mount in container["volumeMounts"]:
-        assert not mount.get("readOnly", False), mount
-
-
 # --- text properties ----------------------------------------------------------------------
 
 
@@ -305,71 +271,26 @@ def test_template_every_quoted_looking_value_stays_a_string(doc: dict[str, Any])
             assert all(isinstance(item["value"], str) for item in value)
 
 
-# --- overrides ----------------------------------------------------------------------------
-
-
-def test_template_variables_are_few_and_defaulted() -> None:
-    assert template_variables() == {"display_name", "description"}
-
-
-def test_template_display_name_override() -> None:
-    doc = yaml.safe_load(render_template(display_name="NVIDIA NIM (mirror)"))
-    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
-    runtime_ann = doc["objects"][0]["metadata"]["annotations"]
-    assert runtime_ann["openshift.io/display-name"] == "NVIDIA NIM (mirror)"
-
-
-@pytest.mark.parametrize(
-    "value", ["true", "8000", "null", '["single"]', "a: b", "#x", 'it\'s "quoted" \\ ok', "NIM é ✓"]
-)
-def test_template_override_values_stay_strings(value: str) -> None:
-    doc = yaml.safe_load(render_template(display_name=value, description=value))
-    assert doc["metadata"]["annotations"]["openshift.io/display-name"] == value
-    assert doc["metadata"]["annotations"]["description"] == value
-
-
-def test_template_unknown_override_is_refused() -> None:
-    with pytest.raises(ValueError, match="display_nmae"):
-        render_template(display_nmae="x")
-
-
-def test_template_multiline_override_is_refused() -> None:
-    with pytest.raises(ValueError, match="printable"):
-        render_template(description="two\nlines")
-
-
 # --- templates_dir ------------------------------------------------------------------------
 
 
-def test_template_dir_prefers_wheel_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("layout", ["wheel", "checkout", "neither"])
+def test_templates_dir_is_the_wheels_else_the_checkouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
     package = tmp_path / "site" / "nimgen"
-    (package / "templates").mkdir(parents=True)
-    (tmp_path / "site" / "templates").mkdir()
-    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    assert templates_dir() == (package / "templates").resolve()
-
-
-def test_template_dir_falls_back_to_checkout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    package = tmp_path / "repo" / "nimgen"
     package.mkdir(parents=True)
-    (tmp_path / "repo" / "templates").mkdir()
+    wheel, checkout = package / "templates", tmp_path / "site" / "templates"
+    if layout == "wheel":
+        wheel.mkdir()
+    if layout != "neither":
+        checkout.mkdir()
     monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    assert templates_dir() == (tmp_path / "repo" / "templates").resolve()
-
-
-def test_template_dir_missing_names_both_paths(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    package = tmp_path / "nowhere" / "nimgen"
-    package.mkdir(parents=True)
-    monkeypatch.setattr(nimgen, "__file__", str(package / "__init__.py"))
-    with pytest.raises(FileNotFoundError) as info:
-        templates_dir()
-    message = str(info.value)
-    assert str((package / "templates").resolve()) in message
-    assert str((tmp_path / "nowhere" / "templates").resolve()) in message
+    if layout == "neither":
+        with pytest.raises(FileNotFoundError, match=f"{wheel} and {checkout}"):
+            templates_dir()
+    else:
+        assert templates_dir() == (wheel if layout == "wheel" else checkout)
 
 
 # --- kustomize ----------------------------------------------------------------------------
@@ -388,13 +309,6 @@ def test_template_builds_with_kubectl_kustomize(
         f"resources:\n  - {TEMPLATE_FILENAME}\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    built = list(yaml.safe_load_all(result.stdout))
-    assert built == [doc]
+    built = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    assert list(yaml.safe_load_all(built.stdout)) == [doc]

@@ -1,5 +1,4 @@
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import pytest
 
 from nimgen.errors import BadInput
 from nimgen.tempnames import remove_leftovers, temp_prefix
-from nimgen.tree import write as output
 from nimgen.tree.write import TEMP_PREFIX, write_file, write_tree
 
 OWNED = frozenset({"a.yaml", "sub/b.yaml"})
@@ -28,44 +26,23 @@ def test_new_tree_and_replacement(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="renameat2 as glibc has it")
-@pytest.mark.parametrize("libc", ["by soname", "by find_library", "none"])
-def test_a_tree_is_replaced_however_libc_is_found(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libc: str
+@pytest.mark.parametrize("renameat2", [True, False])
+def test_a_tree_is_replaced_with_or_without_renameat2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renameat2: bool
 ) -> None:
-    # glibc is loaded by its soname (no ldconfig subprocess); elsewhere find_library
-    # names it; with neither, two renames replace the tree.
-    import ctypes
-    import ctypes.util
+    """One atomic exchange where the C library has it; two renames where it has not."""
+    if not renameat2:
+        import ctypes
 
-    real_cdll = ctypes.CDLL
-    loads: list[str | None] = []
+        def no_libc(*args: object, **kwargs: object) -> None:
+            raise OSError("no C library here")
 
-    def cdll(name: str | None, *args: object, **kwargs: object) -> ctypes.CDLL:
-        loads.append(name)
-        if len(loads) == 1 and libc != "by soname":  # the load by soname, not find_library's
-            raise OSError("not glibc")
-        return real_cdll(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ctypes, "CDLL", cdll)
-    if libc == "none":
-        monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
-    elif libc == "by soname":
-        monkeypatch.setattr(ctypes.util, "find_library", lambda name: pytest.fail("called"))
-    swaps: list[bool] = []
-    real_exchange = output._exchange
-
-    def exchange(a: Path, b: Path) -> bool:
-        swaps.append(real_exchange(a, b))
-        return swaps[-1]
-
-    monkeypatch.setattr(output, "_exchange", exchange)
+        monkeypatch.setattr(ctypes, "CDLL", no_libc)
     target = tmp_path / "out"
     write_tree(target, {"a.yaml": b"1"}, owned=OWNED)
     write_tree(target, {"a.yaml": b"2", "sub/b.yaml": b"3"}, owned=OWNED)
     assert snapshot_of(target) == {"a.yaml": b"2", "sub/b.yaml": b"3"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
-    assert swaps == [libc != "none"]  # one atomic exchange wherever libc was found
 
 
 def test_foreign_files_refused_and_untouched(tmp_path: Path) -> None:
@@ -83,6 +60,17 @@ def test_target_is_a_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="is a file"):
         write_tree(target, {"a.yaml": b"1"}, owned=OWNED)
     assert target.read_text() == "x"
+
+
+def test_a_target_named_dot_dot_is_bad_input_and_leaves_no_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r"newdir/\.\.: ends in '\.\.'; give the directory"):
+        write_tree(tmp_path / "newdir" / "..", {"a.yaml": b"1"}, owned=OWNED)
+    with pytest.raises(BadInput, match=r"ends in '\.\.'"):
+        write_file(tmp_path / "newdir" / "..", b"1")
+    assert list(tmp_path.iterdir()) == []
+    # Through a directory that does not exist: the kernel's path, and still no stray one.
+    write_tree(tmp_path / "newdir" / ".." / "out", {"a.yaml": b"1"}, owned=OWNED)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_failure_midway_leaves_previous_tree(
