@@ -98,12 +98,19 @@ _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 def _clean_up_after_run(on_sigint: _Handler, on_sigterm: _Handler) -> None:
     """Remove the run's temporary files (a second signal cannot cut this short), then
     put the signal handlers back as they were before ``main``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = {signal.SIGINT, signal.SIGTERM}
+    # Held once the output went in place (report.run): a signal since then ended nothing.
+    late = sorted(signal.sigpending() & held)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored, a held signal is dropped
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
+        from nimgen.report.errors import print_late_signal
         from nimgen.tree.write import cleanup_temps
 
         cleanup_temps()
+        for signum in late:
+            print_late_signal(signum)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     finally:
         for signum, handler in ((signal.SIGINT, on_sigint), (signal.SIGTERM, on_sigterm)):
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from nimgen.apikey import redact
+from nimgen.errors import RunFailed
 from nimgen.report.text import visible
 
 if TYPE_CHECKING:
@@ -74,8 +75,13 @@ class Console:
         return RichProgress(self.stderr, description=description)
 
     def print_stdout(self, text: str) -> None:
-        self.stdout.write(redact(text) + "\n")
-        self.stdout.flush()
+        """The result on stdout; a stdout that is closed or full fails the run (exit 1)."""
+        try:
+            self.stdout.write(redact(text) + "\n")
+            self.stdout.flush()
+        except (OSError, ValueError, AttributeError) as exc:  # AttributeError: fd 1 closed
+            reason = getattr(exc, "strerror", None) or "it is closed"
+            raise RunFailed(f"cannot write the result to stdout: {reason}") from None
 
     def print_stderr(self, text: str) -> None:
         """A block of text (the summary table), already laid out."""

@@ -49,3 +49,12 @@ def print_error(error: NimgenError, stderr: TextIO | None = None) -> None:
     for line in error_lines(error.message, error.details):
         stream.write(visible(redact(line)) + "\n")
     stream.flush()
+
+
+def print_late_signal(signum: int) -> None:
+    """A signal that arrived once the run's output was in place, so ended nothing."""
+    import signal
+
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"nimgen: {name} arrived once the new output was in place; the run finished\n")
+    sys.stderr.flush()

@@ -3,9 +3,11 @@ error - one line on stderr (and the ``--json`` error document) - and the exit co
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
+from nimgen.errors import NimgenError
 from nimgen.report.console import Console
 
 if TYPE_CHECKING:
@@ -17,31 +19,50 @@ class CommandExit(SystemExit):
 
 
 def run_command(command: str, console: Console, body: Callable[[Console], Result]) -> NoReturn:
-    """Call ``body``; print its result (or its error) as the options ask; exit with its code."""
+    """Call ``body``; report its result (or its error) as the options ask; then put its
+    output in place; exit with its code.
+
+    The output goes in place only once the report is out: a run that cannot print its
+    result fails (exit 1) with the previous output as it was. From then on SIGINT and
+    SIGTERM are held: the run is over (``cli.main`` says if one arrived).
+    """
     from nimgen import tempnames
-    from nimgen.report.errors import as_error
+    from nimgen.tree.write import swaps_after_report
 
     # Removed leftovers of an interrupted run are a warning of this run: in --json too.
     notice, tempnames.notice = tempnames.notice, console.warn
+    reported = False
     try:
-        try:
-            result = body(console)
-        except CommandExit:
-            raise
-        except BaseException as exc:  # every failure leaves through here, as one line
-            if isinstance(exc, SystemExit):
+        with swaps_after_report() as put_in_place:
+            try:
+                result = body(console)
+                present(result, console)
+                reported = True
+                put_in_place()
+            except CommandExit:
                 raise
-            error = as_error(exc)
-            console.error(error.message, error.details)
-            if console.json_output:
-                from nimgen.report.json_output import dumps, error_document
-
-                console.print_stdout(dumps(error_document(command, error, console.warnings)))
-            raise CommandExit(int(error.exit_code)) from None
+            except BaseException as exc:  # every failure leaves through here, as one line
+                if isinstance(exc, SystemExit):
+                    raise
+                raise CommandExit(_report_error(command, console, exc, json=not reported)) from None
     finally:
         tempnames.notice = notice
-    present(result, console)
     raise CommandExit(result.exit_code)
+
+
+def _report_error(command: str, console: Console, exc: BaseException, *, json: bool) -> int:
+    """The error line on stderr and, with ``--json`` (unless a result went out already),
+    the error document; its exit code."""
+    from nimgen.report.errors import as_error
+
+    error = as_error(exc)
+    console.error(error.message, error.details)
+    if console.json_output and json:
+        from nimgen.report.json_output import dumps, error_document
+
+        with contextlib.suppress(NimgenError):  # stdout is what failed: stderr said it
+            console.print_stdout(dumps(error_document(command, error, console.warnings)))
+    return int(error.exit_code)
 
 
 def present(result: Result, console: Console) -> None:

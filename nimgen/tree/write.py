@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from nimgen.errors import BadInput, RunFailed
@@ -242,7 +242,7 @@ def _remove_temp(path: Path) -> None:
 def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[str]) -> None:
     """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
     exception or signal at any point leaves it as it was or wholly new, and no temporary
-    directory behind."""
+    directory behind. Inside ``swaps_after_report`` the swap waits for the report."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
@@ -254,15 +254,26 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[st
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
-        with signals_deferred():
-            # Not cut by a signal: afterwards ``staging`` holds the previous tree (or nothing).
-            staging = _swap_in(staging, target)
-        _fsync_dir(target.parent)
-    except OSError as exc:
-        raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-    finally:
-        if staging != Path():
-            _remove_temp(staging)
+    except BaseException as exc:
+        _remove_temp(staging)
+        if isinstance(exc, OSError):
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        raise
+
+    def swap() -> None:
+        left = staging
+        try:
+            with signals_deferred():
+                # Not cut by a signal: afterwards ``left`` holds the previous tree (or nothing).
+                left = _swap_in(staging, target)
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        finally:
+            if left != Path():
+                _remove_temp(left)
+
+    _swap_or_wait(swap, staging)
 
 
 def _swap_in(staging: Path, target: Path) -> Path:
@@ -288,7 +299,8 @@ def _swap_in(staging: Path, target: Path) -> Path:
 
 
 def write_file(target: Path, content: bytes) -> None:
-    """Replace one file atomically (temp file in the same directory + rename)."""
+    """Replace one file atomically (temp file in the same directory + rename); inside
+    ``swaps_after_report`` the rename waits for the report."""
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
@@ -296,12 +308,63 @@ def write_file(target: Path, content: bytes) -> None:
     try:
         _write(temp, content)
         temp.chmod(0o644)
-        with signals_deferred():
-            temp.replace(target)
-            _forget(temp)
-        _fsync_dir(target.parent)
-    except OSError as exc:
-        raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+    except BaseException as exc:
+        _remove_temp(temp)
+        if isinstance(exc, OSError):
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        raise
+
+    def swap() -> None:
+        try:
+            with signals_deferred():
+                temp.replace(target)
+                _forget(temp)
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        finally:
+            if temp in _LIVE_TEMPS:
+                _remove_temp(temp)
+
+    _swap_or_wait(swap, temp)
+
+
+# The swaps of a command run by ``report.run`` wait until its result is reported, so that
+# a run which cannot report it (stdout closed or full) fails with the previous output as
+# it was: a non-zero exit always means nothing was replaced.
+_WAITING: list[tuple[Callable[[], None], Path]] | None = None
+
+
+def _swap_or_wait(swap: Callable[[], None], staged: Path) -> None:
+    if _WAITING is None:
+        swap()
+    else:
+        _WAITING.append((swap, staged))
+
+
+@contextlib.contextmanager
+def swaps_after_report() -> Iterator[Callable[[], bool]]:
+    """Hold the swaps of every write inside; the function yielded puts them in place
+    (returns whether there were any) and, from then on, holds SIGINT and SIGTERM for
+    the rest of the process. What is still held on leaving is removed."""
+    global _WAITING
+    outer, _WAITING = _WAITING, []
+    waiting = _WAITING
+
+    def put_in_place() -> bool:
+        swapped = bool(waiting)
+        if swapped and threading.current_thread() is threading.main_thread():
+            # Held from here to the end of the process: cli.main drops what arrives
+            # and says the new output is in place.
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+        while waiting:
+            swap, _ = waiting.pop(0)
+            swap()
+        return swapped
+
+    try:
+        yield put_in_place
     finally:
-        if temp in _LIVE_TEMPS:
-            _remove_temp(temp)
+        _WAITING = outer
+        for _, staged in waiting:
+            _remove_temp(staged)
