@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from nimgen.snapshot import sample_path
 from tests.support.eu_setup import PROXY_USER
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator
@@ -204,3 +205,20 @@ def test_render_checks_a_probe_file_against_the_snapshots_ngc_api(
     failed = render(foreign, "c", "--eu-uncertain", "fail")
     assert failed.code == 1 and "probed against" in failed.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_a_carried_eu_source_ships_as_its_kind_never_as_the_file_says(tmp_path: Path) -> None:
+    # A snapshot's euFacts is text from a file: 300 KB of it, or a proxy URL, never ships.
+    snapshot = json.loads(sample_path().read_text(encoding="utf-8"))
+    for facts, shipped in (
+        ("probe-file " + "a" * 300_000, "snapshot"),
+        ("inline-probe via proxy http://eu-proxy.internal:3128", "inline-probe"),
+        ("flat-list sha256:" + "1" * 64, "flat-list sha256:" + "1" * 64),
+    ):
+        snapshot["source"]["euFacts"] = facts
+        path = tmp_path / "snapshot.json"
+        path.write_text(json.dumps(snapshot), encoding="utf-8")
+        out = tmp_path / "out"
+        result = run_nimgen("render", "--from", str(path), "--output", str(out))
+        assert result.code == 0, result.stderr
+        assert annotations(out)[EU_SOURCE] == shipped
