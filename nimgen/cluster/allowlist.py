@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 from nimgen.airgap import Mirror, TagChoice, plan_airgap
+from nimgen.cluster.accounts import AccountPlan
 from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
-from nimgen.cluster.legacy import AccountPlan
 from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.render.airgap import render_custom_configmap

@@ -1,17 +1,13 @@
-"""The backup ``cleanup --apply`` writes before it changes anything.
+"""The backup ``cleanup`` and ``migrate-deployments`` write before they delete, read back
+by ``cleanup --restore``.
 
-One plain YAML file per object, which ``kubectl apply -f DIR`` restores: the
-server's bookkeeping is stripped (uid, resourceVersion, creationTimestamp,
-managedFields, generation, selfLink, deletion marks, status), as are finalizers (a
-restored Account must not bring the trap back; the old controller re-adds its
-finalizer if it is ever reinstated) and owner references to the deleted Account (the
-garbage collector would delete a restored object whose owner no longer exists).
-
-Secret values go into the backup only with ``--backup-secrets``; otherwise a Secret
-is recorded, name, type, labels and key names, in ``<file>.omitted.txt``, which
-``kubectl apply`` ignores (it reads .yaml, .yml and .json only). Files are written
-one by one, atomically, readable only by their owner, and a re-run adds to the same
-directory without removing what an earlier run saved.
+One YAML file per object deleted (and each allowlist, for the record), written
+atomically, 0600 in a 0700 directory; a re-run adds to the directory, removing nothing.
+The server's bookkeeping is stripped, and so are finalizers (a restored Account must not
+bring the trap back) and owner references to the deleted Accounts (the garbage collector
+would delete an object whose owner is gone). A Secret's values are saved only with
+``--backup-secrets``; otherwise ``<file>.omitted.txt`` records its name, type, labels
+and key names (``kubectl apply -f DIR`` reads only .yaml, .yml and .json).
 """
 
 from __future__ import annotations
@@ -25,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from nimgen.cluster.kube import SECRET, JsonObject, Ref
+from nimgen.cluster.kube import ACCOUNT, KINDS, SECRET, JsonObject, Ref, Resource
+from nimgen.cluster.secretdata import LAST_APPLIED
 from nimgen.errors import BadInput, RunFailed
 
 SERVER_FIELDS = (
@@ -39,17 +36,16 @@ SERVER_FIELDS = (
     "deletionGracePeriodSeconds",
     "finalizers",
 )
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-README = "README.txt"
+OMITTED = ".omitted.txt"
 
 
-def default_directory(now: datetime | None = None) -> Path:
+def default_directory(command: str, now: datetime | None = None) -> Path:
     moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return Path(f"nimgen-cleanup-backup-{moment}")
+    return Path(f"nimgen-{command}-backup-{moment}")
 
 
-def restorable(document: JsonObject, deleted_uids: frozenset[str]) -> JsonObject:
-    """``document`` as ``kubectl apply`` can re-create it."""
+def restorable(document: JsonObject, deleted_uids: frozenset[str] = frozenset()) -> JsonObject:
+    """``document`` as it can be created again: no server fields, status or finalizers."""
     restored = copy.deepcopy(document)
     restored.pop("status", None)
     restored.pop("dataKeys", None)
@@ -61,11 +57,11 @@ def restorable(document: JsonObject, deleted_uids: frozenset[str]) -> JsonObject
         annotations.pop(LAST_APPLIED, None)
         if not annotations:
             metadata.pop("annotations")
-    owners = [o for o in metadata.get("ownerReferences") or [] if o.get("uid") not in deleted_uids]
+    owners = [
+        o for o in metadata.pop("ownerReferences", None) or () if o.get("uid") not in deleted_uids
+    ]
     if owners:
         metadata["ownerReferences"] = owners
-    else:
-        metadata.pop("ownerReferences", None)
     return restored
 
 
@@ -74,49 +70,35 @@ def file_name(ref: Ref) -> str:
 
 
 def _omitted_note(ref: Ref, document: JsonObject) -> str:
-    metadata = document.get("metadata") or {}
     keys = document.get("dataKeys") or []
-    lines = [
-        f"# {ref} was deleted by nimgen cleanup; its values were NOT backed up",
-        "# (run with --backup-secrets to keep them). What it was:",
-        f"name: {ref.name}",
-        f"namespace: {ref.namespace}",
-        f"type: {document.get('type', 'Opaque')}",
-        f"keys: {', '.join(keys) if keys else '(none)'}",
-    ]
-    for key, value in sorted((metadata.get("labels") or {}).items()):
-        lines.append(f"label: {key}={value}")
-    if keys:
-        from_files = " ".join(f"--from-file={k}=PATH" for k in keys)
-        lines.append(
-            f"# to re-create it: kubectl create secret generic {ref.name} -n {ref.namespace} "
-            f"--type={document.get('type', 'Opaque')} {from_files}"
-        )
-    return "\n".join(lines) + "\n"
+    kind = document.get("type", "Opaque")
+    labels = sorted(((document.get("metadata") or {}).get("labels") or {}).items())
+    return "".join(
+        [
+            f"# {ref} was deleted by nimgen; its values were NOT backed up\n",
+            "# (run with --backup-secrets to keep them). What it was:\n",
+            f"name: {ref.name}\nnamespace: {ref.namespace}\ntype: {kind}\n",
+            f"keys: {', '.join(keys) or '(none)'}\n",
+            *(f"label: {k}={v}\n" for k, v in labels),
+        ]
+    )
 
 
 def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> dict[str, bytes]:
-    """File name -> content for every object of ``documents`` (deleted or kept for the
-    record). Secrets whose values were dropped become ``.omitted.txt`` notes."""
+    """File name -> content for every object of ``documents``."""
     deleted_uids = frozenset(r.uid for r in deleted if r.uid)
     files: dict[str, bytes] = {}
     for ref in sorted(documents):
         document = documents[ref]
-        name = file_name(ref)
         if ref.resource == SECRET and "data" not in document and "dataKeys" in document:
-            files[name + ".omitted.txt"] = _omitted_note(ref, document).encode()
+            files[file_name(ref) + OMITTED] = _omitted_note(ref, document).encode()
             continue
-        body = yaml.safe_dump(
-            restorable(document, deleted_uids), default_flow_style=False, sort_keys=True
-        )
         why = "before deleting it" if ref in deleted else "for the record (it is kept)"
-        header = f"# {ref}, saved by nimgen cleanup {why}\n"
-        files[name] = (header + body).encode("utf-8")
-    files[README] = (
-        b"Saved by 'nimgen cleanup --apply' before it deleted the objects listed here.\n"
-        b"Restore them with:  kubectl apply -f THIS-DIRECTORY\n"
-        b"(the Account CRD accounts.nim.opendatahub.io must still be installed to restore "
-        b"an Account).\n"
+        body = yaml.safe_dump(restorable(document, deleted_uids), sort_keys=True)
+        files[file_name(ref)] = f"# {ref}, saved by nimgen {why}\n{body}".encode()
+    files["README.txt"] = (
+        b"Saved by nimgen (cleanup or migrate-deployments) before it deleted the objects here.\n"
+        b"Restore them with:  nimgen cleanup --restore THIS-DIRECTORY\n"
         b"A Secret saved without its values is described in <file>.omitted.txt instead.\n"
     )
     return files
@@ -126,30 +108,28 @@ def check_directory(directory: Path) -> None:
     """Refuse a backup target that is a file or cannot be created."""
     if directory.exists() and not directory.is_dir():
         raise BadInput(f"--backup {directory} is a file, not a directory")
-    parent = directory.absolute().parent
+    parent = directory.absolute()
     while not parent.exists():
         parent = parent.parent
-    if not os.access(parent if not directory.exists() else directory, os.W_OK):
+    if not os.access(parent, os.W_OK):
         raise BadInput(f"--backup {directory}: not writable")
 
 
 def write_backup(directory: Path, files: dict[str, bytes]) -> None:
-    """Write every file atomically (temp file, fsync, rename), mode 0600, into a 0700
-    directory; files already there from an earlier run are left alone."""
+    """Write each file atomically (temp file, fsync, rename); leave other files alone."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name, content in sorted(files.items()):
             fd, temp_name = tempfile.mkstemp(prefix=".nimgen-tmp-", dir=directory)
-            temp = Path(temp_name)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(content)
                     handle.flush()
                     os.fsync(handle.fileno())
-                temp.replace(directory / name)
+                Path(temp_name).replace(directory / name)
             finally:
                 with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
+                    Path(temp_name).unlink()
         dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dir_fd)
@@ -160,3 +140,23 @@ def write_backup(directory: Path, files: dict[str, bytes]) -> None:
             f"could not write the backup to {directory}: {exc.strerror or exc}; "
             "nothing on the cluster was changed"
         ) from None
+
+
+def read_backup(directory: Path) -> tuple[list[tuple[Ref, JsonObject]], list[str]]:
+    """The objects a backup holds, Accounts last (they name the others), ready to create;
+    and the Secrets it recorded without their values."""
+    if not directory.is_dir():
+        raise BadInput(f"--restore {directory}: not a directory")
+    objects: list[tuple[Ref, JsonObject]] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            resource: Resource = KINDS[document["kind"]]
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise BadInput(
+                f"--restore {path}: not an object nimgen backs up ({type(exc).__name__})"
+            ) from None
+        objects.append((Ref.of(resource, document), restorable(document)))
+    objects.sort(key=lambda item: (item[0].resource == ACCOUNT, item[0]))
+    omitted = sorted(p.name.removesuffix(OMITTED) for p in directory.glob("*" + OMITTED))
+    return objects, omitted

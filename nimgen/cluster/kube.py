@@ -1,22 +1,18 @@
-"""A small client over ``kubectl`` (or ``oc``) run as a subprocess with ``-o json``.
+"""A small client over ``kubectl`` (or ``oc``), run as a subprocess with ``-o json``.
 
-Why kubectl and not a Python client: it honours every authentication an admin's
-kubeconfig uses (tokens, certificates, exec plugins, OIDC, ``oc login``), it is on
-every admin's machine, and it adds no dependency. The price is care with secrets:
-manifests and delete options go on **stdin**, never as arguments (process listings
-show arguments to every user), and every value read from a Secret is registered
-with ``nimgen.apikey.register_secret`` by its reader so that no output can show it.
-
-Errors are classified from kubectl's ``Error from server (Reason)`` line into the
-exceptions below; each is one line, and a permission error names the verb and the
-resource that was lacking.
+kubectl honours every way an admin's kubeconfig authenticates and adds no dependency.
+Manifests, patches and delete options go on **stdin**, never as arguments (process
+listings show arguments to every user). kubectl's ``Error from server (Reason)`` line
+is classified into the one-line exceptions below.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +21,10 @@ from typing import Any
 from nimgen.errors import BadInput, RunFailed
 
 JsonObject = dict[str, Any]
+# The garbage collector's finalizer on an object deleted with the Orphan policy.
+ORPHAN_FINALIZER = "orphan"
+# TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
+TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +46,6 @@ class Resource:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def path(self, namespace: str, name: str) -> str:
-        """The object's URL path, for ``kubectl delete --raw``."""
         prefix = f"/apis/{self.api_version}" if self.group else f"/api/{self.api_version}"
         scope = f"/namespaces/{namespace}" if self.namespaced else ""
         return f"{prefix}{scope}/{self.plural}/{name}"
@@ -59,12 +58,24 @@ TEMPLATE = Resource("Template", "template.openshift.io/v1", "templates")
 ACCOUNT = Resource("Account", "nim.opendatahub.io/v1", "accounts")
 SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "servingruntimes")
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
+NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
 DASHBOARD_CONFIG = Resource("OdhDashboardConfig", "opendatahub.io/v1alpha", "odhdashboardconfigs")
+POD = Resource("Pod", "v1", "pods")
+# kubectl resolves "cronjobs.batch" to the version the server prefers (v1beta1 before 1.21).
+WORKLOADS = (
+    POD,
+    Resource("Deployment", "apps/v1", "deployments"),
+    Resource("StatefulSet", "apps/v1", "statefulsets"),
+    Resource("ReplicaSet", "apps/v1", "replicasets"),
+    Resource("Job", "batch/v1", "jobs"),
+    Resource("CronJob", "batch/v1", "cronjobs"),
+)
+KINDS = {r.kind: r for r in (CONFIGMAP, SECRET, TEMPLATE, ACCOUNT, SERVING_RUNTIME)}
 
 
 @dataclass(frozen=True, order=True)
 class Ref:
-    """One object, as planned: its kind, place, name and (when read) its uid."""
+    """One object: its place, name, kind and (when read) uid."""
 
     namespace: str
     name: str
@@ -76,13 +87,21 @@ class Ref:
 
     @classmethod
     def of(cls, resource: Resource, document: JsonObject) -> Ref:
-        metadata = document.get("metadata") or {}
+        meta = document.get("metadata") or {}
         return cls(
-            str(metadata.get("namespace", "")),
-            str(metadata.get("name", "")),
+            str(meta.get("namespace", "")),
+            str(meta.get("name", "")),
             resource,
-            str(metadata.get("uid", "")),
+            str(meta.get("uid", "")),
         )
+
+
+def settling(document: JsonObject) -> bool:
+    """Deleted, with at most the garbage collector's finalizer left: as good as gone."""
+    meta = document.get("metadata") or {}
+    return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {
+        ORPHAN_FINALIZER
+    }
 
 
 class KubeError(RunFailed):
@@ -106,24 +125,20 @@ class NoResourceType(KubeError):
 
 
 class PermissionDenied(KubeError):
-    def __init__(self, verb: str, resource: str, namespace: str | None, why: str = "") -> None:
+    def __init__(self, verb: str, resource: str, namespace: str | None) -> None:
         where = f" in namespace {namespace}" if namespace else " cluster-wide"
         super().__init__(
-            f"permission denied: your kubeconfig's user may not {verb} {resource}{where}"
-            + (f" ({why})" if why else "")
-            + "; see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
+            f"permission denied: your kubeconfig's user may not {verb} {resource}{where}; "
+            "see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
         )
-        self.verb, self.resource, self.namespace = verb, resource, namespace
+        self.namespace = namespace
 
 
 _REASON = re.compile(r"Error from server \((\w+)\)")
 _FORBIDDEN = re.compile(
     r'cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?'
 )
-
-
-# client-go's log lines (E1127 06:32:53.898748 12504 file.go:265] ...) come before the
-# error kubectl means to show: they are skipped when there is anything else.
+# client-go's log lines (E1127 06:32:53.898748 12504 file.go:265] ...): skipped when there is more.
 _KLOG = re.compile(r"^[EWIF]\d{4} ")
 
 
@@ -146,8 +161,9 @@ def classify(stderr: str, what: str) -> KubeError:
         return KubeError(f"{what}: permission denied: {line}")
     if kind == "NotFound":
         return NotFound(f"{what}: {line}")
-    if kind == "Conflict" or "the server rejected our request due to an error in our request" in (
-        stderr
+    if (
+        kind == "Conflict"
+        or "the server rejected our request due to an error in our request" in stderr
     ):
         return Conflict(f"{what}: the object changed since it was read ({line})")
     if kind == "AlreadyExists":
@@ -165,39 +181,28 @@ class Kubectl:
     """kubectl with one kubeconfig and context; every call returns parsed JSON or raises."""
 
     def __init__(
-        self,
-        binary: str = "kubectl",
-        *,
-        kubeconfig: Path | None = None,
-        context: str | None = None,
-        request_timeout: float = 30.0,
+        self, binary: str = "kubectl", *, kubeconfig: Path | None = None, context: str | None = None
     ) -> None:
         found = shutil.which(binary)
         if found is None:
             raise BadInput(f"{binary}: not found; install kubectl or oc, or give --kubectl PATH")
         if kubeconfig is not None and not kubeconfig.is_file():
             raise BadInput(f"--kubeconfig {kubeconfig}: no such file")
-        self.binary = found
-        self.kubeconfig = kubeconfig
-        self.context = context
-        self.request_timeout = request_timeout
-
-    def _argv(self, args: tuple[str, ...]) -> list[str]:
-        argv = [self.binary]
-        if self.kubeconfig is not None:
-            argv.append(f"--kubeconfig={self.kubeconfig}")
-        if self.context:
-            argv.append(f"--context={self.context}")
-        argv.append(f"--request-timeout={int(self.request_timeout)}s")
-        return [*argv, *args]
+        self.binary, self.kubeconfig, self.context = found, kubeconfig, context
+        self.request_timeout = 30
+        self.changes = 0
+        self.kill_after = int(os.environ.get(TEST_KILL_AFTER_ENV) or 0)
 
     def _exec(
         self, args: tuple[str, ...], stdin: bytes | None, what: str
     ) -> subprocess.CompletedProcess[bytes]:
+        argv = [self.binary, f"--request-timeout={self.request_timeout}s"]
+        argv += [f"--kubeconfig={self.kubeconfig}"] if self.kubeconfig else []
+        argv += [f"--context={self.context}"] if self.context else []
         try:
             return subprocess.run(
-                self._argv(args),
-                input=stdin if stdin is not None else b"",
+                [*argv, *args],
+                input=stdin or b"",
                 capture_output=True,
                 timeout=self.request_timeout * 3 + 15,
                 check=False,
@@ -218,10 +223,17 @@ class Kubectl:
             raise classify(stderr, what)
         return done.stdout
 
+    def _change(self, *args: str, stdin: bytes, what: str) -> bytes:
+        out = self.run(*args, stdin=stdin, what=what)
+        self.changes += 1
+        if self.changes == self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
     def _json(self, *args: str, what: str) -> JsonObject:
         out = self.run(*args, "-o", "json", what=what)
         try:
-            document = json.loads(out)
+            document = json.loads(out) if out.strip() else {}
         except json.JSONDecodeError:
             raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
         if not isinstance(document, dict):
@@ -229,127 +241,120 @@ class Kubectl:
         return document
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> JsonObject | None:
-        """The object, or None when it does not exist."""
-        args = ["get", resource.kubectl_name, name]
-        if resource.namespaced and namespace:
-            args += ["-n", namespace]
+        """The object, or None when it does not exist (or is only left to the collector)."""
+        args = ["get", resource.kubectl_name, name] + (["-n", namespace] if namespace else [])
         try:
-            return self._json(*args, what=f"get {resource.kind} {namespace or ''}/{name}")
+            found = self._json(*args, what=f"get {resource.kind} {namespace or ''}/{name}")
         except NotFound:
             return None
+        return None if settling(found) else found
 
     def get_many(
         self, namespace: str, wanted: list[tuple[Resource, str]]
     ) -> dict[tuple[Resource, str], JsonObject]:
-        """Several named objects of one namespace in one kubectl call; those that exist.
-
-        A kind the cluster does not serve is skipped (asked for one at a time).
-        """
-        if not wanted:
-            return {}
+        """Those of several named objects of one namespace that exist, in one kubectl call."""
         unique = sorted(set(wanted))
-        args = ["get", *(f"{r.kubectl_name}/{n}" for r, n in unique), "-n", namespace]
-        args += ["--ignore-not-found", "-o", "json"]
-        try:
-            out = self.run(*args, what=f"get {len(unique)} object(s) in {namespace}")
-        except NoResourceType:
-            if len(unique) == 1:
-                return {}
-            found: dict[tuple[Resource, str], JsonObject] = {}
-            for item in unique:
-                found.update(self.get_many(namespace, [item]))
-            return found
-        if not out.strip():
+        if not unique:
             return {}
-        try:
-            document = json.loads(out)
-        except json.JSONDecodeError:
-            raise KubeError(f"get in {namespace}: kubectl printed something not JSON") from None
-        items = document.get("items", [document]) if isinstance(document, dict) else []
+        args = [
+            "get",
+            *(f"{r.kubectl_name}/{n}" for r, n in unique),
+            "-n",
+            namespace,
+            "--ignore-not-found",
+        ]
+        document = self._json(*args, what=f"get {len(unique)} object(s) in {namespace}")
         by_kind = {(r.kind, r.group): r for r, _ in unique}
-        found = {}
-        for item in items:
-            group = str(item.get("apiVersion", "")).rpartition("/")[0]
-            resource = by_kind.get((item.get("kind"), group))
-            if resource is not None:
+        found: dict[tuple[Resource, str], JsonObject] = {}
+        for item in document.get("items", [document] if document else []):
+            resource = by_kind.get(
+                (item.get("kind"), str(item.get("apiVersion", "")).rpartition("/")[0])
+            )
+            if resource is not None and not settling(item):
                 found[(resource, item["metadata"]["name"])] = item
         return found
 
     def objects(
-        self,
-        resource: Resource,
-        namespace: str | None = None,
-        *,
-        selector: str | None = None,
-        field_selector: str | None = None,
+        self, resource: Resource, namespace: str | None = None, *, selector: str | None = None
     ) -> list[JsonObject]:
-        """The objects of one kind in ``namespace`` (all namespaces when None), sorted."""
-        args = ["get", resource.kubectl_name]
-        args += ["-n", namespace] if namespace else (["-A"] if resource.namespaced else [])
-        if selector:
-            args += ["-l", selector]
-        if field_selector:
-            args += ["--field-selector", field_selector]
+        """The objects of one kind in ``namespace`` (every namespace when None), sorted."""
+        args = ["get", resource.kubectl_name] + (["-n", namespace] if namespace else ["-A"])
+        args += ["-l", selector] if selector else []
         where = f"in {namespace}" if namespace else "in all namespaces"
         items = self._json(*args, what=f"list {resource.plural} {where}").get("items") or []
+        kept = (i for i in items if isinstance(i, dict) and not settling(i))
         return sorted(
-            (i for i in items if isinstance(i, dict)),
-            key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]),
+            kept, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])
         )
 
     def objects_if_served(
-        self, resource: Resource, namespace: str | None = None, **selectors: str | None
+        self, resource: Resource, namespace: str | None = None
     ) -> list[JsonObject] | None:
         """Like ``objects``, but None when the cluster does not serve the kind at all."""
         try:
-            return self.objects(resource, namespace, **selectors)
+            return self.objects(resource, namespace)
         except NoResourceType:
             return None
 
     def create(self, document: JsonObject) -> bool:
-        """Create from a manifest sent on stdin (its values never appear in ``ps``). False
-        when it exists already: kept as it is, never replaced."""
+        """Create from a manifest on stdin; False (and kept as it is) when it exists."""
         ref = Ref.of(Resource(document["kind"], document["apiVersion"], ""), document)
         try:
-            self.run("create", "-f", "-", stdin=json.dumps(document).encode(), what=f"create {ref}")
+            self._change(
+                "create", "-f", "-", stdin=json.dumps(document).encode(), what=f"create {ref}"
+            )
         except AlreadyExists:
             return False
         return True
 
     def patch(self, ref: Ref, patch: object, *, kind: str = "json") -> JsonObject:
         """A JSON patch (``kind='json'``, with ``test`` ops as guards) or a merge patch."""
-        args = ["patch", ref.resource.kubectl_name, ref.name, "--type", kind, "--patch-file"]
-        args += ["/dev/stdin", "-o", "json"]
-        if ref.resource.namespaced:
-            args += ["-n", ref.namespace]
-        out = self.run(*args, stdin=json.dumps(patch).encode(), what=f"patch {ref}")
-        result = json.loads(out)
+        args = [
+            "patch",
+            ref.resource.kubectl_name,
+            ref.name,
+            "--type",
+            kind,
+            "--patch-file",
+            "/dev/stdin",
+            "-o",
+            "json",
+        ]
+        args += ["-n", ref.namespace] if ref.resource.namespaced else []
+        result = json.loads(
+            self._change(*args, stdin=json.dumps(patch).encode(), what=f"patch {ref}")
+        )
         return result if isinstance(result, dict) else {}
 
-    def delete(self, ref: Ref, *, orphan: bool = False) -> bool:
-        """Delete exactly ``ref``: the uid precondition refuses a same-named newer object.
-
-        ``orphan`` keeps the object's dependents (the garbage collector drops their owner
-        reference) so nothing that was not planned is deleted with it. False when it was
-        already gone.
-        """
-        options: JsonObject = {"apiVersion": "v1", "kind": "DeleteOptions"}
+    def delete(self, ref: Ref) -> bool:
+        """Delete exactly ``ref`` (the uid precondition refuses a same-named newer object), with
+        the Orphan policy: the garbage collector deletes nothing with it. False when gone."""
+        options: JsonObject = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Orphan",
+        }
         if ref.uid:
             options["preconditions"] = {"uid": ref.uid}
-        if orphan:
-            options["propagationPolicy"] = "Orphan"
         path = ref.resource.path(ref.namespace, ref.name)
         try:
-            body = json.dumps(options).encode()
-            self.run("delete", "--raw", path, "-f", "-", stdin=body, what=f"delete {ref}")
+            self._change(
+                "delete",
+                "--raw",
+                path,
+                "-f",
+                "-",
+                stdin=json.dumps(options).encode(),
+                what=f"delete {ref}",
+            )
         except NotFound:
             return False
         return True
 
     def can_i(self, verb: str, resource: Resource, namespace: str | None) -> bool:
         """``kubectl auth can-i``: it prints yes (exit 0) or no (exit 1)."""
-        args: tuple[str, ...] = ("auth", "can-i", verb, resource.kubectl_name)
-        args += ("-n", namespace) if namespace else ("--all-namespaces",)
+        where = ("-n", namespace) if namespace else ("--all-namespaces",)
+        args = ("auth", "can-i", verb, resource.kubectl_name, *where)
         done = self._exec(args, None, f"auth can-i {verb} {resource.kubectl_name}")
         answer = done.stdout.decode("utf-8", "replace").strip()
         if answer in ("yes", "no"):

@@ -14,7 +14,13 @@ import json
 
 from nimgen.apikey import register_secret
 from nimgen.cluster.kube import JsonObject
-from nimgen.cluster.usage import KEY_ENV
+
+# The old dashboard's per-project Secrets: the key (``NGC_API_KEY``) and the nvcr.io pull secret.
+SHARED_KEY_SECRET = "nvidia-nim-secrets"
+SHARED_PULL_SECRET = "ngc-secret"
+SHARED_SECRETS = (SHARED_KEY_SECRET, SHARED_PULL_SECRET)
+KEY_ENV = "NGC_API_KEY"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 REGISTRY = "nvcr.io"
 REGISTRY_USER = "$oauthtoken"
@@ -40,35 +46,37 @@ def _register(text: str) -> None:
         register_secret(text)
 
 
-def protect(document: JsonObject, *, keep_values: bool) -> JsonObject:
-    """A copy of a Secret with every value registered for redaction.
-
-    Without ``keep_values`` the copy's ``data`` is dropped (only its key names remain,
-    in ``dataKeys``), so the values go no further than this function. The
-    ``last-applied-configuration`` annotation, which holds the values again when the
-    Secret was made by client-side ``kubectl apply``, is always dropped.
-    """
-    data = document.get("data") or {}
-    for value in data.values():
+def _register_values(data: object) -> None:
+    """Every value of a Secret's ``data`` (base64) or ``stringData`` (plain), in every form
+    it can be printed in: base64, decoded, and a docker config's password and auth."""
+    for value in (data or {}).values() if isinstance(data, dict) else ():
         if not isinstance(value, str):
             continue
         _register(value)
-        text = decode(value)
-        if text is None:
-            continue
-        _register(text)
-        for auth in _docker_auths(text):
-            for field in ("password", "auth"):
-                if isinstance(auth.get(field), str):
-                    _register(auth[field])
-    annotations = (document.get("metadata") or {}).get("annotations") or {}
-    for value in annotations.values():
-        if isinstance(value, str) and '"data"' in value:
-            _register(value)
+        text = decode(value) or value
+        auths = _docker_auths(text)  # a docker config: its JSON holds names, only these are secret
+        for form in [a.get(f) for a in auths for f in ("password", "auth")] if auths else [text]:
+            if isinstance(form, str):
+                _register(form)
+
+
+def protect(document: JsonObject, *, keep_values: bool) -> JsonObject:
+    """A copy of a Secret with every value registered for redaction - only the values, never
+    a name. Without ``keep_values`` the copy has no ``data``, only its key names
+    (``dataKeys``). kubectl's ``last-applied-configuration`` annotation, which repeats the
+    values of a Secret made by client-side ``kubectl apply``, is always dropped."""
+    data = document.get("data") or {}
+    _register_values(data)
     safe = copy.deepcopy(document)
-    safe_annotations = safe.get("metadata", {}).get("annotations")
-    if isinstance(safe_annotations, dict):
-        safe_annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    annotations = safe.get("metadata", {}).get("annotations")
+    if isinstance(annotations, dict) and isinstance(annotations.get(LAST_APPLIED), str):
+        try:
+            applied = json.loads(annotations.pop(LAST_APPLIED))
+        except json.JSONDecodeError:
+            applied = {}
+        if isinstance(applied, dict):
+            _register_values(applied.get("data"))
+            _register_values(applied.get("stringData"))
     if not keep_values:
         safe["dataKeys"] = sorted(str(k) for k in data)
         safe.pop("data", None)

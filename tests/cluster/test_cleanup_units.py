@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from nimgen.cluster.legacy import AccountPlan, CleanupPlan, Owned, settling
+from nimgen.cluster.usage import secrets_used
 
 from nimgen.apikey import redact
 from nimgen.cluster.allowlist import Carry
@@ -28,9 +30,7 @@ from nimgen.cluster.kube import (
     Ref,
     classify,
 )
-from nimgen.cluster.legacy import AccountPlan, CleanupPlan, Owned, settling
 from nimgen.cluster.secretdata import protect, pull_secret_config
-from nimgen.cluster.usage import secrets_used
 
 
 def test_a_forbidden_answer_names_the_verb_resource_and_namespace() -> None:

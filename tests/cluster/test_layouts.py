@@ -1,0 +1,387 @@
+"""Every Account-era layout at once (tests/cluster/layouts.py), retired by ``status``,
+``cleanup --apply`` and ``migrate-deployments --apply`` on a real kube-apiserver whose
+garbage collector runs: as the least-privileged user of deploy/rbac, and killed at
+random points. Skipped without the server binaries, failed under NIMGEN_REQUIRE_KUBE=1.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import stat
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.cluster.layouts import (
+    ACCOUNTS,
+    KINDS,
+    Layout,
+    build,
+    get,
+    listed,
+    roll_predictor,
+    run_nimgen,
+    wait_until,
+)
+from tests.support.kube.cluster import USER, KubeCluster, missing_reason
+from tests.support.kube.fixtures import CRD_DIR, CRD_FILES, unavailable
+
+RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac" / "nimgen-cleanup-clusterrole.yaml"
+USERS = [k for k in KINDS if k not in ("configmaps", "secrets", "templates.template.openshift.io")]
+CHANGES = (" create -f -", " patch ", " delete --raw ")
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[KubeCluster]:
+    """A cluster of this module's own, so that its commands may run cluster-wide."""
+    reason = missing_reason()
+    if reason:
+        unavailable(reason)
+    with KubeCluster(crds=[CRD_DIR / name for name in CRD_FILES]) as cluster:
+        yield cluster
+
+
+def settled(cluster: KubeCluster, layout: Layout) -> dict[str, Any]:
+    """The layout's objects once the garbage collector is done, normalised (no prefix, no
+    values): what each says, its owners, finalizers and data keys, and if it is deleted."""
+    state: dict[str, Any] = {}
+
+    def done() -> bool:
+        state.clear()
+        for namespace in layout.namespaces:
+            for kind in KINDS:
+                for item in listed(cluster, kind, namespace):
+                    meta = item["metadata"]
+                    finalizers = meta.get("finalizers") or []
+                    if meta.get("deletionTimestamp") and set(finalizers) <= {"orphan"}:
+                        return False  # the collector's work
+                    owners = [o["kind"] for o in meta.get("ownerReferences") or ()]
+                    shown = [item.get("spec"), item.get("objects"), sorted(item.get("data") or ())]
+                    shown += [owners, finalizers, "deletionTimestamp" in meta]
+                    text = json.dumps([f"{namespace}/{kind}/{meta['name']}", shown])
+                    key, value = json.loads(text.replace(layout.prefix, "P"))
+                    state[key] = value
+        return True
+
+    wait_until(cluster, "the garbage collector's work", done)
+    return state
+
+
+def _named(node: Any) -> Iterator[str]:
+    """Secret names in a spec (the test's own walk, not nimgen's)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _named(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("secretKeyRef", "secretRef", "secret") and isinstance(value, dict):
+                yield value.get("secretName") or value["name"]
+            elif key in ("imagePullSecrets", "pullSecrets"):
+                yield from (v["name"] if isinstance(v, dict) else v for v in value)
+            elif key == "authSecret":
+                yield value
+            else:
+                yield from _named(value)
+
+
+def check_end_state(cluster: KubeCluster, layout: Layout) -> None:
+    """No Account anywhere; no workload names a missing Secret; no Account-era key in a
+    Secret nothing names."""
+    assert (
+        json.loads(cluster.kubectl("get", ACCOUNTS, "-A", "-o", "json", check=True).stdout)["items"]
+        == []
+    )
+    named: dict[tuple[str, str], str] = {}
+    for namespace in layout.namespaces:
+        for kind in USERS:
+            for item in listed(cluster, kind, namespace):
+                for name in _named(item.get("spec")):
+                    named[(namespace, name)] = f"{kind}/{item['metadata']['name']}"
+    for (namespace, name), user in named.items():
+        assert get(cluster, "secret", name, namespace) is not None, f"{user} names a missing {name}"
+    keys = [
+        *layout.forms(layout.apps_key),
+        *layout.forms(layout.project_key),
+        *layout.forms(layout.legacy_key),
+    ]
+    for namespace in layout.namespaces:
+        for item in listed(cluster, "secrets", namespace):
+            if any(form in json.dumps(item.get("data")) for form in keys):
+                assert (namespace, item["metadata"]["name"]) in named, (
+                    f"a key nothing names: {item['metadata']['name']}"
+                )
+
+
+def grant(cluster: KubeCluster, role: str, namespace: str | None) -> None:
+    """Bind a role of deploy/rbac to ``user``, cluster-wide or in one namespace; wait until
+    the API server's RBAC cache has it (it is served from a watch)."""
+    name = f"{role}-{namespace or 'all'}"
+    if namespace is None:
+        cluster.kubectl(
+            "create",
+            "clusterrolebinding",
+            name,
+            f"--clusterrole={role}",
+            f"--user={USER}",
+            check=True,
+        )
+    else:
+        cluster.kubectl(
+            "create",
+            "rolebinding",
+            name,
+            "-n",
+            namespace,
+            f"--clusterrole={role}",
+            f"--user={USER}",
+            check=True,
+        )
+    rules = next(
+        d for d in yaml.safe_load_all(RBAC.read_text()) if d and d["metadata"]["name"] == role
+    )["rules"]
+    rule = rules[-1]
+    check = (rule["verbs"][-1], f"{rule['resources'][0]}.{rule['apiGroups'][0]}".rstrip("."))
+    where = ("-n", namespace) if namespace else ("-A",)
+    wait_until(
+        cluster,
+        f"the grant of {role}",
+        lambda: not cluster.kubectl("auth", "can-i", *check, *where, user=USER).returncode,
+        60,
+    )
+
+
+def _json(done: Any, code: int) -> dict[str, Any]:
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def test_every_layout_retires_for_the_least_privileged_user(
+    own_cluster: KubeCluster, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    cluster = own_cluster
+    cluster.kubectl("apply", "-f", str(RBAC), check=True)
+    layout = build(cluster, "e2e")
+    apps, team_a, team_b, _ = layout.namespaces
+    before = settled(cluster, layout)
+    found = _json(run_nimgen(cluster, "status", "-n", apps, "--json"), 3)
+    assert {(a["namespace"], a["name"]) for a in found["accountLeftovers"]} == {
+        (apps, "odh-nim-account"),
+        (team_a, "odh-nim-account"),
+    }
+
+    # A cluster-wide plan: the reader role everywhere, the plan role where the Accounts are.
+    grant(cluster, "nimgen-reader", None)
+    grant(cluster, "nimgen-cleanup-plan", apps)
+    denied = run_nimgen(cluster, "cleanup", context=USER)
+    assert (
+        denied.returncode == 1 and f"may not list configmaps in namespace {team_a}" in denied.stderr
+    )
+    grant(cluster, "nimgen-cleanup-plan", team_a)
+    plan = _json(run_nimgen(cluster, "cleanup", "--json", context=USER), 3)
+    steps = {(s["namespace"], s["name"]): s["action"] for a in plan["accounts"] for s in a["steps"]}
+    assert steps == {
+        (apps, "nvidia-nim-access"): "delete",
+        (apps, "odh-nim-account-cm"): "delete",
+        (apps, "odh-nim-account-template"): "delete",
+        (apps, "odh-nim-account-pull"): "delete",
+        (apps, "nvidia-nim-serving-template"): "delete",
+        (apps, "nvidia-nim-images-data"): "unown",  # a CronJob mounts it
+        (apps, "nvidia-nim-image-pull"): "unown",  # a Job pulls with it
+        (team_a, "odh-nim-account-template"): "delete",
+        (team_a, "odh-nim-account-cm"): "unown",  # a StatefulSet mounts it
+        (team_a, "odh-nim-account-pull"): "unown",  # the NIMService pulls with it
+        (team_a, "nvidia-nim-secrets"): "keep",  # the NIMService and the KServe runtime
+    }
+    assert {(k["namespace"], k["name"]) for k in plan["keysLeft"]} == {
+        (apps, "nvidia-nim-image-pull"),
+        (team_a, "odh-nim-account-pull"),
+        (team_a, "nvidia-nim-secrets"),
+    }
+    assert (
+        f"the NGC key stays in Secret {apps}/nvidia-nim-image-pull (used by Job {apps}/nim-mirror)"
+        in plan["warnings"][0]
+    )
+    assert plan["migrateNamespaces"] == [team_a, team_b]
+    refused = run_nimgen(
+        cluster, "cleanup", "--apply", "--backup", str(tmp_path / "no"), context=USER
+    )
+    assert refused.returncode == 1 and "nothing was changed" in refused.stderr, refused.stderr
+    assert f"may not delete secrets in namespace {apps}" in refused.stderr
+    assert settled(cluster, layout) == before and not (tmp_path / "no").exists()
+
+    # Apply it with the cleanup role.
+    for namespace in (apps, team_a):
+        grant(cluster, "nimgen-cleanup", namespace)
+    backup = tmp_path / "backup"
+    done = _json(
+        run_nimgen(
+            cluster,
+            "cleanup",
+            "--apply",
+            "--backup",
+            str(backup),
+            "--backup-secrets",
+            "--json",
+            context=USER,
+        ),
+        0,
+    )
+    assert any("nvidia-nim-image-pull" in w for w in done["warnings"])
+    # Only then migrate the deployments, in the projects the plan named.
+    for namespace in (team_a, team_b):
+        grant(cluster, "nimgen-migrate-deployments", namespace)
+    migrate = ("migrate-deployments", "-A", "--apply", "--backup", str(backup), "--backup-secrets")
+    migrated = run_nimgen(cluster, *migrate, "--json", context=USER)
+    moved = _json(migrated, 0)
+    assert {
+        (d["namespace"], d["deployment"], d["restarts"], d["gpus"]) for d in moved["deployments"]
+    } == {
+        (team_a, "llama-ks", True, 2),
+        (team_b, "mistral", True, 2),
+    }
+    assert "needs 2 more GPU(s) while it rolls" in migrated.stderr
+    shared = {(s["namespace"], s["name"]): s["usedBy"] for s in moved["sharedSecrets"]}
+    predictor = [
+        f"{kind} {team_b}/mistral-predictor" for kind in ("Deployment", "Pod", "ReplicaSet")
+    ]
+    assert shared == {
+        (team_a, "ngc-secret"): [],
+        (team_a, "nvidia-nim-secrets"): [f"NIMService {team_a}/llama-svc"],
+        (team_b, "ngc-secret"): predictor,
+        (team_b, "nvidia-nim-secrets"): predictor,
+    }
+    check_end_state(cluster, layout)
+
+    # KServe rolls the predictor; a later run deletes the shared Secrets no one names any more.
+    roll_predictor(cluster, team_b, "mistral")
+    _json(run_nimgen(cluster, *migrate, "--json", context=USER), 0)
+    after = settled(cluster, layout)
+    check_end_state(cluster, layout)
+    assert not {"nvidia-nim-secrets", "ngc-secret"} & {
+        n["metadata"]["name"] for n in listed(cluster, "secrets", team_b)
+    }
+    assert _json(run_nimgen(cluster, "cleanup", "--json", context=USER), 0)["nothingToDo"]
+    assert _json(run_nimgen(cluster, "migrate-deployments", "-A", "--json", context=USER), 0)[
+        "nothingToDo"
+    ]
+    final = _json(run_nimgen(cluster, "status", "-n", apps, "--json", context=USER), 0)
+    assert final["accountLeftovers"] == [] and final["accountsUnreadIn"] == []
+    # Every object that went is in the backup (0600 files in a 0700 directory).
+    singular = {
+        "secrets": "secret",
+        "configmaps": "configmap",
+        "templates.template.openshift.io": "template",
+        ACCOUNTS: "account",
+    }
+    gone = {
+        tuple(k.split("/"))
+        for k in before
+        if k not in after and "/pods/" not in k and "/replicasets/" not in k
+    }
+    files = {p.name for p in backup.iterdir()} - {"README.txt"}
+    assert files == {
+        f"{singular[kind]}_{ns.replace('P', layout.prefix, 1)}_{name}.yaml"
+        for ns, kind, name in gone
+    }
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in backup.iterdir())
+    restore_elsewhere(kube_cluster, layout, backup)
+
+
+def restore_elsewhere(cluster: KubeCluster, layout: Layout, backup: Path) -> None:
+    """``cleanup --restore`` into another server brings every object back, values included;
+    a restore by ``kubectl apply`` leaves last-applied annotations, and names stay unmasked."""
+    for namespace in layout.namespaces:
+        cluster.kubectl("create", "namespace", namespace, check=True)
+    try:
+        done = _json(run_nimgen(cluster, "cleanup", "--restore", str(backup), "--json"), 0)
+        assert len(done["done"]) == len(list(backup.glob("*.yaml"))) and done["notRestored"] == []
+        for path in backup.glob("*.yaml"):
+            saved = yaml.safe_load(path.read_text())
+            kind = {"Account": ACCOUNTS, "Template": "templates.template.openshift.io"}.get(
+                saved["kind"], saved["kind"]
+            )
+            restored = get(cluster, kind, saved["metadata"]["name"], saved["metadata"]["namespace"])
+            assert restored is not None, path.name
+            for field in ("data", "spec", "objects", "type"):
+                assert restored.get(field) == saved.get(field), (path.name, field)
+        again = _json(run_nimgen(cluster, "cleanup", "--restore", str(backup), "--json"), 0)
+        assert all(line.endswith("existed already: kept as it is") for line in again["done"])
+        cluster.kubectl("apply", "-f", str(backup), check=True)
+        scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
+        plan = run_nimgen(cluster, "cleanup", *scope)
+        assert plan.returncode == 3 and f"{layout.apps}/nvidia-nim-access " in plan.stderr, (
+            plan.stderr
+        )
+        assert "***" not in plan.stderr
+    finally:
+        for namespace in layout.namespaces:
+            cluster.kubectl("delete", "namespace", namespace, "--wait=false")
+
+
+@dataclass(frozen=True)
+class Reference:
+    state: dict[str, Any]
+    changes: tuple[int, int]  # what cleanup --apply changes, then migrate-deployments --apply
+
+
+def retire(
+    cluster: KubeCluster,
+    layout: Layout,
+    backup: Path,
+    kill: tuple[int, int] = (0, 0),
+    kubectl: str = "kubectl",
+) -> None:
+    """``cleanup --apply`` then ``migrate-deployments --apply`` over the layout's namespaces;
+    each is SIGKILLed right after its ``kill``-th change (0: never), then run again."""
+    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
+    for command, at in (("cleanup", kill[0]), ("migrate-deployments", kill[1])):
+        args = (command, *scope, "--apply", "--backup", str(backup), "--kubectl", kubectl)
+        if at:
+            killed = run_nimgen(cluster, *args, env={"NIMGEN_TEST_KILL_AFTER": str(at)})
+            assert killed.returncode == -9, killed.stderr
+        done = run_nimgen(cluster, *args)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """The layout retired without interruption, and how many changes each command made."""
+    tmp = tmp_path_factory.mktemp("reference")
+    log, script = tmp / "argv.log", tmp / "kubectl-logged"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec kubectl "$@"\n')
+    script.chmod(0o755)
+    layout = build(kube_cluster, f"ref-{uuid.uuid4().hex[:6]}")
+    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
+    counts = []
+    for command in ("cleanup", "migrate-deployments"):
+        log.write_text("")
+        args = (command, *scope, "--apply", "--backup", str(tmp / "b"), "--kubectl", str(script))
+        done = run_nimgen(kube_cluster, *args)
+        assert done.returncode == 0, done.stderr
+        counts.append(
+            sum(any(verb in line for verb in CHANGES) for line in log.read_text().splitlines())
+        )
+    return Reference(settled(kube_cluster, layout), (counts[0], counts[1]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_killed_apply_ends_where_an_uninterrupted_one_does(
+    kube_cluster: KubeCluster, reference: Reference, seed: int, tmp_path: Path
+) -> None:
+    cleanup_changes, migrate_changes = reference.changes
+    point = random.Random(seed).randint(1, cleanup_changes + migrate_changes)
+    kill = (point, 0) if point <= cleanup_changes else (0, point - cleanup_changes)
+    layout = build(kube_cluster, f"k{seed}-{uuid.uuid4().hex[:6]}")
+    started = time.monotonic()
+    retire(kube_cluster, layout, tmp_path / "backup", kill)
+    assert settled(kube_cluster, layout) == reference.state, (kill, time.monotonic() - started)
