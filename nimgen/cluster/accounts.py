@@ -133,11 +133,8 @@ class _Planner:
         values of Secrets nimgen does not delete are never used, nor registered: names
         (a service account token holds its namespace's) must stay readable."""
         if namespace not in self.listed:
-            self.listed[namespace] = [
-                (Ref.of(resource, document), document)
-                for resource in OWNED_KINDS
-                for document in self.kube.objects_if_served(resource, namespace) or ()
-            ]
+            listed = self.kube.served(OWNED_KINDS, namespace)
+            self.listed[namespace] = [(Ref.of(r, d), d) for r, d in listed]
         return self.listed[namespace]
 
     def find(self, ref: Ref) -> tuple[Ref, JsonObject] | None:

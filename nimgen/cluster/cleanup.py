@@ -74,7 +74,8 @@ def permissions_needed(plan: CleanupPlan, carries: Iterable[Carry] = ()) -> list
 
 def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
     """Raise, naming every missing right, before anything is changed."""
-    missing = [need for need in needs if not kube.can_i(need.verb, need.resource, need.namespace)]
+    answers = kube.allowed([(n.verb, n.resource, n.namespace) for n in needs]) if needs else []
+    missing = [need for need, allowed in zip(needs, answers, strict=True) if not allowed]
     if missing:
         more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
         raise RunFailed(

@@ -104,6 +104,11 @@ def settling(document: JsonObject) -> bool:
     }
 
 
+def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
+    group = str(item.get("apiVersion", "")).rpartition("/")[0]
+    return next((r for r in kinds if (r.kind, r.group) == (item.get("kind"), group)), None)
+
+
 class KubeError(RunFailed):
     """kubectl failed; the message is its one-line reason."""
 
@@ -264,21 +269,26 @@ class Kubectl:
             "--ignore-not-found",
         ]
         document = self._json(*args, what=f"get {len(unique)} object(s) in {namespace}")
-        by_kind = {(r.kind, r.group): r for r, _ in unique}
+        kinds = [r for r, _ in unique]
         found: dict[tuple[Resource, str], JsonObject] = {}
         for item in document.get("items", [document] if document else []):
-            resource = by_kind.get(
-                (item.get("kind"), str(item.get("apiVersion", "")).rpartition("/")[0])
-            )
+            resource = _kind_of(item, kinds)
             if resource is not None and not settling(item):
                 found[(resource, item["metadata"]["name"])] = item
         return found
 
     def objects(
-        self, resource: Resource, namespace: str | None = None, *, selector: str | None = None
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        selector: str | None = None,
+        also: list[Resource] | tuple[Resource, ...] = (),
     ) -> list[JsonObject]:
-        """The objects of one kind in ``namespace`` (every namespace when None), sorted."""
-        args = ["get", resource.kubectl_name] + (["-n", namespace] if namespace else ["-A"])
+        """The objects of a kind (and ``also`` of others) in ``namespace`` (every namespace
+        when None), sorted."""
+        kinds = ",".join(r.kubectl_name for r in (resource, *also))
+        args = ["get", kinds] + (["-n", namespace] if namespace else ["-A"])
         args += ["-l", selector] if selector else []
         where = f"in {namespace}" if namespace else "in all namespaces"
         items = self._json(*args, what=f"list {resource.plural} {where}").get("items") or []
@@ -287,14 +297,25 @@ class Kubectl:
             kept, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])
         )
 
-    def objects_if_served(
-        self, resource: Resource, namespace: str | None = None
-    ) -> list[JsonObject] | None:
-        """Like ``objects``, but None when the cluster does not serve the kind at all."""
-        try:
-            return self.objects(resource, namespace)
-        except NoResourceType:
-            return None
+    def served(
+        self, resources: tuple[Resource, ...], namespace: str | None = None
+    ) -> list[tuple[Resource, JsonObject]]:
+        """The objects of several kinds in one call (every namespace when None); a kind the
+        cluster does not serve (its CRD is not installed) has none."""
+        wanted = list(resources)
+        while wanted:
+            try:
+                return [
+                    (resource, item)
+                    for item in self.objects(wanted[0], namespace, also=wanted[1:])
+                    if (resource := _kind_of(item, wanted)) is not None
+                ]
+            except NoResourceType as err:
+                missing = [r for r in wanted if f'"{r.plural}"' in err.message]
+                if not missing:
+                    raise
+                wanted = [r for r in wanted if r not in missing]
+        return []
 
     def create(self, document: JsonObject) -> bool:
         """Create from a manifest on stdin; False (and kept as it is) when it exists."""
@@ -351,15 +372,37 @@ class Kubectl:
             return False
         return True
 
-    def can_i(self, verb: str, resource: Resource, namespace: str | None) -> bool:
-        """``kubectl auth can-i``: it prints yes (exit 0) or no (exit 1)."""
-        where = ("-n", namespace) if namespace else ("--all-namespaces",)
-        args = ("auth", "can-i", verb, resource.kubectl_name, *where)
-        done = self._exec(args, None, f"auth can-i {verb} {resource.kubectl_name}")
-        answer = done.stdout.decode("utf-8", "replace").strip()
-        if answer in ("yes", "no"):
-            return answer == "yes"
-        raise classify(done.stderr.decode("utf-8", "replace"), f"auth can-i {verb}")
+    def allowed(self, checks: list[tuple[str, Resource, str]]) -> list[bool]:
+        """May the user do each (verb, kind, namespace)? SelfSubjectAccessReviews (what
+        ``kubectl auth can-i`` sends), all in one kubectl call; they change nothing."""
+        reviews = [
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {
+                    "resourceAttributes": {
+                        "namespace": ns,
+                        "verb": verb,
+                        "group": r.group,
+                        "resource": r.plural,
+                    }
+                },
+            }
+            for verb, r, ns in checks
+        ]
+        manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": reviews}).encode()
+        text = self.run(
+            "create", "-f", "-", "-o", "json", stdin=manifest, what="check rights"
+        ).decode()
+        answers: list[bool] = []
+        decoder, text, position = json.JSONDecoder(), text.strip(), 0
+        while position < len(text):  # kubectl prints one JSON document per review
+            review, end = decoder.raw_decode(text, position)
+            answers.append((review.get("status") or {}).get("allowed") is True)
+            position = len(text) - len(text[end:].lstrip())
+        if len(answers) != len(checks):
+            raise KubeError("check rights: kubectl printed an answer per review, not as many")
+        return answers
 
 
 @dataclass(frozen=True)

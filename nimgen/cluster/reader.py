@@ -217,7 +217,7 @@ def accounts_everywhere(kube: Kubectl) -> tuple[list[JsonObject], tuple[str, ...
     """Every Account the user may read, and the namespaces it may not: listed cluster-wide,
     else namespace by namespace ("*" when namespaces may not be listed either)."""
     try:
-        return kube.objects_if_served(ACCOUNT) or [], ()
+        return [d for _, d in kube.served((ACCOUNT,))], ()
     except PermissionDenied:
         pass
     try:

@@ -118,8 +118,4 @@ class References:
 def read_users(kube: Kubectl, scope: tuple[str, ...] | None) -> list[tuple[Resource, JsonObject]]:
     """Every object of the user kinds in ``scope`` (the namespaces; every one when None).
     A kind the cluster does not serve has none; a namespace that may not be read fails."""
-    found = []
-    for resource in USERS:
-        for namespace in scope or (None,):
-            found += [(resource, d) for d in kube.objects_if_served(resource, namespace) or ()]
-    return found
+    return [found for namespace in scope or (None,) for found in kube.served(USERS, namespace)]
