@@ -28,11 +28,13 @@ controller here makes them). Everything goes through kubectl as the cluster admi
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -513,6 +515,7 @@ def run_nimgen(
         f"--kubeconfig={cluster.kubeconfig}",
         f"--context={context}",
     ]
+    # In the cluster's work dir: a default backup directory lands there, not in the checkout.
     return subprocess.run(
         argv,
         capture_output=True,
@@ -521,4 +524,36 @@ def run_nimgen(
         timeout=timeout,
         check=False,
         stdin=subprocess.DEVNULL,
+        cwd=cluster.workdir,
     )
+
+
+@contextlib.contextmanager
+def nim_config_allowed(cluster: KubeCluster, namespace: str) -> Iterator[None]:
+    """For one test, give the OdhDashboardConfig CRD the redesign's ``spec.nimConfig`` (the
+    fixture CRD predates it, so the API server prunes it, which other tests rely on). The
+    server adopts a changed schema asynchronously: a probe object is written until the
+    field survives (bounded)."""
+    path = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/nimConfig"
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    crd = ("patch", "crd", "odhdashboardconfigs.opendatahub.io", "--type=json", "-p")
+    cluster.kubectl(*crd, json.dumps([{"op": "add", "path": path, "value": schema}]), check=True)
+    probe = ("odhdashboardconfig", "nim-config-probe", "-n", namespace)
+
+    def kept() -> bool:
+        cluster.kubectl("delete", *probe, "--ignore-not-found", check=True)
+        document = {
+            "apiVersion": "opendatahub.io/v1alpha",
+            "kind": "OdhDashboardConfig",
+            "metadata": meta(probe[1], namespace),
+            "spec": {"nimConfig": {"probe": True}},
+        }
+        apply(cluster, document)
+        return "nimConfig" in (get(cluster, *probe[:2], namespace) or {}).get("spec", {})
+
+    try:
+        wait_until(cluster, "the CRD change", kept, 60)
+        cluster.kubectl("delete", *probe, check=True)
+        yield
+    finally:
+        cluster.kubectl(*crd, json.dumps([{"op": "remove", "path": path}]), check=True)

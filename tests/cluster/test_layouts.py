@@ -292,8 +292,9 @@ def restore_elsewhere(cluster: KubeCluster, layout: Layout, backup: Path) -> Non
             plan.stderr
         )
         assert "***" not in plan.stderr
-    finally:
+    finally:  # no Account left for the other tests of this cluster
         for namespace in layout.namespaces:
+            cluster.kubectl("delete", ACCOUNTS, "--all", "-n", namespace)
             cluster.kubectl("delete", "namespace", namespace, "--wait=false")
 
 

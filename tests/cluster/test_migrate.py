@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.legacy_era import (
-    ISVC_CRD,
+from tests.cluster.layouts import (
     b64,
     docker_config,
     get,
@@ -25,11 +24,6 @@ from tests.cluster.legacy_era import (
     run_nimgen,
 )
 from tests.support.kube.cluster import KubeCluster
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isvc_crd(kube_cluster: KubeCluster) -> None:
-    kube_cluster.apply_crds([ISVC_CRD])
 
 
 @pytest.fixture
@@ -69,7 +63,7 @@ def test_two_deployments_one_after_the_other(
     secrets go only after the second deployment moved; the key never is an argument."""
     shared_key, new_key = personal_key(), personal_key()
     make_user_project(kube_cluster, project, shared_key, ("llama",), key_env_index=1)
-    make_user_project_more(kube_cluster, project, "mistral", key_env_index=2)
+    make_user_project(kube_cluster, project, shared_key, ("mistral",), key_env_index=2)
     kubectl, argv_log = logging_kubectl
     env = {"NGC_API_KEY": new_key}
 
@@ -87,7 +81,10 @@ def test_two_deployments_one_after_the_other(
     assert plan.returncode == 3, plan.stderr
     document = json.loads(plan.stdout)
     assert [d["deployment"] for d in document["deployments"]] == ["llama"]
-    assert document["sharedSecrets"][0]["stillUsedBy"] == ["ServingRuntime/mistral"]
+    assert {s["name"]: s["usedBy"] for s in document["sharedSecrets"]} == {
+        "ngc-secret": [f"ServingRuntime {project}/mistral"],
+        "nvidia-nim-secrets": [f"ServingRuntime {project}/mistral"],
+    }
     assert document["keySources"] == {project: "$NGC_API_KEY"}
 
     first = run_nimgen(
@@ -147,19 +144,6 @@ def test_two_deployments_one_after_the_other(
     for text in (logged, first.stdout, first.stderr, second.stdout, second.stderr, plan.stdout):
         for form in (new_key, shared_key, b64(new_key), b64(docker_config(new_key))):
             assert form not in text
-
-
-def make_user_project_more(
-    cluster: KubeCluster, project: str, deployment: str, *, key_env_index: int
-) -> None:
-    """One more old-style deployment in a project that already has the shared secrets."""
-    from tests.cluster.legacy_era import apply, inference_service, old_runtime
-
-    apply(
-        cluster,
-        old_runtime(deployment, project, key_env_index=key_env_index),
-        inference_service(deployment, project, deployment),
-    )
 
 
 def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, project: str) -> None:
@@ -224,7 +208,7 @@ def test_all_namespaces_and_restart(kube_cluster: KubeCluster, project: str) -> 
         assert {(project, "llama"), (other, "phi")} <= planned
         done = run_nimgen(kube_cluster, "migrate-deployments", "-n", other, "--apply", "--restart")
         assert done.returncode == 0, done.stderr
-        assert "twice the GPUs" in done.stderr
+        assert "twice the predictor's GPUs" in done.stderr
         service = get(kube_cluster, "inferenceservice", "phi", other)
         assert service is not None
         assert "nimgen.opendatahub.io/restarted-at" in service["spec"]["predictor"]["annotations"]
