@@ -1,18 +1,13 @@
 """What the Account era left on a cluster, and what ``cleanup`` does about it.
 
-Upstream's controller (odh-model-controller, ``internal/controller/nim``) made, for each
-``Account``, a ConfigMap, a Template and a pull Secret in the Account's namespace, each
-with a controller owner reference to it (named ``<account>-cm/-template/-pull`` since
-72385a62, ``nvidia-nim-images-data``, ``nvidia-nim-serving-template`` and
-``nvidia-nim-image-pull`` before), and the finalizer only it removed. The dashboards
-made the Account (in the applications namespace, and since 2026 in each project) and
-its key Secret, ``spec.apiKeySecret``.
-
-The plan finds what an Account owns by owner uid, whatever the name. Each owned object
-and the key Secret is deleted when nothing names it (``nimgen.cluster.refs``), else
-kept: an owned one loses its owner reference, so the garbage collector cannot take it.
-Other Accounts being retired in the same run are not users.
-"""
+Upstream's controller (odh-model-controller ``internal/controller/nim``) made for each
+``Account`` a ConfigMap, a Template and a pull Secret with a controller owner reference to
+it (``<account>-cm/-template/-pull``; before 72385a62 ``nvidia-nim-images-data``,
+``nvidia-nim-serving-template``, ``nvidia-nim-image-pull``), and a finalizer only it removed.
+The dashboards made the Accounts (applications namespace; since 2026 each project too) and
+their key Secrets (``spec.apiKeySecret``). Owned objects are found by owner uid, whatever
+their name; each and the key Secret is deleted when nothing names it (``refs``), else kept
+(an owned one without its owner reference). Accounts retired in the same run are no users."""
 
 from __future__ import annotations
 

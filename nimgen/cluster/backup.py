@@ -1,14 +1,8 @@
-"""The backup ``cleanup`` and ``migrate-deployments`` write before they delete, read back
-by ``cleanup --restore``.
+"""The backup written before anything is deleted, and read back by ``cleanup --restore``.
 
-One YAML file per object deleted (and each allowlist, for the record), written
-atomically, 0600 in a 0700 directory; a re-run adds to the directory, removing nothing.
-The server's bookkeeping is stripped, and so are finalizers (a restored Account must not
-bring the trap back) and owner references to the deleted Accounts (the garbage collector
-would delete an object whose owner is gone). A Secret's values are saved only with
-``--backup-secrets``; otherwise ``<file>.omitted.txt`` records its name, type, labels
-and key names (``kubectl apply -f DIR`` reads only .yaml, .yml and .json).
-"""
+One YAML file per object (0600, in a 0700 directory; a re-run adds, removes nothing),
+without server fields, status, finalizers or owner references to the deleted Accounts.
+A Secret's values only with ``--backup-secrets``; else ``<file>.omitted.txt`` describes it."""
 
 from __future__ import annotations
 

@@ -1,16 +1,10 @@
-"""``cleanup --apply`` in an order that cannot hang, orphan or lose anything, and ``--restore``.
+"""``cleanup --apply`` in an order that cannot hang, orphan or lose anything; ``--restore``.
 
-1. Check every right the plan needs (``kubectl auth can-i``): nothing changes without.
-2. Write the backup of every object it deletes.
-3. Carry allowlists over (``--carry-allowlist``): only adds objects.
-4. Per Account: delete each unused owned object and the unused key Secret, remove the
-   owner reference from each one in use, and only then clear the finalizer (a JSON patch
-   guarded by ``test`` ops) and delete the Account; wait, bounded, until it is gone.
-
-Every delete carries the uid read as a precondition and the Orphan policy, so only what
-the plan names goes. Each step tolerates an object already gone or already changed in
-the same way, so a re-run after any interruption finishes the job.
-"""
+Rights first (nothing changes without them), then the backup, the carry-over, and per
+Account: each unused owned object and key Secret deleted, each used one kept without its
+owner reference, and only then the finalizer cleared and the Account deleted. Deletes
+carry the uid read and the Orphan policy: only what the plan names goes. Every step
+tolerates one already done, so a re-run after any interruption finishes the job."""
 
 from __future__ import annotations
 
@@ -18,6 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan
 from nimgen.cluster.allowlist import Carry, dashboard_patch
@@ -30,6 +25,7 @@ from nimgen.cluster.kube import (
     KubeError,
     Ref,
     Resource,
+    guarded_removal,
 )
 from nimgen.cluster.reader import DASHBOARD_NAME
 from nimgen.errors import RunFailed
@@ -38,11 +34,10 @@ GONE_TIMEOUT_SECONDS = 60.0
 Event = tuple[str, str]  # (what happened, to what): nimgen.report.cleanup words it
 
 
-@dataclass(frozen=True, order=True)
-class Need:
-    namespace: str
-    resource: Resource
+class Need(NamedTuple):
     verb: str
+    resource: Resource
+    namespace: str
 
     def __str__(self) -> str:
         return f"{self.verb} {self.resource.kubectl_name} in namespace {self.namespace}"
@@ -51,31 +46,23 @@ class Need:
 def permissions_needed(plan: CleanupPlan, carries: Iterable[Carry] = ()) -> list[Need]:
     needs: set[Need] = set()
     for account in plan.accounts:
-        ref = account.account
-        for step in account.steps:
-            if step.action != "keep":
-                needs.add(
-                    Need(
-                        step.ref.namespace,
-                        step.ref.resource,
-                        "delete" if step.action == "delete" else "patch",
-                    )
-                )
-        needs |= {Need(ref.namespace, ACCOUNT, "get"), Need(ref.namespace, ACCOUNT, "delete")}
-        if account.has_finalizer:
-            needs.add(Need(ref.namespace, ACCOUNT, "patch"))
+        for step in (s for s in account.steps if s.action != "keep"):
+            verb = "delete" if step.action == "delete" else "patch"
+            needs.add(Need(verb, step.ref.resource, step.ref.namespace))
+        verbs = ("get", "delete", "patch") if account.has_finalizer else ("get", "delete")
+        needs |= {Need(verb, ACCOUNT, account.account.namespace) for verb in verbs}
     for carry in carries:
         if carry.configmap is not None:
-            needs.add(Need(carry.target.namespace, CONFIGMAP, "create"))
+            needs.add(Need("create", CONFIGMAP, carry.target.namespace))
         if carry.patch_dashboard:
-            needs.add(Need(carry.target.namespace, DASHBOARD_CONFIG, "patch"))
+            needs.add(Need("patch", DASHBOARD_CONFIG, carry.target.namespace))
     return sorted(needs)
 
 
 def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
     """Raise, naming every missing right, before anything is changed."""
-    answers = kube.allowed([(n.verb, n.resource, n.namespace) for n in needs]) if needs else []
-    missing = [need for need, allowed in zip(needs, answers, strict=True) if not allowed]
+    answers = kube.allowed(needs) if needs else []
+    missing = [need for need, ok in zip(needs, answers, strict=True) if not ok]
     if missing:
         more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
         raise RunFailed(
@@ -93,9 +80,8 @@ class Outcome:
 
 def _carry_over(kube: Kubectl, carry: Carry, outcome: Outcome) -> None:
     if carry.configmap is not None:
-        outcome.events.append(
-            ("created" if kube.create(carry.configmap) else "existed", str(carry.target))
-        )
+        created = kube.create(carry.configmap)
+        outcome.events.append(("created" if created else "existed", str(carry.target)))
     if carry.patch_dashboard:
         dashboard = Ref(carry.target.namespace, DASHBOARD_NAME, DASHBOARD_CONFIG)
         result = kube.patch(dashboard, dashboard_patch(carry.target), kind="merge")
@@ -113,12 +99,7 @@ def clear_finalizer(kube: Kubectl, account: Ref) -> bool:
     if FINALIZER not in finalizers:
         return False
     path = f"/metadata/finalizers/{finalizers.index(FINALIZER)}"
-    patch = [
-        {"op": "test", "path": "/metadata/uid", "value": account.uid},
-        {"op": "test", "path": path, "value": FINALIZER},
-        {"op": "remove", "path": path},
-    ]
-    kube.patch(account, patch)
+    kube.patch(account, guarded_removal(account.uid, path, path, FINALIZER))
     return True
 
 
@@ -144,12 +125,9 @@ def _retire(kube: Kubectl, plan: AccountPlan, outcome: Outcome) -> None:
             outcome.events.append(("deleted" if kube.delete(step.ref) else "gone", str(step.ref)))
         elif step.action == "unown":
             path = f"/metadata/ownerReferences/{step.owner_index}"
-            patch = [
-                {"op": "test", "path": "/metadata/uid", "value": step.ref.uid},
-                {"op": "test", "path": f"{path}/uid", "value": plan.account.uid},
-                {"op": "remove", "path": path},
-            ]
-            kube.patch(step.ref, patch)
+            kube.patch(
+                step.ref, guarded_removal(step.ref.uid, path, f"{path}/uid", plan.account.uid)
+            )
             outcome.events.append(("unowned", str(step.ref)))
     if plan.has_finalizer and clear_finalizer(kube, plan.account):
         outcome.events.append(("finalizer", str(plan.account)))
@@ -184,7 +162,7 @@ def restore(kube: Kubectl, directory: Path) -> tuple[Outcome, list[str]]:
     """Create every object of a backup that does not exist; the Secrets saved without values
     are returned (they cannot be)."""
     objects, omitted = read_backup(directory)
-    check_permissions(kube, sorted({Need(r.namespace, r.resource, "create") for r, _ in objects}))
+    check_permissions(kube, sorted({Need("create", r.resource, r.namespace) for r, _ in objects}))
     outcome = Outcome()
     for ref, document in objects:
         outcome.events.append(("restored" if kube.create(document) else "existed", str(ref)))

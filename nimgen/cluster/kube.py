@@ -1,10 +1,6 @@
-"""A small client over ``kubectl`` (or ``oc``), run as a subprocess with ``-o json``.
-
-kubectl honours every way an admin's kubeconfig authenticates and adds no dependency.
-Manifests, patches and delete options go on **stdin**, never as arguments (process
-listings show arguments to every user). kubectl's ``Error from server (Reason)`` line
-is classified into the one-line exceptions below.
-"""
+"""``kubectl`` (or ``oc``) as a subprocess, ``-o json``: every kubeconfig login works, no
+dependency. Manifests, patches and delete options go on stdin, never as arguments
+(process listings show those); errors are classified into one-line exceptions."""
 
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,20 +18,17 @@ from typing import Any
 from nimgen.errors import BadInput, RunFailed
 
 JsonObject = dict[str, Any]
-# The garbage collector's finalizer on an object deleted with the Orphan policy.
-ORPHAN_FINALIZER = "orphan"
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
 TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
 
 
 @dataclass(frozen=True, order=True)
 class Resource:
-    """A kind of object: how kubectl names it and where it lives in the API."""
+    """A kind of (namespaced) object: how kubectl names it and where it lives in the API."""
 
     kind: str
     api_version: str
     plural: str
-    namespaced: bool = True
 
     @property
     def group(self) -> str:
@@ -46,31 +40,29 @@ class Resource:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def path(self, namespace: str, name: str) -> str:
-        prefix = f"/apis/{self.api_version}" if self.group else f"/api/{self.api_version}"
-        scope = f"/namespaces/{namespace}" if self.namespaced else ""
-        return f"{prefix}{scope}/{self.plural}/{name}"
+        api = f"/apis/{self.api_version}" if self.group else f"/api/{self.api_version}"
+        return f"{api}/namespaces/{namespace}/{self.plural}/{name}"
 
 
 CONFIGMAP = Resource("ConfigMap", "v1", "configmaps")
 SECRET = Resource("Secret", "v1", "secrets")
-NAMESPACE = Resource("Namespace", "v1", "namespaces", namespaced=False)
+NAMESPACE = Resource("Namespace", "v1", "namespaces")
 TEMPLATE = Resource("Template", "template.openshift.io/v1", "templates")
 ACCOUNT = Resource("Account", "nim.opendatahub.io/v1", "accounts")
 SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "servingruntimes")
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
 NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
 DASHBOARD_CONFIG = Resource("OdhDashboardConfig", "opendatahub.io/v1alpha", "odhdashboardconfigs")
-POD = Resource("Pod", "v1", "pods")
 # kubectl resolves "cronjobs.batch" to the version the server prefers (v1beta1 before 1.21).
 WORKLOADS = (
-    POD,
+    Resource("Pod", "v1", "pods"),
     Resource("Deployment", "apps/v1", "deployments"),
     Resource("StatefulSet", "apps/v1", "statefulsets"),
     Resource("ReplicaSet", "apps/v1", "replicasets"),
     Resource("Job", "batch/v1", "jobs"),
     Resource("CronJob", "batch/v1", "cronjobs"),
 )
-KINDS = {r.kind: r for r in (CONFIGMAP, SECRET, TEMPLATE, ACCOUNT, SERVING_RUNTIME)}
+KINDS = {r.kind: r for r in (CONFIGMAP, SECRET, TEMPLATE, ACCOUNT)}  # what a backup holds
 
 
 @dataclass(frozen=True, order=True)
@@ -88,20 +80,23 @@ class Ref:
     @classmethod
     def of(cls, resource: Resource, document: JsonObject) -> Ref:
         meta = document.get("metadata") or {}
-        return cls(
-            str(meta.get("namespace", "")),
-            str(meta.get("name", "")),
-            resource,
-            str(meta.get("uid", "")),
-        )
+        namespace, name, uid = (str(meta.get(k, "")) for k in ("namespace", "name", "uid"))
+        return cls(namespace, name, resource, uid)
 
 
 def settling(document: JsonObject) -> bool:
     """Deleted, with at most the garbage collector's finalizer left: as good as gone."""
     meta = document.get("metadata") or {}
-    return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {
-        ORPHAN_FINALIZER
-    }
+    return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {"orphan"}
+
+
+def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObject]:
+    """A JSON patch removing ``path``, refused unless the uid and ``test`` hold what was read."""
+    guards = [
+        {"op": "test", "path": "/metadata/uid", "value": uid},
+        {"op": "test", "path": test, "value": value},
+    ]
+    return [*guards, {"op": "remove", "path": path}]
 
 
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
@@ -228,8 +223,9 @@ class Kubectl:
             raise classify(stderr, what)
         return done.stdout
 
-    def _change(self, *args: str, stdin: bytes, what: str) -> bytes:
-        out = self.run(*args, stdin=stdin, what=what)
+    def _change(self, what: str, body: object, *args: str) -> bytes:
+        """A change, its manifest on stdin; the test hook may kill nimgen right after it."""
+        out = self.run(*args, stdin=json.dumps(body).encode(), what=what)
         self.changes += 1
         if self.changes == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -246,36 +242,14 @@ class Kubectl:
         return document
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> JsonObject | None:
-        """The object, or None when it does not exist (or is only left to the collector)."""
+        """The object; None when it does not exist, is left to the collector or its kind is
+        not served."""
         args = ["get", resource.kubectl_name, name] + (["-n", namespace] if namespace else [])
         try:
             found = self._json(*args, what=f"get {resource.kind} {namespace or ''}/{name}")
-        except NotFound:
+        except (NotFound, NoResourceType):
             return None
         return None if settling(found) else found
-
-    def get_many(
-        self, namespace: str, wanted: list[tuple[Resource, str]]
-    ) -> dict[tuple[Resource, str], JsonObject]:
-        """Those of several named objects of one namespace that exist, in one kubectl call."""
-        unique = sorted(set(wanted))
-        if not unique:
-            return {}
-        args = [
-            "get",
-            *(f"{r.kubectl_name}/{n}" for r, n in unique),
-            "-n",
-            namespace,
-            "--ignore-not-found",
-        ]
-        document = self._json(*args, what=f"get {len(unique)} object(s) in {namespace}")
-        kinds = [r for r, _ in unique]
-        found: dict[tuple[Resource, str], JsonObject] = {}
-        for item in document.get("items", [document] if document else []):
-            resource = _kind_of(item, kinds)
-            if resource is not None and not settling(item):
-                found[(resource, item["metadata"]["name"])] = item
-        return found
 
     def objects(
         self,
@@ -318,84 +292,46 @@ class Kubectl:
         return []
 
     def create(self, document: JsonObject) -> bool:
-        """Create from a manifest on stdin; False (and kept as it is) when it exists."""
+        """Create from a manifest; False (and kept as it is) when it exists."""
         ref = Ref.of(Resource(document["kind"], document["apiVersion"], ""), document)
         try:
-            self._change(
-                "create", "-f", "-", stdin=json.dumps(document).encode(), what=f"create {ref}"
-            )
+            self._change(f"create {ref}", document, "create", "-f", "-")
         except AlreadyExists:
             return False
         return True
 
     def patch(self, ref: Ref, patch: object, *, kind: str = "json") -> JsonObject:
         """A JSON patch (``kind='json'``, with ``test`` ops as guards) or a merge patch."""
-        args = [
-            "patch",
-            ref.resource.kubectl_name,
-            ref.name,
-            "--type",
-            kind,
-            "--patch-file",
-            "/dev/stdin",
-            "-o",
-            "json",
-        ]
-        args += ["-n", ref.namespace] if ref.resource.namespaced else []
-        result = json.loads(
-            self._change(*args, stdin=json.dumps(patch).encode(), what=f"patch {ref}")
-        )
+        args = ("patch", ref.resource.kubectl_name, ref.name, "-n", ref.namespace, "--type", kind)
+        out = self._change(f"patch {ref}", patch, *args, "--patch-file", "/dev/stdin", "-o", "json")
+        result = json.loads(out)
         return result if isinstance(result, dict) else {}
 
     def delete(self, ref: Ref) -> bool:
         """Delete exactly ``ref`` (the uid precondition refuses a same-named newer object), with
         the Orphan policy: the garbage collector deletes nothing with it. False when gone."""
-        options: JsonObject = {
-            "apiVersion": "v1",
-            "kind": "DeleteOptions",
-            "propagationPolicy": "Orphan",
-        }
-        if ref.uid:
-            options["preconditions"] = {"uid": ref.uid}
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Orphan"}
+        body = {**options, "preconditions": {"uid": ref.uid}} if ref.uid else options
         path = ref.resource.path(ref.namespace, ref.name)
         try:
-            self._change(
-                "delete",
-                "--raw",
-                path,
-                "-f",
-                "-",
-                stdin=json.dumps(options).encode(),
-                what=f"delete {ref}",
-            )
+            self._change(f"delete {ref}", body, "delete", "--raw", path, "-f", "-")
         except NotFound:
             return False
         return True
 
-    def allowed(self, checks: list[tuple[str, Resource, str]]) -> list[bool]:
+    def allowed(self, checks: Sequence[tuple[str, Resource, str]]) -> list[bool]:
         """May the user do each (verb, kind, namespace)? SelfSubjectAccessReviews (what
         ``kubectl auth can-i`` sends), all in one kubectl call; they change nothing."""
-        reviews = [
-            {
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SelfSubjectAccessReview",
-                "spec": {
-                    "resourceAttributes": {
-                        "namespace": ns,
-                        "verb": verb,
-                        "group": r.group,
-                        "resource": r.plural,
-                    }
-                },
-            }
-            for verb, r, ns in checks
-        ]
+        asked = (
+            {"namespace": n, "verb": v, "group": r.group, "resource": r.plural}
+            for v, r, n in checks
+        )
+        kind = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
+        reviews = [{**kind, "spec": {"resourceAttributes": a}} for a in asked]
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": reviews}).encode()
-        text = self.run(
-            "create", "-f", "-", "-o", "json", stdin=manifest, what="check rights"
-        ).decode()
+        out = self.run("create", "-f", "-", "-o", "json", stdin=manifest, what="check rights")
         answers: list[bool] = []
-        decoder, text, position = json.JSONDecoder(), text.strip(), 0
+        decoder, text, position = json.JSONDecoder(), out.decode().strip(), 0
         while position < len(text):  # kubectl prints one JSON document per review
             review, end = decoder.raw_decode(text, position)
             answers.append((review.get("status") or {}).get("allowed") is True)

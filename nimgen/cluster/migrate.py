@@ -1,16 +1,11 @@
 """``migrate-deployments``: from the shared per-project Secrets to per-deployment ones.
 
-For each deployment (an InferenceService and the ServingRuntime it names) still on
-``nvidia-nim-secrets`` / ``ngc-secret``: create ``nim-api-key-<deployment>`` and
-``nim-image-pull-<deployment>``, and point the runtime's ``NGC_API_KEY`` env var (found
-by name, in every container) and pull secret at them in one JSON patch guarded by
-``test`` ops. KServe redeploys a predictor whose runtime changes: the plan names each
-predictor that rolls and the GPUs the roll borrows. The shared Secrets go only when
-nothing names them (``nimgen.cluster.refs``); old pods still do until they are
-replaced, so a later run finishes the job.
-
-The key comes from ``--api-key-file`` or ``$NGC_API_KEY``; failing that, it is reused
-from the project's ``nvidia-nim-secrets`` only if it is a personal (``nvapi-``) key.
+Per deployment still on ``nvidia-nim-secrets`` / ``ngc-secret``: create
+``nim-api-key-<deployment>`` and ``nim-image-pull-<deployment>`` and point its runtime at
+them (the env var found by name; one JSON patch guarded by ``test`` ops), which KServe
+answers by rolling the predictor. A shared Secret goes once nothing names it
+(``nimgen.cluster.refs``): old pods do until replaced, so a later run finishes the job.
+The key: ``--api-key-file``, ``$NGC_API_KEY``, or a personal key in ``nvidia-nim-secrets``.
 """
 
 from __future__ import annotations
@@ -54,10 +49,13 @@ def runtime_of(service: JsonObject) -> str | None:
     return runtime if isinstance(runtime, str) and runtime else None
 
 
+def _op(op: str, path: str, value: str) -> JsonObject:
+    return {"op": op, "path": path, "value": value}
+
+
 def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
-    """The JSON patch moving ``runtime`` to ``deployment``'s own Secrets; empty when none is
-    needed. Each change is guarded by ``test`` ops on the uid and on the values it
-    replaces, so a runtime edited since it was read is refused, never mis-patched."""
+    """The JSON patch moving ``runtime`` to ``deployment``'s own Secrets (empty: none needed),
+    each change guarded by ``test`` ops on the uid and on what it replaces."""
     spec = runtime.get("spec") or {}
     ops: list[JsonObject] = []
     for c, container in enumerate(spec.get("containers") or []):
@@ -65,32 +63,24 @@ def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
             ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
             if env.get("name") == KEY_ENV and ref.get("name") == SHARED_KEY_SECRET:
                 path = f"/spec/containers/{c}/env/{e}"
+                ops += [_op("test", f"{path}/name", KEY_ENV)]
+                ops += [_op("test", f"{path}/valueFrom/secretKeyRef/name", SHARED_KEY_SECRET)]
                 ops += [
-                    {"op": "test", "path": f"{path}/name", "value": KEY_ENV},
-                    {
-                        "op": "test",
-                        "path": f"{path}/valueFrom/secretKeyRef/name",
-                        "value": SHARED_KEY_SECRET,
-                    },
-                    {
-                        "op": "replace",
-                        "path": f"{path}/valueFrom/secretKeyRef/name",
-                        "value": KEY_SECRET.format(deployment),
-                    },
-                    {"op": "add", "path": f"{path}/valueFrom/secretKeyRef/key", "value": KEY_ENV},
+                    _op(
+                        "replace",
+                        f"{path}/valueFrom/secretKeyRef/name",
+                        KEY_SECRET.format(deployment),
+                    )
                 ]
+                ops += [_op("add", f"{path}/valueFrom/secretKeyRef/key", KEY_ENV)]
     for p, pull in enumerate(spec.get("imagePullSecrets") or []):
         if isinstance(pull, dict) and pull.get("name") == SHARED_PULL_SECRET:
             path = f"/spec/imagePullSecrets/{p}/name"
             ops += [
-                {"op": "test", "path": path, "value": SHARED_PULL_SECRET},
-                {"op": "replace", "path": path, "value": PULL_SECRET.format(deployment)},
+                _op("test", path, SHARED_PULL_SECRET),
+                _op("replace", path, PULL_SECRET.format(deployment)),
             ]
-    return (
-        [{"op": "test", "path": "/metadata/uid", "value": runtime["metadata"]["uid"]}, *ops]
-        if ops
-        else []
-    )
+    return [_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
 
 
 def patched(document: JsonObject, ops: list[JsonObject] | tuple[JsonObject, ...]) -> JsonObject:
@@ -126,24 +116,13 @@ class Deployment:
     name: str  # the InferenceService
     runtime: str | None
     ops: tuple[JsonObject, ...] = ()
-    create_key_secret: bool = False
-    create_pull_secret: bool = False
+    creates: tuple[str, ...] = ()  # its Secrets, of KEY_SECRET and PULL_SECRET, to create
     gpus: int | None = None  # what the predictor holds: its roll borrows as many again
     problem: str | None = None  # why it is skipped
 
     @property
     def has_work(self) -> bool:
-        return self.problem is None and bool(
-            self.ops or self.create_key_secret or self.create_pull_secret
-        )
-
-    @property
-    def key_secret(self) -> str:
-        return KEY_SECRET.format(self.name)
-
-    @property
-    def pull_secret(self) -> str:
-        return PULL_SECRET.format(self.name)
+        return self.problem is None and bool(self.ops or self.creates)
 
 
 @dataclass(frozen=True)
@@ -169,10 +148,8 @@ class MigrationPlan:
         )
 
 
-def shared_key(kube: Kubectl, namespace: str) -> tuple[str | None, str]:
-    """The personal key in the project's shared Secret, or None and why not."""
-    document = kube.get(SECRET, SHARED_KEY_SECRET, namespace)
-    where = f"{namespace}/{SHARED_KEY_SECRET}"
+def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str]:
+    """The personal key in a project's shared Secret, or None and why not."""
     data = protect(document, keep_values=True).get("data") or {} if document else {}
     value = (decode(data.get(KEY_ENV)) or "").strip()
     if not value:
@@ -207,13 +184,10 @@ def _deployment(
             problem=f"its ServingRuntime serves {users} deployments; per-deployment secrets "
             "need one runtime per deployment",
         )
+    wanted = (f.format(name) for f in (KEY_SECRET, PULL_SECRET))
     values = {op.get("value") for op in ops}
     return replace(
-        item,
-        create_key_secret=item.key_secret in values
-        and (namespace, item.key_secret) not in existing,
-        create_pull_secret=item.pull_secret in values
-        and (namespace, item.pull_secret) not in existing,
+        item, creates=tuple(n for n in wanted if n in values and (namespace, n) not in existing)
     )
 
 
@@ -247,29 +221,26 @@ def plan_migration(
         for (ns, _), r in runtimes.items()
         if (r["metadata"].get("annotations") or {}).get(NIM_RUNTIME_ANNOTATION) == "true"
     }
-    existing: dict[tuple[str, str], Ref] = {}
-    documents_of: dict[Ref, JsonObject] = {}
+    existing: dict[tuple[str, str], JsonObject] = {}
+    shared: dict[Ref, JsonObject] = {}  # protected: the key registered, values only to back up
     for namespace in sorted(namespaces):
-        names = {
-            *SHARED_SECRETS,
-            *(f.format(s["metadata"]["name"]) for s in chosen for f in (KEY_SECRET, PULL_SECRET)),
-        }
-        for (_, name), document in kube.get_many(namespace, [(SECRET, n) for n in names]).items():
-            safe = protect(document, keep_values=backup_secrets and name in SHARED_SECRETS)
-            existing[(namespace, name)] = ref = Ref.of(SECRET, safe)
-            documents_of[ref] = safe
+        for document in kube.objects(SECRET, namespace):
+            ref = Ref.of(SECRET, document)
+            existing[(namespace, ref.name)] = document
+            if ref.name in SHARED_SECRETS:
+                shared[ref] = protect(document, keep_values=backup_secrets)
     planned = [_deployment(s, runtimes, sharing, set(existing)) for s in chosen]
-    plan = MigrationPlan(
-        documents={r: d for r, d in documents_of.items() if r.name in SHARED_SECRETS}
-    )
+    plan = MigrationPlan(documents=shared)
     final = []
     for item in planned:
         if deployment is None and not item.ops:
             continue  # a run over projects names only the deployments still on a shared Secret
-        if item.create_key_secret or item.create_pull_secret:
+        if item.creates:
             if item.namespace not in plan.key_sources:
+                where = f"{item.namespace}/{SHARED_KEY_SECRET}"
+                found = existing.get((item.namespace, SHARED_KEY_SECRET))
                 value, plan.key_sources[item.namespace] = (
-                    (key, key_origin) if key else shared_key(kube, item.namespace)
+                    (key, key_origin) if key else shared_key(found, where)
                 )
                 if value is not None:
                     plan.keys[item.namespace] = value
@@ -289,9 +260,7 @@ def plan_migration(
             )
 
         after = References.of((r, moved(r, d)) for r, d in documents)
-        plan.shared = shared_secrets(
-            after, [existing[k] for k in sorted(existing) if k[1] in SHARED_SECRETS]
-        )
+        plan.shared = shared_secrets(after, sorted(shared))
     return plan
 
 

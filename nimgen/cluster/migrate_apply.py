@@ -1,9 +1,6 @@
-"""``migrate-deployments --apply``: carry out a ``MigrationPlan``.
-
-Per deployment: create its two Secrets (manifests on stdin; an existing one is kept),
-then patch its ServingRuntime; with ``--restart`` also annotate the predictor. Last, per
-project, the shared Secrets are deleted only if a fresh read finds nothing naming them.
-"""
+"""``migrate-deployments --apply``: per deployment its two Secrets (an existing one kept),
+then the runtime patch (and ``--restart``); per project, each shared Secret deleted, after
+its backup, if a fresh read finds nothing naming it."""
 
 from __future__ import annotations
 
@@ -13,9 +10,9 @@ from pathlib import Path
 from nimgen.cluster.backup import render_backup, write_backup
 from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import INFERENCE_SERVICE, SECRET, SERVING_RUNTIME, Kubectl, Ref
-from nimgen.cluster.migrate import Deployment, MigrationPlan, shared_secrets
+from nimgen.cluster.migrate import PULL_SECRET, Deployment, MigrationPlan, shared_secrets
 from nimgen.cluster.refs import References, read_users
-from nimgen.cluster.secretdata import key_secret, pull_secret
+from nimgen.cluster.secretdata import new_secret
 
 RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
 CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
@@ -24,26 +21,23 @@ CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
 def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
     needs: set[Need] = set()
     for item in (d for d in plan.deployments if d.has_work):
-        if item.create_key_secret or item.create_pull_secret:
-            needs.add(Need(item.namespace, SECRET, "create"))
+        if item.creates:
+            needs.add(Need("create", SECRET, item.namespace))
         if item.ops:
-            needs.add(Need(item.namespace, SERVING_RUNTIME, "patch"))
+            needs.add(Need("patch", SERVING_RUNTIME, item.namespace))
         if restart:
-            needs.add(Need(item.namespace, INFERENCE_SERVICE, "patch"))
-    needs |= {Need(s.ref.namespace, SECRET, "delete") for s in plan.shared if not s.users}
+            needs.add(Need("patch", INFERENCE_SERVICE, item.namespace))
+    needs |= {Need("delete", SECRET, s.ref.namespace) for s in plan.shared if not s.users}
     return sorted(needs)
 
 
 def _migrate(kube: Kubectl, item: Deployment, key: str, restart: bool) -> list[Event]:
     done: list[Event] = []
     created_for = {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"}
-    for create, name, secret in (
-        (item.create_key_secret, item.key_secret, key_secret),
-        (item.create_pull_secret, item.pull_secret, pull_secret),
-    ):
-        if create:
-            made = kube.create(secret(name, item.namespace, key, created_for))
-            done.append(("created" if made else "existed", f"Secret {item.namespace}/{name}"))
+    for name in item.creates:
+        pull = name == PULL_SECRET.format(item.name)
+        made = kube.create(new_secret(name, item.namespace, key, pull, created_for))
+        done.append(("created" if made else "existed", f"Secret {item.namespace}/{name}"))
     if item.ops and item.runtime is not None:
         kube.patch(Ref(item.namespace, item.runtime, SERVING_RUNTIME), list(item.ops))
         done.append(("repointed", f"ServingRuntime {item.namespace}/{item.runtime}"))

@@ -1,22 +1,8 @@
-"""The reference reader: which NIM ConfigMap and Template a consumer finds on a cluster.
-
-The rule (the dashboard's, in nimgen's contract), applied by ``nimgen status``:
-
-1. List the ConfigMaps labelled ``opendatahub.io/nim-models-data=true`` in the
-   applications namespace.
-2. Ignore each whose ``opendatahub.io/nim-models-schema-version`` annotation is not
-   a version the reader knows (a missing annotation is not a known version), and
-   each whose ``opendatahub.io/nim-models-revision`` is present but not a decimal
-   number.
-3. Take the highest revision (a missing revision counts as 0). Ties, which nimgen
-   never produces, go to the newest ``creationTimestamp``, then the greatest name.
-4. ``OdhDashboardConfig.spec.nimConfig.customConfigMap``, when set, wins over all.
-5. The Template is ``nim-http-template``, found by that fixed name.
-"""
+"""The reference reader (``nimgen status``): which NIM ConfigMap and Template a consumer
+finds, by the rule docs/upgrade.md states, and Account leftovers in every namespace."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from nimgen.catalog import SCHEMA_VERSION
@@ -30,7 +16,6 @@ from nimgen.cluster.kube import (
     JsonObject,
     Kubectl,
     KubeError,
-    NoResourceType,
     PermissionDenied,
 )
 from nimgen.render.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
@@ -179,16 +164,12 @@ def labelled_configmaps(kube: Kubectl, namespace: str) -> list[JsonObject]:
 def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
     candidates = [judge(d) for d in labelled_configmaps(kube, namespace)]
     candidates.sort(key=lambda c: ((c.revision or 0), c.created, c.name), reverse=True)
-    dashboard = None
-    with contextlib.suppress(NoResourceType):
-        dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
+    dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
     nim_config = (dashboard or {}).get("spec", {}).get("nimConfig")
     nim_config = nim_config if isinstance(nim_config, dict) else None
     custom = _custom_of(nim_config, namespace)
     custom_exists = custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None
-    template_found = False
-    with contextlib.suppress(NoResourceType):
-        template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
+    template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
     found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {

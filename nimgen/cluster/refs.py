@@ -1,13 +1,10 @@
-"""The one reference rule: who in the cluster names a Secret, ConfigMap or Template.
+"""The one reference rule: nothing is deleted while anything names it.
 
-Nothing is deleted while anything names it. The users: ServingRuntimes and
-InferenceServices (their specs), NIMServices (``spec.authSecret``,
+Users: ServingRuntimes, InferenceServices, NIMServices (``spec.authSecret``,
 ``spec.image.pullSecrets``), Pods and the pod templates of Deployments, StatefulSets,
-ReplicaSets, Jobs and CronJobs (env, envFrom, volumes, projected volumes,
-imagePullSecrets, wherever they sit in the spec), and Accounts (``spec.apiKeySecret``,
-``spec.modelListConfig`` and the ``status`` pointers the dashboards read). A spec names
-objects of its own namespace; an Account's pointers may name another.
-"""
+ReplicaSets, Jobs and CronJobs (env, envFrom, volumes, imagePullSecrets: anywhere in the
+spec), and Accounts (``spec.apiKeySecret``, ``spec.modelListConfig``, the ``status``
+pointers dashboards read; these may name another namespace)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Secret values read from or written to a cluster: kept out of every output.
-
-Every Secret nimgen reads goes through ``protect`` first: each value, base64 and
-decoded (and the password inside a ``.dockerconfigjson``), is registered with
-``nimgen.apikey.register_secret``, so ``redact`` scrubs it from anything printed.
-"""
+"""Secret values read from or written to a cluster: registered for redaction, never printed."""
 
 from __future__ import annotations
 
@@ -103,28 +98,25 @@ def pull_secret_config(key: str) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
-def key_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
-    """A Secret holding an NGC key as ``NGC_API_KEY``, the variable a NIM container reads."""
-    return _new_secret(name, namespace, "Opaque", {KEY_ENV: key}, annotations)
-
-
-def pull_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
-    """A Secret that lets a pod pull from ``nvcr.io`` with an NGC key."""
-    data = {DOCKER_CONFIG_KEY: pull_secret_config(key)}
-    return _new_secret(name, namespace, DOCKER_CONFIG_TYPE, data, annotations)
-
-
-def _new_secret(
-    name: str, namespace: str, kind: str, data: dict[str, str], annotations: dict[str, str]
+def new_secret(
+    name: str, namespace: str, key: str, pull: bool, annotations: dict[str, str]
 ) -> JsonObject:
-    """A Secret to create, its ``data`` base64-encoded. Its values (base64 and plain) are
-    registered for redaction first, so not even an error kubectl echoes can show them."""
-    document: JsonObject = {
+    """A Secret holding an NGC key: as ``NGC_API_KEY`` (what a NIM container reads), or with
+    ``pull`` as the docker config that pulls from ``nvcr.io``. Its values are registered for
+    redaction first, so not even an error kubectl echoes can show them."""
+    kind, data = (
+        (DOCKER_CONFIG_TYPE, {DOCKER_CONFIG_KEY: pull_secret_config(key)})
+        if pull
+        else ("Opaque", {KEY_ENV: key})
+    )
+    metadata = {"name": name, "namespace": namespace, "annotations": annotations}
+    encoded = {k: encode(v) for k, v in data.items()}
+    document = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+        "metadata": metadata,
         "type": kind,
-        "data": {key: encode(value) for key, value in data.items()},
+        "data": encoded,
     }
     protect(document, keep_values=True)
     return document

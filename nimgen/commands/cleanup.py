@@ -5,6 +5,7 @@ Exit codes: 0 nothing to do (or done), 1 failed, 2 bad input, 3 a plan with work
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,6 @@ from nimgen.cluster.kube import ClusterAccess, JsonObject
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
-
-PLAN_ONLY = "This is a plan: nothing was changed. Run again with --apply to do it."
 
 
 @dataclass(frozen=True)
@@ -29,19 +28,27 @@ class CleanupOptions:
     restore: Path | None = None
 
 
+def say(log: RunLog, lines: Iterable[str] = (), warnings: Iterable[str] = ()) -> None:
+    for line in lines:
+        log.info(line)
+    for warning in warnings:
+        log.warn(warning)
+
+
 def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
     """Without --apply nothing is changed: say so, and exit 3 (there is something to do)."""
+    from nimgen.report.cleanup import PLAN_ONLY
+
     log.info(PLAN_ONLY)
     return ClusterResult(command, document, ExitCode.DRIFT)
 
 
 def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.accounts import plan_cleanup
-    from nimgen.cluster.allowlist import Carry, plan_carry
+    from nimgen.cluster.allowlist import plan_carry
     from nimgen.cluster.backup import check_directory, default_directory
     from nimgen.cluster.cleanup import apply_cleanup
-    from nimgen.cluster.kube import Ref
-    from nimgen.report.cleanup import events, key_warnings, plan_json, plan_lines
+    from nimgen.report import cleanup as report
     from nimgen.sources.snapshot import load_models
 
     if options.restore is not None:
@@ -53,55 +60,43 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
         raise BadInput("--from is for --carry-allowlist: give both, or neither")
     catalog = load_models(options.from_path) if options.from_path is not None else None
     kube = access.client()
-    plan = plan_cleanup(
-        kube,
-        options.namespaces or None,
-        keep_api_key=options.keep_api_key_secret,
-        backup_secrets=options.backup_secrets,
+    scope = options.namespaces or None
+    keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
+    plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
+    carrying = options.carry_allowlist
+    found = (
+        plan_carry(kube, a, name=options.allowlist_name, catalog=catalog) for a in plan.accounts
     )
-    carries: dict[Ref, Carry] = {}
-    for account in plan.accounts if options.carry_allowlist else ():
-        carry = plan_carry(kube, account, name=options.allowlist_name, catalog=catalog)
-        if carry is not None:
-            carries[account.account] = carry
-    for line in plan_lines(plan, carries, options.carry_allowlist):
-        log.info(line)
+    carries = {c.account: c for c in found if c is not None} if carrying else {}
+    say(log, report.plan_lines(plan, carries, carrying))
     document = {
         "mode": "apply" if options.apply else "plan",
-        **plan_json(plan, carries, options.carry_allowlist),
+        **report.plan_json(plan, carries, carrying),
     }
-    if not options.apply:
-        for warning in key_warnings(plan):
-            log.warn(warning)
-        return (
-            ClusterResult("cleanup", document)
-            if plan.nothing_to_do
-            else plan_only("cleanup", log, document)
-        )
     if plan.nothing_to_do:
         return ClusterResult("cleanup", document)
-    ready = [c for c in carries.values() if c.problem is None]
-    outcome = apply_cleanup(kube, plan, ready, target)
-    done = events(outcome.events)
-    for line in done:
-        log.info(f"  {line}")
-    for warning in events(outcome.warnings) + key_warnings(plan):
-        log.warn(warning)
-    log.info(f"Done. The backup is in {target}. Check the result with: nimgen status")
+    if not options.apply:
+        say(log, warnings=report.key_warnings(plan))
+        return plan_only("cleanup", log, document)
+    outcome = apply_cleanup(kube, plan, [c for c in carries.values() if c.problem is None], target)
+    done = report.events(outcome.events)
+    say(
+        log,
+        [f"  {line}" for line in done],
+        report.events(outcome.warnings) + report.key_warnings(plan),
+    )
+    log.info(report.DONE.format(target))
     return ClusterResult("cleanup", {**document, "backup": str(target), "done": done})
 
 
 def _restore(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.cleanup import restore
-    from nimgen.report.cleanup import events
+    from nimgen.report.cleanup import NOT_RESTORED, events
 
     if options.apply or options.carry_allowlist or options.backup or options.namespaces:
         raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
     assert options.restore is not None
     outcome, omitted = restore(access.client(), options.restore)
     done = events(outcome.events)
-    for line in done:
-        log.info(f"  {line}")
-    for name in omitted:
-        log.warn(f"not restored: {name} (its values were not backed up; see {name}.omitted.txt)")
+    say(log, [f"  {line}" for line in done], [NOT_RESTORED.format(name) for name in omitted])
     return ClusterResult("cleanup", {"mode": "restore", "done": done, "notRestored": omitted})

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nimgen.cluster.kube import ClusterAccess
-from nimgen.commands.cleanup import plan_only
+from nimgen.commands.cleanup import plan_only, say
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, RunFailed
@@ -59,8 +59,7 @@ def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> Clus
         keep_shared=options.keep_shared_secrets,
         backup_secrets=options.backup_secrets,
     )
-    for line in plan_lines(plan):
-        log.info(line)
+    say(log, plan_lines(plan))
     document = {"mode": "apply" if options.apply else "plan", **plan_json(plan)}
     if plan.nothing_to_do:
         return ClusterResult("migrate-deployments", document)
@@ -69,8 +68,7 @@ def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> Clus
     if not options.apply:
         return plan_only("migrate-deployments", log, document)
     done = events(apply_migration(kube, plan, restart=options.restart, backup=backup))
-    for line in done:
-        log.info(f"  {line}")
+    say(log, [f"  {line}" for line in done])
     skipped = [f"{d.namespace}/{d.name}: {d.problem}" for d in plan.deployments if d.problem]
     if skipped:
         raise RunFailed(

@@ -7,14 +7,12 @@ from collections.abc import Iterable
 from nimgen.cluster.cleanup import Event
 from nimgen.cluster.kube import JsonObject
 from nimgen.cluster.migrate import Deployment, MigrationPlan
+from nimgen.report import cleanup
 
 EVENTS = {
-    "created": "created {}",
-    "existed": "{} existed already: kept as it is",
+    **cleanup.EVENTS,
     "repointed": "pointed {} at its own secrets (KServe now rolls its predictor)",
     "restarted": "annotated the predictor of {} to restart it",
-    "deleted": "deleted {}",
-    "gone": "{} was already gone",
     "still-used": "kept {} (a later run deletes it once nothing names it)",
 }
 RESTART_WARNING = (
@@ -24,7 +22,7 @@ RESTART_WARNING = (
 
 
 def events(done: Iterable[Event]) -> list[str]:
-    return [EVENTS[what].format(subject) for what, subject in done]
+    return cleanup.events(done, EVENTS)
 
 
 def roll_cost(item: Deployment) -> str:
@@ -45,10 +43,7 @@ def plan_lines(plan: MigrationPlan) -> list[str]:
             lines.append(f"{head} skipped: {item.problem}")
             continue
         lines.append(head)
-        if item.create_key_secret:
-            lines.append(f"  create Secret {item.key_secret} (Opaque, NGC_API_KEY)")
-        if item.create_pull_secret:
-            lines.append(f"  create Secret {item.pull_secret} (nvcr.io pull secret)")
+        lines += [f"  create Secret {name}" for name in item.creates]
         if item.ops:
             lines += [f"  patch  ServingRuntime {item.runtime} to use them", roll_cost(item)]
     lines += [f"key for {ns}: {origin}" for ns, origin in sorted(plan.key_sources.items())]
@@ -68,14 +63,7 @@ def plan_json(plan: MigrationPlan) -> JsonObject:
                 "namespace": d.namespace,
                 "deployment": d.name,
                 "servingRuntime": d.runtime,
-                "createSecrets": [
-                    n
-                    for n, c in (
-                        (d.key_secret, d.create_key_secret),
-                        (d.pull_secret, d.create_pull_secret),
-                    )
-                    if c
-                ],
+                "createSecrets": list(d.creates),
                 "patchServingRuntime": bool(d.ops),
                 "restarts": bool(d.ops) and d.problem is None,
                 "gpus": d.gpus,
@@ -85,12 +73,7 @@ def plan_json(plan: MigrationPlan) -> JsonObject:
         ],
         "keySources": dict(sorted(plan.key_sources.items())),
         "sharedSecrets": [
-            {
-                "namespace": s.ref.namespace,
-                "name": s.ref.name,
-                "usedBy": list(s.users),
-                "delete": not s.users,
-            }
+            {"namespace": s.ref.namespace, "name": s.ref.name, "usedBy": list(s.users)}
             for s in plan.shared
         ],
     }
