@@ -43,23 +43,10 @@ from tests.support.kube.cluster import KubeCluster
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
 MANAGED = {"opendatahub.io/managed": "true"}
 ACCOUNTS = "accounts.nim.opendatahub.io"
-TEMPLATES = "templates.template.openshift.io"
-# The kinds whose objects the layout holds, for snapshots.
-KINDS = (
-    ACCOUNTS,
-    "configmaps",
-    "secrets",
-    TEMPLATES,
-    "servingruntimes",
-    "inferenceservices",
-    "nimservices",
-    "pods",
-    "deployments",
-    "statefulsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-)
+# Every kind the layout holds, as kubectl lists them all at once.
+KINDS = "accounts.nim.opendatahub.io,configmaps,secrets,templates.template.openshift.io,"
+KINDS += "servingruntimes,inferenceservices,nimservices,pods,deployments,statefulsets,"
+KINDS += "replicasets,jobs,cronjobs"
 Doc = dict[str, Any]
 
 
@@ -93,8 +80,8 @@ def get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> Doc | Non
     return document
 
 
-def listed(cluster: KubeCluster, kind: str, namespace: str) -> list[Doc]:
-    done = cluster.kubectl("get", kind, "-n", namespace, "-o", "json", check=True)
+def listed(cluster: KubeCluster, kinds: str, namespace: str) -> list[Doc]:
+    done = cluster.kubectl("get", kinds, "-n", namespace, "-o", "json", check=True)
     items: list[Doc] = json.loads(done.stdout)["items"]
     return [i for i in items if not i["metadata"]["name"].startswith("default-token")]
 
@@ -103,40 +90,41 @@ def names(cluster: KubeCluster, kind: str, namespace: str) -> set[str]:
     return {item["metadata"]["name"] for item in listed(cluster, kind, namespace)}
 
 
-def meta(name: str, namespace: str, **more: Any) -> Doc:
-    return {"name": name, "namespace": namespace, **more}
+def obj(api: str, kind: str, name: str, namespace: str, body: Doc, **metadata: Any) -> Doc:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace, **metadata},
+        **body,
+    }
 
 
 def secret(
     name: str, namespace: str, data: dict[str, str], kind: str = "Opaque", **more: Any
 ) -> Doc:
-    encoded = {k: b64(v) for k, v in data.items()}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": meta(name, namespace, **more),
-        "type": kind,
-        "data": encoded,
-    }
-
-
-def pull_secret(name: str, namespace: str, key: str, **more: Any) -> Doc:
-    return secret(
+    return obj(
+        "v1",
+        "Secret",
         name,
         namespace,
-        {".dockerconfigjson": docker_config(key)},
-        "kubernetes.io/dockerconfigjson",
+        {"type": kind, "data": {k: b64(v) for k, v in data.items()}},
         **more,
     )
 
 
+def pull_secret(name: str, namespace: str, key: str, **more: Any) -> Doc:
+    data = {".dockerconfigjson": docker_config(key)}
+    return secret(name, namespace, data, "kubernetes.io/dockerconfigjson", **more)
+
+
 def configmap(name: str, namespace: str, data: dict[str, str], **more: Any) -> Doc:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": meta(name, namespace, **more),
-        "data": data,
-    }
+    return obj("v1", "ConfigMap", name, namespace, {"data": data}, **more)
+
+
+def template(name: str, namespace: str, objects: list[Doc], **more: Any) -> Doc:
+    return obj(
+        "template.openshift.io/v1", "Template", name, namespace, {"objects": objects}, **more
+    )
 
 
 def nim_runtime(name: str, namespace: str, *, key_env_index: int = 1) -> Doc:
@@ -148,39 +136,43 @@ def nim_runtime(name: str, namespace: str, *, key_env_index: int = 1) -> Doc:
     key = {"secretKeyRef": {"name": "nvidia-nim-secrets", "key": "NGC_API_KEY"}}
     env.insert(key_env_index, {"name": "NGC_API_KEY", "valueFrom": key})
     gpu = {"nvidia.com/gpu": "2", "cpu": "1", "memory": "4Gi"}
-    return {
-        "apiVersion": "serving.kserve.io/v1alpha1",
-        "kind": "ServingRuntime",
-        "metadata": meta(
-            name,
-            namespace,
-            labels={"opendatahub.io/dashboard": "true"},
-            annotations={"runtimes.opendatahub.io/nvidia-nim": "true"},
-        ),
-        "spec": {
-            "containers": [
-                {
-                    "name": "kserve-container",
-                    "image": "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4",
-                    "env": env,
-                    "resources": {"limits": gpu, "requests": gpu},
-                }
-            ],
-            "imagePullSecrets": [{"name": "ngc-secret"}],
-            "multiModel": False,
-            "supportedModelFormats": [{"name": "llama-3.1-8b-instruct"}],
-        },
+    image = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
+    container = {
+        "name": "kserve-container",
+        "image": image,
+        "env": env,
+        "resources": {"limits": gpu, "requests": gpu},
     }
+    spec = {
+        "containers": [container],
+        "imagePullSecrets": [{"name": "ngc-secret"}],
+        "multiModel": False,
+    }
+    labels, annotations = (
+        {"opendatahub.io/dashboard": "true"},
+        {"runtimes.opendatahub.io/nvidia-nim": "true"},
+    )
+    runtime = {"spec": {**spec, "supportedModelFormats": [{"name": "llama-3.1-8b-instruct"}]}}
+    return obj(
+        "serving.kserve.io/v1alpha1",
+        "ServingRuntime",
+        name,
+        namespace,
+        runtime,
+        labels=labels,
+        annotations=annotations,
+    )
 
 
 def inference_service(name: str, namespace: str, runtime: str) -> Doc:
     model = {"runtime": runtime, "modelFormat": {"name": "llama-3.1-8b-instruct"}}
-    return {
-        "apiVersion": "serving.kserve.io/v1beta1",
-        "kind": "InferenceService",
-        "metadata": meta(name, namespace),
-        "spec": {"predictor": {"model": model}},
-    }
+    return obj(
+        "serving.kserve.io/v1beta1",
+        "InferenceService",
+        name,
+        namespace,
+        {"spec": {"predictor": {"model": model}}},
+    )
 
 
 def pod_spec(
@@ -206,121 +198,78 @@ def pod_spec(
 def workload(kind: str, name: str, namespace: str, spec: Doc) -> Doc:
     """A Pod, or a Deployment, StatefulSet, ReplicaSet, Job or CronJob with that pod spec."""
     labels = {"app": name}
-    template = {
-        "metadata": {"labels": labels},
-        "spec": {**spec, "restartPolicy": "Never" if kind in ("Job", "CronJob") else "Always"},
-    }
-    bodies = {
-        "Pod": template["spec"],
-        "Job": {"template": template},
-        "CronJob": {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": template}}},
-    }
+    restart = "Never" if kind in ("Job", "CronJob") else "Always"
+    template = {"metadata": {"labels": labels}, "spec": {**spec, "restartPolicy": restart}}
+    cron = {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": template}}}
+    bodies = {"Pod": template["spec"], "Job": {"template": template}, "CronJob": cron}
     body = bodies.get(
         kind, {"replicas": 0, "selector": {"matchLabels": labels}, "template": template}
     )
-    if kind == "StatefulSet":
-        body["serviceName"] = name
+    body |= {"serviceName": name} if kind == "StatefulSet" else {}
     version = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1beta1"}.get(kind, "apps/v1")
-    return {
-        "apiVersion": version,
-        "kind": kind,
-        "metadata": meta(name, namespace, labels=labels),
-        "spec": body,
-    }
+    return obj(version, kind, name, namespace, {"spec": body}, labels=labels)
+
+
+OLD_NAMES = ("nvidia-nim-images-data", "nvidia-nim-serving-template", "nvidia-nim-image-pull")
 
 
 def make_account(
     cluster: KubeCluster,
     namespace: str,
-    name: str = "odh-nim-account",
     *,
     key: str,
     key_secret: str = "nvidia-nim-access",
-    owned: tuple[str, str, str] | None = None,
     old_names: bool = False,
     allowlist: list[str] | None = None,
 ) -> str:
-    """The Account (and its key Secret unless it exists) and what the controller made for it;
-    returns its uid. ``owned``: other names for the ConfigMap, Template and pull Secret."""
+    """The Account ``odh-nim-account`` (and its key Secret unless it exists) and what the
+    controller made for it (``old_names``: also under the pre-v2.23 names); its uid."""
+    name = "odh-nim-account"
     if get(cluster, "secret", key_secret, namespace) is None:
         apply(cluster, secret(key_secret, namespace, {"api_key": key}, labels=MANAGED))
     spec: Doc = {"apiKeySecret": {"name": key_secret}}
     if allowlist is not None:
         apply(cluster, configmap(f"{name}-models", namespace, {"models": json.dumps(allowlist)}))
         spec["modelListConfig"] = {"name": f"{name}-models"}
-    account = {
-        "apiVersion": "nim.opendatahub.io/v1",
+    api = "nim.opendatahub.io/v1"
+    apply(
+        cluster,
+        obj(
+            api, "Account", name, namespace, {"spec": spec}, labels=MANAGED, finalizers=[FINALIZER]
+        ),
+    )
+    uid = str((get(cluster, ACCOUNTS, name, namespace) or {})["metadata"]["uid"])
+    owner = {
+        "apiVersion": api,
         "kind": "Account",
-        "metadata": meta(name, namespace, labels=MANAGED, finalizers=[FINALIZER]),
-        "spec": spec,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
     }
-    apply(cluster, account)
-    found = get(cluster, ACCOUNTS, name, namespace)
-    assert found is not None
-    uid = str(found["metadata"]["uid"])
-    owner = [
-        {
-            "apiVersion": "nim.opendatahub.io/v1",
-            "kind": "Account",
-            "name": name,
-            "uid": uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
-    cm, template, pull = owned or (f"{name}-cm", f"{name}-template", f"{name}-pull")
-    groups = [(cm, template, pull)] + [
-        ("nvidia-nim-images-data", "nvidia-nim-serving-template", "nvidia-nim-image-pull")
-    ] * old_names
-    for cm_name, template_name, pull_name in groups:
-        more = {"labels": MANAGED, "ownerReferences": owner}
+    more = {"labels": MANAGED, "ownerReferences": [owner]}
+    annotations = {
+        "opendatahub.io/apiProtocol": "REST",
+        "opendatahub.io/modelServingSupport": '["single"]',
+    }
+    current = (f"{name}-cm", f"{name}-template", f"{name}-pull")
+    for cm, runtimes, pull in [current, OLD_NAMES] if old_names else [current]:
+        models = {"llama-3.1-8b-instruct": json.dumps({"name": "llama-3.1-8b-instruct"})}
         runtime = nim_runtime("nvidia-nim-runtime", namespace)
-        annotations = {
-            "opendatahub.io/apiProtocol": "REST",
-            "opendatahub.io/modelServingSupport": '["single"]',
-        }
         apply(
             cluster,
-            configmap(
-                cm_name,
-                namespace,
-                {"llama-3.1-8b-instruct": json.dumps({"name": "llama-3.1-8b-instruct"})},
-                **more,
-            ),
-            {
-                "apiVersion": "template.openshift.io/v1",
-                "kind": "Template",
-                "metadata": meta(template_name, namespace, annotations=annotations, **more),
-                "objects": [runtime],
-            },
-            pull_secret(pull_name, namespace, key, **more),
+            configmap(cm, namespace, models, **more),
+            template(runtimes, namespace, [runtime], annotations=annotations, **more),
+            pull_secret(pull, namespace, key, **more),
         )
-    pointers = {"nimConfig": cm, "runtimeTemplate": template, "nimPullSecret": pull}
-    condition = {
-        "type": "AccountStatus",
-        "status": "True",
-        "reason": "AccountSuccessful",
-        "message": "the account is healthy",
-        "lastTransitionTime": "2025-01-01T00:00:00Z",
+    pointers = zip(("nimConfig", "runtimeTemplate", "nimPullSecret"), current, strict=True)
+    condition = {"type": "AccountStatus", "status": "True", "reason": "AccountSuccessful"}
+    condition |= {"message": "the account is healthy", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+    status = {k: {"name": v, "namespace": namespace} for k, v in pointers} | {
+        "conditions": [condition]
     }
-    status = {
-        "status": {
-            **{k: {"name": v, "namespace": namespace} for k, v in pointers.items()},
-            "conditions": [condition],
-        }
-    }
-    cluster.kubectl(
-        "patch",
-        ACCOUNTS,
-        name,
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-        check=True,
-    )
+    patch = ("patch", ACCOUNTS, name, "-n", namespace, "--subresource=status", "--type=merge", "-p")
+    cluster.kubectl(*patch, json.dumps({"status": status}), check=True)
     return uid
 
 
@@ -357,24 +306,13 @@ class Layout:
     user_key: str  # a user's own key, in a project without NIM
 
     @property
-    def apps(self) -> str:
-        return f"{self.prefix}-apps"
-
-    @property
-    def team_a(self) -> str:
-        return f"{self.prefix}-team-a"
-
-    @property
-    def team_b(self) -> str:
-        return f"{self.prefix}-team-b"
-
-    @property
-    def plain(self) -> str:
-        return f"{self.prefix}-plain"
-
-    @property
-    def namespaces(self) -> tuple[str, ...]:
-        return (self.apps, self.team_a, self.team_b, self.plain)
+    def namespaces(self) -> tuple[str, str, str, str]:
+        """The applications namespace, a project with an Account, one the old dashboard
+        deployed into, and one without NIM."""
+        apps, team_a, team_b, plain = (
+            f"{self.prefix}-{n}" for n in ("apps", "team-a", "team-b", "plain")
+        )
+        return apps, team_a, team_b, plain
 
     def forms(self, key: str) -> list[str]:
         """Every form a key could leak in."""
@@ -387,20 +325,12 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
     for namespace in layout.namespaces:
         cluster.kubectl("create", "namespace", namespace, check=True)
     # The applications namespace: the admin's Account, its objects under both names; an
-    # admin's Job pulls with the old pull Secret, a CronJob reads the old ConfigMap.
+    # admin's Job pulls with the old pull Secret, a CronJob reads the old ConfigMap. The
+    # look-alikes stay, and nimgen's tree is what a reader (status) finds.
     make_account(cluster, apps, key=layout.apps_key, old_names=True)
     shipped = {
         "opendatahub.io/nim-models-schema-version": "1",
         "opendatahub.io/nim-models-revision": "1",
-    }
-    labels = {**MANAGED, "opendatahub.io/nim-models-data": "true"}
-    vllm = {
-        "apiVersion": "template.openshift.io/v1",
-        "kind": "Template",
-        "metadata": meta(
-            "vllm-runtime-template", apps, labels={**MANAGED, "opendatahub.io/dashboard": "true"}
-        ),
-        "objects": [],
     }
     apply(
         cluster,
@@ -410,22 +340,25 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
         ),
         secret("nvidia-nim-access-old", apps, {"api_key": personal_key()}),
         configmap("nim-settings", apps, {"a": "b"}, labels=MANAGED),
-        vllm,
-        # nimgen's tree, as applied for the redesign: what a reader (status) finds
-        configmap("nim-models-data-0123456789", apps, {}, labels=labels, annotations=shipped),
-        {**vllm, "metadata": meta("nim-http-template", apps, labels=MANAGED)},
+        template(
+            "vllm-runtime-template",
+            apps,
+            [],
+            labels={**MANAGED, "opendatahub.io/dashboard": "true"},
+        ),
+        configmap(
+            "nim-models-data-0123456789",
+            apps,
+            {},
+            labels={**MANAGED, "opendatahub.io/nim-models-data": "true"},
+            annotations=shipped,
+        ),
+        template("nim-http-template", apps, [], labels=MANAGED),
     )
     # A project with its own Account (the nim-serving package): a NIMService, a KServe
     # deployment from the project's Template, a StatefulSet mounting the Account's ConfigMap.
-    apply(
-        cluster,
-        secret(
-            "nvidia-nim-secrets",
-            team_a,
-            {"api_key": layout.project_key, "NGC_API_KEY": layout.project_key},
-            labels=MANAGED,
-        ),
-    )
+    data = {"api_key": layout.project_key, "NGC_API_KEY": layout.project_key}
+    apply(cluster, secret("nvidia-nim-secrets", team_a, data, labels=MANAGED))
     make_account(cluster, team_a, key=layout.project_key, key_secret="nvidia-nim-secrets")
     make_user_project(cluster, team_a, layout.project_key, ("llama-ks",))
     image = {
@@ -435,12 +368,13 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
     }
     apply(
         cluster,
-        {
-            "apiVersion": "apps.nvidia.com/v1alpha1",
-            "kind": "NIMService",
-            "metadata": meta("llama-svc", team_a),
-            "spec": {"authSecret": "nvidia-nim-secrets", "image": image},
-        },
+        obj(
+            "apps.nvidia.com/v1alpha1",
+            "NIMService",
+            "llama-svc",
+            team_a,
+            {"spec": {"authSecret": "nvidia-nim-secrets", "image": image}},
+        ),
         workload(
             "StatefulSet",
             "nim-cache-warmer",
@@ -542,13 +476,10 @@ def nim_config_allowed(cluster: KubeCluster, namespace: str) -> Iterator[None]:
 
     def kept() -> bool:
         cluster.kubectl("delete", *probe, "--ignore-not-found", check=True)
-        document = {
-            "apiVersion": "opendatahub.io/v1alpha",
-            "kind": "OdhDashboardConfig",
-            "metadata": meta(probe[1], namespace),
-            "spec": {"nimConfig": {"probe": True}},
-        }
-        apply(cluster, document)
+        body = {"spec": {"nimConfig": {"probe": True}}}
+        apply(
+            cluster, obj("opendatahub.io/v1alpha", "OdhDashboardConfig", probe[1], namespace, body)
+        )
         return "nimConfig" in (get(cluster, *probe[:2], namespace) or {}).get("spec", {})
 
     try:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from nimgen.apikey import redact
 from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan, Step
@@ -30,7 +29,6 @@ from nimgen.cluster.kube import (
     PermissionDenied,
     Ref,
     classify,
-    settling,
 )
 from nimgen.cluster.refs import named_by
 from nimgen.cluster.secretdata import LAST_APPLIED, protect, pull_secret_config
@@ -151,32 +149,46 @@ def test_restorable_strips_server_fields_and_the_deleted_owner_only() -> None:
     assert document["metadata"]["uid"] == "u2"  # the plan's copy is untouched
 
 
-def test_the_backup_records_a_secret_without_its_values(tmp_path: Path) -> None:
+def test_a_backup_records_a_secret_without_its_values_and_reads_back(tmp_path: Path) -> None:
     key = "nvapi-unit-" + "b" * 40
     secret = protect(_secret({"api_key": key}), keep_values=False)
     account = {
         "apiVersion": "nim.opendatahub.io/v1",
         "kind": "Account",
-        "metadata": {"name": "odh-nim-account", "namespace": "apps", "uid": "a1"},
+        "metadata": {"name": "a", "namespace": "apps", "uid": "u"},
     }
-    refs = {Ref.of(SECRET, secret): secret, Ref.of(ACCOUNT, account): account}
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "apps"},
+    }
+    refs = {
+        Ref.of(SECRET, secret): secret,
+        Ref.of(ACCOUNT, account): account,
+        Ref.of(CONFIGMAP, configmap): configmap,
+    }
     files = render_backup(refs, frozenset(refs))
-    assert sorted(files) == [
-        "README.txt",
-        "account_apps_odh-nim-account.yaml",
-        "secret_apps_nvidia-nim-access.yaml.omitted.txt",
-    ]
-    note = files["secret_apps_nvidia-nim-access.yaml.omitted.txt"].decode()
-    assert "keys: api_key" in note and key not in note
-    assert yaml.safe_load(files["account_apps_odh-nim-account.yaml"])["kind"] == "Account"
+    omitted = "secret_apps_nvidia-nim-access.yaml.omitted.txt"
+    assert sorted(files) == ["README.txt", "account_apps_a.yaml", "configmap_apps_c.yaml", omitted]
+    assert (
+        "keys: api_key" in files[omitted].decode() and key not in b"".join(files.values()).decode()
+    )
+    assert render_backup(refs, frozenset(refs)) == files  # deterministic
     # Written 0600 in a 0700 directory; an earlier run's files stay.
     (tmp_path / "b").mkdir(mode=0o700)
-    (tmp_path / "b" / "from-the-first-run.yaml").write_text("kind: ConfigMap\n")
+    (tmp_path / "b" / "from-the-first-run.txt").write_text("kept")
     write_backup(tmp_path / "b", files)
-    assert (tmp_path / "b" / "from-the-first-run.yaml").is_file()
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "b").iterdir()}
-    assert all(modes[name] == 0o600 for name in files)
-    assert render_backup(refs, frozenset(refs)) == files  # deterministic
+    assert all(modes[name] == 0o600 for name in files) and "from-the-first-run.txt" in modes
+    # Read back: Accounts last (they name the others), server fields gone; a stranger refused.
+    objects, not_saved = read_backup(tmp_path / "b")
+    assert [(r.resource.kind, r.name) for r, _ in objects] == [("ConfigMap", "c"), ("Account", "a")]
+    assert "uid" not in objects[1][1]["metadata"] and not_saved == [
+        omitted.removesuffix(".omitted.txt")
+    ]
+    (tmp_path / "b" / "pod.yaml").write_text("kind: Pod\n")
+    with pytest.raises(BadInput, match="not an object nimgen backs up"):
+        read_backup(tmp_path / "b")
 
 
 def _plan(**overrides: Any) -> AccountPlan:
@@ -216,13 +228,6 @@ def test_permissions_are_exactly_what_the_plan_does() -> None:
         "get accounts.nim.opendatahub.io in namespace apps",
         "delete accounts.nim.opendatahub.io in namespace apps",
     }
-
-
-def test_an_account_the_garbage_collector_is_removing_is_left_to_it() -> None:
-    gone = {"metadata": {"deletionTimestamp": "t", "finalizers": ["orphan"]}}
-    assert settling(gone)
-    assert not settling({"metadata": {"deletionTimestamp": "t", "finalizers": ["orphan", "x"]}})
-    assert not settling({"metadata": {"finalizers": ["orphan"]}})
 
 
 class _PruningKube:
@@ -311,30 +316,3 @@ def test_references_are_found_wherever_a_user_holds_them() -> None:
         (TEMPLATE, "apps", "t"),
         (SECRET, "apps", "pull"),
     }
-
-
-def test_a_backup_is_read_back_accounts_last_and_a_stranger_refused(tmp_path: Path) -> None:
-    account = {
-        "apiVersion": "nim.opendatahub.io/v1",
-        "kind": "Account",
-        "metadata": {"name": "a", "namespace": "n", "uid": "u"},
-    }
-    secret = protect(_secret({"api_key": "nvapi-unit-" + "r" * 40}), keep_values=False)
-    configmap = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "c", "namespace": "n"},
-    }
-    documents = {
-        Ref.of(ACCOUNT, account): account,
-        Ref.of(SECRET, secret): secret,
-        Ref.of(CONFIGMAP, configmap): configmap,
-    }
-    write_backup(tmp_path, render_backup(documents, frozenset(documents)))
-    objects, omitted = read_backup(tmp_path)
-    assert [(r.resource.kind, r.name) for r, _ in objects] == [("ConfigMap", "c"), ("Account", "a")]
-    assert "uid" not in objects[1][1]["metadata"]
-    assert omitted == ["secret_apps_nvidia-nim-access.yaml"]
-    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
-    with pytest.raises(BadInput, match="not an object nimgen backs up"):
-        read_backup(tmp_path)

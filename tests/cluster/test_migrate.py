@@ -67,17 +67,8 @@ def test_two_deployments_one_after_the_other(
     kubectl, argv_log = logging_kubectl
     env = {"NGC_API_KEY": new_key}
 
-    plan = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "llama",
-        "--json",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    migrate = ("migrate-deployments", "-n", project, "--kubectl", kubectl)
+    plan = run_nimgen(kube_cluster, *migrate, "llama", "--json", env=env)
     assert plan.returncode == 3, plan.stderr
     document = json.loads(plan.stdout)
     assert [d["deployment"] for d in document["deployments"]] == ["llama"]
@@ -87,17 +78,7 @@ def test_two_deployments_one_after_the_other(
     }
     assert document["keySources"] == {project: "$NGC_API_KEY"}
 
-    first = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "llama",
-        "--apply",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    first = run_nimgen(kube_cluster, *migrate, "llama", "--apply", env=env)
     assert first.returncode == 0, first.stderr
     key_secret = _secret_data(kube_cluster, project, "nim-api-key-llama")
     assert key_secret["type"] == "Opaque"
@@ -113,24 +94,13 @@ def test_two_deployments_one_after_the_other(
         "name": "nim-api-key-llama",
         "key": "NGC_API_KEY",
     }
-    assert _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"] == [
-        {"name": "nim-image-pull-llama"}
-    ]
+    pulls = _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"]
+    assert pulls == [{"name": "nim-image-pull-llama"}]
     assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
     untouched = _runtime(kube_cluster, project, "mistral")["spec"]
     assert untouched["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
-    second = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "mistral",
-        "--apply",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    second = run_nimgen(kube_cluster, *migrate, "mistral", "--apply", env=env)
     assert second.returncode == 0, second.stderr
     env_vars = _runtime(kube_cluster, project, "mistral")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
