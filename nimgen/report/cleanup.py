@@ -58,9 +58,10 @@ def _why(step: Step) -> str:
 
 def key_warnings(plan: CleanupPlan) -> list[str]:
     """Said loudly, in the plan and the summary: every NGC key that stays on the cluster."""
-    stay = (s for a in plan.accounts for s in a.steps if s.key_stays)
+    stay = [s for a in plan.accounts for s in a.steps if s.key_stays]
     return [
-        f"the NGC key stays in {s.ref} ({_users(s)}): deleted only once nothing names it"
+        f"the NGC key stays in {s.ref} ({_users(s)}); once nothing names it: "
+        f"kubectl delete secret {s.ref.name} -n {s.ref.namespace}"
         for s in stay
     ]
 
