@@ -53,11 +53,10 @@ def migrate_deployments(
     """Give deployments their own secrets, nim-api-key-<deployment> and
     nim-image-pull-<deployment>, and point their ServingRuntimes at them.
 
-    The key comes from --api-key-file or $NGC_API_KEY, or is reused from the
-    project's nvidia-nim-secrets if that holds a personal (nvapi-) key; it is never
-    a command-line argument. Plans by default (exit 3 when there is something to
-    do); the plan names each predictor that rolls and the GPUs the roll needs. The
-    shared secrets are deleted only once nothing in the cluster names them.
+    The key: --api-key-file, $NGC_API_KEY, or a personal (nvapi-) key in the project's
+    nvidia-nim-secrets; never an argument. Plans by default (exit 3 when there is work),
+    naming each predictor that rolls and its GPUs. A shared Secret goes once nothing
+    names it.
     """
     from nimgen.commands import migrate as commands
     from nimgen.report.run import run_command

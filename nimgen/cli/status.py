@@ -37,11 +37,9 @@ def status(
     picks, the dashboard's nimConfig, the Template, and Account leftovers in every
     namespace (and the namespaces that could not be read).
 
-    The reader rule: ConfigMaps labelled opendatahub.io/nim-models-data=true in the
-    namespace; unknown schema versions ignored; the highest
-    opendatahub.io/nim-models-revision (missing = 0) wins; the OdhDashboardConfig's
-    spec.nimConfig.customConfigMap, when set, wins over all; the Template is
-    nim-http-template, by name.
+    The reader rule (docs/upgrade.md): the highest opendatahub.io/nim-models-revision
+    of a known schema among the ConfigMaps labelled opendatahub.io/nim-models-data=true,
+    unless the OdhDashboardConfig names a customConfigMap; Template nim-http-template.
     """
     from nimgen.commands import status as commands
     from nimgen.report.run import run_command

@@ -1,13 +1,10 @@
-"""What the Account era left on a cluster, and what ``cleanup`` does about it.
+"""What the Account era left, and what ``cleanup`` does about it (docs/upgrade.md).
 
-Upstream's controller (odh-model-controller ``internal/controller/nim``) made for each
-``Account`` a ConfigMap, a Template and a pull Secret with a controller owner reference to
-it (``<account>-cm/-template/-pull``; before 72385a62 ``nvidia-nim-images-data``,
-``nvidia-nim-serving-template``, ``nvidia-nim-image-pull``), and a finalizer only it removed.
-The dashboards made the Accounts (applications namespace; since 2026 each project too) and
-their key Secrets (``spec.apiKeySecret``). Owned objects are found by owner uid, whatever
-their name; each and the key Secret is deleted when nothing names it (``refs``), else kept
-(an owned one without its owner reference). Accounts retired in the same run are no users."""
+Owned objects are found by owner uid, whatever their name (odh-model-controller's
+``<account>-cm/-template/-pull``, before 72385a62 ``nvidia-nim-images-data``,
+``-serving-template``, ``-image-pull``). Each, and the key Secret, is deleted when nothing
+names it (``refs``; Accounts retired in the same run are no users), else kept: an owned
+one without its owner reference."""
 
 from __future__ import annotations
 
@@ -108,20 +105,15 @@ def models_of(document: JsonObject) -> tuple[tuple[str, ...], str | None]:
     return tuple(sorted(set(names))), None
 
 
+@dataclass
 class _Planner:
-    def __init__(
-        self,
-        kube: Kubectl,
-        refs: References,
-        retiring: frozenset[str],
-        *,
-        keep_key: bool,
-        backup_secrets: bool,
-    ) -> None:
-        self.kube, self.refs, self.retiring = kube, refs, retiring
-        self.keep_key, self.backup_secrets = keep_key, backup_secrets
-        self.listed: dict[str, list[tuple[Ref, JsonObject]]] = {}
-        self.documents: dict[Ref, JsonObject] = {}
+    kube: Kubectl
+    refs: References
+    retiring: frozenset[str]  # the Accounts retired in this run: they are no users
+    keep_key: bool
+    backup_secrets: bool
+    listed: dict[str, list[tuple[Ref, JsonObject]]] = field(default_factory=dict)
+    documents: dict[Ref, JsonObject] = field(default_factory=dict)
 
     def namespace(self, namespace: str) -> list[tuple[Ref, JsonObject]]:
         """The kinds an Account may own, in its namespace (read once per namespace). The
@@ -206,7 +198,7 @@ def plan_cleanup(
     refs = References.of(users)
     accounts = [d for r, d in users if r == ACCOUNT]
     retiring = frozenset(str(Ref.of(ACCOUNT, a)) for a in accounts)
-    planner = _Planner(kube, refs, retiring, keep_key=keep_api_key, backup_secrets=backup_secrets)
+    planner = _Planner(kube, refs, retiring, keep_api_key, backup_secrets)
     plans = tuple(planner.account(a) for a in accounts)
     migrate = {
         namespace

@@ -6,10 +6,7 @@ A Secret's values only with ``--backup-secrets``; else ``<file>.omitted.txt`` de
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,18 +15,10 @@ import yaml
 from nimgen.cluster.kube import ACCOUNT, KINDS, SECRET, JsonObject, Ref, Resource
 from nimgen.cluster.secretdata import LAST_APPLIED
 from nimgen.errors import BadInput, RunFailed
+from nimgen.output import check_writable_parent, write_file
 
-SERVER_FIELDS = (
-    "uid",
-    "resourceVersion",
-    "creationTimestamp",
-    "managedFields",
-    "generation",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "finalizers",
-)
+SERVER_FIELDS = "uid resourceVersion creationTimestamp managedFields generation selfLink"
+SERVER_FIELDS += " deletionTimestamp deletionGracePeriodSeconds finalizers"
 OMITTED = ".omitted.txt"
 
 
@@ -44,7 +33,7 @@ def restorable(document: JsonObject, deleted_uids: frozenset[str] = frozenset())
     restored.pop("status", None)
     restored.pop("dataKeys", None)
     metadata = restored.setdefault("metadata", {})
-    for name in SERVER_FIELDS:
+    for name in SERVER_FIELDS.split():
         metadata.pop(name, None)
     annotations = metadata.get("annotations")
     if isinstance(annotations, dict):
@@ -67,15 +56,10 @@ def _omitted_note(ref: Ref, document: JsonObject) -> str:
     keys = document.get("dataKeys") or []
     kind = document.get("type", "Opaque")
     labels = sorted(((document.get("metadata") or {}).get("labels") or {}).items())
-    return "".join(
-        [
-            f"# {ref} was deleted by nimgen; its values were NOT backed up\n",
-            "# (run with --backup-secrets to keep them). What it was:\n",
-            f"name: {ref.name}\nnamespace: {ref.namespace}\ntype: {kind}\n",
-            f"keys: {', '.join(keys) or '(none)'}\n",
-            *(f"label: {k}={v}\n" for k, v in labels),
-        ]
-    )
+    head = f"# {ref} was deleted by nimgen; its values were NOT backed up (run with "
+    head += f"--backup-secrets to keep them). What it was:\nname: {ref.name}\n"
+    head += f"namespace: {ref.namespace}\ntype: {kind}\nkeys: {', '.join(keys) or '(none)'}\n"
+    return head + "".join(f"label: {k}={v}\n" for k, v in labels)
 
 
 def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> dict[str, bytes]:
@@ -99,41 +83,22 @@ def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> 
 
 
 def check_directory(directory: Path) -> None:
-    """Refuse a backup target that is a file or cannot be created."""
-    if directory.exists() and not directory.is_dir():
-        raise BadInput(f"--backup {directory} is a file, not a directory")
-    parent = directory.absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise BadInput(f"--backup {directory}: not writable")
+    """Refuse a backup target that is a file or cannot be written, before any change."""
+    check_writable_parent(directory / "README.txt", "--backup")
 
 
 def write_backup(directory: Path, files: dict[str, bytes]) -> None:
-    """Write each file atomically (temp file, fsync, rename); leave other files alone."""
+    """Write each file atomically; leave other files alone. The 0700 directory keeps them
+    private until each is made 0600."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name, content in sorted(files.items()):
-            fd, temp_name = tempfile.mkstemp(prefix=".nimgen-tmp-", dir=directory)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                Path(temp_name).replace(directory / name)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    Path(temp_name).unlink()
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
     except OSError as exc:
         raise RunFailed(
-            f"could not write the backup to {directory}: {exc.strerror or exc}; "
-            "nothing on the cluster was changed"
+            f"could not make the backup directory {directory}: {exc.strerror or exc}"
         ) from None
+    for name, content in sorted(files.items()):
+        write_file(directory / name, content)
+        (directory / name).chmod(0o600)
 
 
 def read_backup(directory: Path) -> tuple[list[tuple[Ref, JsonObject]], list[str]]:

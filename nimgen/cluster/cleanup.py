@@ -1,10 +1,9 @@
 """``cleanup --apply`` in an order that cannot hang, orphan or lose anything; ``--restore``.
 
-Rights first (nothing changes without them), then the backup, the carry-over, and per
-Account: each unused owned object and key Secret deleted, each used one kept without its
-owner reference, and only then the finalizer cleared and the Account deleted. Deletes
-carry the uid read and the Orphan policy: only what the plan names goes. Every step
-tolerates one already done, so a re-run after any interruption finishes the job."""
+Rights, backup, carry-over; per Account each unused owned object and key Secret deleted
+(uid precondition, Orphan policy), each used one kept without its owner reference, and
+only then the finalizer cleared and the Account deleted. Each step tolerates one already
+done, so a re-run after any interruption finishes the job."""
 
 from __future__ import annotations
 

@@ -122,11 +122,8 @@ class ClusterStatus:
             "pickedByLabel": self.picked.name if self.picked else None,
             "dashboardConfigFound": self.dashboard_found,
             "nimConfig": self.nim_config,
-            "customConfigMap": (
-                {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists}
-                if self.custom
-                else None
-            ),
+            "customConfigMap": self.custom
+            and {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists},
             "readerUses": self.reader_uses,
             "template": {"name": TEMPLATE_NAME, "found": self.template_found},
             "accountLeftovers": list(self.accounts),
@@ -173,12 +170,12 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
     found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {
-            "namespace": a["metadata"]["namespace"],
-            "name": a["metadata"]["name"],
-            "finalizer": FINALIZER in (a["metadata"].get("finalizers") or ()),
-            "beingDeleted": bool(a["metadata"].get("deletionTimestamp")),
+            "namespace": m["namespace"],
+            "name": m["name"],
+            "finalizer": FINALIZER in (m.get("finalizers") or ()),
+            "beingDeleted": bool(m.get("deletionTimestamp")),
         }
-        for a in found
+        for m in (a["metadata"] for a in found)
     )
     return ClusterStatus(
         namespace=namespace,

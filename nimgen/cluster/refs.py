@@ -27,15 +27,10 @@ from nimgen.cluster.kube import (
 )
 
 USERS = (ACCOUNT, SERVING_RUNTIME, INFERENCE_SERVICE, NIM_SERVICE, *WORKLOADS)
-# (field, kind named, where the name is) of pod specs; "name" covers projected sources.
-_POD_FIELDS = {
-    "secretKeyRef": SECRET,
-    "secretRef": SECRET,
-    "secret": SECRET,
-    "configMapKeyRef": CONFIGMAP,
-    "configMapRef": CONFIGMAP,
-    "configMap": CONFIGMAP,
-}
+# The fields of a pod spec that name a Secret or ConfigMap (``name``, or a volume's
+# ``secretName``); ``secret`` and ``configMap`` also in projected volumes.
+_POD_FIELDS = dict.fromkeys(("secretKeyRef", "secretRef", "secret"), SECRET)
+_POD_FIELDS |= dict.fromkeys(("configMapKeyRef", "configMapRef", "configMap"), CONFIGMAP)
 _ACCOUNT_FIELDS = (
     ("spec", "apiKeySecret", SECRET),
     ("spec", "modelListConfig", CONFIGMAP),

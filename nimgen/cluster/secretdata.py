@@ -27,10 +27,12 @@ _MIN_SECRET_LENGTH = 8
 
 def decode(value: object) -> str | None:
     """A Secret ``data`` value as text; None when it is not base64 of UTF-8."""
-    if not isinstance(value, str):
-        return None
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
+        return (
+            base64.b64decode(value, validate=True).decode("utf-8")
+            if isinstance(value, str)
+            else None
+        )
     except (binascii.Error, ValueError):
         return None
 
@@ -104,19 +106,10 @@ def new_secret(
     """A Secret holding an NGC key: as ``NGC_API_KEY`` (what a NIM container reads), or with
     ``pull`` as the docker config that pulls from ``nvcr.io``. Its values are registered for
     redaction first, so not even an error kubectl echoes can show them."""
-    kind, data = (
-        (DOCKER_CONFIG_TYPE, {DOCKER_CONFIG_KEY: pull_secret_config(key)})
-        if pull
-        else ("Opaque", {KEY_ENV: key})
-    )
-    metadata = {"name": name, "namespace": namespace, "annotations": annotations}
-    encoded = {k: encode(v) for k, v in data.items()}
-    document = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": kind,
-        "data": encoded,
-    }
+    data = {DOCKER_CONFIG_KEY: pull_secret_config(key)} if pull else {KEY_ENV: key}
+    kind = DOCKER_CONFIG_TYPE if pull else "Opaque"
+    document: JsonObject = {"apiVersion": "v1", "kind": "Secret", "type": kind}
+    document["metadata"] = {"name": name, "namespace": namespace, "annotations": annotations}
+    document["data"] = {k: encode(v) for k, v in data.items()}
     protect(document, keep_values=True)
     return document

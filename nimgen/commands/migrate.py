@@ -43,8 +43,7 @@ def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> Clus
         check_directory(backup)
     warnings: list[str] = []
     key = load_api_key(options.api_key_file, warn=warnings, required=False)
-    for warning in warnings:
-        log.warn(warning)
+    say(log, warnings=warnings)
     kube = access.client()
     documents = read_users(kube, options.namespaces or None)
     services = {d["metadata"]["name"] for r, d in documents if r == INFERENCE_SERVICE}

@@ -58,11 +58,7 @@ def settled(cluster: KubeCluster, layout: Layout) -> tuple[dict[str, Any], list[
 
     def done() -> bool:
         state.clear()
-        items[:] = [
-            i
-            for namespace in layout.namespaces
-            for i in listed(cluster, KINDS, namespace)
-        ]
+        items[:] = [i for namespace in layout.namespaces for i in listed(cluster, KINDS, namespace)]
         for item in items:
             meta = item["metadata"]
             finalizers = meta.get("finalizers") or []
