@@ -112,6 +112,7 @@ class _Planner:
     retiring: frozenset[str]  # the Accounts retired in this run: they are no users
     keep_key: bool
     backup_secrets: bool
+    scope: tuple[str, ...] | None
     listed: dict[str, list[tuple[Ref, JsonObject]]] = field(default_factory=dict)
     documents: dict[Ref, JsonObject] = field(default_factory=dict)
 
@@ -163,6 +164,9 @@ class _Planner:
                 where = f"{pointer[0]}/{pointer[1]}"
                 notes.append(f"status.{pointer_field} names {where}, not owned by it: kept")
         key = account_pointer(document, "spec", "apiKeySecret")
+        if key and self.scope and key[0] not in self.scope:  # who uses it there is unread
+            notes.append(f"the key Secret {key[0]}/{key[1]} is outside --namespace: kept")
+            key = None
         found = self.find(Ref(*key, SECRET)) if key else None
         if found is not None and not any(s.ref == found[0] for s in steps):
             steps.append(self.step(*found, account.uid, forced=self.keep_key))
@@ -198,7 +202,7 @@ def plan_cleanup(
     refs = References.of(users)
     accounts = [d for r, d in users if r == ACCOUNT]
     retiring = frozenset(str(Ref.of(ACCOUNT, a)) for a in accounts)
-    planner = _Planner(kube, refs, retiring, keep_api_key, backup_secrets)
+    planner = _Planner(kube, refs, retiring, keep_api_key, backup_secrets, scope)
     plans = tuple(planner.account(a) for a in accounts)
     migrate = {
         namespace

@@ -22,6 +22,7 @@ from tests.cluster.layouts import (
     names,
     personal_key,
     run_nimgen,
+    wait_until,
 )
 from tests.support.kube.cluster import KubeCluster
 
@@ -105,7 +106,13 @@ def test_two_deployments_one_after_the_other(
     env_vars = _runtime(kube_cluster, project, "mistral")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
     assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
-    assert not {"nvidia-nim-secrets", "ngc-secret"} & names(kube_cluster, "secrets", project)
+    shared = {
+        "nvidia-nim-secrets",
+        "ngc-secret",
+    }  # deleted, the collector finishes the Orphan delete
+    wait_until(
+        kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", project)
+    )
 
     again = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
