@@ -22,9 +22,14 @@ SERVER_FIELDS += " deletionTimestamp deletionGracePeriodSeconds finalizers"
 OMITTED = ".omitted.txt"
 
 
-def default_directory(command: str, now: datetime | None = None) -> Path:
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return Path(f"nimgen-{command}-backup-{moment}")
+def backup_directory(given: Path | None, command: str, checked: bool) -> Path:
+    """``--backup``, else ``./nimgen-<command>-backup-<UTC time>``; ``checked``: refused now,
+    before any change, when it is a file or cannot be written."""
+    moment = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    directory = given or Path(f"nimgen-{command}-backup-{moment}")
+    if checked:
+        check_writable_parent(directory / "README.txt", "--backup")
+    return directory
 
 
 def restorable(document: JsonObject, deleted_uids: frozenset[str] = frozenset()) -> JsonObject:
@@ -80,11 +85,6 @@ def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> 
         b"A Secret saved without its values is described in <file>.omitted.txt instead.\n"
     )
     return files
-
-
-def check_directory(directory: Path) -> None:
-    """Refuse a backup target that is a file or cannot be written, before any change."""
-    check_writable_parent(directory / "README.txt", "--backup")
 
 
 def write_backup(directory: Path, files: dict[str, bytes]) -> None:

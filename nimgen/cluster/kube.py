@@ -92,11 +92,8 @@ def settling(document: JsonObject) -> bool:
 
 def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObject]:
     """A JSON patch removing ``path``, refused unless the uid and ``test`` hold what was read."""
-    guards = [
-        {"op": "test", "path": "/metadata/uid", "value": uid},
-        {"op": "test", "path": test, "value": value},
-    ]
-    return [*guards, {"op": "remove", "path": path}]
+    ops = [("test", "/metadata/uid", uid), ("test", test, value), ("remove", path, None)]
+    return [{"op": op, "path": at, **({"value": v} if v else {})} for op, at, v in ops]
 
 
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
@@ -153,18 +150,14 @@ def classify(stderr: str, what: str) -> KubeError:
     line = _first_line(stderr)
     reason = _REASON.search(stderr)
     kind = reason.group(1) if reason else ""
+    if kind == "Forbidden" and (match := _FORBIDDEN.search(stderr)):
+        verb, plural, group, namespace = match.groups()
+        return PermissionDenied(verb, f"{plural}.{group}" if group else plural, namespace)
     if kind == "Forbidden":
-        match = _FORBIDDEN.search(stderr)
-        if match:
-            verb, plural, group, namespace = match.groups()
-            return PermissionDenied(verb, f"{plural}.{group}" if group else plural, namespace)
         return KubeError(f"{what}: permission denied: {line}")
     if kind == "NotFound":
         return NotFound(f"{what}: {line}")
-    if (
-        kind == "Conflict"
-        or "the server rejected our request due to an error in our request" in stderr
-    ):
+    if kind == "Conflict" or "server rejected our request due to an error in our" in stderr:
         return Conflict(f"{what}: the object changed since it was read ({line})")
     if kind == "AlreadyExists":
         return AlreadyExists(f"{what}: {line}")

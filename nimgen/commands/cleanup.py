@@ -46,16 +46,14 @@ def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
 def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.accounts import plan_cleanup
     from nimgen.cluster.allowlist import plan_carry
-    from nimgen.cluster.backup import check_directory, default_directory
+    from nimgen.cluster.backup import backup_directory
     from nimgen.cluster.cleanup import apply_cleanup
     from nimgen.report import cleanup as report
     from nimgen.sources.snapshot import load_models
 
     if options.restore is not None:
         return _restore(log, access, options)
-    target = options.backup or default_directory("cleanup")
-    if options.apply:
-        check_directory(target)
+    target = backup_directory(options.backup, "cleanup", options.apply)
     if options.from_path is not None and not options.carry_allowlist:
         raise BadInput("--from is for --carry-allowlist: give both, or neither")
     catalog = load_models(options.from_path) if options.from_path is not None else None
@@ -64,15 +62,12 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
     keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
     plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
     carrying = options.carry_allowlist
-    found = (
-        plan_carry(kube, a, name=options.allowlist_name, catalog=catalog) for a in plan.accounts
-    )
+    name = options.allowlist_name
+    found = (plan_carry(kube, a, name=name, catalog=catalog) for a in plan.accounts)
     carries = {c.account: c for c in found if c is not None} if carrying else {}
     say(log, report.plan_lines(plan, carries, carrying))
-    document = {
-        "mode": "apply" if options.apply else "plan",
-        **report.plan_json(plan, carries, carrying),
-    }
+    mode = "apply" if options.apply else "plan"
+    document = {"mode": mode, **report.plan_json(plan, carries, carrying)}
     if plan.nothing_to_do:
         return ClusterResult("cleanup", document)
     if not options.apply:
@@ -80,11 +75,8 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
         return plan_only("cleanup", log, document)
     outcome = apply_cleanup(kube, plan, [c for c in carries.values() if c.problem is None], target)
     done = report.events(outcome.events)
-    say(
-        log,
-        [f"  {line}" for line in done],
-        report.events(outcome.warnings) + report.key_warnings(plan),
-    )
+    warnings = report.events(outcome.warnings) + report.key_warnings(plan)
+    say(log, [f"  {line}" for line in done], warnings)
     log.info(report.DONE.format(target))
     return ClusterResult("cleanup", {**document, "backup": str(target), "done": done})
 

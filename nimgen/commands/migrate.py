@@ -27,7 +27,7 @@ class MigrateOptions:
 
 def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> ClusterResult:
     from nimgen.apikey import ENV_VAR, load_api_key
-    from nimgen.cluster.backup import check_directory, default_directory
+    from nimgen.cluster.backup import backup_directory
     from nimgen.cluster.kube import INFERENCE_SERVICE
     from nimgen.cluster.migrate import plan_migration
     from nimgen.cluster.migrate_apply import apply_migration
@@ -38,9 +38,7 @@ def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> Clus
         raise BadInput("give --namespace NS (one or more) or --all-namespaces")
     if options.deployment is not None and len(options.namespaces) != 1:
         raise BadInput("a DEPLOYMENT needs its one --namespace")
-    backup = options.backup or default_directory("migrate-deployments")
-    if options.apply:
-        check_directory(backup)
+    backup = backup_directory(options.backup, "migrate-deployments", options.apply)
     warnings: list[str] = []
     key = load_api_key(options.api_key_file, warn=warnings, required=False)
     say(log, warnings=warnings)
