@@ -242,6 +242,9 @@ def test_every_layout_retires_for_the_least_privileged_user(
     ]
     final = _json(run_nimgen(cluster, "status", "-n", apps, "--json", context=USER), 0)
     assert final["accountLeftovers"] == [] and final["accountsUnreadIn"] == []
+    lookalikes = ("apps/Secret/nvidia-nim-access-old", "apps/ConfigMap/nim-settings")
+    lookalikes += ("apps/Template/vllm-runtime-template", "plain/Secret/ngc-secret")
+    assert all(f"P-{name}" in after for name in lookalikes)
     # Every object that went is in the backup (0600 files in a 0700 directory).
     gone = [k.replace("P", layout.prefix, 1).split("/") for k in before if k not in after]
     files = {p.name for p in backup.iterdir()} - {"README.txt"}

@@ -45,14 +45,8 @@ def logging_kubectl(tmp_path: Path) -> tuple[str, Path]:
     return str(script), log
 
 
-def _runtime(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
-    document = get(cluster, "servingruntime", name, namespace)
-    assert document is not None
-    return document
-
-
-def _secret_data(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
-    document = get(cluster, "secret", name, namespace)
+def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servingruntime") -> Any:
+    document = get(cluster, kind, name, namespace)
     assert document is not None, name
     return document
 
@@ -81,10 +75,10 @@ def test_two_deployments_one_after_the_other(
 
     first = run_nimgen(kube_cluster, *migrate, "llama", "--apply", env=env)
     assert first.returncode == 0, first.stderr
-    key_secret = _secret_data(kube_cluster, project, "nim-api-key-llama")
+    key_secret = _runtime(kube_cluster, project, "nim-api-key-llama", "secret")
     assert key_secret["type"] == "Opaque"
     assert key_secret["data"] == {"NGC_API_KEY": b64(new_key)}
-    pull = _secret_data(kube_cluster, project, "nim-image-pull-llama")
+    pull = _runtime(kube_cluster, project, "nim-image-pull-llama", "secret")
     assert pull["type"] == "kubernetes.io/dockerconfigjson"
     config = json.loads(base64.b64decode(pull["data"][".dockerconfigjson"]))
     assert config["auths"]["nvcr.io"]["username"] == "$oauthtoken"
@@ -129,9 +123,9 @@ def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, project: str
     done = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply", "--json")
     assert done.returncode == 0, done.stderr
     assert "reused from" in json.loads(done.stdout)["keySources"][project]
-    assert _secret_data(kube_cluster, project, "nim-api-key-llama")["data"]["NGC_API_KEY"] == b64(
-        key
-    )
+    assert _runtime(kube_cluster, project, "nim-api-key-llama", "secret")["data"][
+        "NGC_API_KEY"
+    ] == b64(key)
     assert key not in done.stdout + done.stderr
 
 
