@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import app
-from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Cluster
+from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Backup, BackupSecrets, Cluster
 from nimgen.cli.options import Output, grouped
 
 
@@ -17,23 +17,8 @@ from nimgen.cli.options import Output, grouped
 def cleanup(
     *,
     apply: Apply = False,
-    backup: Annotated[
-        Path | None,
-        typer.Option(
-            "--backup",
-            file_okay=False,
-            help="Where --apply saves every object before deleting it (default: "
-            "./nimgen-cleanup-backup-<UTC time>); restore with 'kubectl apply -f DIR'.",
-        ),
-    ] = None,
-    backup_secrets: Annotated[
-        bool,
-        typer.Option(
-            "--backup-secrets",
-            help="Also save Secret values in the backup (they hold the NGC key); "
-            "otherwise only that each Secret existed is recorded.",
-        ),
-    ] = False,
+    backup: Backup = None,
+    backup_secrets: BackupSecrets = False,
     keep_api_key_secret: Annotated[
         bool,
         typer.Option("--keep-api-key-secret", help="Do not delete the Account's API-key Secret."),
@@ -58,20 +43,29 @@ def cleanup(
         ),
     ] = None,
     namespace: Annotated[
-        str | None,
-        typer.Option("--namespace", "-n", help="Only Accounts in this namespace (default: all)."),
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Only these namespaces (repeat it; default: all)."),
+    ] = None,
+    restore: Annotated[
+        Path | None,
+        typer.Option(
+            "--restore",
+            file_okay=False,
+            help="Create again every object a backup holds that does not exist (Secrets "
+            "only if saved with --backup-secrets); changes nothing else.",
+        ),
     ] = None,
     cluster: Cluster,
     out: Output,
 ) -> None:
-    """Retire the Account era: each Account, the ConfigMap, Template and pull Secret
-    it owns, its API-key Secret and its finalizer.
+    """Retire the Account era: every Account (applications namespace and projects), what
+    it owns (found by owner uid) and its API-key Secret, and the finalizer.
 
     Plans by default (exit 3 when there is something to do); --apply writes a backup
-    first, then deletes in an order that cannot hang or orphan. Deployments in users'
-    projects and their secrets are never touched, only reported.
+    first, then changes things in an order that cannot hang or orphan. Whatever a
+    workload names is kept (an owned object loses its owner reference) and named.
     """
-    from nimgen.cluster import commands
+    from nimgen.commands import cleanup as commands
     from nimgen.report.run import run_command
 
     options = commands.CleanupOptions(
@@ -82,7 +76,8 @@ def cleanup(
         carry_allowlist=carry_allowlist,
         allowlist_name=allowlist_name,
         from_path=from_path,
-        namespace=namespace,
+        namespaces=tuple(namespace or ()),
+        restore=restore,
     )
     access = cluster.access()
     run_command("cleanup", out.console(), lambda log: commands.cleanup(log, access, options))

@@ -29,6 +29,23 @@ KubectlPath = Annotated[
     str, typer.Option("--kubectl", help="kubectl or oc to run (a name on PATH or a path).")
 ]
 Apply = Annotated[bool, typer.Option("--apply", help="Do it (default: only show the plan).")]
+Backup = Annotated[
+    Path | None,
+    typer.Option(
+        "--backup",
+        file_okay=False,
+        help="Where --apply saves every object before deleting it (default: "
+        "./nimgen-<command>-backup-<UTC time>); 'nimgen cleanup --restore DIR' puts them back.",
+    ),
+]
+BackupSecrets = Annotated[
+    bool,
+    typer.Option(
+        "--backup-secrets",
+        help="Also save Secret values in the backup (they hold the NGC key); otherwise "
+        "only that each Secret existed is recorded.",
+    ),
+]
 
 
 @option_group

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import app
-from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Cluster
+from nimgen.cli.cluster_options import CLUSTER_EXIT_HELP, Apply, Backup, BackupSecrets, Cluster
 from nimgen.cli.ngc_options import ApiKeyFile
 from nimgen.cli.options import Output, grouped
 
@@ -21,7 +21,8 @@ def migrate_deployments(
     ] = None,
     *,
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="The project to migrate.")
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="A project to migrate (repeat it for more)."),
     ] = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Migrate every project.")
@@ -31,8 +32,8 @@ def migrate_deployments(
         bool,
         typer.Option(
             "--restart",
-            help="Restart each migrated predictor now (a rolling restart: needs twice the "
-            "GPUs for a while). Without it, pods pick the new secrets up when next created.",
+            help="Also annotate each migrated predictor to restart it, for a KServe that does "
+            "not roll a predictor when its runtime changes (ODH's does, with or without it).",
         ),
     ] = False,
     keep_shared_secrets: Annotated[
@@ -44,29 +45,32 @@ def migrate_deployments(
         ),
     ] = False,
     api_key_file: ApiKeyFile = None,
+    backup: Backup = None,
+    backup_secrets: BackupSecrets = False,
     cluster: Cluster,
     out: Output,
 ) -> None:
     """Give deployments their own secrets, nim-api-key-<deployment> and
     nim-image-pull-<deployment>, and point their ServingRuntimes at them.
 
-    The key comes from --api-key-file or $NGC_API_KEY, or is reused from the
-    project's nvidia-nim-secrets if that holds a personal (nvapi-) key; it is never
-    a command-line argument. Plans by default (exit 3 when there is something to
-    do). The shared secrets are deleted only once no ServingRuntime or
-    InferenceService of the project refers to them.
+    The key: --api-key-file, $NGC_API_KEY, or a personal (nvapi-) key in the project's
+    nvidia-nim-secrets; never an argument. Plans by default (exit 3 when there is work),
+    naming each predictor that rolls and its GPUs. A shared Secret goes once nothing
+    names it.
     """
-    from nimgen.cluster import commands
+    from nimgen.commands import migrate as commands
     from nimgen.report.run import run_command
 
     options = commands.MigrateOptions(
         deployment=deployment,
-        namespace=namespace,
+        namespaces=tuple(namespace or ()),
         all_namespaces=all_namespaces,
         apply=apply,
         restart=restart,
         keep_shared_secrets=keep_shared_secrets,
         api_key_file=api_key_file,
+        backup=backup,
+        backup_secrets=backup_secrets,
     )
     access = cluster.access()
     run_command(

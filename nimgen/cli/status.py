@@ -11,9 +11,9 @@ from nimgen.cli.cluster_options import Cluster
 from nimgen.cli.options import Output, grouped
 
 STATUS_EXIT_HELP = (
-    "Exit codes: 0 a reader finds its ConfigMap and Template and no Account is left; "
-    "1 it does not (or the cluster could not be read); 2 usage or bad input; "
-    "3 Account leftovers remain (run 'nimgen cleanup')."
+    "Exit codes: 0 a reader finds its ConfigMap and Template and no Account is left in any "
+    "namespace; 1 it does not (or the cluster, or some namespace's Accounts, could not be "
+    "read); 2 usage or bad input; 3 Account leftovers remain (run 'nimgen cleanup'), first."
 )
 
 
@@ -34,15 +34,14 @@ def status(
     out: Output,
 ) -> None:
     """Show the NIM ConfigMaps by label with their revisions and which one a reader
-    picks, the dashboard's nimConfig, the Template, and Account leftovers.
+    picks, the dashboard's nimConfig, the Template, and Account leftovers in every
+    namespace (and the namespaces that could not be read).
 
-    The reader rule: ConfigMaps labelled opendatahub.io/nim-models-data=true in the
-    namespace; unknown schema versions ignored; the highest
-    opendatahub.io/nim-models-revision (missing = 0) wins; the OdhDashboardConfig's
-    spec.nimConfig.customConfigMap, when set, wins over all; the Template is
-    nim-http-template, by name.
+    The reader rule (docs/upgrade.md): the highest opendatahub.io/nim-models-revision
+    of a known schema among the ConfigMaps labelled opendatahub.io/nim-models-data=true,
+    unless the OdhDashboardConfig names a customConfigMap; Template nim-http-template.
     """
-    from nimgen.cluster import commands
+    from nimgen.commands import status as commands
     from nimgen.report.run import run_command
 
     access = cluster.access()

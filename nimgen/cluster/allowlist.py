@@ -1,17 +1,7 @@
-"""Carrying an Account's allowlist over to the new design (``cleanup --carry-allowlist``).
-
-The old ``spec.modelListConfig`` said "offer only these models". The new design says
-it with a custom ConfigMap of just those models, which the dashboard reads because
-``OdhDashboardConfig.spec.nimConfig.customConfigMap`` names it. The ConfigMap is
-rendered exactly as ``nimgen airgap`` renders one (``plan_airgap`` +
-``render_custom_configmap``), every tag of each model, from the shipped ConfigMap the
-reader rule picks on the cluster, or from ``--from``.
-
-It is opt-in: a custom ConfigMap freezes the offered models at today's catalog (the
-shipped ConfigMap keeps updating; a custom one does not) and changes what every user
-of the dashboard sees, so the admin decides. Without it, the allowlist ConfigMap is
-kept untouched on the cluster and in the backup, and the plan names the flag.
-"""
+"""``cleanup --carry-allowlist``: an Account's allowlist (``spec.modelListConfig``) as a custom
+ConfigMap of just those models, rendered as ``nimgen airgap`` renders one (every tag), from
+the shipped ConfigMap the reader picks (or ``--from``), and the OdhDashboardConfig's
+``nimConfig.customConfigMap`` pointed at it. Opt-in: it freezes the offered models."""
 
 from __future__ import annotations
 
@@ -23,8 +13,8 @@ import yaml
 
 from nimgen.airgap.plan import Mirror, TagChoice, plan_airgap
 from nimgen.airgap.render import render_custom_configmap
+from nimgen.cluster.accounts import AccountPlan
 from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
-from nimgen.cluster.legacy import AccountPlan
 from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.selection import Selection

@@ -1,23 +1,18 @@
-"""``migrate-deployments --apply``: carry out a ``MigrationPlan``.
-
-Per deployment: create its two Secrets (manifests on kubectl's stdin, so the key is
-never a process argument; an existing one is kept), then patch its ServingRuntime
-(guarded by ``test`` ops). With ``--restart`` the InferenceService's predictor gets a
-restart annotation, which KServe copies to the pod template, in raw and serverless
-mode alike, so the pods roll. Last, per project, the shared Secrets are deleted only
-if a fresh read shows no ServingRuntime or InferenceService referring to them.
-"""
+"""``migrate-deployments --apply``: per deployment its two Secrets (an existing one kept),
+then the runtime patch (and ``--restart``); per project, each shared Secret deleted, after
+its backup, if a fresh read finds nothing naming it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from nimgen.cluster.cleanup import Need, check_permissions
+from nimgen.cluster.backup import render_backup, write_backup
+from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import INFERENCE_SERVICE, SECRET, SERVING_RUNTIME, Kubectl, Ref
-from nimgen.cluster.migrate import Deployment, MigrationPlan
-from nimgen.cluster.secretdata import key_secret, pull_secret
-from nimgen.cluster.usage import read_usage
+from nimgen.cluster.migrate import PULL_SECRET, Deployment, MigrationPlan, shared_secrets
+from nimgen.cluster.refs import References, read_users
+from nimgen.cluster.secretdata import new_secret
 
 RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
 CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
@@ -25,67 +20,49 @@ CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
 
 def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
     needs: set[Need] = set()
-    for item in plan.deployments:
-        if not item.has_work:
-            continue
-        if item.create_key_secret or item.create_pull_secret:
-            needs.add(Need(item.namespace, SECRET, "create"))
+    for item in (d for d in plan.deployments if d.has_work):
+        if item.creates:
+            needs.add(Need("create", SECRET, item.namespace))
         if item.ops:
-            needs.add(Need(item.namespace, SERVING_RUNTIME, "patch"))
+            needs.add(Need("patch", SERVING_RUNTIME, item.namespace))
         if restart:
-            needs.add(Need(item.namespace, INFERENCE_SERVICE, "patch"))
-    for shared in plan.shared:
-        if shared.deletable:
-            needs.add(Need(shared.namespace, SECRET, "delete"))
+            needs.add(Need("patch", INFERENCE_SERVICE, item.namespace))
+    needs |= {Need("delete", SECRET, s.ref.namespace) for s in plan.shared if not s.users}
     return sorted(needs)
 
 
-def _migrate(kube: Kubectl, item: Deployment, key: str | None, restart: bool) -> list[str]:
-    done = []
+def _migrate(kube: Kubectl, item: Deployment, key: str, restart: bool) -> list[Event]:
+    done: list[Event] = []
     created_for = {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"}
-    for create, name, secret in (
-        (item.create_key_secret, item.key_secret, key_secret),
-        (item.create_pull_secret, item.pull_secret, pull_secret),
-    ):
-        if not create:
-            continue
-        if kube.create(secret(name, item.namespace, key or "", created_for)):
-            done.append(f"created Secret {item.namespace}/{name}")
-        else:
-            done.append(f"Secret {item.namespace}/{name} existed already: kept")
+    for name in item.creates:
+        pull = name == PULL_SECRET.format(item.name)
+        made = kube.create(new_secret(name, item.namespace, key, pull, created_for))
+        done.append(("created" if made else "existed", f"Secret {item.namespace}/{name}"))
     if item.ops and item.runtime is not None:
         kube.patch(Ref(item.namespace, item.runtime, SERVING_RUNTIME), list(item.ops))
-        done.append(f"pointed ServingRuntime {item.namespace}/{item.runtime} at its own secrets")
+        done.append(("repointed", f"ServingRuntime {item.namespace}/{item.runtime}"))
     if restart:
         moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         patch = {"spec": {"predictor": {"annotations": {RESTART_ANNOTATION: moment}}}}
         kube.patch(Ref(item.namespace, item.name, INFERENCE_SERVICE), patch, kind="merge")
-        done.append(f"restarting the predictor of {item.namespace}/{item.name}")
+        done.append(("restarted", f"InferenceService {item.namespace}/{item.name}"))
     return done
 
 
 def apply_migration(
-    kube: Kubectl, plan: MigrationPlan, *, restart: bool, log: Callable[[str], None]
-) -> list[str]:
-    """Carry out ``plan``; returns what was done, one line per change."""
+    kube: Kubectl, plan: MigrationPlan, *, restart: bool, backup: Path
+) -> list[Event]:
+    """Carry out ``plan``; what was done, one event per change (or per Secret kept)."""
     check_permissions(kube, permissions_needed(plan, restart))
-    done: list[str] = []
-    for item in plan.deployments:
-        if item.has_work:
-            for line in _migrate(kube, item, plan.keys.get(item.namespace), restart):
-                log(f"  {line}")
-                done.append(line)
-    for shared in plan.shared:
-        if not shared.deletable:
-            continue
-        users = read_usage(kube, shared.namespace).shared_secret_users(shared.namespace)
-        if users:
-            line = (
-                f"kept the shared secrets of {shared.namespace}: still used by {', '.join(users)}"
-            )
-        else:
-            gone = [str(ref) for ref in shared.existing if kube.delete(ref)]
-            line = f"deleted {', '.join(gone) or 'nothing (already gone)'}"
-        log(f"  {line}")
-        done.append(line)
+    done: list[Event] = []
+    for item in (d for d in plan.deployments if d.has_work):
+        done += _migrate(kube, item, plan.keys.get(item.namespace, ""), restart)
+    for namespace in sorted({s.ref.namespace for s in plan.shared if not s.users}):
+        planned = [s.ref for s in plan.shared if s.ref.namespace == namespace and not s.users]
+        now = shared_secrets(References.of(read_users(kube, (namespace,))), planned)
+        if still := [s for s in now if s.users]:
+            done += [("still-used", f"{s.ref}: named by {', '.join(s.users)}") for s in still]
+        if gone := {s.ref: plan.documents[s.ref] for s in now if not s.users}:
+            write_backup(backup, render_backup(gone, frozenset(gone)))
+            done += [("deleted" if kube.delete(ref) else "gone", str(ref)) for ref in gone]
     return done

@@ -1,25 +1,12 @@
-"""The reference reader: which NIM ConfigMap and Template a consumer finds on a cluster.
-
-The rule (the dashboard's, in nimgen's contract), applied by ``nimgen status``:
-
-1. List the ConfigMaps labelled ``opendatahub.io/nim-models-data=true`` in the
-   applications namespace.
-2. Ignore each whose ``opendatahub.io/nim-models-schema-version`` annotation is not
-   a version the reader knows (a missing annotation is not a known version), and
-   each whose ``opendatahub.io/nim-models-revision`` is present but not a decimal
-   number.
-3. Take the highest revision (a missing revision counts as 0). Ties, which nimgen
-   never produces, go to the newest ``creationTimestamp``, then the greatest name.
-4. ``OdhDashboardConfig.spec.nimConfig.customConfigMap``, when set, wins over all.
-5. The Template is ``nim-http-template``, found by that fixed name.
-"""
+"""The reference reader (``nimgen status``): which NIM ConfigMap and Template a consumer
+finds, by the rule docs/upgrade.md states, and Account leftovers in every namespace."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from nimgen.catalog import SCHEMA_VERSION
+from nimgen.cluster.accounts import FINALIZER
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
@@ -29,9 +16,8 @@ from nimgen.cluster.kube import (
     JsonObject,
     Kubectl,
     KubeError,
-    NoResourceType,
+    PermissionDenied,
 )
-from nimgen.cluster.legacy import FINALIZER, settling
 from nimgen.tree.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
 
 DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
@@ -110,18 +96,14 @@ class ClusterStatus:
     dashboard_found: bool
     nim_config: JsonObject | None
     template_found: bool
-    accounts: tuple[JsonObject, ...]  # leftovers: {name, namespace, finalizer}
+    accounts: tuple[JsonObject, ...]  # Account leftovers: {namespace, name, finalizer, ...}
+    unread: tuple[str, ...] = ()  # namespaces whose Accounts could not be read ("*": any other)
 
     @property
     def reader_uses(self) -> str | None:
         if self.custom is not None:
             return f"{self.custom[0]}/{self.custom[1]}"
         return f"{self.namespace}/{self.picked.name}" if self.picked else None
-
-    @property
-    def leftovers(self) -> list[JsonObject]:
-        """Accounts still to retire (one the garbage collector is removing is not)."""
-        return [a for a in self.accounts if not a["settling"]]
 
     def problems(self) -> list[str]:
         found = []
@@ -140,15 +122,12 @@ class ClusterStatus:
             "pickedByLabel": self.picked.name if self.picked else None,
             "dashboardConfigFound": self.dashboard_found,
             "nimConfig": self.nim_config,
-            "customConfigMap": (
-                {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists}
-                if self.custom
-                else None
-            ),
+            "customConfigMap": self.custom
+            and {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists},
             "readerUses": self.reader_uses,
             "template": {"name": TEMPLATE_NAME, "found": self.template_found},
-            "accounts": list(self.accounts),
-            "accountLeftovers": self.leftovers,
+            "accountLeftovers": list(self.accounts),
+            "accountsUnreadIn": list(self.unread),
             "problems": self.problems(),
         }
 
@@ -182,25 +161,21 @@ def labelled_configmaps(kube: Kubectl, namespace: str) -> list[JsonObject]:
 def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
     candidates = [judge(d) for d in labelled_configmaps(kube, namespace)]
     candidates.sort(key=lambda c: ((c.revision or 0), c.created, c.name), reverse=True)
-    dashboard = None
-    with contextlib.suppress(NoResourceType):
-        dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
+    dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
     nim_config = (dashboard or {}).get("spec", {}).get("nimConfig")
     nim_config = nim_config if isinstance(nim_config, dict) else None
     custom = _custom_of(nim_config, namespace)
     custom_exists = custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None
-    template_found = False
-    with contextlib.suppress(NoResourceType):
-        template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
+    template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
+    found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {
-            "namespace": a["metadata"]["namespace"],
-            "name": a["metadata"]["name"],
-            "finalizer": FINALIZER in (a["metadata"].get("finalizers") or ()),
-            "beingDeleted": bool(a["metadata"].get("deletionTimestamp")),
-            "settling": settling(a),
+            "namespace": m["namespace"],
+            "name": m["name"],
+            "finalizer": FINALIZER in (m.get("finalizers") or ()),
+            "beingDeleted": bool(m.get("deletionTimestamp")),
         }
-        for a in kube.objects_if_served(ACCOUNT, namespace) or ()
+        for m in (a["metadata"] for a in found)
     )
     return ClusterStatus(
         namespace=namespace,
@@ -212,41 +187,25 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
         nim_config=nim_config,
         template_found=template_found,
         accounts=accounts,
+        unread=unread,
     )
 
 
-def status_lines(found: ClusterStatus) -> list[str]:
-    """What ``nimgen status`` prints: the reader's view, one fact a line."""
-    lines = [f"Namespace {found.namespace}", "NIM model ConfigMaps (by label):"]
-    for candidate in found.candidates:
-        mark = "*" if candidate is found.picked else " "
-        what = f"ignored: {candidate.problem}"
-        if candidate.usable:
-            what = f"revision {candidate.revision}, schema {candidate.schema}, "
-            what += f"{candidate.models} models"
-        lines.append(f"  {mark} {candidate.name:<40} {what}")
-    if not found.candidates:
-        lines.append("    (none)")
-    if not found.dashboard_found:
-        lines.append(f"Dashboard: no OdhDashboardConfig {DASHBOARD_NAME}")
-    elif found.custom is not None:
-        state = "exists" if found.custom_exists else "MISSING"
-        lines.append(
-            f"Dashboard: nimConfig.customConfigMap {found.custom[0]}/{found.custom[1]} "
-            f"({state}) wins over the label"
-        )
-    else:
-        lines.append(f"Dashboard: nimConfig {found.nim_config or 'not set'}")
-    lines.append(f"A reader uses: {found.reader_uses or 'nothing'}")
-    lines.append(f"Template {TEMPLATE_NAME}: {'found' if found.template_found else 'MISSING'}")
-    for account in found.accounts:
-        where = f"{account['namespace']}/{account['name']}"
-        if account["settling"]:
-            lines.append(f"Account {where}: being removed by the garbage collector")
-            continue
-        trap = " (with the finalizer only the removed controller cleared)"
-        lines.append(
-            f"Account leftover: {where}{trap if account['finalizer'] else ''}: run 'nimgen cleanup'"
-        )
-    lines.extend(f"problem: {problem}" for problem in found.problems())
-    return lines
+def accounts_everywhere(kube: Kubectl) -> tuple[list[JsonObject], tuple[str, ...]]:
+    """Every Account the user may read, and the namespaces it may not: listed cluster-wide,
+    else namespace by namespace ("*" when namespaces may not be listed either)."""
+    try:
+        return [d for _, d in kube.served((ACCOUNT,))], ()
+    except PermissionDenied:
+        pass
+    try:
+        namespaces = [n["metadata"]["name"] for n in kube.objects(NAMESPACE)]
+    except PermissionDenied:
+        return [], ("*",)
+    found, unread = [], []
+    for namespace in namespaces:
+        try:
+            found += kube.objects(ACCOUNT, namespace)
+        except PermissionDenied:
+            unread.append(namespace)
+    return found, tuple(unread)

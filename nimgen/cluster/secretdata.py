@@ -1,9 +1,4 @@
-"""Secret values read from or written to a cluster: kept out of every output.
-
-Every Secret nimgen reads goes through ``protect`` first: each value, base64 and
-decoded (and the password inside a ``.dockerconfigjson``), is registered with
-``nimgen.apikey.register_secret``, so ``redact`` scrubs it from anything printed.
-"""
+"""Secret values read from or written to a cluster: registered for redaction, never printed."""
 
 from __future__ import annotations
 
@@ -14,7 +9,13 @@ import json
 
 from nimgen.apikey import register_secret
 from nimgen.cluster.kube import JsonObject
-from nimgen.cluster.usage import KEY_ENV
+
+# The old dashboard's per-project Secrets: the key (``NGC_API_KEY``) and the nvcr.io pull secret.
+SHARED_KEY_SECRET = "nvidia-nim-secrets"
+SHARED_PULL_SECRET = "ngc-secret"
+SHARED_SECRETS = (SHARED_KEY_SECRET, SHARED_PULL_SECRET)
+KEY_ENV = "NGC_API_KEY"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 REGISTRY = "nvcr.io"
 REGISTRY_USER = "$oauthtoken"
@@ -26,10 +27,12 @@ _MIN_SECRET_LENGTH = 8
 
 def decode(value: object) -> str | None:
     """A Secret ``data`` value as text; None when it is not base64 of UTF-8."""
-    if not isinstance(value, str):
-        return None
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
+        return (
+            base64.b64decode(value, validate=True).decode("utf-8")
+            if isinstance(value, str)
+            else None
+        )
     except (binascii.Error, ValueError):
         return None
 
@@ -40,35 +43,37 @@ def _register(text: str) -> None:
         register_secret(text)
 
 
-def protect(document: JsonObject, *, keep_values: bool) -> JsonObject:
-    """A copy of a Secret with every value registered for redaction.
-
-    Without ``keep_values`` the copy's ``data`` is dropped (only its key names remain,
-    in ``dataKeys``), so the values go no further than this function. The
-    ``last-applied-configuration`` annotation, which holds the values again when the
-    Secret was made by client-side ``kubectl apply``, is always dropped.
-    """
-    data = document.get("data") or {}
-    for value in data.values():
+def _register_values(data: object) -> None:
+    """Every value of a Secret's ``data`` (base64) or ``stringData`` (plain), in every form
+    it can be printed in: base64, decoded, and a docker config's password and auth."""
+    for value in (data or {}).values() if isinstance(data, dict) else ():
         if not isinstance(value, str):
             continue
         _register(value)
-        text = decode(value)
-        if text is None:
-            continue
-        _register(text)
-        for auth in _docker_auths(text):
-            for field in ("password", "auth"):
-                if isinstance(auth.get(field), str):
-                    _register(auth[field])
-    annotations = (document.get("metadata") or {}).get("annotations") or {}
-    for value in annotations.values():
-        if isinstance(value, str) and '"data"' in value:
-            _register(value)
+        text = decode(value) or value
+        auths = _docker_auths(text)  # a docker config: its JSON holds names, only these are secret
+        for form in [a.get(f) for a in auths for f in ("password", "auth")] if auths else [text]:
+            if isinstance(form, str):
+                _register(form)
+
+
+def protect(document: JsonObject, *, keep_values: bool) -> JsonObject:
+    """A copy of a Secret with every value registered for redaction - only the values, never
+    a name. Without ``keep_values`` the copy has no ``data``, only its key names
+    (``dataKeys``). kubectl's ``last-applied-configuration`` annotation, which repeats the
+    values of a Secret made by client-side ``kubectl apply``, is always dropped."""
+    data = document.get("data") or {}
+    _register_values(data)
     safe = copy.deepcopy(document)
-    safe_annotations = safe.get("metadata", {}).get("annotations")
-    if isinstance(safe_annotations, dict):
-        safe_annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    annotations = safe.get("metadata", {}).get("annotations")
+    if isinstance(annotations, dict) and isinstance(annotations.get(LAST_APPLIED), str):
+        try:
+            applied = json.loads(annotations.pop(LAST_APPLIED))
+        except json.JSONDecodeError:
+            applied = {}
+        if isinstance(applied, dict):
+            _register_values(applied.get("data"))
+            _register_values(applied.get("stringData"))
     if not keep_values:
         safe["dataKeys"] = sorted(str(k) for k in data)
         safe.pop("data", None)
@@ -95,28 +100,16 @@ def pull_secret_config(key: str) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
-def key_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
-    """A Secret holding an NGC key as ``NGC_API_KEY``, the variable a NIM container reads."""
-    return _new_secret(name, namespace, "Opaque", {KEY_ENV: key}, annotations)
-
-
-def pull_secret(name: str, namespace: str, key: str, annotations: dict[str, str]) -> JsonObject:
-    """A Secret that lets a pod pull from ``nvcr.io`` with an NGC key."""
-    data = {DOCKER_CONFIG_KEY: pull_secret_config(key)}
-    return _new_secret(name, namespace, DOCKER_CONFIG_TYPE, data, annotations)
-
-
-def _new_secret(
-    name: str, namespace: str, kind: str, data: dict[str, str], annotations: dict[str, str]
+def new_secret(
+    name: str, namespace: str, key: str, pull: bool, annotations: dict[str, str]
 ) -> JsonObject:
-    """A Secret to create, its ``data`` base64-encoded. Its values (base64 and plain) are
-    registered for redaction first, so not even an error kubectl echoes can show them."""
-    document: JsonObject = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
-        "type": kind,
-        "data": {key: encode(value) for key, value in data.items()},
-    }
+    """A Secret holding an NGC key: as ``NGC_API_KEY`` (what a NIM container reads), or with
+    ``pull`` as the docker config that pulls from ``nvcr.io``. Its values are registered for
+    redaction first, so not even an error kubectl echoes can show them."""
+    data = {DOCKER_CONFIG_KEY: pull_secret_config(key)} if pull else {KEY_ENV: key}
+    kind = DOCKER_CONFIG_TYPE if pull else "Opaque"
+    document: JsonObject = {"apiVersion": "v1", "kind": "Secret", "type": kind}
+    document["metadata"] = {"name": name, "namespace": namespace, "annotations": annotations}
+    document["data"] = {k: encode(v) for k, v in data.items()}
     protect(document, keep_values=True)
     return document

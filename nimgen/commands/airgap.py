@@ -80,7 +80,7 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
             "(narrow the models with --models/--exclude or the tags with --tags)",
             details=tuple(f"{p.key}: {p.message}" for p in checked.errors),
         )
-    write_tree(request.output, files, owned=AIRGAP_FILES)
+    write_tree(request.output, files, owned=AIRGAP_FILES, result=True)
     size = len(files[CONFIGMAP_FILE])
     share = round(size / MAX_OBJECT_BYTES, 4)
     return AirgapResult(

@@ -44,6 +44,7 @@ def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
                 fetched_at=fetched.collection.fetched_at,
                 eu_facts=fetched.eu.source,
             ),
+            result=True,
         )
     return FetchResult(
         collection=fetched.collection, eu=fetched.eu, output=request.output, reuse=fetched.reuse

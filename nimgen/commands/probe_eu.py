@@ -50,7 +50,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
         vantage = f"the proxy {proxy.redacted}"
     log.info(f"probing the NIM catalog from {vantage}")
     probe, collection = run_probe(key, settings, selection, eu_proxy, proxy, log)
-    write_file(request.output, probe_json(probe))
+    write_file(request.output, probe_json(probe), result=True)
     result = ProbeResult(probe=probe, collection=collection, output=request.output, vantage=vantage)
     _tell(result, log)
     return result

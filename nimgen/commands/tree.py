@@ -86,7 +86,7 @@ def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
     from nimgen.tree.write import write_tree
 
-    write_tree(output, files, owned=TREE_FILES)
+    write_tree(output, files, owned=TREE_FILES, result=True)
 
 
 def warn_fixed_name(log: RunLog, versioned: bool) -> None:

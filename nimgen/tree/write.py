@@ -239,10 +239,13 @@ def _remove_temp(path: Path) -> None:
         _forget(path)
 
 
-def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[str]) -> None:
+def write_tree(
+    target: Path, files: Mapping[str, bytes], *, owned: Collection[str], result: bool = False
+) -> None:
     """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
     exception or signal at any point leaves it as it was or wholly new, and no temporary
-    directory behind. Inside ``swaps_after_report`` the swap waits for the report."""
+    directory behind. The ``result`` of a command waits for its report
+    (``swaps_after_report``)."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
@@ -273,7 +276,7 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, owned: Collection[st
             if left != Path():
                 _remove_temp(left)
 
-    _swap_or_wait(swap, staging)
+    _swap_or_wait(swap, staging, result)
 
 
 def _swap_in(staging: Path, target: Path) -> Path:
@@ -298,9 +301,9 @@ def _swap_in(staging: Path, target: Path) -> Path:
     return old
 
 
-def write_file(target: Path, content: bytes) -> None:
-    """Replace one file atomically (temp file in the same directory + rename); inside
-    ``swaps_after_report`` the rename waits for the report."""
+def write_file(target: Path, content: bytes, *, result: bool = False) -> None:
+    """Replace one file atomically (temp file in the same directory + rename); the
+    ``result`` of a command waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
@@ -326,17 +329,18 @@ def write_file(target: Path, content: bytes) -> None:
             if temp in _LIVE_TEMPS:
                 _remove_temp(temp)
 
-    _swap_or_wait(swap, temp)
+    _swap_or_wait(swap, temp, result)
 
 
-# The swaps of a command run by ``report.run`` wait until its result is reported, so that
-# a run which cannot report it (stdout closed or full) fails with the previous output as
-# it was: a non-zero exit always means nothing was replaced.
+# The output a command run by ``report.run`` produces as its result waits until that
+# result is reported, so that a run which cannot report it (stdout closed or full) fails
+# with the previous output as it was: a non-zero exit means nothing was replaced. Other
+# writes (a backup made before a change to a cluster) happen at once.
 _WAITING: list[tuple[Callable[[], None], Path]] | None = None
 
 
-def _swap_or_wait(swap: Callable[[], None], staged: Path) -> None:
-    if _WAITING is None:
+def _swap_or_wait(swap: Callable[[], None], staged: Path, result: bool) -> None:
+    if _WAITING is None or not result:
         swap()
     else:
         _WAITING.append((swap, staged))
@@ -344,7 +348,7 @@ def _swap_or_wait(swap: Callable[[], None], staged: Path) -> None:
 
 @contextlib.contextmanager
 def swaps_after_report() -> Iterator[Callable[[], bool]]:
-    """Hold the swaps of every write inside; the function yielded puts them in place
+    """Hold the swaps of the result writes inside; the function yielded puts them in place
     (returns whether there were any) and, from then on, holds SIGINT and SIGTERM for
     the rest of the process. What is still held on leaving is removed."""
     global _WAITING

@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from nimgen.apikey import redact
+from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan, Step
 from nimgen.cluster.allowlist import Carry
-from nimgen.cluster.backup import render_backup, restorable, write_backup
+from nimgen.cluster.backup import read_backup, render_backup, restorable, write_backup
 from nimgen.cluster.cleanup import Outcome, _carry_over, permissions_needed
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
+    NIM_SERVICE,
     SECRET,
     TEMPLATE,
+    WORKLOADS,
     Conflict,
     NoResourceType,
     NotFound,
@@ -28,9 +30,9 @@ from nimgen.cluster.kube import (
     Ref,
     classify,
 )
-from nimgen.cluster.legacy import AccountPlan, CleanupPlan, Owned, settling
-from nimgen.cluster.secretdata import protect, pull_secret_config
-from nimgen.cluster.usage import secrets_used
+from nimgen.cluster.refs import named_by
+from nimgen.cluster.secretdata import LAST_APPLIED, protect, pull_secret_config
+from nimgen.errors import BadInput
 
 
 def test_a_forbidden_answer_names_the_verb_resource_and_namespace() -> None:
@@ -92,19 +94,27 @@ def _secret(data: dict[str, str], **metadata: Any) -> dict[str, Any]:
 def test_protect_registers_every_form_of_the_key_and_drops_the_values() -> None:
     key = "nvapi-unit-" + "k" * 40
     docker = pull_secret_config(key)
-    document = _secret(
-        {"api_key": key, ".dockerconfigjson": docker},
-        annotations={"kubectl.kubernetes.io/last-applied-configuration": '{"data":{"x":"y"}}'},
-    )
+    document = _secret({"api_key": key, ".dockerconfigjson": docker})
     safe = protect(document, keep_values=False)
     assert "data" not in safe and safe["dataKeys"] == [".dockerconfigjson", "api_key"]
-    assert "kubectl.kubernetes.io/last-applied-configuration" not in safe["metadata"]["annotations"]
     encoded = base64.b64encode(key.encode()).decode()
     auth = json.loads(docker)["auths"]["nvcr.io"]["auth"]
     for form in (key, encoded, auth, document["data"][".dockerconfigjson"]):
         assert redact(f"before {form} after") == "before *** after"
-    kept = protect(document, keep_values=True)
-    assert kept["data"] == document["data"]
+    assert protect(document, keep_values=True)["data"] == document["data"]
+
+
+def test_a_last_applied_annotation_masks_its_values_never_the_names() -> None:
+    """``kubectl apply`` of a backup copies the Secret into the annotation: names and all."""
+    key = "nvapi-unit-" + "a" * 40
+    names = {"name": "nvidia-nim-access-restored", "namespace": "redhat-ods-applications"}
+    applied = {"apiVersion": "v1", "kind": "Secret", "metadata": names, "stringData": {"k": key}}
+    document = _secret({}, annotations={LAST_APPLIED: json.dumps(applied)})
+    safe = protect(document, keep_values=False)
+    assert LAST_APPLIED not in safe["metadata"]["annotations"]
+    shown = "Secret redhat-ods-applications/nvidia-nim-access-restored opendatahub.io/managed"
+    assert redact(shown) == shown
+    assert redact(f"leaked {key}") == "leaked ***"
 
 
 def test_restorable_strips_server_fields_and_the_deleted_owner_only() -> None:
@@ -139,72 +149,85 @@ def test_restorable_strips_server_fields_and_the_deleted_owner_only() -> None:
     assert document["metadata"]["uid"] == "u2"  # the plan's copy is untouched
 
 
-def test_the_backup_records_a_secret_without_its_values(tmp_path: Path) -> None:
+def test_a_backup_records_a_secret_without_its_values_and_reads_back(tmp_path: Path) -> None:
     key = "nvapi-unit-" + "b" * 40
     secret = protect(_secret({"api_key": key}), keep_values=False)
     account = {
         "apiVersion": "nim.opendatahub.io/v1",
         "kind": "Account",
-        "metadata": {"name": "odh-nim-account", "namespace": "apps", "uid": "a1"},
+        "metadata": {"name": "a", "namespace": "apps", "uid": "u"},
     }
-    refs = {Ref.of(SECRET, secret): secret, Ref.of(ACCOUNT, account): account}
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "apps"},
+    }
+    refs = {
+        Ref.of(SECRET, secret): secret,
+        Ref.of(ACCOUNT, account): account,
+        Ref.of(CONFIGMAP, configmap): configmap,
+    }
     files = render_backup(refs, frozenset(refs))
-    assert sorted(files) == [
-        "README.txt",
-        "account_apps_odh-nim-account.yaml",
-        "secret_apps_nvidia-nim-access.yaml.omitted.txt",
-    ]
-    note = files["secret_apps_nvidia-nim-access.yaml.omitted.txt"].decode()
-    assert "keys: api_key" in note and key not in note
-    assert yaml.safe_load(files["account_apps_odh-nim-account.yaml"])["kind"] == "Account"
+    omitted = "secret_apps_nvidia-nim-access.yaml.omitted.txt"
+    assert sorted(files) == ["README.txt", "account_apps_a.yaml", "configmap_apps_c.yaml", omitted]
+    assert (
+        "keys: api_key" in files[omitted].decode() and key not in b"".join(files.values()).decode()
+    )
+    assert render_backup(refs, frozenset(refs)) == files  # deterministic
     # Written 0600 in a 0700 directory; an earlier run's files stay.
     (tmp_path / "b").mkdir(mode=0o700)
-    (tmp_path / "b" / "from-the-first-run.yaml").write_text("kind: ConfigMap\n")
+    (tmp_path / "b" / "from-the-first-run.txt").write_text("kept")
     write_backup(tmp_path / "b", files)
-    assert (tmp_path / "b" / "from-the-first-run.yaml").is_file()
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "b").iterdir()}
-    assert all(modes[name] == 0o600 for name in files)
-    assert render_backup(refs, frozenset(refs)) == files  # deterministic
+    assert all(modes[name] == 0o600 for name in files) and "from-the-first-run.txt" in modes
+    # Read back: Accounts last (they name the others), server fields gone; a stranger refused.
+    objects, not_saved = read_backup(tmp_path / "b")
+    assert [(r.resource.kind, r.name) for r, _ in objects] == [("ConfigMap", "c"), ("Account", "a")]
+    assert "uid" not in objects[1][1]["metadata"] and not_saved == [
+        omitted.removesuffix(".omitted.txt")
+    ]
+    (tmp_path / "b" / "pod.yaml").write_text("kind: Pod\n")
+    with pytest.raises(BadInput, match="not an object nimgen backs up"):
+        read_backup(tmp_path / "b")
 
 
 def _plan(**overrides: Any) -> AccountPlan:
     fields: dict[str, Any] = {
         "account": Ref("apps", "odh-nim-account", ACCOUNT, "a1"),
-        "has_finalizer": True,
-        "other_finalizers": (),
+        "finalizers": (FINALIZER,),
         "being_deleted": False,
-        "owned": (
-            Owned(Ref("apps", "odh-nim-account-cm", CONFIGMAP, "c1"), "model ConfigMap"),
-            Owned(Ref("apps", "odh-nim-account-template", TEMPLATE, "t1"), "Template"),
+        "steps": (
+            Step(Ref("apps", "odh-nim-account-cm", CONFIGMAP, "c1"), 0),
+            Step(Ref("apps", "odh-nim-account-template", TEMPLATE, "t1"), 0, ("Pod apps/x",)),
+            Step(Ref("apps", "nvidia-nim-access", SECRET, "s1"), None),
         ),
-        "api_key": Ref("apps", "nvidia-nim-access", SECRET, "s1"),
-        "keep_api_key": False,
-        "allowlist": None,
     }
     fields.update(overrides)
     return AccountPlan(**fields)
 
 
 def test_permissions_are_exactly_what_the_plan_does() -> None:
-    needed = {str(n) for n in permissions_needed(CleanupPlan((_plan(),), ()), [])}
+    plan = _plan()
+    assert [s.action for s in plan.steps] == ["delete", "unown", "delete"]
+    needed = {str(n) for n in permissions_needed(CleanupPlan((plan,)))}
     assert needed == {
         "delete configmaps in namespace apps",
-        "delete templates.template.openshift.io in namespace apps",
+        "patch templates.template.openshift.io in namespace apps",
         "delete secrets in namespace apps",
         "patch accounts.nim.opendatahub.io in namespace apps",
         "delete accounts.nim.opendatahub.io in namespace apps",
         "get accounts.nim.opendatahub.io in namespace apps",
     }
-    kept = _plan(keep_api_key=True, has_finalizer=False, being_deleted=True, owned=())
-    needed = {str(n) for n in permissions_needed(CleanupPlan((kept,), ()), [])}
-    assert needed == {"get accounts.nim.opendatahub.io in namespace apps"}
-
-
-def test_an_account_the_garbage_collector_is_removing_is_left_to_it() -> None:
-    gone = {"metadata": {"deletionTimestamp": "t", "finalizers": ["orphan"]}}
-    assert settling(gone)
-    assert not settling({"metadata": {"deletionTimestamp": "t", "finalizers": ["orphan", "x"]}})
-    assert not settling({"metadata": {"finalizers": ["orphan"]}})
+    kept = _plan(
+        steps=(Step(Ref("apps", "nvidia-nim-access", SECRET, "s1"), None, forced=True),),
+        finalizers=(),
+    )
+    assert kept.steps[0].action == "keep" and kept.steps[0].key_stays
+    needed = {str(n) for n in permissions_needed(CleanupPlan((kept,)))}
+    assert needed == {
+        "get accounts.nim.opendatahub.io in namespace apps",
+        "delete accounts.nim.opendatahub.io in namespace apps",
+    }
 
 
 class _PruningKube:
@@ -233,25 +256,63 @@ def test_a_dashboard_that_drops_nim_config_is_a_warning() -> None:
     outcome = Outcome()
     _carry_over(kube, carry, outcome)  # type: ignore[arg-type]
     assert kube.created == [{"kind": "ConfigMap"}]
-    assert len(outcome.warnings) == 1 and "dropped spec.nimConfig" in outcome.warnings[0]
+    assert outcome.events == [("created", "ConfigMap apps/custom-nim-models")]
+    assert [what for what, _ in outcome.warnings] == ["dropped-nim-config"]
 
 
-def test_secret_references_are_found_wherever_a_spec_holds_them() -> None:
-    runtime = {
-        "spec": {
-            "containers": [
-                {
-                    "env": [
-                        {"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1", "key": "k"}}}
-                    ],
-                    "envFrom": [{"secretRef": {"name": "s2"}}],
+def test_references_are_found_wherever_a_user_holds_them() -> None:
+    pod = {
+        "containers": [
+            {
+                "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1", "key": "k"}}}],
+                "envFrom": [{"secretRef": {"name": "s2"}}, {"configMapRef": {"name": "c1"}}],
+            },
+            {"env": [{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "c2", "key": "k"}}}]},
+        ],
+        "imagePullSecrets": [{"name": "s3"}],
+        "volumes": [
+            {"name": "v", "secret": {"secretName": "s4"}},
+            {"name": "w", "configMap": {"name": "c3"}},
+            {
+                "name": "p",
+                "projected": {
+                    "sources": [{"secret": {"name": "s5"}}, {"configMap": {"name": "c4"}}]
                 },
-            ],
-            "imagePullSecrets": [{"name": "s3"}],
-            "volumes": [
-                {"name": "v", "secret": {"secretName": "s4"}},
-                {"name": "p", "projected": {"sources": [{"secret": {"name": "s5"}}]}},
-            ],
-        }
+            },
+        ],
     }
-    assert secrets_used(runtime) == {"s1", "s2", "s3", "s4", "s5"}
+    wanted = {(SECRET.kind, f"s{i}") for i in range(1, 6)} | {
+        (CONFIGMAP.kind, f"c{i}") for i in range(1, 5)
+    }
+    template = {"template": {"spec": pod}}
+    specs = {"Pod": pod, "CronJob": {"jobTemplate": {"spec": template}}}
+    for resource in WORKLOADS:
+        document = {
+            "metadata": {"namespace": "p", "name": "x"},
+            "spec": specs.get(resource.kind, template),
+        }
+        assert {(r.kind, n) for r, ns, n in named_by(resource, document) if ns == "p"} == wanted
+    service = {
+        "metadata": {"namespace": "p"},
+        "spec": {"authSecret": "k", "image": {"pullSecrets": ["pull"]}},
+    }
+    assert set(named_by(NIM_SERVICE, service)) == {(SECRET, "p", "k"), (SECRET, "p", "pull")}
+    account = {
+        "metadata": {"namespace": "apps"},
+        "spec": {
+            "apiKeySecret": {"name": "key"},
+            "modelListConfig": {"name": "list", "namespace": "other"},
+        },
+        "status": {
+            "nimConfig": {"name": "cm"},
+            "runtimeTemplate": {"name": "t"},
+            "nimPullSecret": {"name": "pull"},
+        },
+    }
+    assert set(named_by(ACCOUNT, account)) == {
+        (SECRET, "apps", "key"),
+        (CONFIGMAP, "other", "list"),
+        (CONFIGMAP, "apps", "cm"),
+        (TEMPLATE, "apps", "t"),
+        (SECRET, "apps", "pull"),
+    }

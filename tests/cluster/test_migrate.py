@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.legacy_era import (
-    ISVC_CRD,
+from tests.cluster.layouts import (
     b64,
     docker_config,
     get,
@@ -23,13 +22,9 @@ from tests.cluster.legacy_era import (
     names,
     personal_key,
     run_nimgen,
+    wait_until,
 )
 from tests.support.kube.cluster import KubeCluster
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isvc_crd(kube_cluster: KubeCluster) -> None:
-    kube_cluster.apply_crds([ISVC_CRD])
 
 
 @pytest.fixture
@@ -50,14 +45,8 @@ def logging_kubectl(tmp_path: Path) -> tuple[str, Path]:
     return str(script), log
 
 
-def _runtime(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
-    document = get(cluster, "servingruntime", name, namespace)
-    assert document is not None
-    return document
-
-
-def _secret_data(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
-    document = get(cluster, "secret", name, namespace)
+def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servingruntime") -> Any:
+    document = get(cluster, kind, name, namespace)
     assert document is not None, name
     return document
 
@@ -69,43 +58,27 @@ def test_two_deployments_one_after_the_other(
     secrets go only after the second deployment moved; the key never is an argument."""
     shared_key, new_key = personal_key(), personal_key()
     make_user_project(kube_cluster, project, shared_key, ("llama",), key_env_index=1)
-    make_user_project_more(kube_cluster, project, "mistral", key_env_index=2)
+    make_user_project(kube_cluster, project, shared_key, ("mistral",), key_env_index=2)
     kubectl, argv_log = logging_kubectl
     env = {"NGC_API_KEY": new_key}
 
-    plan = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "llama",
-        "--json",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    migrate = ("migrate-deployments", "-n", project, "--kubectl", kubectl)
+    plan = run_nimgen(kube_cluster, *migrate, "llama", "--json", env=env)
     assert plan.returncode == 3, plan.stderr
     document = json.loads(plan.stdout)
     assert [d["deployment"] for d in document["deployments"]] == ["llama"]
-    assert document["sharedSecrets"][0]["stillUsedBy"] == ["ServingRuntime/mistral"]
+    assert {s["name"]: s["usedBy"] for s in document["sharedSecrets"]} == {
+        "ngc-secret": [f"ServingRuntime {project}/mistral"],
+        "nvidia-nim-secrets": [f"ServingRuntime {project}/mistral"],
+    }
     assert document["keySources"] == {project: "$NGC_API_KEY"}
 
-    first = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "llama",
-        "--apply",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    first = run_nimgen(kube_cluster, *migrate, "llama", "--apply", env=env)
     assert first.returncode == 0, first.stderr
-    key_secret = _secret_data(kube_cluster, project, "nim-api-key-llama")
+    key_secret = _runtime(kube_cluster, project, "nim-api-key-llama", "secret")
     assert key_secret["type"] == "Opaque"
     assert key_secret["data"] == {"NGC_API_KEY": b64(new_key)}
-    pull = _secret_data(kube_cluster, project, "nim-image-pull-llama")
+    pull = _runtime(kube_cluster, project, "nim-image-pull-llama", "secret")
     assert pull["type"] == "kubernetes.io/dockerconfigjson"
     config = json.loads(base64.b64decode(pull["data"][".dockerconfigjson"]))
     assert config["auths"]["nvcr.io"]["username"] == "$oauthtoken"
@@ -116,29 +89,24 @@ def test_two_deployments_one_after_the_other(
         "name": "nim-api-key-llama",
         "key": "NGC_API_KEY",
     }
-    assert _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"] == [
-        {"name": "nim-image-pull-llama"}
-    ]
+    pulls = _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"]
+    assert pulls == [{"name": "nim-image-pull-llama"}]
     assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
     untouched = _runtime(kube_cluster, project, "mistral")["spec"]
     assert untouched["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
-    second = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "mistral",
-        "--apply",
-        "--kubectl",
-        kubectl,
-        env=env,
-    )
+    second = run_nimgen(kube_cluster, *migrate, "mistral", "--apply", env=env)
     assert second.returncode == 0, second.stderr
     env_vars = _runtime(kube_cluster, project, "mistral")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
     assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
-    assert not {"nvidia-nim-secrets", "ngc-secret"} & names(kube_cluster, "secrets", project)
+    shared = {
+        "nvidia-nim-secrets",
+        "ngc-secret",
+    }  # deleted, the collector finishes the Orphan delete
+    wait_until(
+        kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", project)
+    )
 
     again = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
@@ -149,28 +117,15 @@ def test_two_deployments_one_after_the_other(
             assert form not in text
 
 
-def make_user_project_more(
-    cluster: KubeCluster, project: str, deployment: str, *, key_env_index: int
-) -> None:
-    """One more old-style deployment in a project that already has the shared secrets."""
-    from tests.cluster.legacy_era import apply, inference_service, old_runtime
-
-    apply(
-        cluster,
-        old_runtime(deployment, project, key_env_index=key_env_index),
-        inference_service(deployment, project, deployment),
-    )
-
-
 def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, project: str) -> None:
     key = personal_key()
     make_user_project(kube_cluster, project, key, ("llama",))
     done = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply", "--json")
     assert done.returncode == 0, done.stderr
     assert "reused from" in json.loads(done.stdout)["keySources"][project]
-    assert _secret_data(kube_cluster, project, "nim-api-key-llama")["data"]["NGC_API_KEY"] == b64(
-        key
-    )
+    assert _runtime(kube_cluster, project, "nim-api-key-llama", "secret")["data"][
+        "NGC_API_KEY"
+    ] == b64(key)
     assert key not in done.stdout + done.stderr
 
 
@@ -224,7 +179,7 @@ def test_all_namespaces_and_restart(kube_cluster: KubeCluster, project: str) -> 
         assert {(project, "llama"), (other, "phi")} <= planned
         done = run_nimgen(kube_cluster, "migrate-deployments", "-n", other, "--apply", "--restart")
         assert done.returncode == 0, done.stderr
-        assert "twice the GPUs" in done.stderr
+        assert "twice the predictor's GPUs" in done.stderr
         service = get(kube_cluster, "inferenceservice", "phi", other)
         assert service is not None
         assert "nimgen.opendatahub.io/restarted-at" in service["spec"]["predictor"]["annotations"]

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from nimgen.cluster.migrate import patched, runtime_patch
-from nimgen.cluster.secretdata import key_secret, pull_secret, pull_secret_config
+from nimgen.cluster.secretdata import new_secret, pull_secret_config
 
 
 def _runtime() -> dict[str, Any]:
@@ -95,8 +95,8 @@ def test_the_new_secrets_carry_the_key_and_are_redacted_before_use() -> None:
 
     key = "nvapi-" + "k" * 40
     note = {"nimgen.opendatahub.io/created-for": "InferenceService/llama"}
-    opaque = key_secret("nim-api-key-llama", "p", key, note)
-    pull = pull_secret("nim-image-pull-llama", "p", key, note)
+    opaque = new_secret("nim-api-key-llama", "p", key, False, note)
+    pull = new_secret("nim-image-pull-llama", "p", key, True, note)
     assert opaque["type"] == "Opaque" and pull["type"] == "kubernetes.io/dockerconfigjson"
     for secret, name in ((opaque, "nim-api-key-llama"), (pull, "nim-image-pull-llama")):
         assert secret["metadata"] == {"name": name, "namespace": "p", "annotations": note}

@@ -12,7 +12,7 @@ import yaml
 
 from nimgen.snapshot import load_models, sample_path
 from nimgen.tree.configmap import PreviousConfigMap, render_configmap
-from tests.cluster.legacy_era import (
+from tests.cluster.layouts import (
     FINALIZER,
     apply,
     configmap,
@@ -156,7 +156,6 @@ def _custom_configmap_wins(kube_cluster: KubeCluster, ns: str, tmp_path: Path) -
             "name": "odh-nim-account",
             "finalizer": True,
             "beingDeleted": False,
-            "settling": False,
         }
     ]
     assert "nimgen cleanup" in stderr

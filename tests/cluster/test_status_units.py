@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from nimgen.catalog import SCHEMA_VERSION
-from nimgen.cluster.kube import KubeError, Resource
-from nimgen.cluster.reader import choose_namespace, judge, pick
+from nimgen.cluster.kube import NAMESPACE, KubeError, PermissionDenied, Resource
+from nimgen.cluster.reader import accounts_everywhere, choose_namespace, judge, pick
 
 
 def _cm(
@@ -71,3 +71,30 @@ def test_the_applications_namespace_is_the_first_that_exists() -> None:
     assert choose_namespace(odh, "mine") == "mine"  # type: ignore[arg-type]
     blind = _Namespaces(set(), forbidden=True)
     assert choose_namespace(blind, None) == "redhat-ods-applications"  # type: ignore[arg-type]
+
+
+class _Partly:
+    """A user who may list Accounts only in some namespaces (and maybe not namespaces)."""
+
+    def __init__(self, readable: set[str], namespaces: list[str] | None) -> None:
+        self.readable, self.namespaces = readable, namespaces
+
+    def served(self, resources: tuple[Resource, ...], namespace: str | None = None) -> object:
+        raise PermissionDenied("list", "accounts.nim.opendatahub.io", None)
+
+    def objects(self, resource: Resource, namespace: str | None = None) -> list[object]:
+        if resource == NAMESPACE:
+            if self.namespaces is None:
+                raise PermissionDenied("list", "namespaces", None)
+            return [{"metadata": {"name": n}} for n in self.namespaces]
+        if namespace not in self.readable:
+            raise PermissionDenied("list", "accounts.nim.opendatahub.io", namespace)
+        return [{"metadata": {"name": "odh-nim-account", "namespace": namespace}}]
+
+
+def test_accounts_are_read_where_they_may_be_and_the_rest_named() -> None:
+    kube = _Partly({"apps", "team-a"}, ["apps", "team-a", "team-b", "team-c"])
+    found, unread = accounts_everywhere(kube)  # type: ignore[arg-type]
+    assert [a["metadata"]["namespace"] for a in found] == ["apps", "team-a"]
+    assert unread == ("team-b", "team-c")
+    assert accounts_everywhere(_Partly(set(), None)) == ([], ("*",))  # type: ignore[arg-type]

@@ -24,10 +24,12 @@ CRD_FILES = (
     "config.openshift.io_imagedigestmirrorsets.yaml",
     "opendatahub.io_odhdashboardconfigs.yaml",
     "nim.opendatahub.io_accounts.yaml",
+    "serving.kserve.io_inferenceservices.stand-in.yaml",
+    "apps.nvidia.com_nimservices.stand-in.yaml",
 )
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("NIMGEN_REQUIRE_KUBE") == "1":
         pytest.fail(f"{reason} (NIMGEN_REQUIRE_KUBE=1)", pytrace=False)
     pytest.skip(reason)
@@ -41,11 +43,10 @@ def kube_cluster() -> Iterator[KubeCluster]:
     """
     reason = missing_reason()
     if reason:
-        _unavailable(reason)
-    cluster = KubeCluster(controller_manager=True)
+        unavailable(reason)
+    cluster = KubeCluster(crds=[CRD_DIR / name for name in CRD_FILES])
     try:
         cluster.start()
-        cluster.apply_crds([CRD_DIR / name for name in CRD_FILES])
     except KubeClusterError as err:
         cluster.stop()
         pytest.fail(f"the test cluster did not start (or its CRDs): {err}", pytrace=False)

@@ -1,0 +1,44 @@
+"""What ``nimgen status`` prints: the reader's view of a cluster, one fact a line."""
+
+from __future__ import annotations
+
+from nimgen.cluster.reader import DASHBOARD_NAME, TEMPLATE_NAME, ClusterStatus
+
+
+def status_lines(found: ClusterStatus) -> list[str]:
+    lines = [f"Namespace {found.namespace}", "NIM model ConfigMaps (by label):"]
+    for candidate in found.candidates:
+        mark = "*" if candidate is found.picked else " "
+        what = f"ignored: {candidate.problem}"
+        if candidate.usable:
+            what = f"revision {candidate.revision}, schema {candidate.schema}, "
+            what += f"{candidate.models} models"
+        lines.append(f"  {mark} {candidate.name:<40} {what}")
+    if not found.candidates:
+        lines.append("    (none)")
+    if not found.dashboard_found:
+        lines.append(f"Dashboard: no OdhDashboardConfig {DASHBOARD_NAME}")
+    elif found.custom is not None:
+        state = "exists" if found.custom_exists else "MISSING"
+        lines.append(
+            f"Dashboard: nimConfig.customConfigMap {found.reader_uses} ({state}) wins over labels"
+        )
+    else:
+        lines.append(f"Dashboard: nimConfig {found.nim_config or 'not set'}")
+    lines.append(f"A reader uses: {found.reader_uses or 'nothing'}")
+    lines.append(f"Template {TEMPLATE_NAME}: {'found' if found.template_found else 'MISSING'}")
+    for account in found.accounts:
+        trap = (
+            " (with the finalizer only the removed controller cleared)"
+            if account["finalizer"]
+            else ""
+        )
+        lines.append(
+            f"Account leftover {account['namespace']}/{account['name']}{trap}: run 'nimgen cleanup'"
+        )
+    if found.unread == ("*",):
+        lines.append("Accounts: could not be listed cluster-wide, nor the namespaces to look in")
+    elif found.unread:
+        lines.append(f"Accounts: could not be read in {', '.join(found.unread)}")
+    lines.extend(f"problem: {problem}" for problem in found.problems())
+    return lines
