@@ -4,14 +4,12 @@ tag, failures), which the renderers and reports consume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from nimgen.selection import Selection
-
 if TYPE_CHECKING:
-    from nimgen.catalog import SnapshotModel
+    from nimgen.catalog import EuStatus, SnapshotModel
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,9 @@ class Collection:
     skipped_by_selection: int = 0
     reused: int = 0
     fetched_at: str = ""
+    # Probed from an EU vantage: each model's status and tries, by resourceId.
+    eu_statuses: Mapping[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: Mapping[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # Counts, not contents: asyncio.run() formats the repr of its finished main task
@@ -79,12 +80,6 @@ class NullProgress:
 
     def stop(self) -> None:
         pass
-
-
-class ModelSource(Protocol):
-    """Anything that can produce the models of a run."""
-
-    def collect(self, selection: Selection, progress: ProgressHook) -> Collection: ...
 
 
 Logger = Callable[[str], None]

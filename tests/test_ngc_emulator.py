@@ -602,7 +602,9 @@ def test_fault_compressed_is_the_normal_answer(
     plain = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH).json()
     ngc_emulator.fault_model(SAMPLE, Fault.compressed(encoding))
     r = client.get(ngc_emulator.repo_url(SAMPLE), headers=AUTH)
-    assert r.headers["content-encoding"] == encoding.replace("raw-deflate", "deflate")
+    assert r.headers["content-encoding"] == encoding.replace("raw-deflate", "deflate").replace(
+        " ", ""
+    )
     assert r.json() == plain  # httpx inflates it (raw deflate too)
 
 

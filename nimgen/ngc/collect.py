@@ -13,42 +13,32 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from nimgen.collection import Collection, ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
-from nimgen.ngc.api import NgcClient
-from nimgen.ngc.http import RequestFailed, Transient
-from nimgen.ngc.state import CollectOptions, RunState, settle
-
-if TYPE_CHECKING:
-    from nimgen.catalog import EuStatus
-    from nimgen.ngc.parse import ParsedPage
+from nimgen.ngc.client import NgcClient, RequestFailed, RetryableError
+from nimgen.ngc.jobs import take_page
+from nimgen.ngc.parse import ParsedPage, parse_catalog_page
+from nimgen.ngc.state import RunState, Scope, settle
 
 # The most catalog pages one run reads: with NGC's page size that is tens of thousands of
 # resources (the NIM catalog lists a few hundred). A catalog that needs more is refused.
 MAX_CATALOG_PAGES = 1000
 
 
-class CollectResult(NamedTuple):
-    """What a run collected. A named tuple: it still unpacks as ``collection, eu, attempts``."""
-
-    collection: Collection
-    # With an EU client: each probed model's status and attempts, by resourceId.
-    eu_statuses: dict[str, EuStatus]
-    eu_attempts: dict[str, int]
-
-
 async def collect_catalog(
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
     *,
+    eu_client: NgcClient | None = None,
     validate_key: bool = True,
-) -> CollectResult:
+) -> Collection:
     """Discover the catalog and fetch every selected model's details concurrently.
 
-    With an EU client the result carries each model's EU status and attempt count too.
+    With ``eu_client`` every selected model is probed through it too: its status is on
+    the model, and on the collection with the tries it took (``eu_statuses``).
     With ``ClientSettings.deadline`` the whole collection stops when the deadline passes
     and fails naming every model not finished by then.
     """
@@ -58,9 +48,9 @@ async def collect_catalog(
     try:
         if deadline is not None:
             async with asyncio.timeout(deadline):
-                await _run(client, options, progress, state, validate_key)
+                await _run(client, scope, progress, state, eu_client, validate_key)
         else:
-            await _run(client, options, progress, state, validate_key)
+            await _run(client, scope, progress, state, eu_client, validate_key)
     except TimeoutError:
         assert deadline is not None
         raise _deadline_failure(state, deadline) from None
@@ -69,7 +59,7 @@ async def collect_catalog(
             settle(task)
         progress.stop()
 
-    if options.fetch_details:
+    if scope.fetch_details:
         # Lose nothing: every selected model ends as a record or a named failure.
         failed_ids = {f.resource_id for f in state.failures}
         for rid, name in sorted(state.selected.items()):
@@ -84,9 +74,9 @@ async def collect_catalog(
             details=tuple(f"catalog page {p}: not read" for p in _unread_pages(state)),
         )
     models = tuple(state.records[rid] for rid in sorted(state.records))
-    if options.eu_client is not None:
+    if eu_client is not None:
         models = tuple(m.replace(eu=state.eu.get(m.catalog.resourceId)) for m in models)
-    collection = Collection(
+    return Collection(
         models=models,
         discovered=seen,
         no_tag=tuple(sorted(state.no_tag)),
@@ -94,15 +84,17 @@ async def collect_catalog(
         skipped_by_selection=state.skipped,
         reused=state.reused,
         fetched_at=started_at,
+        eu_statuses=dict(state.eu),
+        eu_attempts=dict(state.eu_attempts),
     )
-    return CollectResult(collection, dict(state.eu), dict(state.eu_attempts))
 
 
 async def _run(
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
     state: RunState,
+    eu_client: NgcClient | None,
     validate_key: bool,
 ) -> None:
     key_task = asyncio.create_task(client.validate_key()) if validate_key else None
@@ -118,18 +110,16 @@ async def _run(
     finally:
         if key_task is not None:
             settle(key_task)
-    from nimgen.ngc.jobs import take_page  # see _parse_page
-
     try:
         page0 = _parse_page(first.body, 0)
-    except Transient:
+    except RetryableError:
         # A malformed first page is read again, like any other page.
         page0 = await _fetch_page(client, 0, tries=2)
     page0 = await _reread_if_empty(client, page0)
     progress.start(None)
     state.page_size = page0.listed
     _note_totals(page0, state)
-    take_page(page0, state, client, options, progress)
+    take_page(page0, state, client, scope, progress, eu_client)
     window = max(1, client.settings.concurrency)
     next_page = 1
     tasks = state.page_tasks
@@ -145,7 +135,7 @@ async def _run(
             parsed = task.result()
             # The catalog may grow while we read it: later pages can announce more.
             _note_totals(parsed, state)
-            take_page(parsed, state, client, options, progress)
+            take_page(parsed, state, client, scope, progress, eu_client)
     while state.pending:
         await asyncio.wait(set(state.pending))
 
@@ -194,10 +184,6 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
 
 
 def _parse_page(body: Any, page: int) -> ParsedPage:
-    # parse and jobs (and the catalog's values): imported once the first requests are on
-    # the wire (commands.live.importer loads them while the answers travel), not before.
-    from nimgen.ngc.parse import parse_catalog_page
-
     return parse_catalog_page(body, page)
 
 
@@ -210,7 +196,7 @@ async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> Parsed
             raise RunFailed(f"could not read catalog page {page}: {exc.reason}") from None
         try:
             parsed = _parse_page(answer.body, page)
-        except Transient as exc:
+        except RetryableError as exc:
             if attempt == tries - 1:
                 raise RunFailed(exc.reason) from None
             continue
@@ -229,6 +215,6 @@ async def _reread_if_empty(client: NgcClient, parsed: ParsedPage) -> ParsedPage:
     try:
         answer = await client.catalog_page(parsed.page)
         again = _parse_page(answer.body, parsed.page)
-    except (RequestFailed, Transient):
+    except (RequestFailed, RetryableError):
         return parsed
     return again

@@ -11,20 +11,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nimgen.apikey import redact
-from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
+from nimgen.catalog import EuStatus, SnapshotModel
 from nimgen.collection import CatalogEntry, ModelFailure, ProgressHook
-from nimgen.ngc.api import NgcClient
-from nimgen.ngc.http import Final, RequestFailed
-from nimgen.ngc.parse import ParsedPage, digests_from_answer, facts_of, unchanged_since
-from nimgen.ngc.state import CollectOptions, RunState
+from nimgen.ngc.client import NgcClient, PermanentError, RequestFailed
+from nimgen.ngc.parse import (
+    ParsedPage,
+    digests_from_answer,
+    facts_of,
+    record_from_answer,
+    unchanged_since,
+)
+from nimgen.ngc.state import RunState, Scope
 
 
 def take_page(
     page: ParsedPage,
     state: RunState,
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
+    eu_client: NgcClient | None,
 ) -> None:
     state.pages_read.add(page.page)
     for failure in page.invalid:
@@ -34,7 +40,7 @@ def take_page(
             state.seen_ids.add(failure.resource_id)
         else:
             state.unidentified += 1
-        if options.selection.matches(failure.name):
+        if scope.selection.matches(failure.name):
             state.failures.append(failure)
         else:
             state.skipped += 1
@@ -47,7 +53,7 @@ def take_page(
             state.no_tag.append(entry.name)
             continue
         state.entries[entry.resource_id] = entry
-        if not options.selection.matches(entry.name):
+        if not scope.selection.matches(entry.name):
             state.skipped += 1
             continue
         new.append(entry)
@@ -57,14 +63,14 @@ def take_page(
     for entry in new:
         state.selected[entry.resource_id] = entry.name
         jobs: list[Callable[[], Awaitable[None]]] = []
-        previous = options.previous.get(entry.resource_id) if options.previous else None
+        previous = scope.previous.get(entry.resource_id) if scope.previous else None
         if previous is not None and unchanged_since(entry, previous):
             state.records[entry.resource_id] = previous.replace(eu=None)
             state.reused += 1
-        elif options.fetch_details:
+        elif scope.fetch_details:
             jobs.append(_details_job(entry, state, client))
-        if options.eu_client is not None:
-            jobs.append(_probe_job(entry, state, options.eu_client))
+        if eu_client is not None:
+            jobs.append(_probe_job(entry, state, eu_client))
         if not jobs:
             state.finished.add(entry.resource_id)
             progress.advance(entry.name)
@@ -107,22 +113,14 @@ async def _outcome(job: Callable[[], Awaitable[None]]) -> BaseException | None:
     return None
 
 
-def _record_parser() -> Callable[[Any, CatalogEntry], ModelRecord]:
-    # Looked up through the package at run time, so that a replacement installed there
-    # (the fault suite plants a bug this way) is the one used.
-    from nimgen import ngc
-
-    return ngc.record_from_answer
-
-
 def _details_job(
     entry: CatalogEntry, state: RunState, client: NgcClient
 ) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         try:
             answer = await client.model_details(entry)
-            record = _record_parser()(answer.body, entry)
-        except (RequestFailed, Final) as exc:
+            record = record_from_answer(answer.body, entry)
+        except (RequestFailed, PermanentError) as exc:
             state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
             return
         state.records[entry.resource_id] = SnapshotModel(

@@ -22,7 +22,8 @@ from nimgen.catalog import (
     utf8_text,
 )
 from nimgen.collection import CatalogEntry, ModelFailure
-from nimgen.ngc.http import Final, Transient
+from nimgen.ngc.client import PermanentError as Final
+from nimgen.ngc.client import RetryableError as Transient
 from nimgen.tags import canonical_tags
 
 # A key the answer does not have (where null is not the same).

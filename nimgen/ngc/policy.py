@@ -23,7 +23,7 @@ from nimgen.errors import BadInput
 if TYPE_CHECKING:
     import ssl
 
-    from nimgen.ngc.settings import ClientSettings
+    from nimgen.ngc.client import ClientSettings
 
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 

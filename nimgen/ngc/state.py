@@ -1,9 +1,5 @@
-"""A run's options and state, which the collection and its per-model jobs share.
-
-Apart from ``jobs`` and ``parse`` (which load the catalog's values, a few ms of CPU) so
-that a live run's first requests leave before they load: ``collect`` imports those two
-while the first answers travel.
-"""
+"""What a collection run is asked for (``Scope``) and what it holds meanwhile (``RunState``),
+shared by the run (``collect``) and its per-model jobs (``jobs``)."""
 
 from __future__ import annotations
 
@@ -17,18 +13,17 @@ from nimgen.selection import Selection
 
 if TYPE_CHECKING:
     from nimgen.catalog import EuStatus, SnapshotModel
-    from nimgen.ngc.api import NgcClient
     from nimgen.ngc.parse import ParsedPage
 
 
 @dataclass(frozen=True)
-class CollectOptions:
+class Scope:
+    """Which models a run collects, which calls it makes, and what it may reuse."""
+
     selection: Selection = field(default_factory=Selection)
     fetch_details: bool = True
     # Reuse these records (by resourceId) when the catalog says they are unchanged.
     previous: Mapping[str, SnapshotModel] | None = None
-    # Probe each model through this client too (an EU vantage), interleaved.
-    eu_client: NgcClient | None = None
 
 
 @dataclass

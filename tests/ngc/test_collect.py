@@ -1,5 +1,5 @@
 """One collection run, in process against the emulator: what a page count is believed,
-how many page tasks exist at once, the typed result, and ``NgcSource``."""
+how many page tasks exist at once, and what the run returns."""
 
 from __future__ import annotations
 
@@ -10,48 +10,35 @@ from typing import Any
 import pytest
 
 from nimgen.apikey import ApiKey
-from nimgen.collection import Collection, ModelSource, NullProgress
+from nimgen.collection import Collection, NullProgress
 from nimgen.errors import RunFailed
-from nimgen.ngc import (
-    MAX_CATALOG_PAGES,
-    ClientSettings,
-    CollectOptions,
-    CollectResult,
-    NgcClient,
-    NgcSource,
-    collect_catalog,
-)
-from nimgen.ngc.limiter import AdaptiveLimiter
-from nimgen.selection import Selection
+from nimgen.ngc import MAX_CATALOG_PAGES, ClientSettings, NgcClient, Scope, collect_catalog
 from tests.ngc.conftest import fast_settings
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, make_models
 
 
-def collect(settings: ClientSettings, options: CollectOptions | None = None) -> CollectResult:
-    async def run() -> CollectResult:
-        limiter = AdaptiveLimiter(settings.concurrency)
-        async with NgcClient(settings, ApiKey(VALID_KEY), limiter=limiter) as client:
-            return await collect_catalog(client, options or CollectOptions(), NullProgress())
+def collect(settings: ClientSettings, scope: Scope | None = None) -> Collection:
+    async def run() -> Collection:
+        async with NgcClient(settings, ApiKey(VALID_KEY)) as client:
+            return await collect_catalog(client, scope or Scope(), NullProgress())
 
     return asyncio.run(run())
 
 
-def test_the_result_is_typed_and_still_unpacks() -> None:
+def test_a_run_returns_its_collection() -> None:
     with NgcEmulator(make_models(30)) as emu:
-        result = collect(fast_settings(emu.url))
-    assert isinstance(result.collection, Collection) and len(result.collection.models) == 30
-    assert result.eu_statuses == {} and result.eu_attempts == {}
-    collection, statuses, attempts = result
-    assert (collection, statuses, attempts) == (result.collection, {}, {})
+        collection = collect(fast_settings(emu.url))
+    assert len(collection.models) == 30 and collection.discovered == 30
+    assert collection.eu_statuses == {} and collection.eu_attempts == {}
     assert "30 models" in repr(collection)  # counts, not 30 records
 
 
 def test_a_billion_announced_pages_cost_only_the_pages_the_total_needs() -> None:
     with NgcEmulator(make_models(60), page_total_hook=lambda page, n: 10**9) as emu:
-        result = collect(fast_settings(emu.url, concurrency=8))
+        collection = collect(fast_settings(emu.url, concurrency=8))
         # 60 resources at 25 a page need 3 pages; one more is read for a growing catalog.
         assert sorted(emu.page_calls) == [0, 1, 2, 3]
-    assert len(result.collection.models) == 60
+    assert len(collection.models) == 60
 
 
 def test_a_total_no_run_could_read_is_refused_at_once() -> None:
@@ -80,10 +67,3 @@ def test_page_tasks_are_scheduled_a_window_at_a_time() -> None:
     assert took < 10  # a billion tasks would take minutes to create, and gigabytes
     # Only the pages nimgen meant to read are named, not a billion.
     assert len(info.value.message) < 5000
-
-
-def test_ngc_source_is_a_model_source() -> None:
-    with NgcEmulator(make_models(12)) as emu:
-        source: ModelSource = NgcSource(ApiKey(VALID_KEY), fast_settings(emu.url))
-        collection = source.collect(Selection(include=("synthetic-model-000*",)), NullProgress())
-    assert len(collection.models) == 10 and collection.skipped_by_selection == 2

@@ -102,26 +102,29 @@ def assert_clean(run: Bounded, code: int) -> None:
 # -- decompression bombs ---------------------------------------------------------------
 
 
-def test_decompression_bombs_are_refused_by_name_in_bounded_memory(
+def test_compressed_answers_are_refused_by_name_in_bounded_memory(
     ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    """64 models answer 1 MB of gzip that inflates to 1 GiB (8 of them gzip twice). Before:
-    each inflated a whole 64 KiB network chunk at once, 3.6 GB peak; under a 1 GiB limit
-    a MemoryError per model ("internal error")."""
+    """nimgen asks for uncompressed answers. 64 models answer 1 MB of gzip that inflates to
+    1 GiB (8 of them gzip twice), one a Content-Encoding listing gzip 3,000 times. Before:
+    each bomb inflated a whole 64 KiB network chunk at once, 3.6 GB peak (a MemoryError per
+    model under a 1 GiB limit); the 3,000 layers were a RecursionError of the whole run."""
     with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
         names = sorted(m.name for m in emu.models)
-        bombed = names[::2][:64]
+        bombed, layered = names[::2][:64], names[1]
         for index, name in enumerate(bombed):
             emu.fault_model_forever(name, Fault.bomb(GIB, layers=2 if index < 8 else 1))
-        clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in bombed))
-        run = generate(emu, tmp_path / "out")
+        emu.fault_model_forever(layered, Fault.compressed(",".join(["gzip"] * 3000)))  # 15 KB
+        refused = [*bombed, layered]
+        clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in refused))
+        run = generate(emu, tmp_path / "out", "--request-timeout", "60")  # a loaded machine
         calls = emu.model_calls
     assert_clean(clean, 0)
     assert_clean(run, 1)
     failures = dict(line.split(": ", 1) for line in _details(run))
-    assert set(failures) == set(bombed)
-    assert all("decompression bomb" in reason for reason in failures.values())
-    assert {calls[name] for name in bombed} == {1}  # final: another try meets the same bomb
+    assert set(failures) == set(refused)
+    assert all("it is compressed (Content-Encoding)" in r for r in failures.values())
+    assert {calls[name] for name in refused} == {1}  # final: another try meets the same
     assert run.max_rss_mib < clean.max_rss_mib + 48, (clean.max_rss_mib, run.max_rss_mib)
     assert not (tmp_path / "out").exists()
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from nimgen.collection import CatalogEntry
-from nimgen.ngc import Final, Transient, parse_catalog_page, record_from_answer
+from nimgen.ngc import PermanentError as Final
+from nimgen.ngc import RetryableError as Transient
+from nimgen.ngc import parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")

@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from nimgen.catalog import ModelRecord, configmap_key_problem
 from nimgen.collection import CatalogEntry, ModelFailure
 from nimgen.ngc import answers, parse
-from nimgen.ngc.http import Final, Transient
+from nimgen.ngc.client import PermanentError as Final
+from nimgen.ngc.client import RetryableError as Transient
 from nimgen.tags import canonical_tags
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"

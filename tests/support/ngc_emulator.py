@@ -832,7 +832,7 @@ class _Handler(BaseHTTPRequestHandler):
                     + bytes(b ^ 0xFF for b in body[middle : middle + 8])
                     + body[middle + 8 :]
                 )
-            names = ", ".join("deflate" if e == "raw-deflate" else e for e in fault.encodings)
+            names = ",".join("deflate" if e == "raw-deflate" else e for e in fault.encodings)
             self._send(
                 ans.status, body, ans.content_type, {**ans.headers, "Content-Encoding": names}
             )
