@@ -92,13 +92,16 @@ def reporting(collected: Collected) -> Iterator[None]:
         raise
 
 
-def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
-    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags."""
+def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
+    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
+
+    ``one_configmap``: the models go into one ConfigMap (generate), so the run stops as
+    soon as they cannot fit in one."""
     from nimgen.commands.previous import reusable_records
 
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
-    collection = collect_live(prepared, reusable, log)
+    collection = collect_live(prepared, reusable, log, one_configmap)
     from nimgen.commands.results import Collected, Reuse
     from nimgen.eu import resolve_eu
 
@@ -149,6 +152,7 @@ def collect_live(
     prepared: Prepared,
     previous: dict[str, SnapshotModel] | None,
     log: RunLog,
+    one_configmap: bool = False,
 ) -> Collection:
     """Validate the key, discover the catalog and fetch the selected models.
 
@@ -159,7 +163,7 @@ def collect_live(
     from nimgen.ngc import NgcClient, Scope, Throttle, collect_catalog
 
     settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
-    scope = Scope(selection=prepared.selection, previous=previous)
+    scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 
     async def run() -> Collection:
         throttle = Throttle(settings.concurrency)

@@ -1,7 +1,9 @@
 """The per-model jobs each catalog page starts.
 
 Every selected model gets one task running its jobs (the details call, and the EU probe
-when probing); a bug in a job fails that model by name instead of losing it.
+when probing); a bug in a job fails that model by name instead of losing it. A record is
+kept only if the ConfigMap can hold it: one too big on its own fails its model as soon as
+it arrives, and when the records go into one ConfigMap the run stops once they cannot fit.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nimgen.apikey import redact
-from nimgen.catalog import EuStatus, SnapshotModel
+from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
 from nimgen.collection import CatalogEntry, ModelFailure, ProgressHook
+from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient, PermanentError, RequestFailed
 from nimgen.ngc.parse import (
     ParsedPage,
@@ -22,6 +25,7 @@ from nimgen.ngc.parse import (
     unchanged_since,
 )
 from nimgen.ngc.state import RunState, Scope
+from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
 
 
 def take_page(
@@ -32,7 +36,6 @@ def take_page(
     progress: ProgressHook,
     eu_client: NgcClient | None,
 ) -> None:
-    state.pages_read.add(page.page)
     for failure in page.invalid:
         if failure.resource_id:
             if failure.resource_id in state.seen_ids:
@@ -65,10 +68,12 @@ def take_page(
         jobs: list[Callable[[], Awaitable[None]]] = []
         previous = scope.previous.get(entry.resource_id) if scope.previous else None
         if previous is not None and unchanged_since(entry, previous):
-            state.records[entry.resource_id] = previous.replace(eu=None)
-            state.reused += 1
+            size = configmap_bytes(previous.record)
+            if fits(entry, size, state):
+                keep(entry, previous.replace(eu=None), size, state, scope)
+                state.reused += 1
         elif scope.fetch_details:
-            jobs.append(_details_job(entry, state, client))
+            jobs.append(_details_job(entry, state, client, scope))
         if eu_client is not None:
             jobs.append(_probe_job(entry, state, eu_client))
         if not jobs:
@@ -113,21 +118,71 @@ async def _outcome(job: Callable[[], Awaitable[None]]) -> BaseException | None:
     return None
 
 
+def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
+    """Whether a ConfigMap can hold the model's record (``size``: the bytes of one holding
+    it alone); if not, the model fails, named, at once."""
+    if size < MAX_OBJECT_BYTES:
+        return True
+    reason = (
+        f"its record alone makes a ConfigMap of {size:,} bytes, over the "
+        f"{MAX_OBJECT_BYTES:,} bytes etcd accepts"
+    )
+    state.failures.append(ModelFailure(entry.name, reason, entry.resource_id))
+    return False
+
+
+def keep(
+    entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState, scope: Scope
+) -> None:
+    """Keep ``model``; stop the run once the records bound for one ConfigMap cannot fit."""
+    state.records[entry.resource_id] = model
+    state.configmap_bytes += size - state.empty_configmap_bytes
+    # Less a byte a model: an EU flag set later writes "true" for "false".
+    if scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+        state.stop_with(
+            RunFailed(
+                f"the {len(state.records)} models collected so far make a ConfigMap of "
+                f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
+                "accepts: stopped early, nothing was written; choose fewer models with "
+                "--models or --exclude"
+            )
+        )
+
+
+def configmap_bytes(record: ModelRecord) -> int:
+    """The size of a ConfigMap holding ``record`` alone (tree.configmap has the rules)."""
+    return render_configmap((record,)).size_bytes
+
+
+def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
+    """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
+    is too big: ``fits`` says so). Measured before the tags are put in canonical order,
+    which takes a second for 100,000 of them: the size does not depend on their order."""
+    tags = body.get("tags") if isinstance(body, dict) else None
+    latest = body.get("latestTag") if isinstance(body, dict) else None
+    if isinstance(tags, list) and latest in tags and all(type(tag) is str for tag in tags):
+        head = record_from_answer({**body, "tags": [latest]}, entry)
+        size = configmap_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
+        return (record_from_answer(body, entry) if size < MAX_OBJECT_BYTES else None), size
+    record = record_from_answer(body, entry)  # says what is wrong with the answer
+    return record, configmap_bytes(record)
+
+
 def _details_job(
-    entry: CatalogEntry, state: RunState, client: NgcClient
+    entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope
 ) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         try:
             answer = await client.model_details(entry)
-            record = record_from_answer(answer.body, entry)
+            record, size = _sized_record(answer.body, entry)
         except (RequestFailed, PermanentError) as exc:
             state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
             return
-        state.records[entry.resource_id] = SnapshotModel(
-            record=record,
-            catalog=facts_of(entry),
-            digests=digests_from_answer(answer.body, record.latestTag),
-        )
+        if not fits(entry, size, state) or record is None:
+            return
+        digests = digests_from_answer(answer.body, record.latestTag)
+        model = SnapshotModel(record=record, catalog=facts_of(entry), digests=digests)
+        keep(entry, model, size, state, scope)
 
     return job
 

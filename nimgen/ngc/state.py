@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nimgen.collection import CatalogEntry, ModelFailure
+from nimgen.errors import RunFailed
 from nimgen.selection import Selection
 
 if TYPE_CHECKING:
@@ -24,10 +25,14 @@ class Scope:
     fetch_details: bool = True
     # Reuse these records (by resourceId) when the catalog says they are unchanged.
     previous: Mapping[str, SnapshotModel] | None = None
+    # The records go into one ConfigMap (generate): stop as soon as they cannot fit.
+    one_configmap: bool = False
 
 
 @dataclass
 class RunState:
+    # Set (to the run's failure) by whatever must stop the run at once.
+    stop: asyncio.Future[None]
     entries: dict[str, CatalogEntry] = field(default_factory=dict)
     records: dict[str, SnapshotModel] = field(default_factory=dict)
     eu: dict[str, EuStatus] = field(default_factory=dict)
@@ -43,23 +48,35 @@ class RunState:
     # Selected models (resourceId -> name) and those whose calls have all finished.
     selected: dict[str, str] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
-    # Pages the catalog announced, and how many of them it can need (the ones read).
-    pages_announced: int = 0
-    pages_to_read: int = 0
-    page_size: int = 0
-    result_total: int = 0
-    pages_read: set[int] = field(default_factory=set)
+    # Page 0's totals (resultTotal, resultPageTotal) and page size; the pages that must be
+    # read (all full so far), the first short one (the end), and what each page listed.
+    totals: tuple[int, int] = (0, 0)
+    page_size: int = 1
+    frontier: int = 1
+    end: int | None = None
+    listed: dict[int, int] = field(default_factory=dict)
     page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
+    # The ConfigMap of the records so far, in bytes, and of none (the object's own).
+    configmap_bytes: int = 0
+    empty_configmap_bytes: int = 0
 
     def forget(self, task: asyncio.Task[None]) -> None:
         self.pending.discard(task)
         settle(task)
 
+    def stop_with(self, failure: RunFailed) -> None:
+        if not self.stop.done():
+            self.stop.set_exception(failure)
 
-def settle(task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` if it still runs; else retrieve its exception, so that asyncio does
+    def check_stop(self) -> None:
+        if self.stop.done():
+            self.stop.result()  # raises the failure it holds
+
+
+def settle(future: asyncio.Future[Any]) -> None:
+    """Cancel ``future`` if it still runs; else retrieve its exception, so that asyncio does
     not log it as never retrieved (a SIGTERM raised inside it, say: reported already)."""
-    if not task.done():
-        task.cancel()
-    elif not task.cancelled():
-        task.exception()
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()

@@ -106,8 +106,8 @@ def test_a_malformed_page_or_answer_is_named_in_pydantic_s_words() -> None:
     with pytest.raises(Transient) as page:
         parse_catalog_page(body, 4)
     assert str(page.value) == (
-        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer, "
-        "unable to parse string as an integer; params: Field required; "
+        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer; "
+        "params: Field required; "
         "results: Input should be a valid list"
     )
     answer = {
