@@ -1,12 +1,11 @@
 """The NGC client: httpx sends, tenacity retries, and every answer is read without trust.
 
-A request is tried until it gives a usable answer: 429 (after its ``Retry-After``, which
-also pauses every new request), 5xx, timeouts, failed connections and unreadable bodies
-are retried with full-jitter backoff, at most ``max_attempts`` times within
-``retry_budget`` seconds; anything else is final. An answer must be uncompressed (nimgen
-asks for ``identity``; a server that compresses anyway is refused, never inflated), at
-most ``max_response_bytes``, not a redirect (never followed) and free of the key. Only
-``proxy`` is ever used: the environment's proxy variables are not read.
+429 (after its ``Retry-After``, which holds back every new request too), 5xx, timeouts,
+failed connections and unreadable bodies are retried with full-jitter backoff, at most
+``max_attempts`` times within ``retry_budget`` seconds; anything else is final. An answer
+must be uncompressed (nimgen asks for ``identity`` and never inflates), at most
+``max_response_bytes``, no redirect (never followed) and free of the key. Only ``proxy``
+is used: the environment's proxy variables are not read.
 """
 
 from __future__ import annotations
@@ -25,14 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
+import tenacity
 
 from nimgen.apikey import ApiKey, redact
 from nimgen.collection import CatalogEntry, Logger
@@ -40,8 +32,6 @@ from nimgen.errors import BadInput, KeyRejected, RunFailed
 from nimgen.ngc.echo import SecretEcho
 from nimgen.ngc.policy import DEFAULT_API_URL, tls_failure, tls_for
 
-CATALOG_ORG = "nim"
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0
 ECHOED_KEY = (
     "the answer contains the API key (or a piece of it): refused and not written; "
@@ -59,7 +49,7 @@ class ClientSettings:
     max_attempts: int = 8
     retry_budget: float = 120.0  # seconds one request may take over all its tries
     page_size: int = 100
-    max_response_bytes: int = MAX_RESPONSE_BYTES
+    max_response_bytes: int = 16 * 1024 * 1024
     ca_bundle: Path | None = None
     deadline: float | None = None
     # Full jitter: the wait before try n+1 is uniform in [0, min(cap, first * 2**(n-1))].
@@ -68,33 +58,29 @@ class ClientSettings:
     proxy: str | None = None  # checked by policy.check_proxy_url
 
 
-class RetryableError(Exception):
+class NgcError(Exception):
+    """Why a try or a request failed: one line without secrets, and the HTTP status."""
+
+    def __init__(
+        self, reason: str, *, status: int | None = None, attempts: int = 0,
+        retry_after: float | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(reason)
+        self.reason, self.status, self.attempts, self.retry_after = (
+            reason, status, attempts, retry_after,
+        )  # fmt: skip
+
+
+class RetryableError(NgcError):
     """A failed try worth another one."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
 
-
-class PermanentError(Exception):
+class PermanentError(NgcError):
     """An answer another try would not change."""
 
-    def __init__(self, reason: str, *, status: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
-
-class RequestFailed(Exception):
-    """The request failed for good: ``reason`` says why, ``attempts`` how often it was tried."""
-
-    def __init__(self, reason: str, attempts: int, status: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.attempts = attempts
-        self.status = status
+class RequestFailed(NgcError):
+    """The request failed for good, after ``attempts`` tries."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +91,8 @@ class Answer:
 
 
 class Throttle:
-    """At most ``limit`` requests in flight; a ``Retry-After`` holds back every new one.
-
-    A request waits out the pause after taking its slot, so that one queued for a slot
-    while the pause began cannot slip past it.
-    """
+    """At most ``limit`` requests in flight; a ``Retry-After`` holds back every new one
+    (waited out once a slot is taken, so that none queued for a slot slips past it)."""
 
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)
@@ -131,22 +114,23 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     value = (value or "").strip()
     if value.isdigit():
-        return float(value)  # inf for thousands of digits, capped by the caller
+        return float(value)  # inf for thousands of digits, capped where it is used
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = datetime.now(UTC).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    when = when.replace(tzinfo=when.tzinfo or UTC)
+    return max(0.0, when.timestamp() - (datetime.now(UTC).timestamp() if now is None else now))
 
 
 class NgcClient:
-    """Key validation, catalog pages and per-model details, each retried.
+    """Key validation, catalog pages and per-model details, each retried. ``throttle`` may
+    be shared with another client (the EU vantage); ``proxy`` overrides ``settings.proxy``.
 
-    ``throttle`` may be shared with another client (the EU vantage); ``proxy`` overrides
-    ``settings.proxy``.
+    Each request in flight has an ``httpx.AsyncClient`` of one keep-alive connection to
+    itself (all share one SSL context), not a slot in one client's pool: httpcore's pool
+    re-scans its connections for every queued request on every event
+    (encode/httpcore#1035), several times the CPU (docs/performance.md).
     """
 
     def __init__(
@@ -167,7 +151,9 @@ class NgcClient:
         self._tls: ssl.SSLContext | None = None
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
-        self._backoff = wait_random_exponential(settings.backoff_first, settings.backoff_cap)
+        self._backoff = tenacity.wait_random_exponential(
+            settings.backoff_first, settings.backoff_cap
+        )
 
     async def __aenter__(self) -> NgcClient:
         self._tls = tls_for(self.settings, self._proxy)
@@ -179,12 +165,6 @@ class NgcClient:
             await client.aclose()
 
     def _connection(self) -> httpx.AsyncClient:
-        """A client of one keep-alive connection, for one request in flight at a time.
-
-        One client per request in flight, not one client with a pool: httpcore's pool
-        re-scans every connection for every queued request on every event
-        (encode/httpcore#1035), which cost several times the CPU (docs/performance.md).
-        """
         if self._idle:
             return self._idle.pop()  # the most recently used: its connection is warm
         from nimgen import __version__
@@ -202,7 +182,7 @@ class NgcClient:
                 "User-Agent": f"nimgen/{__version__}",
             },
             proxy=proxy,
-            verify=self._tls,  # one SSL context for every client: its CAs loaded once
+            verify=self._tls,
             trust_env=False,
             follow_redirects=False,
             timeout=self.settings.request_timeout,
@@ -217,13 +197,10 @@ class NgcClient:
         """Raise ``KeyRejected`` unless NGC accepts the key."""
         if self._key is None:
             raise BadInput("no NGC API key given")
-        try:
+        form = {"credentials": self._key.reveal()}
+        try:  # nimgen reads nothing from this answer: a key echoed in it is harmless
             await self.request(
-                "POST",
-                "/v3/keys/get-caller-info",
-                authorized=True,
-                form={"credentials": self._key.reveal()},
-                body_is_used=False,
+                "POST", "/v3/keys/get-caller-info", authorized=True, form=form, echo_check=False
             )
         except RequestFailed as exc:
             if exc.status == 407:  # a proxy's answer, not NGC's: the key was never checked
@@ -238,9 +215,9 @@ class NgcClient:
             raise RunFailed(f"could not validate the API key: {exc.reason}") from None
 
     async def catalog_page(self, page: int) -> Answer:
+        size = self.settings.page_size
         query = json.dumps(
-            {"query": f"orgName:{CATALOG_ORG}", "page": page, "pageSize": self.settings.page_size},
-            separators=(",", ":"),
+            {"query": "orgName:nim", "page": page, "pageSize": size}, separators=(",", ":")
         )
         return await self.request("GET", f"/v2/search/catalog/resources/CONTAINER?q={quote(query)}")
 
@@ -263,41 +240,40 @@ class NgcClient:
         authorized: bool = False,
         form: Mapping[str, str] | None = None,
         final_statuses: frozenset[int] = frozenset(),
-        body_is_used: bool = True,
+        echo_check: bool = True,
     ) -> Answer:
         """Send ``target`` (path and query) until it gives a usable answer: 200 with a JSON
         body, or a status in ``final_statuses``. Raises ``RequestFailed`` once retries are
-        spent or the answer is final. ``body_is_used=False`` (nimgen reads nothing from the
-        answer) skips the echo check."""
-        headers = {}
+        spent or the answer is final."""
+        key = {}
         if authorized and self._key is not None:
-            headers["Authorization"] = f"Bearer {self._key.reveal()}"
-        tries, budget = self.settings.max_attempts, self.settings.retry_budget
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(tries) | stop_after_delay(budget),
+            key["Authorization"] = f"Bearer {self._key.reveal()}"
+        stop = tenacity.stop_after_attempt(self.settings.max_attempts)
+        retrying = tenacity.AsyncRetrying(
+            stop=stop | tenacity.stop_after_delay(self.settings.retry_budget),
             wait=self._wait,
-            retry=retry_if_exception_type(RetryableError),
+            retry=tenacity.retry_if_exception_type(RetryableError),
             reraise=True,
         )
-        attempts = 0
+        tries = 0
         try:
             async for attempt in retrying:
                 with attempt:
-                    attempts = attempt.retry_state.attempt_number
+                    tries = attempt.retry_state.attempt_number
                     async with self._throttle.slot():
-                        status, body = await self._try(
-                            method, target, headers, form, final_statuses, body_is_used
-                        )
-                    return Answer(status, body, attempts)
+                        response, body = await self._try(method, target, key, form)
+                    status = response.status_code
+                    if status in final_statuses:
+                        return Answer(status, None, tries)
+                    return Answer(status, self._checked(response, body, echo_check), tries)
         except RetryableError as exc:
-            plural = "s" if attempts != 1 else ""
-            reason = f"{exc.reason} (gave up after {attempts} attempt{plural})"
-            raise RequestFailed(reason, attempts, exc.status) from None
+            reason = f"{exc.reason} (gave up after {tries} attempt{'s' if tries > 1 else ''})"
+            raise RequestFailed(reason, status=exc.status, attempts=tries) from None
         except PermanentError as exc:
-            raise RequestFailed(exc.reason, attempts, exc.status) from None
+            raise RequestFailed(exc.reason, status=exc.status, attempts=tries) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: tenacity.RetryCallState) -> float:
         """The server's ``Retry-After`` (up to ``MAX_RETRY_AFTER``), else full jitter."""
         failure = state.outcome.exception() if state.outcome is not None else None
         if isinstance(failure, RetryableError) and failure.retry_after is not None:
@@ -305,26 +281,20 @@ class NgcClient:
         return float(self._backoff(state))
 
     async def _try(
-        self,
-        method: str,
-        target: str,
-        headers: dict[str, str],
-        form: Mapping[str, str] | None,
-        final_statuses: frozenset[int],
-        body_is_used: bool,
-    ) -> tuple[int, Any]:
+        self, method: str, target: str, headers: dict[str, str], form: Mapping[str, str] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """One try: the answer's head, and its body when it is a 200 (else unread)."""
         timeout = self.settings.request_timeout
-        started = time.monotonic()
-        shown: int | str = "-"
+        started, shown = time.monotonic(), "-"
         http = self._connection()
         try:
-            # One bound for the whole try (httpx's timeouts bound each read, not a drip).
+            # One bound for the whole try: httpx's bound each read, not a slow drip.
             async with (
                 asyncio.timeout(timeout),
                 http.stream(method, target, headers=headers, data=form) as response,
             ):
-                shown = response.status_code
-                body = await self._read(response) if response.status_code == 200 else b""
+                shown = str(response.status_code)
+                return response, await self._read(response) if response.is_success else b""
         except (TimeoutError, httpx.TimeoutException):
             shown = "timeout"
             raise RetryableError(f"no answer within --request-timeout {timeout:g}s") from None
@@ -342,9 +312,9 @@ class NgcClient:
             self._idle.append(http)
             if self._log is not None:
                 elapsed = time.monotonic() - started
-                line = f"{method} {self.settings.api_url}{target} {shown} {elapsed:.3f}s"
-                self._log(redact(line))
-        return self._interpret(response, body, final_statuses, body_is_used)
+                self._log(
+                    redact(f"{method} {self.settings.api_url}{target} {shown} {elapsed:.3f}s")
+                )
 
     async def _read(self, response: httpx.Response) -> bytes:
         """The body as sent, at most ``max_response_bytes`` of it."""
@@ -367,16 +337,10 @@ class NgcClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _interpret(
-        self,
-        response: httpx.Response,
-        body: bytes,
-        final_statuses: frozenset[int],
-        body_is_used: bool,
-    ) -> tuple[int, Any]:
+    def _checked(self, response: httpx.Response, body: bytes, echo_check: bool) -> Any:
+        """The parsed body of a usable answer; else why not (``RetryableError`` if another
+        try might do better, ``PermanentError`` if not)."""
         status = response.status_code
-        if status in final_statuses:
-            return status, None
         reason = f"HTTP {status} {response.reason_phrase}".rstrip()
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -396,9 +360,8 @@ class NgcClient:
         except RecursionError:
             raise PermanentError("answer nested too deeply to be read: refused") from None
         except ValueError:  # UnicodeDecodeError too
-            raise RetryableError(
-                "HTTP 200 with a truncated or invalid JSON body", status=200
-            ) from None
-        if body_is_used and self._echo is not None and self._echo.found_in(body, parsed):
+            message = "HTTP 200 with a truncated or invalid JSON body"
+            raise RetryableError(message, status=200) from None
+        if echo_check and self._echo is not None and self._echo.found_in(body, parsed):
             raise PermanentError(ECHOED_KEY, status=200)
-        return status, parsed
+        return parsed

@@ -93,48 +93,35 @@ async def _run(
     eu_client: NgcClient | None,
     validate_key: bool,
 ) -> None:
-    key_task = asyncio.create_task(client.validate_key()) if validate_key else None
+    key_check = asyncio.create_task(client.validate_key()) if validate_key else None
     try:
         try:
-            first = await client.catalog_page(0)
-        except RequestFailed as exc:
-            if key_task is not None:
-                await key_task
-            raise RunFailed(f"could not read the NGC catalog: {exc.reason}") from None
-        if key_task is not None:
-            await key_task
+            page0 = await _fetch_page(client, 0, None)
+        finally:
+            if key_check is not None:  # no model call before the key is accepted, and a
+                await key_check  # rejected key says more than a page that failed
     finally:
-        if key_task is not None:
-            settle(key_task)
-    try:
-        page0 = parse_catalog_page(first.body, 0)
-    except RetryableError:  # a malformed first page is read again, like any other page
-        page0 = await _fetch_page(client, 0, None, tries=2)
-    if page0.page_size and page0.listed < page0.page_size and page0.page_total > 1:
-        page0 = await _fetch_page(client, 0, None, tries=1)  # short: once more
+        if key_check is not None:
+            settle(key_check)
     _begin(page0, state)
     progress.start(None)
     take_page(page0, state, client, scope, progress, eu_client)
-    window = max(1, client.settings.concurrency)
     expected = (state.page_size, state.totals[1])
-    next_page = 1
-    tasks = state.page_tasks
+    next_page, tasks = 1, state.page_tasks
     while True:
         last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
-        while next_page < last and len(tasks) < window:
-            fetch = _fetch_page(client, next_page, expected)
-            tasks[asyncio.create_task(fetch)] = next_page
+        while next_page < last and len(tasks) < client.settings.concurrency:
+            tasks[asyncio.create_task(_fetch_page(client, next_page, expected))] = next_page
             next_page += 1
         if not tasks:
             break
         waiting: set[asyncio.Future[Any]] = {*tasks, state.stop}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         state.check_stop()
-        for task in [task for task in tasks if task.done()]:
+        for task in [task for task in tasks if task.done()]:  # in page order
             del tasks[task]
-            parsed = task.result()
-            _note_page(parsed, state)
-            take_page(parsed, state, client, scope, progress, eu_client)
+            _note_page(task.result(), state)
+            take_page(task.result(), state, client, scope, progress, eu_client)
     while state.pending:
         jobs: set[asyncio.Future[Any]] = {*state.pending, state.stop}
         await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
@@ -237,23 +224,21 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
 async def _fetch_page(
     client: NgcClient, page: int, expected: tuple[int, int] | None, *, tries: int = 3
 ) -> ParsedPage:
-    """Page ``page``, a malformed answer read again (up to ``tries`` reads); with
-    ``expected`` (page size, page count), a short page the totals say is not the last is
-    read once more: a search index may answer a page short for a moment."""
-    parsed: ParsedPage | None = None
+    """Page ``page``, a malformed answer read again (``tries`` reads in all). A short page
+    the totals say is not the last - by ``expected`` (page size, page count), else by its
+    own - is read once more: a search index may answer a page short for a moment."""
     for attempt in range(tries):
         try:
             answer = await client.catalog_page(page)
+            parsed = parse_catalog_page(answer.body, page)
         except RequestFailed as exc:
             raise RunFailed(f"could not read catalog page {page}: {exc.reason}") from None
-        try:
-            parsed = parse_catalog_page(answer.body, page)
         except RetryableError as exc:
             if attempt == tries - 1:
                 raise RunFailed(exc.reason) from None
             continue
-        if expected is None or parsed.listed >= expected[0] or page >= expected[1] - 1:
+        size, pages = expected or (parsed.page_size or 0, parsed.page_total)
+        if parsed.listed >= size or page >= pages - 1 or attempt == tries - 1:
             return parsed
-        expected = None  # short although more pages should follow: one more read
-    assert parsed is not None
-    return parsed
+        expected = (0, 0)  # short although more should follow: one more read, whatever it gives
+    raise AssertionError("unreachable")  # pragma: no cover

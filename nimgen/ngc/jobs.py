@@ -9,7 +9,7 @@ it arrives, and when the records go into one ConfigMap the run stops once they c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any
 
 from nimgen.apikey import redact
@@ -26,6 +26,8 @@ from nimgen.ngc.parse import (
 )
 from nimgen.ngc.state import RunState, Scope
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+
+Job = Coroutine[Any, Any, None]
 
 
 def take_page(
@@ -55,7 +57,6 @@ def take_page(
         if entry.latest_tag is None:
             state.no_tag.append(entry.name)
             continue
-        state.entries[entry.resource_id] = entry
         if not scope.selection.matches(entry.name):
             state.skipped += 1
             continue
@@ -65,7 +66,7 @@ def take_page(
     progress.add_total(len(new))
     for entry in new:
         state.selected[entry.resource_id] = entry.name
-        jobs: list[Callable[[], Awaitable[None]]] = []
+        jobs: list[Job] = []
         previous = scope.previous.get(entry.resource_id) if scope.previous else None
         if previous is not None and unchanged_since(entry, previous):
             size = configmap_bytes(previous.record)
@@ -73,9 +74,9 @@ def take_page(
                 keep(entry, previous.replace(eu=None), size, state, scope)
                 state.reused += 1
         elif scope.fetch_details:
-            jobs.append(_details_job(entry, state, client, scope))
+            jobs.append(_details(entry, state, client, scope))
         if eu_client is not None:
-            jobs.append(_probe_job(entry, state, eu_client))
+            jobs.append(_probe(entry, state, eu_client))
         if not jobs:
             state.finished.add(entry.resource_id)
             progress.advance(entry.name)
@@ -86,36 +87,16 @@ def take_page(
 
 
 async def _run_jobs(
-    entry: CatalogEntry,
-    jobs: list[Callable[[], Awaitable[None]]],
-    state: RunState,
-    progress: ProgressHook,
+    entry: CatalogEntry, jobs: list[Job], state: RunState, progress: ProgressHook
 ) -> None:
-    if len(jobs) == 1:
-        outcomes: list[Any] = [await _outcome(jobs[0])]
-    else:
-        outcomes = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, asyncio.CancelledError):
-            raise outcome
-        if isinstance(outcome, BaseException):  # a bug must not lose the model: name it
-            if not isinstance(outcome, Exception):
-                raise outcome
+    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled, or a signal: not this model's failure
+        if isinstance(outcome, Exception):  # a bug must not lose the model: name it
             text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
             state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
     state.finished.add(entry.resource_id)
     progress.advance(entry.name)
-
-
-async def _outcome(job: Callable[[], Awaitable[None]]) -> BaseException | None:
-    """``job``'s exception, if any (as ``gather(..., return_exceptions=True)`` gives it)."""
-    try:
-        await job()
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        return exc
-    return None
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
@@ -168,37 +149,27 @@ def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, i
     return record, configmap_bytes(record)
 
 
-def _details_job(
-    entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope
-) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        try:
-            answer = await client.model_details(entry)
-            record, size = _sized_record(answer.body, entry)
-        except (RequestFailed, PermanentError) as exc:
-            state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
-            return
-        if not fits(entry, size, state) or record is None:
-            return
-        digests = digests_from_answer(answer.body, record.latestTag)
-        model = SnapshotModel(record=record, catalog=facts_of(entry), digests=digests)
-        keep(entry, model, size, state, scope)
-
-    return job
+async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope) -> None:
+    try:
+        answer = await client.model_details(entry)
+        record, size = _sized_record(answer.body, entry)
+    except (RequestFailed, PermanentError) as exc:
+        state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
+        return
+    if not fits(entry, size, state) or record is None:
+        return
+    digests = digests_from_answer(answer.body, record.latestTag)
+    keep(entry, SnapshotModel(record=record, catalog=facts_of(entry), digests=digests), size,
+         state, scope)  # fmt: skip
 
 
-def _probe_job(
-    entry: CatalogEntry, state: RunState, eu_client: NgcClient
-) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        try:
-            answer = await eu_client.model_details(entry, eu_probe=True)
-        except RequestFailed as exc:
-            state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
-            state.eu_attempts[entry.resource_id] = exc.attempts
-            return
-        restricted = answer.status == 451
-        state.eu[entry.resource_id] = EuStatus(status="restricted" if restricted else "available")
-        state.eu_attempts[entry.resource_id] = answer.attempts
-
-    return job
+async def _probe(entry: CatalogEntry, state: RunState, eu_client: NgcClient) -> None:
+    try:
+        answer = await eu_client.model_details(entry, eu_probe=True)
+    except RequestFailed as exc:
+        state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
+        state.eu_attempts[entry.resource_id] = exc.attempts
+        return
+    restricted = answer.status == 451
+    state.eu[entry.resource_id] = EuStatus(status="restricted" if restricted else "available")
+    state.eu_attempts[entry.resource_id] = answer.attempts

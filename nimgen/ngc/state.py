@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nimgen.collection import CatalogEntry, ModelFailure
+from nimgen.collection import ModelFailure
 from nimgen.errors import RunFailed
 from nimgen.selection import Selection
 
@@ -33,7 +33,6 @@ class Scope:
 class RunState:
     # Set (to the run's failure) by whatever must stop the run at once.
     stop: asyncio.Future[None]
-    entries: dict[str, CatalogEntry] = field(default_factory=dict)
     records: dict[str, SnapshotModel] = field(default_factory=dict)
     eu: dict[str, EuStatus] = field(default_factory=dict)
     eu_attempts: dict[str, int] = field(default_factory=dict)
@@ -48,15 +47,15 @@ class RunState:
     # Selected models (resourceId -> name) and those whose calls have all finished.
     selected: dict[str, str] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
-    # Page 0's totals (resultTotal, resultPageTotal) and page size; the pages that must be
-    # read (all full so far), the first short one (the end), and what each page listed.
+    # Page 0's totals (resultTotal, resultPageTotal) and page size; how many pages must be
+    # read (those before a full page), the first short one (the end), what each listed.
     totals: tuple[int, int] = (0, 0)
     page_size: int = 1
     frontier: int = 1
     end: int | None = None
     listed: dict[int, int] = field(default_factory=dict)
     page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
-    # The ConfigMap of the records so far, in bytes, and of none (the object's own).
+    # The bytes of a ConfigMap of the records so far, and of one holding none.
     configmap_bytes: int = 0
     empty_configmap_bytes: int = 0
 

@@ -206,7 +206,7 @@ def test_hanging_model_times_out_is_retried_then_named(
 def test_deadline_stops_the_run_and_names_the_unfinished(
     ngc_models: list[EmulatedModel], fixtures_dir: Path, nimgen: Nimgen, tmp_path: Path
 ) -> None:
-    hung = ["llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "nv-embedqa-e5-v5"]
+    hung = {"llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3", "nv-embedqa-e5-v5"}
     with (
         NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as models_hang,
         NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as catalog_hangs,
@@ -217,14 +217,17 @@ def test_deadline_stops_the_run_and_names_the_unfinished(
         slow = ("--request-timeout", "30")
         run, cut_early = nimgen.run_many(
             [
-                nimgen.generate_args(models_hang, tmp_path / "a", *slow, "--deadline", "2"),
+                nimgen.generate_args(models_hang, tmp_path / "a", *slow, "--deadline", "4"),
                 nimgen.generate_args(catalog_hangs, tmp_path / "b", *slow, "--deadline", "1"),
             ]
         )
     assert_clean_failure(run)
-    assert run.seconds < 2 + 10  # cut at the deadline, long before the 30 s request timeout
-    assert "did not finish within --deadline 2s: 3 model(s) unfinished" in run.stderr
-    assert run.json["errorDetails"] == [f"{name}: unfinished at the deadline" for name in hung]
+    assert run.seconds < 4 + 15  # cut at the deadline, long before the 30 s request timeout
+    assert "did not finish within --deadline 4s: " in run.stderr
+    # The hung models, named; on a loaded machine others may be unfinished too, each named.
+    unfinished = {line.partition(": ")[0] for line in run.json["errorDetails"]}
+    assert hung <= unfinished
+    assert all(line.endswith(": unfinished at the deadline") for line in run.json["errorDetails"])
     assert not (tmp_path / "a").exists()
     # Cut before the catalog could even be read: said so, nothing named.
     assert_clean_failure(cut_early)

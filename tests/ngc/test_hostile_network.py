@@ -117,7 +117,7 @@ def test_compressed_answers_are_refused_by_name_in_bounded_memory(
         bombed, layered = names[::2][:64], names[1]
         for index, name in enumerate(bombed):
             emu.fault_model_forever(name, Fault.bomb(GIB, layers=2 if index < 8 else 1))
-        emu.fault_model_forever(layered, Fault.compressed(",".join(["gzip"] * 3000)))  # 15 KB
+        emu.fault_model_forever(layered, Fault.encoded(",".join(["gzip"] * 3000)))  # 15 KB
         refused = [*bombed, layered]
         clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in refused))
         run = generate(emu, tmp_path / "out", "--request-timeout", "60")  # a loaded machine
