@@ -185,14 +185,20 @@ def format_table(rows: list[Row]) -> str:
     lines = [header]
     for r in rows:
         q, b = r.requests, r.baseline
-        phases = " / ".join(f"{r.this.phases_s[k]:.2f}" for k in ("startup", "network", "after"))
-        counts = f"{q['total']} ({q['catalog']}/{q['key']}/{q['model']}; {q['maxInFlight']})"
+        phases = " / ".join(
+            f"{r.this.phases_s.get(k, 0):.2f}" for k in ("startup", "network", "after")
+        )
+        counts = (
+            f"{q['total']} ({q['catalog']}/{q['key']}/{q['model']}; {q['maxInFlight']})"
+            if q
+            else ""
+        )
         wall, cpu = r.ratio("wall_s"), r.ratio("cpu_s")
         lines.append([
             r.scenario, f"{r.this.wall_s:.2f}", f"{r.this.cpu_s:.2f}",
             f"{r.this.cpu_per_request_ms:.3f}" if r.this.cpu_per_request_ms else "",
             phases if r.this.phases_s else "", f"{r.this.peak_rss_mib:.0f}",
-            counts if q else "",
+            counts,
             f"{b.wall_s:.2f} / {b.cpu_s:.2f}" if b else "",
             f"{b.cpu_per_request_ms:.3f}" if b and b.cpu_per_request_ms else "",
             f"{wall:.2f}x, {cpu:.2f}x" if wall and cpu else "",
