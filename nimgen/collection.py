@@ -50,8 +50,8 @@ class Collection:
 
     def __repr__(self) -> str:
         # Counts, not contents: asyncio.run() formats the repr of its finished main task
-        # (and so of the collection it returned) when it restores the SIGINT handler,
-        # and the full repr of 1000 models cost half a second of CPU.
+        # (and so of the collection it returned) when it restores the SIGINT handler, and
+        # the full repr of a large catalog is costly.
         return (
             f"Collection({len(self.models)} models, discovered={self.discovered}, "
             f"{len(self.failures)} failures, {len(self.no_tag)} without a tag)"

@@ -138,7 +138,7 @@ def configmap_bytes(record: ModelRecord) -> int:
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
     """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
     is too big: ``fits`` says so). Measured before the tags are put in canonical order,
-    which takes a second for 100,000 of them: the size does not depend on their order."""
+    which a hostile answer of very many tags makes costly: the size does not depend on it."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
     if isinstance(tags, list) and latest in tags and all(type(tag) is str for tag in tags):
