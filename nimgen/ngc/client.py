@@ -260,12 +260,12 @@ class NgcClient:
             async for attempt in retrying:
                 with attempt:
                     tries = attempt.retry_state.attempt_number
-                    async with self._throttle.slot():
+                    async with self._throttle.slot():  # a 429 pauses others before it ends
                         response, body = await self._try(method, target, key, form)
-                    status = response.status_code
-                    if status in final_statuses:
-                        return Answer(status, None, tries)
-                    return Answer(status, self._checked(response, body, echo_check), tries)
+                        status = response.status_code
+                        if status in final_statuses:
+                            return Answer(status, None, tries)
+                        return Answer(status, self._checked(response, body, echo_check), tries)
         except RetryableError as exc:
             reason = f"{exc.reason} (gave up after {tries} attempt{'s' if tries > 1 else ''})"
             raise RequestFailed(reason, status=exc.status, attempts=tries) from None
