@@ -4,12 +4,12 @@ tag, failures), which the renderers and reports consume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from nimgen.catalog import SnapshotModel
+    from nimgen.catalog import EuStatus, SnapshotModel
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,14 @@ class Collection:
     skipped_by_selection: int = 0
     reused: int = 0
     fetched_at: str = ""
+    # Probed from an EU vantage: each model's status and tries, by resourceId.
+    eu_statuses: Mapping[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: Mapping[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # Counts, not contents: asyncio.run() formats the repr of its finished main task
-        # (and so of the collection it returned) when it restores the SIGINT handler,
-        # and the full repr of 1000 models cost half a second of CPU.
+        # (and so of the collection it returned) when it restores the SIGINT handler, and
+        # the full repr of a large catalog is costly.
         return (
             f"Collection({len(self.models)} models, discovered={self.discovered}, "
             f"{len(self.failures)} failures, {len(self.no_tag)} without a tag)"

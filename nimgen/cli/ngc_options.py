@@ -12,6 +12,7 @@ from nimgen.cli.options import option_group
 from nimgen.commands.common import (
     DEFAULT_API_URL,
     DEFAULT_CONCURRENCY,
+    DEFAULT_DEADLINE,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_REQUEST_TIMEOUT,
 )
@@ -78,8 +79,12 @@ Concurrency = Annotated[
     typer.Option("--concurrency", min=1, max=256, help="Most requests in flight at once."),
 ]
 Deadline = Annotated[
-    float | None,
-    typer.Option("--deadline", min=1, help="Fail the run if it takes longer than this (seconds)."),
+    float,
+    typer.Option(
+        "--deadline",
+        min=1,
+        help="Fail the run if it takes longer than this (seconds; 15 minutes by default).",
+    ),
 ]
 
 
@@ -106,7 +111,7 @@ class Ngc:
             ca_bundle=self.ca_bundle,
             proxy=self.proxy,
             concurrency=limits.concurrency if limits else DEFAULT_CONCURRENCY,
-            deadline=limits.deadline if limits else None,
+            deadline=limits.deadline if limits else DEFAULT_DEADLINE,
         )
 
 
@@ -115,4 +120,4 @@ class Limits:
     """How much a collecting command may do at once, and for how long."""
 
     concurrency: Concurrency = DEFAULT_CONCURRENCY
-    deadline: Deadline = None
+    deadline: Deadline = DEFAULT_DEADLINE

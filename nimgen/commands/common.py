@@ -28,6 +28,11 @@ DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 DEFAULT_MAX_ATTEMPTS = 8  # as nimgen.ngc.ClientSettings.max_attempts
 DEFAULT_CONCURRENCY = 32
 DEFAULT_REQUEST_TIMEOUT = 30.0
+# A whole run's bound: the NIM catalog takes seconds, and the longest honest run (a
+# request per stage - key check, a page, a model - each spending its 120 s retry budget
+# and one more try) is under 8 minutes; a server that keeps answering slowly or keeps
+# growing its catalog must not hold a weekly CI job for hours.
+DEFAULT_DEADLINE = 900.0
 
 
 class RunLog(Protocol):
@@ -57,7 +62,7 @@ class NgcAccess:
     # An HTTP(S) proxy for every NGC request (never taken from the environment's *_proxy).
     proxy: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
-    deadline: float | None = None
+    deadline: float | None = DEFAULT_DEADLINE
 
     def client_settings(self) -> ClientSettings:
         """The client's settings; a bad URL exits 2 before any request."""

@@ -24,7 +24,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
     exits 2 before any request. An EU source is required (``--no-eu`` opts out)."""
     prepared = prepare(request.live, log, eu_required=True)
     shipped = check_tree_target(request.tree, log)
-    fetched = fetch_models(prepared, log)
+    fetched = fetch_models(prepared, log, one_configmap=True)
     with reporting(fetched.collection):
         tree = write_models(
             fetched.collection.models,

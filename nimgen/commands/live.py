@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nimgen.collection import Collection
     from nimgen.commands.results import Reuse
     from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
-    from nimgen.ngc import ClientSettings, CollectOptions, NgcClient
+    from nimgen.ngc import ClientSettings, NgcClient, Scope
     from nimgen.selection import Selection
 
 
@@ -91,13 +91,16 @@ def reporting(collection: Collection) -> Iterator[None]:
         raise
 
 
-def fetch_models(prepared: Prepared, log: RunLog) -> Fetched:
-    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags."""
+def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
+    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
+
+    ``one_configmap``: the models go into one ConfigMap (generate), so the run stops as
+    soon as they cannot fit in one."""
     from nimgen.commands.previous import reusable_records
 
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log)
-    collection = collect_live(prepared, reusable, log)
+    collection = collect_live(prepared, reusable, log, one_configmap)
     from nimgen.commands.results import Reuse
     from nimgen.eu import resolve_eu
 
@@ -146,36 +149,34 @@ def collect_live(
     prepared: Prepared,
     previous: dict[str, SnapshotModel] | None,
     log: RunLog,
+    one_configmap: bool = False,
 ) -> Collection:
     """Validate the key, discover the catalog and fetch the selected models.
 
     With an EU proxy, each model is also probed through it (its ``eu`` status set),
-    under the same limiter; the proxy is checked with a key validation through it,
+    under the same throttle; the proxy is checked with a key validation through it,
     concurrently, so a broken proxy fails the run early.
     """
-    from nimgen.ngc import CollectOptions, NgcClient, collect_catalog
-    from nimgen.ngc.limiter import AdaptiveLimiter
+    from nimgen.ngc import NgcClient, Scope, Throttle, collect_catalog
 
     settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
-    options = CollectOptions(selection=prepared.selection, previous=previous)
+    scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 
     async def run() -> Collection:
-        limiter = AdaptiveLimiter(settings.concurrency)
-        client = NgcClient(settings, key, limiter=limiter, log=request_log(log))
+        throttle = Throttle(settings.concurrency)
+        client = NgcClient(settings, key, throttle=throttle, log=request_log(log))
         async with client:
             if proxy is None:
-                result = await collect_catalog(client, options, log.progress("fetching models"))
-                return result.collection
+                return await collect_catalog(client, scope, log.progress("fetching models"))
             eu_client = NgcClient(
                 settings,
                 key,
-                limiter=limiter,
+                throttle=throttle,
                 log=request_log(log, "[eu-proxy] "),
                 proxy=proxy.url,
             )
             async with eu_client:
-                with_eu = dataclasses.replace(options, eu_client=eu_client)
-                return await _collect_with_vantage_check(client, eu_client, with_eu, proxy, log)
+                return await _collect_with_vantage_check(client, eu_client, scope, proxy, log)
 
     return aiorun.run(run())
 
@@ -183,14 +184,16 @@ def collect_live(
 async def _collect_with_vantage_check(
     client: NgcClient,
     eu_client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     proxy: ProxyUrl,
     log: RunLog,
 ) -> Collection:
     from nimgen.ngc import collect_catalog
 
     check = asyncio.create_task(eu_client.validate_key())
-    collect = asyncio.create_task(collect_catalog(client, options, log.progress("fetching models")))
+    collect = asyncio.create_task(
+        collect_catalog(client, scope, log.progress("fetching models"), eu_client=eu_client)
+    )
     try:
         await asyncio.wait({check, collect}, return_when=asyncio.FIRST_EXCEPTION)
         if collect.done():
@@ -201,7 +204,7 @@ async def _collect_with_vantage_check(
             raise RunFailed(
                 f"checking the key through the EU proxy {proxy.redacted} failed: {exc.message}"
             ) from None
-        return (await collect).collection
+        return await collect
     finally:
         for task in (check, collect):
             if not task.done():

@@ -67,11 +67,10 @@ def run_probe(
     """Discover the catalog and make each selected model's per-model call from the vantage.
 
     Everything (key check, catalog, per-model calls) goes through one client: the
-    local machine, or the proxy. Same retries, limiter and concurrency as ``generate``.
+    local machine, or the proxy. Same retries, throttle and concurrency as ``generate``.
     """
     from nimgen.eu.probe_file import build_probe
-    from nimgen.ngc import CollectOptions, NgcClient, collect_catalog
-    from nimgen.ngc.limiter import AdaptiveLimiter
+    from nimgen.ngc import NgcClient, Scope, collect_catalog
 
     prefix = "[eu-proxy] " if eu_proxy else ""
 
@@ -79,21 +78,21 @@ def run_probe(
         client = NgcClient(
             settings,
             key,
-            limiter=AdaptiveLimiter(settings.concurrency),
             log=request_log(log, prefix),
             proxy=eu_proxy.url if eu_proxy is not None else None,
         )
         async with client:
-            options = CollectOptions(selection=selection, fetch_details=False, eu_client=client)
-            result = await collect_catalog(client, options, log.progress("probing models"))
+            scope = Scope(selection=selection, fetch_details=False)
+            progress = log.progress("probing models")
+            collection = await collect_catalog(client, scope, progress, eu_client=client)
         probe = build_probe(
-            result.eu_statuses,
-            result.eu_attempts,
-            probed_at=result.collection.fetched_at,
+            collection.eu_statuses,
+            collection.eu_attempts,
+            probed_at=collection.fetched_at,
             api_url=settings.api_url,
             proxy=vantage_proxy,
         )
-        return probe, result.collection
+        return probe, collection
 
     return aiorun.run(run())
 

@@ -14,13 +14,12 @@ if TYPE_CHECKING:
 def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
     from nimgen.commands.results import VerifyKeyResult
     from nimgen.ngc import NgcClient
-    from nimgen.ngc.limiter import AdaptiveLimiter
 
     settings = access.client_settings()
     key = access.load_key(log)
 
     async def run() -> None:
-        client = NgcClient(settings, key, limiter=AdaptiveLimiter(1), log=request_log(log))
+        client = NgcClient(settings, key, log=request_log(log))
         async with client:
             await client.validate_key()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic import ValidationError as ValidationError
 
 
@@ -42,8 +42,8 @@ class _Params(BaseModel):
 
 class _CatalogPage(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    resultTotal: int = Field(ge=0)
-    resultPageTotal: int = Field(ge=0)
+    resultTotal: StrictInt = Field(ge=0)
+    resultPageTotal: StrictInt = Field(ge=0)
     params: _Params
     results: list[_Group] = Field(default_factory=list)
 

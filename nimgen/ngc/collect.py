@@ -1,92 +1,78 @@
 """One collection run: the key check, the catalog's pages, every selected model's calls.
 
-Page 0 (with the key check alongside) says how many pages there are; the others are
-fetched a window at a time (never more page tasks than ``--concurrency``), and
-per-model calls start as soon as the page naming the model arrives. A page count is
-believed only as far as the catalog's ``resultTotal`` and the server's page size can
-need it, and never past ``MAX_CATALOG_PAGES``: an answer announcing a billion pages
-costs nothing. ``--deadline`` stops the whole run and names what did not finish.
+Page 0, read alongside the key check, gives the totals and the page size (its
+``params.pageSize``, else how many resources it lists: servers cap the size asked for).
+The next pages are read a window at a time (never more page tasks than ``--concurrency``)
+until the catalog is exhausted - an empty page, or one shorter than the page size -
+whatever the totals say, and never past ``MAX_CATALOG_PAGES``. The totals must agree with
+each other, on every page, and with what the pages list: a catalog that contradicts
+itself fails the run by name, at once where it can. Per-model calls start as soon as the
+page naming the model arrives; ``--deadline`` stops the whole run and names what did
+not finish.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from nimgen.collection import Collection, ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
-from nimgen.ngc.api import NgcClient
-from nimgen.ngc.http import RequestFailed, Transient
-from nimgen.ngc.state import CollectOptions, RunState, settle
-
-if TYPE_CHECKING:
-    from nimgen.catalog import EuStatus
-    from nimgen.ngc.parse import ParsedPage
+from nimgen.ngc.client import NgcClient, RequestFailed, RetryableError
+from nimgen.ngc.jobs import take_page
+from nimgen.ngc.parse import ParsedPage, parse_catalog_page
+from nimgen.ngc.state import RunState, Scope, settle
+from nimgen.tree.configmap import render_configmap
 
 # The most catalog pages one run reads: with NGC's page size that is tens of thousands of
 # resources (the NIM catalog lists a few hundred). A catalog that needs more is refused.
 MAX_CATALOG_PAGES = 1000
-
-
-class CollectResult(NamedTuple):
-    """What a run collected. A named tuple: it still unpacks as ``collection, eu, attempts``."""
-
-    collection: Collection
-    # With an EU client: each probed model's status and attempts, by resourceId.
-    eu_statuses: dict[str, EuStatus]
-    eu_attempts: dict[str, int]
+NOTHING_WRITTEN = "nothing was written"
 
 
 async def collect_catalog(
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
     *,
+    eu_client: NgcClient | None = None,
     validate_key: bool = True,
-) -> CollectResult:
+) -> Collection:
     """Discover the catalog and fetch every selected model's details concurrently.
 
-    With an EU client the result carries each model's EU status and attempt count too.
+    With ``eu_client`` every selected model is probed through it too: its status is on
+    the model, and on the collection with the tries it took (``eu_statuses``).
     With ``ClientSettings.deadline`` the whole collection stops when the deadline passes
     and fails naming every model not finished by then.
     """
-    state = RunState()
+    state = RunState(stop=asyncio.get_running_loop().create_future())
+    state.configmap_bytes = state.empty_configmap_bytes = render_configmap(()).size_bytes
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     deadline = client.settings.deadline
     try:
-        if deadline is not None:
-            async with asyncio.timeout(deadline):
-                await _run(client, options, progress, state, validate_key)
-        else:
-            await _run(client, options, progress, state, validate_key)
+        async with asyncio.timeout(deadline):
+            await _run(client, scope, progress, state, eu_client, validate_key)
     except TimeoutError:
         assert deadline is not None
         raise _deadline_failure(state, deadline) from None
     finally:
-        for task in (*state.pending, *state.page_tasks):
-            settle(task)
+        futures: list[asyncio.Future[Any]] = [*state.pending, *state.page_tasks, state.stop]
+        for future in futures:
+            settle(future)
         progress.stop()
 
-    if options.fetch_details:
+    if scope.fetch_details:
         # Lose nothing: every selected model ends as a record or a named failure.
         failed_ids = {f.resource_id for f in state.failures}
         for rid, name in sorted(state.selected.items()):
             if rid not in state.records and rid not in failed_ids:
                 state.failures.append(ModelFailure(name, "no result was recorded", rid))
-    seen = len(state.seen_ids) + state.unidentified
-    if seen < state.result_total:
-        raise RunFailed(
-            f"the catalog announced {state.result_total} resources but only {seen} distinct "
-            "ones could be read (it changed while being paged, or a page came back short); "
-            "nothing was written: run again",
-            details=tuple(f"catalog page {p}: not read" for p in _unread_pages(state)),
-        )
+    seen = _check_counts(state)
     models = tuple(state.records[rid] for rid in sorted(state.records))
-    if options.eu_client is not None:
+    if eu_client is not None:
         models = tuple(m.replace(eu=state.eu.get(m.catalog.resourceId)) for m in models)
-    collection = Collection(
+    return Collection(
         models=models,
         discovered=seen,
         no_tag=tuple(sorted(state.no_tag)),
@@ -94,83 +80,125 @@ async def collect_catalog(
         skipped_by_selection=state.skipped,
         reused=state.reused,
         fetched_at=started_at,
+        eu_statuses=dict(state.eu),
+        eu_attempts=dict(state.eu_attempts),
     )
-    return CollectResult(collection, dict(state.eu), dict(state.eu_attempts))
 
 
 async def _run(
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
     state: RunState,
+    eu_client: NgcClient | None,
     validate_key: bool,
 ) -> None:
-    key_task = asyncio.create_task(client.validate_key()) if validate_key else None
+    key_check = asyncio.create_task(client.validate_key()) if validate_key else None
     try:
         try:
-            first = await client.catalog_page(0)
-        except RequestFailed as exc:
-            if key_task is not None:
-                await key_task
-            raise RunFailed(f"could not read the NGC catalog: {exc.reason}") from None
-        if key_task is not None:
-            await key_task
+            page0 = await _fetch_page(client, 0, None)
+        finally:
+            if key_check is not None:  # no model call before the key is accepted, and a
+                await key_check  # rejected key says more than a page that failed
     finally:
-        if key_task is not None:
-            settle(key_task)
-    from nimgen.ngc.jobs import take_page  # see _parse_page
-
-    try:
-        page0 = _parse_page(first.body, 0)
-    except Transient:
-        # A malformed first page is read again, like any other page.
-        page0 = await _fetch_page(client, 0, tries=2)
-    page0 = await _reread_if_empty(client, page0)
+        if key_check is not None:
+            settle(key_check)
+    _begin(page0, state)
     progress.start(None)
-    state.page_size = page0.listed
-    _note_totals(page0, state)
-    take_page(page0, state, client, options, progress)
-    window = max(1, client.settings.concurrency)
-    next_page = 1
-    tasks = state.page_tasks
+    take_page(page0, state, client, scope, progress, eu_client)
+    expected = (state.page_size, state.totals[1])
+    next_page, tasks = 1, state.page_tasks
     while True:
-        while next_page < state.pages_to_read and len(tasks) < window:
-            tasks[asyncio.create_task(_fetch_page(client, next_page))] = next_page
+        last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
+        while next_page < last and len(tasks) < client.settings.concurrency:
+            tasks[asyncio.create_task(_fetch_page(client, next_page, expected))] = next_page
             next_page += 1
         if not tasks:
             break
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
+        waiting: set[asyncio.Future[Any]] = {*tasks, state.stop}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        state.check_stop()
+        for task in [task for task in tasks if task.done()]:  # in page order
             del tasks[task]
-            parsed = task.result()
-            # The catalog may grow while we read it: later pages can announce more.
-            _note_totals(parsed, state)
-            take_page(parsed, state, client, options, progress)
+            _note_page(task.result(), state)
+            take_page(task.result(), state, client, scope, progress, eu_client)
     while state.pending:
-        await asyncio.wait(set(state.pending))
+        jobs: set[asyncio.Future[Any]] = {*state.pending, state.stop}
+        await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
+        state.check_stop()
 
 
-def _note_totals(page: ParsedPage, state: RunState) -> None:
-    """Raise the announced totals, believing a page count only as far as it can be needed.
-
-    The pages ``resultTotal`` needs at the server's page size (what page 0 listed), plus
-    one for a catalog growing while paged; a catalog needing more than
-    ``MAX_CATALOG_PAGES`` is refused outright.
-    """
-    state.result_total = max(state.result_total, page.result_total)
-    state.pages_announced = max(state.pages_announced, page.page_total)
-    needed = math.ceil(state.result_total / max(1, state.page_size))
-    if needed > MAX_CATALOG_PAGES:
+def _begin(page0: ParsedPage, state: RunState) -> None:
+    """Page 0's totals and page size: counts nimgen can read, agreeing with each other."""
+    total, pages = page0.result_total, page0.page_total
+    size = page0.page_size or page0.listed or 1
+    needed = -(-total // size)  # integers only: a total of 10**400 is no OverflowError
+    if max(needed, pages) > MAX_CATALOG_PAGES:
         raise RunFailed(
-            f"the catalog announced {state.result_total} resources, "
-            f"{max(1, state.page_size)} a page: more than the {MAX_CATALOG_PAGES} pages "
-            "nimgen reads; refusing a broken or hostile answer; nothing was written"
+            f"the catalog announced {_count(total)} resources, {size} a page, on "
+            f"{_count(pages)} pages: more than the {MAX_CATALOG_PAGES} pages nimgen reads; "
+            f"refusing a broken or hostile answer; {NOTHING_WRITTEN}"
         )
-    state.pages_to_read = max(state.pages_to_read, min(state.pages_announced, needed + 1))
+    if needed != pages:
+        raise RunFailed(
+            f"the catalog contradicts itself: resultTotal {total} at {size} a page makes "
+            f"{needed} page(s), but resultPageTotal says {pages}; {NOTHING_WRITTEN}"
+        )
+    state.totals, state.page_size, state.frontier = (total, pages), size, pages
+    _note_page(page0, state)
+
+
+def _note_page(page: ParsedPage, state: RunState) -> None:
+    """Where the catalog ends: a full page calls for the next one, a short one is the end."""
+    if (page.result_total, page.page_total) != state.totals:
+        total, pages = state.totals
+        raise RunFailed(
+            f"the catalog changed while it was read: page {page.page} announces "
+            f"{_count(page.result_total)} resources on {_count(page.page_total)} pages, page 0 "
+            f"announced {total} on {pages}; {NOTHING_WRITTEN}: run again"
+        )
+    state.listed[page.page] = page.listed
+    if page.listed >= state.page_size:
+        state.frontier = max(state.frontier, page.page + 2)
+        if state.frontier > MAX_CATALOG_PAGES and state.end is None:
+            raise RunFailed(
+                f"the catalog goes on past the {MAX_CATALOG_PAGES} pages nimgen reads "
+                f"(page {page.page} is full); {NOTHING_WRITTEN}"
+            )
+    elif state.end is None or page.page < state.end:
+        state.end = page.page
+    end = state.end
+    if end is not None and any(n and p > end for p, n in state.listed.items()):
+        later = min(p for p, n in state.listed.items() if n and p > end)
+        raise RunFailed(
+            f"the catalog contradicts itself: page {later} lists {state.listed[later]} "
+            f"resource(s) after page {end} ended it; {NOTHING_WRITTEN}: run again"
+        )
+
+
+def _check_counts(state: RunState) -> int:
+    """The distinct resources the pages listed, which must be what the totals announced."""
+    total, pages = state.totals
+    seen = len(state.seen_ids) + state.unidentified
+    end = state.end if state.end is not None else state.frontier
+    read = end + (1 if state.listed.get(end) else 0)
+    if seen != total or read != pages:
+        raise RunFailed(
+            f"the catalog contradicts itself: it announces {total} resources on {pages} "
+            f"page(s), but its pages list {seen} distinct one(s) on {read}; "
+            f"{NOTHING_WRITTEN}: run again"
+        )
+    return seen
+
+
+def _count(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 12 else f"a {len(text)}-digit number of"
 
 
 def _unread_pages(state: RunState) -> list[int]:
-    return [p for p in range(state.pages_to_read) if p not in state.pages_read]
+    last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
+    return [p for p in range(last) if p not in state.listed]
 
 
 def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
@@ -178,7 +206,7 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
     unfinished = sorted(name for rid, name in state.selected.items() if rid not in state.finished)
     details = [f"{name}: unfinished at the deadline" for name in unfinished]
     details += [f"{f.name}: {f.reason}" for f in sorted(state.failures, key=lambda f: f.name)]
-    if not state.pages_read:
+    if not state.listed:
         what = "the NGC catalog could not be read in time (key check or first page pending)"
     else:
         unread = _unread_pages(state)
@@ -188,47 +216,29 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
             more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
             what += f"; catalog page(s) {shown}{more} not read"
     return RunFailed(
-        f"the run did not finish within --deadline {deadline:g}s: {what}; nothing was written",
+        f"the run did not finish within --deadline {deadline:g}s: {what}; {NOTHING_WRITTEN}",
         details=tuple(details),
     )
 
 
-def _parse_page(body: Any, page: int) -> ParsedPage:
-    # parse and jobs (and the catalog's values): imported once the first requests are on
-    # the wire (commands.live.importer loads them while the answers travel), not before.
-    from nimgen.ngc.parse import parse_catalog_page
-
-    return parse_catalog_page(body, page)
-
-
-async def _fetch_page(client: NgcClient, page: int, *, tries: int = 3) -> ParsedPage:
-    # A malformed page is retried like a failed request, a few times.
+async def _fetch_page(
+    client: NgcClient, page: int, expected: tuple[int, int] | None, *, tries: int = 3
+) -> ParsedPage:
+    """Page ``page``, a malformed answer read again (``tries`` reads in all). A short page
+    the totals say is not the last - by ``expected`` (page size, page count), else by its
+    own - is read once more: a search index may answer a page short for a moment."""
     for attempt in range(tries):
         try:
             answer = await client.catalog_page(page)
+            parsed = parse_catalog_page(answer.body, page)
         except RequestFailed as exc:
             raise RunFailed(f"could not read catalog page {page}: {exc.reason}") from None
-        try:
-            parsed = _parse_page(answer.body, page)
-        except Transient as exc:
+        except RetryableError as exc:
             if attempt == tries - 1:
                 raise RunFailed(exc.reason) from None
             continue
-        return await _reread_if_empty(client, parsed)
+        size, pages = expected or (parsed.page_size or 0, parsed.page_total)
+        if parsed.listed >= size or page >= pages - 1 or attempt == tries - 1:
+            return parsed
+        expected = (0, 0)  # short although more should follow: one more read, whatever it gives
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _reread_if_empty(client: NgcClient, parsed: ParsedPage) -> ParsedPage:
-    """Read a page once more when it lists nothing although the catalog says it should.
-
-    A search index may answer a page empty for a moment; if the second read is
-    empty too, the count check after paging fails the run instead of shipping short.
-    """
-    if parsed.entries or parsed.invalid or parsed.page >= parsed.page_total:
-        return parsed
-    try:
-        answer = await client.catalog_page(parsed.page)
-        again = _parse_page(answer.body, parsed.page)
-    except (RequestFailed, Transient):
-        return parsed
-    return again

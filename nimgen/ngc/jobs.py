@@ -1,32 +1,43 @@
 """The per-model jobs each catalog page starts.
 
 Every selected model gets one task running its jobs (the details call, and the EU probe
-when probing); a bug in a job fails that model by name instead of losing it.
+when probing); a bug in a job fails that model by name instead of losing it. A record is
+kept only if the ConfigMap can hold it: one too big on its own fails its model as soon as
+it arrives, and when the records go into one ConfigMap the run stops once they cannot fit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any
 
 from nimgen.apikey import redact
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
 from nimgen.collection import CatalogEntry, ModelFailure, ProgressHook
-from nimgen.ngc.api import NgcClient
-from nimgen.ngc.http import Final, RequestFailed
-from nimgen.ngc.parse import ParsedPage, digests_from_answer, facts_of, unchanged_since
-from nimgen.ngc.state import CollectOptions, RunState
+from nimgen.errors import RunFailed
+from nimgen.ngc.client import NgcClient, PermanentError, RequestFailed
+from nimgen.ngc.parse import (
+    ParsedPage,
+    digests_from_answer,
+    facts_of,
+    record_from_answer,
+    unchanged_since,
+)
+from nimgen.ngc.state import RunState, Scope
+from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+
+Job = Coroutine[Any, Any, None]
 
 
 def take_page(
     page: ParsedPage,
     state: RunState,
     client: NgcClient,
-    options: CollectOptions,
+    scope: Scope,
     progress: ProgressHook,
+    eu_client: NgcClient | None,
 ) -> None:
-    state.pages_read.add(page.page)
     for failure in page.invalid:
         if failure.resource_id:
             if failure.resource_id in state.seen_ids:
@@ -34,7 +45,7 @@ def take_page(
             state.seen_ids.add(failure.resource_id)
         else:
             state.unidentified += 1
-        if options.selection.matches(failure.name):
+        if scope.selection.matches(failure.name):
             state.failures.append(failure)
         else:
             state.skipped += 1
@@ -46,8 +57,7 @@ def take_page(
         if entry.latest_tag is None:
             state.no_tag.append(entry.name)
             continue
-        state.entries[entry.resource_id] = entry
-        if not options.selection.matches(entry.name):
+        if not scope.selection.matches(entry.name):
             state.skipped += 1
             continue
         new.append(entry)
@@ -56,15 +66,17 @@ def take_page(
     progress.add_total(len(new))
     for entry in new:
         state.selected[entry.resource_id] = entry.name
-        jobs: list[Callable[[], Awaitable[None]]] = []
-        previous = options.previous.get(entry.resource_id) if options.previous else None
+        jobs: list[Job] = []
+        previous = scope.previous.get(entry.resource_id) if scope.previous else None
         if previous is not None and unchanged_since(entry, previous):
-            state.records[entry.resource_id] = previous.replace(eu=None)
-            state.reused += 1
-        elif options.fetch_details:
-            jobs.append(_details_job(entry, state, client))
-        if options.eu_client is not None:
-            jobs.append(_probe_job(entry, state, options.eu_client))
+            size = configmap_bytes(previous.record)
+            if fits(entry, size, state):
+                keep(entry, previous.replace(eu=None), size, state, scope)
+                state.reused += 1
+        elif scope.fetch_details:
+            jobs.append(_details(entry, state, client, scope))
+        if eu_client is not None:
+            jobs.append(_probe(entry, state, eu_client))
         if not jobs:
             state.finished.add(entry.resource_id)
             progress.advance(entry.name)
@@ -75,77 +87,89 @@ def take_page(
 
 
 async def _run_jobs(
-    entry: CatalogEntry,
-    jobs: list[Callable[[], Awaitable[None]]],
-    state: RunState,
-    progress: ProgressHook,
+    entry: CatalogEntry, jobs: list[Job], state: RunState, progress: ProgressHook
 ) -> None:
-    if len(jobs) == 1:
-        outcomes: list[Any] = [await _outcome(jobs[0])]
-    else:
-        outcomes = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, asyncio.CancelledError):
-            raise outcome
-        if isinstance(outcome, BaseException):  # a bug must not lose the model: name it
-            if not isinstance(outcome, Exception):
-                raise outcome
+    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled, or a signal: not this model's failure
+        if isinstance(outcome, Exception):  # a bug must not lose the model: name it
             text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
             state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
     state.finished.add(entry.resource_id)
     progress.advance(entry.name)
 
 
-async def _outcome(job: Callable[[], Awaitable[None]]) -> BaseException | None:
-    """``job``'s exception, if any (as ``gather(..., return_exceptions=True)`` gives it)."""
-    try:
-        await job()
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        return exc
-    return None
+def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
+    """Whether a ConfigMap can hold the model's record (``size``: the bytes of one holding
+    it alone); if not, the model fails, named, at once."""
+    if size < MAX_OBJECT_BYTES:
+        return True
+    reason = (
+        f"its record alone makes a ConfigMap of {size:,} bytes, over the "
+        f"{MAX_OBJECT_BYTES:,} bytes etcd accepts"
+    )
+    state.failures.append(ModelFailure(entry.name, reason, entry.resource_id))
+    return False
 
 
-def _record_parser() -> Callable[[Any, CatalogEntry], ModelRecord]:
-    # Looked up through the package at run time, so that a replacement installed there
-    # (the fault suite plants a bug this way) is the one used.
-    from nimgen import ngc
-
-    return ngc.record_from_answer
-
-
-def _details_job(
-    entry: CatalogEntry, state: RunState, client: NgcClient
-) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        try:
-            answer = await client.model_details(entry)
-            record = _record_parser()(answer.body, entry)
-        except (RequestFailed, Final) as exc:
-            state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
-            return
-        state.records[entry.resource_id] = SnapshotModel(
-            record=record,
-            catalog=facts_of(entry),
-            digests=digests_from_answer(answer.body, record.latestTag),
+def keep(
+    entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState, scope: Scope
+) -> None:
+    """Keep ``model``; stop the run once the records bound for one ConfigMap cannot fit."""
+    state.records[entry.resource_id] = model
+    state.configmap_bytes += size - state.empty_configmap_bytes
+    # Less a byte a model: an EU flag set later writes "true" for "false".
+    if scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+        state.stop_with(
+            RunFailed(
+                f"the {len(state.records)} models collected so far make a ConfigMap of "
+                f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
+                "accepts: stopped early, nothing was written; choose fewer models with "
+                "--models or --exclude"
+            )
         )
 
-    return job
+
+def configmap_bytes(record: ModelRecord) -> int:
+    """The size of a ConfigMap holding ``record`` alone (tree.configmap has the rules)."""
+    return render_configmap((record,)).size_bytes
 
 
-def _probe_job(
-    entry: CatalogEntry, state: RunState, eu_client: NgcClient
-) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        try:
-            answer = await eu_client.model_details(entry, eu_probe=True)
-        except RequestFailed as exc:
-            state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
-            state.eu_attempts[entry.resource_id] = exc.attempts
-            return
-        restricted = answer.status == 451
-        state.eu[entry.resource_id] = EuStatus(status="restricted" if restricted else "available")
-        state.eu_attempts[entry.resource_id] = answer.attempts
+def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
+    """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
+    is too big: ``fits`` says so). Measured before the tags are put in canonical order,
+    which a hostile answer of very many tags makes costly: the size does not depend on it."""
+    tags = body.get("tags") if isinstance(body, dict) else None
+    latest = body.get("latestTag") if isinstance(body, dict) else None
+    if isinstance(tags, list) and latest in tags and all(type(tag) is str for tag in tags):
+        head = record_from_answer({**body, "tags": [latest]}, entry)
+        size = configmap_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
+        return (record_from_answer(body, entry) if size < MAX_OBJECT_BYTES else None), size
+    record = record_from_answer(body, entry)  # says what is wrong with the answer
+    return record, configmap_bytes(record)
 
-    return job
+
+async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope) -> None:
+    try:
+        answer = await client.model_details(entry)
+        record, size = _sized_record(answer.body, entry)
+    except (RequestFailed, PermanentError) as exc:
+        state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
+        return
+    if not fits(entry, size, state) or record is None:
+        return
+    digests = digests_from_answer(answer.body, record.latestTag)
+    keep(entry, SnapshotModel(record=record, catalog=facts_of(entry), digests=digests), size,
+         state, scope)  # fmt: skip
+
+
+async def _probe(entry: CatalogEntry, state: RunState, eu_client: NgcClient) -> None:
+    try:
+        answer = await eu_client.model_details(entry, eu_probe=True)
+    except RequestFailed as exc:
+        state.eu[entry.resource_id] = EuStatus(status="inconclusive", detail=exc.reason)
+        state.eu_attempts[entry.resource_id] = exc.attempts
+        return
+    restricted = answer.status == 451
+    state.eu[entry.resource_id] = EuStatus(status="restricted" if restricted else "available")
+    state.eu_attempts[entry.resource_id] = answer.attempts

@@ -22,7 +22,8 @@ from nimgen.catalog import (
     utf8_text,
 )
 from nimgen.collection import CatalogEntry, ModelFailure
-from nimgen.ngc.http import Final, Transient
+from nimgen.ngc.client import PermanentError as Final
+from nimgen.ngc.client import RetryableError as Transient
 from nimgen.tags import canonical_tags
 
 # A key the answer does not have (where null is not the same).
@@ -47,6 +48,8 @@ class ParsedPage:
     invalid: tuple[ModelFailure, ...]
     # Resources the page listed, valid or not: the server's page size, for a full page.
     listed: int = 0
+    # The page size the answer says it serves (params.pageSize), when it says so plainly.
+    page_size: int | None = None
 
 
 def _nonempty_utf8(value: str) -> bool:
@@ -86,7 +89,12 @@ def parse_catalog_page(body: Any, page: int) -> ParsedPage:
                 invalid.append(ModelFailure(name, name_problem, resource_id))
             else:
                 entries.append(entry)
-    return ParsedPage(page, page_total, result_total, tuple(entries), tuple(invalid), listed)
+    params = body.get("params") if isinstance(body, dict) else None
+    size = params.get("pageSize") if isinstance(params, dict) else None
+    page_size = size if type(size) is int and size > 0 else None
+    return ParsedPage(
+        page, page_total, result_total, tuple(entries), tuple(invalid), listed, page_size
+    )
 
 
 def _page_fields(body: Any) -> _PageFields | None:

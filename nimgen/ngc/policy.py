@@ -1,18 +1,19 @@
 """Where nimgen may send the key, and whom it trusts on the way: URL, proxy and TLS policy.
 
-* The NGC API URL is an origin, nothing more: ``http(s)://host[:port]``. A path, query
-  or fragment would silently send every request to the wrong place (and read as "NGC
-  rejected the API key"), so they are refused, as are credentials and bad ports.
-* Plain ``http://`` only to loopback hosts, for the API and for a proxy alike: the key
-  (or proxy credentials) must never cross a network unencrypted.
-* TLS is always verified. The trusted CAs are ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when
-  set, else certifi's bundle; ``--ca-bundle`` adds its CAs to certifi's.
+* The NGC API URL is an origin, ``http(s)://host[:port]``: a path, query or fragment would
+  send every request astray (and read as "NGC rejected the API key"), so they are refused,
+  as are credentials and bad ports. A proxy may carry credentials (redacted everywhere).
+* Plain ``http://`` only to loopback hosts, for the API and a proxy alike: the key (or
+  the proxy's credentials) must never cross a network unencrypted.
+* TLS is always verified: ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's
+  bundle; ``--ca-bundle`` adds its CAs to certifi's.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
@@ -21,107 +22,81 @@ from nimgen.apikey import redact
 from nimgen.errors import BadInput
 
 if TYPE_CHECKING:
-    import ssl
-
-    from nimgen.ngc.settings import ClientSettings
+    from nimgen.ngc.client import ClientSettings
 
 DEFAULT_API_URL = "https://api.ngc.nvidia.com"
+# A CA bundle is a few hundred KiB (certifi's is 0.3 MiB); anything past this is not one.
+CA_BUNDLE_MAX_BYTES = 16 * 1024 * 1024
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1), nothing else.
-
-    A name such as ``127.0.0.1.example.com`` is not loopback: it resolves wherever DNS says.
-    """
+    """``localhost`` and loopback IP literals only: ``127.0.0.1.example.com`` resolves
+    wherever DNS says."""
     host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
-def _split_origin(url: str, option: str) -> SplitResult:
-    """``url`` split, refusing what is not an http(s) origin; messages never echo credentials."""
+def _split(url: str, option: str, shown: str, *, credentials: bool) -> SplitResult:
+    """``url`` split; an http(s) URL with a host and a valid port, or ``BadInput`` that
+    shows it as ``shown`` (never its credentials)."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
-        has_credentials = "@" in parts.netloc
         if parts.port == 0:  # raises ValueError for a port out of range or not a number
             raise ValueError("port 0")
     except ValueError:
-        if "@" in url:
+        if "@" in url and not credentials:
             raise BadInput(f"{option} must not carry credentials (user:password@)") from None
-        raise BadInput(f"{option} {url!r} is not a valid URL (check the port)") from None
-    if has_credentials:
+        raise BadInput(f"{option}{shown} is not a valid URL (check the port)") from None
+    if "@" in parts.netloc and not credentials:
         raise BadInput(f"{option} must not carry credentials (user:password@)")
-    if parts.scheme not in ("http", "https") or not host:
-        raise BadInput(f"{option} {url!r} is not an http(s) URL")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInput(f"{option}{shown} is not an http(s) URL")
     return parts
 
 
 def check_api_url(url: str) -> str:
     """``url`` without a trailing slash; an origin only, plain http only to loopback hosts."""
-    parts = _split_origin(url, "--ngc-api-url")
+    option = "--ngc-api-url"
+    parts = _split(url, option, f" {url!r}", credentials=False)
     if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
         raise BadInput(
-            f"--ngc-api-url {url!r} has a path, query or fragment; give only "
+            f"{option} {url!r} has a path, query or fragment; give only "
             "scheme://host[:port] (nimgen adds the NGC paths itself)"
         )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         raise BadInput(
-            f"--ngc-api-url {url!r} uses plain http to a non-loopback host; "
+            f"{option} {url!r} uses plain http to a non-loopback host; "
             "the key would travel unencrypted: use https"
         )
     return url.rstrip("/")
 
 
 def check_proxy_url(url: str, option: str = "--proxy") -> str:
-    """A proxy for the NGC requests: ``https://`` anywhere, plain ``http://`` only on loopback.
-
-    Credentials (``user:password@``) are allowed: they are for the proxy, and are redacted
-    from every message.
-    """
+    """A proxy for the NGC requests: ``https://`` anywhere, plain ``http://`` only on
+    loopback; its password is registered as a secret (redacted from every message)."""
     from nimgen.apikey import register_secret
 
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        password = parts.password
-        if parts.port == 0:  # raises ValueError for a port out of range or not a number
-            raise ValueError("port 0")
-    except ValueError:
-        raise BadInput(f"{option} is not a valid URL (check the port)") from None
-    if password:
-        register_secret(password)
-    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    if parts.scheme not in ("http", "https") or not host:
-        raise BadInput(f"{option} {shown!r} is not an http(s) URL")
+    parts = _split(url, option, "", credentials=True)
+    if parts.password:
+        register_secret(parts.password)
+    shown = f"{option} {parts._replace(netloc=parts.netloc.rpartition('@')[2]).geturl()!r}"
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise BadInput(f"{option} {shown!r} has a path, query or fragment; give scheme://host:port")
-    if parts.scheme == "http" and not is_loopback_host(host):
+        raise BadInput(f"{shown} has a path, query or fragment; give scheme://host:port")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         raise BadInput(
-            f"{option} {shown!r} uses plain http to a non-loopback host; the key and the "
-            "proxy credentials would travel unencrypted: use an https:// proxy"
+            f"{shown} uses plain http to a non-loopback host; the key and the proxy "
+            "credentials would travel unencrypted: use an https:// proxy"
         )
     return url.rstrip("/")
 
 
-# A CA bundle is a few hundred KiB (certifi's is 0.3 MiB); anything past this is not one.
-CA_BUNDLE_MAX_BYTES = 16 * 1024 * 1024
-
-
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """A verifying TLS context: hostname checks and CERT_REQUIRED, always.
-
-    Without ``ca_bundle`` it trusts what httpx would have trusted from the environment
-    (``$SSL_CERT_FILE``, else ``$SSL_CERT_DIR``, else certifi), although nimgen's client
-    ignores the environment otherwise; with it, certifi plus the bundle's CAs.
-    Raises ``BadInput`` when the bundle cannot be read or holds no certificate.
-    """
-    import ssl
-
+    """A verifying TLS context (hostname checks, CERT_REQUIRED) trusting what httpx would
+    have trusted from the environment, or certifi plus ``ca_bundle``'s CAs. ``BadInput``
+    when the bundle cannot be read or holds no certificate."""
     import certifi
 
     if ca_bundle is None:
@@ -133,9 +108,7 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     from nimgen.files import UnreadableFile, read_regular_file
 
     context = ssl.create_default_context(cafile=certifi.where())
-    try:
-        # Read by nimgen, not OpenSSL: a FIFO or a device is refused, never waited on,
-        # and the size is bounded.
+    try:  # read by nimgen, not OpenSSL: a FIFO or a device is refused, never waited on
         raw = read_regular_file(ca_bundle, max_bytes=CA_BUNDLE_MAX_BYTES)
         context.load_verify_locations(cadata=raw.decode("ascii"))
     except UnreadableFile as exc:
@@ -155,13 +128,8 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
 
 
 def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:
-    """The one TLS context of every connection and proxy, its CAs loaded once for the run.
-
-    With no https anywhere (plain http to loopback) it trusts no CA at all, which saves
-    loading certifi's bundle at start-up: it still verifies, so any TLS would fail.
-    """
-    import ssl
-
+    """The one TLS context of a client's connections and proxy. Without https anywhere
+    (plain http to loopback) it trusts no CA, which saves loading certifi's bundle."""
     uses_tls = settings.api_url.startswith("https:") or (proxy or "").startswith("https:")
     if uses_tls or settings.ca_bundle is not None:
         return tls_context(settings.ca_bundle)
@@ -170,17 +138,11 @@ def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:
 
 def tls_failure(exc: BaseException) -> str | None:
     """The certificate problem behind ``exc``, if a failed TLS verification caused it."""
-    import ssl
-
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, ssl.SSLCertVerificationError):
             return redact(current.verify_message or "certificate verify failed")
-        if isinstance(current, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(current):
-            return "certificate verify failed"
         current = current.__cause__ or current.__context__
-    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return "certificate verify failed"
-    return None
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None

@@ -1,9 +1,5 @@
-"""A run's options and state, which the collection and its per-model jobs share.
-
-Apart from ``jobs`` and ``parse`` (which load the catalog's values, a few ms of CPU) so
-that a live run's first requests leave before they load: ``collect`` imports those two
-while the first answers travel.
-"""
+"""What a collection run is asked for (``Scope``) and what it holds meanwhile (``RunState``),
+shared by the run (``collect``) and its per-model jobs (``jobs``)."""
 
 from __future__ import annotations
 
@@ -12,28 +8,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nimgen.collection import CatalogEntry, ModelFailure
+from nimgen.collection import ModelFailure
+from nimgen.errors import RunFailed
 from nimgen.selection import Selection
 
 if TYPE_CHECKING:
     from nimgen.catalog import EuStatus, SnapshotModel
-    from nimgen.ngc.api import NgcClient
     from nimgen.ngc.parse import ParsedPage
 
 
 @dataclass(frozen=True)
-class CollectOptions:
+class Scope:
+    """Which models a run collects, which calls it makes, and what it may reuse."""
+
     selection: Selection = field(default_factory=Selection)
     fetch_details: bool = True
     # Reuse these records (by resourceId) when the catalog says they are unchanged.
     previous: Mapping[str, SnapshotModel] | None = None
-    # Probe each model through this client too (an EU vantage), interleaved.
-    eu_client: NgcClient | None = None
+    # The records go into one ConfigMap (generate): stop as soon as they cannot fit.
+    one_configmap: bool = False
 
 
 @dataclass
 class RunState:
-    entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    # Set (to the run's failure) by whatever must stop the run at once.
+    stop: asyncio.Future[None]
     records: dict[str, SnapshotModel] = field(default_factory=dict)
     eu: dict[str, EuStatus] = field(default_factory=dict)
     eu_attempts: dict[str, int] = field(default_factory=dict)
@@ -48,23 +47,35 @@ class RunState:
     # Selected models (resourceId -> name) and those whose calls have all finished.
     selected: dict[str, str] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
-    # Pages the catalog announced, and how many of them it can need (the ones read).
-    pages_announced: int = 0
-    pages_to_read: int = 0
-    page_size: int = 0
-    result_total: int = 0
-    pages_read: set[int] = field(default_factory=set)
+    # Page 0's totals (resultTotal, resultPageTotal) and page size; how many pages must be
+    # read (those before a full page), the first short one (the end), what each listed.
+    totals: tuple[int, int] = (0, 0)
+    page_size: int = 1
+    frontier: int = 1
+    end: int | None = None
+    listed: dict[int, int] = field(default_factory=dict)
     page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
+    # The bytes of a ConfigMap of the records so far, and of one holding none.
+    configmap_bytes: int = 0
+    empty_configmap_bytes: int = 0
 
     def forget(self, task: asyncio.Task[None]) -> None:
         self.pending.discard(task)
         settle(task)
 
+    def stop_with(self, failure: RunFailed) -> None:
+        if not self.stop.done():
+            self.stop.set_exception(failure)
 
-def settle(task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` if it still runs; else retrieve its exception, so that asyncio does
+    def check_stop(self) -> None:
+        if self.stop.done():
+            self.stop.result()  # raises the failure it holds
+
+
+def settle(future: asyncio.Future[Any]) -> None:
+    """Cancel ``future`` if it still runs; else retrieve its exception, so that asyncio does
     not log it as never retrieved (a SIGTERM raised inside it, say: reported already)."""
-    if not task.done():
-        task.cancel()
-    elif not task.cancelled():
-        task.exception()
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()

@@ -21,7 +21,7 @@ def test_run_probe_through_the_proxy(
     proxy = check_proxy_url(forward_proxy.url)
     with NgcEmulator(chosen, fixtures_dir=fixtures_dir, eu_addresses={"127.0.0.2"}) as emu:
         emu.fault_model_forever(ngc_models[0].name, Fault.status(404))
-        settings = ClientSettings(api_url=emu.url, max_attempts=2, backoff_base=0.01)
+        settings = ClientSettings(api_url=emu.url, max_attempts=2, backoff_first=0.01)
         probe, collection = run_probe(
             ApiKey(VALID_KEY), settings, Selection(), proxy, proxy, Console(quiet=True)
         )

@@ -1,4 +1,4 @@
-"""Helpers of the NGC client tests: a client against the emulator, run to completion."""
+"""Helpers of the NGC client tests: a client with fast retries, run to completion."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from typing import Any, TypeVar
 
 from nimgen.apikey import ApiKey
 from nimgen.ngc import ClientSettings, NgcClient
-from nimgen.ngc.limiter import AdaptiveLimiter
 from tests.support.ngc_emulator import VALID_KEY
 
 T = TypeVar("T")
 
 # Fast retries: backoff of milliseconds, a few attempts.
-FAST = {"max_attempts": 3, "backoff_base": 0.001, "request_timeout": 5.0}
+FAST = {"max_attempts": 3, "backoff_first": 0.001, "request_timeout": 5.0}
 
 
 def fast_settings(url: str, **changes: Any) -> ClientSettings:
@@ -26,13 +25,11 @@ def with_client(
     use: Callable[[NgcClient], Awaitable[T]],
     *,
     key: str | None = VALID_KEY,
-    ceiling: int = 4,
-) -> tuple[T, AdaptiveLimiter]:
-    """Run ``use(client)`` with a fresh client and limiter; return its result and the limiter."""
-    limiter = AdaptiveLimiter(ceiling)
+) -> T:
+    """Run ``use(client)`` with a fresh client; return its result."""
 
     async def run() -> T:
-        async with NgcClient(settings, ApiKey(key) if key else None, limiter=limiter) as client:
+        async with NgcClient(settings, ApiKey(key) if key else None) as client:
             return await use(client)
 
-    return asyncio.run(run()), limiter
+    return asyncio.run(run())

@@ -1,22 +1,25 @@
 """Hostile answers from the network, through the installed ``nimgen`` as a user runs it.
 
-A decompression bomb, a catalog announcing a billion pages, a server copying the request's
-headers (the key) into its answers, JSON nested past any parser's stack, proxies set in
-the environment, and an API URL that is not an origin. Runs that could explode are made
-under an address-space limit (``RLIMIT_AS``) and a timeout; their peak RSS is the child's
-own (``wait4``).
+Compressed answers (a decompression bomb, 3,000 layers), a catalog that contradicts itself
+(a billion pages, a growing count, absurd totals), answers too big to ship, a server
+copying the request's headers (the key) into its answers, JSON nested past any parser's
+stack, proxies set in the environment, and an API URL that is not an origin. Runs that
+could explode are made under an address-space limit (``RLIMIT_AS``) and a timeout; their
+peak RSS is the child's own (``wait4``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from nimgen.ngc import MAX_CATALOG_PAGES
 from tests.support import own_peak_rss
 from tests.support.fault_kit import nimgen_path, tree_bytes
 from tests.support.http_proxy import ForwardProxy
-from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
+from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator, make_models
 from tests.support.nimgen_runner import clean_env
 
 GIB = 1 << 30
@@ -102,26 +105,29 @@ def assert_clean(run: Bounded, code: int) -> None:
 # -- decompression bombs ---------------------------------------------------------------
 
 
-def test_decompression_bombs_are_refused_by_name_in_bounded_memory(
+def test_compressed_answers_are_refused_by_name_in_bounded_memory(
     ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    """64 models answer 1 MB of gzip that inflates to 1 GiB (8 of them gzip twice). Before:
-    each inflated a whole 64 KiB network chunk at once, 3.6 GB peak; under a 1 GiB limit
-    a MemoryError per model ("internal error")."""
+    """nimgen asks for uncompressed answers. 64 models answer 1 MB of gzip that inflates to
+    1 GiB (8 of them gzip twice), one a Content-Encoding listing gzip 3,000 times. Before:
+    each bomb inflated a whole 64 KiB network chunk at once, 3.6 GB peak (a MemoryError per
+    model under a 1 GiB limit); the 3,000 layers were a RecursionError of the whole run."""
     with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
         names = sorted(m.name for m in emu.models)
-        bombed = names[::2][:64]
+        bombed, layered = names[::2][:64], names[1]
         for index, name in enumerate(bombed):
             emu.fault_model_forever(name, Fault.bomb(GIB, layers=2 if index < 8 else 1))
-        clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in bombed))
-        run = generate(emu, tmp_path / "out")
+        emu.fault_model_forever(layered, Fault.encoded(",".join(["gzip"] * 3000)))  # 15 KB
+        refused = [*bombed, layered]
+        clean = generate(emu, tmp_path / "clean", *(f"--exclude={n}" for n in refused))
+        run = generate(emu, tmp_path / "out", "--request-timeout", "60")  # a loaded machine
         calls = emu.model_calls
     assert_clean(clean, 0)
     assert_clean(run, 1)
     failures = dict(line.split(": ", 1) for line in _details(run))
-    assert set(failures) == set(bombed)
-    assert all("decompression bomb" in reason for reason in failures.values())
-    assert {calls[name] for name in bombed} == {1}  # final: another try meets the same bomb
+    assert set(failures) == set(refused)
+    assert all("it is compressed (Content-Encoding)" in r for r in failures.values())
+    assert {calls[name] for name in refused} == {1}  # final: another try meets the same
     assert run.max_rss_mib < clean.max_rss_mib + 48, (clean.max_rss_mib, run.max_rss_mib)
     assert not (tmp_path / "out").exists()
 
@@ -133,49 +139,45 @@ def _details(run: Bounded) -> list[str]:
     return list(document.get("errorDetails", []))
 
 
-# -- page counts -----------------------------------------------------------------------
+# -- catalogs that contradict themselves ------------------------------------------------
 
 
-def test_a_billion_announced_pages_read_only_what_the_catalog_needs(
-    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+CONTRADICTIONS: dict[str, tuple[dict[str, Any], str]] = {
+    # Before: believed as far as resultTotal needed (9 pages read), exit 0.
+    "a billion pages": ({"page_total_hook": lambda p, n: 10**9}, "more than the 1000 pages"),
+    # Before: followed one page at a time (1,996 requests and 489 s in the report).
+    "a growing catalog": (
+        {"result_total_hook": lambda p, n: n + 25 * p, "page_total_hook": lambda p, n: n + p},
+        "the catalog changed while it was read",
+    ),
+    # Before: an internal OverflowError.
+    "10**400 resources": ({"result_total_hook": lambda p, n: 10**400}, "a 401-digit number"),
+    # Before: 3 pages read and 150 of 186 models shipped, exit 0.
+    "a low resultTotal": ({"result_total_hook": lambda p, n: 60}, "contradicts itself"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONTRADICTIONS))
+def test_a_catalog_that_contradicts_itself_fails_by_name_at_once(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path, case: str
 ) -> None:
-    """Before: a task per announced page, created before the first one ran: memory grew
-    to the limit and neither --deadline nor SIGTERM stopped it."""
-    with NgcEmulator(
-        ngc_models, fixtures_dir=fixtures_dir, page_total_hook=lambda page, n: 10**9
-    ) as emu:
-        run = generate(emu, tmp_path / "out")
-        pages = sorted(emu.page_calls)
-    assert_clean(run, 0)
-    assert pages == list(range(9))  # 186 at 25 a page: 8 pages, and one for a growing catalog
-    assert run.seconds < 30 and run.max_rss_mib < 150
-
-
-def test_a_total_beyond_any_real_catalog_is_refused_at_once(
-    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
-) -> None:
-    hooks: dict[str, Any] = {
-        "page_total_hook": lambda page, n: 10**9,
-        "result_total_hook": lambda page, n: 10**9,
-    }
+    hooks, says = CONTRADICTIONS[case]
     with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, **hooks) as emu:
         run = generate(emu, tmp_path / "out")
-        assert emu.count("catalog") == 1 and emu.count("model") == 0
+        assert emu.count("catalog") <= 1 + 32  # page 0, and at most a window after it
     assert_clean(run, 1)
-    assert f"more than the {MAX_CATALOG_PAGES} pages nimgen reads" in run.stderr
+    assert says in run.stderr
+    assert run.seconds < 30 and run.max_rss_mib < 150
     assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture
-def thousand_slow_pages(ngc_models: list[EmulatedModel], fixtures_dir: Path) -> NgcEmulator:
-    """A catalog that says it holds 25,000 resources (1000 pages: all nimgen reads) and
-    announces a billion pages, each answered after 50 ms."""
-    hooks: dict[str, Any] = {
-        "page_total_hook": lambda page, n: 10**9,
-        "result_total_hook": lambda page, n: MAX_CATALOG_PAGES * 25,
-        "latency_by_kind": {"catalog": 0.05},
-    }
-    with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir, **hooks) as emu:
+def thousand_slow_pages(fixtures_dir: Path) -> Iterator[NgcEmulator]:
+    """A catalog of 1000 pages of one model each (all nimgen reads), each page answered
+    after 200 ms: the run takes longer than a few seconds whatever the machine."""
+    models = make_models(MAX_CATALOG_PAGES, fixtures_dir=fixtures_dir)
+    knobs: dict[str, Any] = {"page_size_cap": 1, "latency_by_kind": {"catalog": 0.2}}
+    with NgcEmulator(models, fixtures_dir=fixtures_dir, **knobs) as emu:
         yield emu
 
 
@@ -185,7 +187,7 @@ def test_deadline_stops_a_run_of_too_many_pages(
     run = generate(thousand_slow_pages, tmp_path / "out", "--deadline", "2")
     assert_clean(run, 1)
     assert "did not finish within --deadline 2s" in run.stderr
-    assert run.seconds < 2 + 15  # start-up, then cut at the deadline
+    assert run.seconds < 2 + 15  # start-up, then cut at the deadline (not after 6 s of pages)
     assert run.max_rss_mib < 150
     assert thousand_slow_pages.max_in_flight_by_kind["catalog"] <= 32
 
@@ -203,6 +205,34 @@ def test_sigterm_stops_a_run_of_too_many_pages(
     assert "interrupted by SIGTERM" in run.stderr and "Traceback" not in run.stderr
     assert run.seconds < 5
     assert not (tmp_path / "out").exists()
+
+
+# -- answers too big to ship ---------------------------------------------------------------
+
+
+def test_answers_too_big_to_ship_fail_by_name_in_bounded_memory(
+    ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """40 answers of 100,000 tags, each a record no ConfigMap can hold. Before: every record
+    was kept until the ConfigMap was rendered (186 such answers took 1.5 GB and 3 min 50 s)
+    and the error named no model."""
+    tags = tuple(f"1.0.{i}" for i in range(100_000))
+    big = [dataclasses.replace(m, tags=tags, latest_tag=tags[0]) for m in ngc_models[:40]]
+    with NgcEmulator(big, fixtures_dir=fixtures_dir) as emu:
+        run = generate(emu, tmp_path / "out", timeout=180)
+    assert_clean(run, 1)
+    failures = dict(line.split(": ", 1) for line in _details(run))
+    assert set(failures) == {m.name for m in big}
+    assert all("its record alone makes a ConfigMap of" in r for r in failures.values())
+    assert run.seconds <= 60 and run.max_rss_mib <= 300, (run.seconds, run.max_rss_mib)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_has_a_deadline_by_default() -> None:
+    """Before: none, so a server that answers forever kept a run going for as long."""
+    run = run_bounded(["generate", "--help"], env=clean_env(COLUMNS="200"))
+    text = " ".join(run.stdout.split())
+    assert re.search(r"--deadline .*?\[default: 900", text), text
 
 
 # -- a server that echoes the request's headers --------------------------------------------

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from nimgen.collection import CatalogEntry
-from nimgen.ngc import Final, Transient, parse_catalog_page, record_from_answer
+from nimgen.ngc import PermanentError as Final
+from nimgen.ngc import RetryableError as Transient
+from nimgen.ngc import parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
@@ -104,8 +106,8 @@ def test_a_malformed_page_or_answer_is_named_in_pydantic_s_words() -> None:
     with pytest.raises(Transient) as page:
         parse_catalog_page(body, 4)
     assert str(page.value) == (
-        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer, "
-        "unable to parse string as an integer; params: Field required; "
+        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer; "
+        "params: Field required; "
         "results: Input should be a valid list"
     )
     answer = {

@@ -29,8 +29,7 @@ def _details(emu: NgcEmulator, proxy: str | None = None) -> Answer:
         await client.validate_key()
         return await client.model_details(entry)
 
-    answer, _ = with_client(fast_settings(emu.url, proxy=proxy), use)
-    return answer
+    return with_client(fast_settings(emu.url, proxy=proxy), use)
 
 
 def test_proxies_in_the_environment_are_ignored(
@@ -76,7 +75,7 @@ def test_an_https_proxy_is_verified_with_the_ca_bundle(
             return await client.model_details(entry)
 
         trusted = fast_settings(ngc_emulator.url, proxy=front.url, ca_bundle=ca)
-        answer, _ = with_client(trusted, use)
+        answer = with_client(trusted, use)
         assert answer.status == 200 and forward_proxy.requests == 1
         with pytest.raises(RequestFailed, match="TLS certificate verification failed"):
             with_client(fast_settings(ngc_emulator.url, proxy=front.url), use)

@@ -46,13 +46,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, NamedTuple
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
-    "CATALOG_PATH",
-    "DEFAULT_PAGE_SIZE_CAP",
-    "KEY_PATH",
-    "KINDS",
     "REMOVE",
     "VALID_KEY",
     "EmulatedModel",
@@ -67,7 +63,6 @@ __all__ = [
 
 VALID_KEY: Final = "nvapi-test-key-0123456789"
 DEFAULT_PAGE_SIZE_CAP: Final = 25
-KINDS: Final = ("catalog", "key", "model")
 CATALOG_PATH: Final = "/v2/search/catalog/resources/CONTAINER"
 KEY_PATH: Final = "/v3/keys/get-caller-info"
 
@@ -230,27 +225,15 @@ FaultKind = Literal[
     "hang",
     "reset",
     "huge",
-    "delay",
     "wrong_fields",
     "wrong_resource_fields",
     "bomb",
     "echo",
-    "compressed",
+    "encoded",
 ]
 
 EchoStyle = Literal["verbatim", "upper", "piece", "escaped"]
 _ECHO_PLACEHOLDER: Final = "\x00nimgen-emulator-echo\x00"
-
-
-def _compress(data: bytes, encoding: str) -> bytes:
-    if encoding == "gzip":
-        return gzip.compress(data)
-    if encoding == "deflate":
-        return zlib.compress(data)
-    if encoding == "raw-deflate":
-        raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-        return raw.compress(data) + raw.flush()
-    raise ValueError(f"unknown encoding {encoding!r}")
 
 
 _BOMB_LOCK = threading.Lock()
@@ -358,11 +341,6 @@ class Fault:
         return cls("huge", n_bytes=n_bytes, declare_length=declare_length)
 
     @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        """Extra latency, then the normal answer."""
-        return cls("delay", seconds=seconds)
-
-    @classmethod
     def wrong_fields(cls, **overrides: Any) -> Fault:
         """The normal 200 answer with top-level fields replaced (value ``REMOVE`` deletes)."""
         return cls("wrong_fields", overrides=tuple(overrides.items()))
@@ -377,12 +355,9 @@ class Fault:
         return cls("bomb", n_bytes=decoded_bytes, encodings=("gzip",) * layers)
 
     @classmethod
-    def compressed(cls, encoding: str = "gzip", *, corrupt: bool = False) -> Fault:
-        """The normal answer compressed: ``gzip``, ``deflate`` (zlib), ``raw-deflate``
-        (sent as ``deflate`` without the zlib wrapper, as some servers do), or a list such
-        as ``"gzip, gzip"`` (applied in order). ``corrupt`` flips bytes in the middle."""
-        return cls("compressed", encodings=tuple(e.strip() for e in encoding.split(",")),
-                   declare_length=not corrupt)  # fmt: skip
+    def encoded(cls, content_encoding: str) -> Fault:
+        """The normal answer, uncompressed, under this ``Content-Encoding`` header."""
+        return cls("encoded", encodings=(content_encoding,))
 
     @classmethod
     def echo(
@@ -570,15 +545,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch()
 
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
     def _dispatch(self) -> None:
         emu = self.server.emu
         self._start = time.monotonic()
@@ -624,8 +590,6 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _read_body(self) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
         length = self.headers.get("Content-Length")
         if length is None:
             return b""
@@ -637,23 +601,6 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         data = self.rfile.read(n)
         return data if len(data) == n else None
-
-    def _read_chunked(self) -> bytes | None:
-        out = bytearray()
-        while True:
-            line = self.rfile.readline(65537)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                return None
-            if size == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass
-                return bytes(out)
-            if len(out) + size > _MAX_BODY:
-                return None
-            out += self.rfile.read(size)
-            self.rfile.readline(3)
 
     def _head(
         self,
@@ -803,7 +750,7 @@ class _Handler(BaseHTTPRequestHandler):
                 encoding = {"Content-Encoding": ", ".join(fault.encodings)}
                 self._send(200, body, "application/json", encoding)
                 return
-            if fault.kind in ("hang", "delay") and not self._wait(fault.seconds):
+            if fault.kind == "hang" and not self._wait(fault.seconds):
                 self._abort()
                 return
         ans = compute(fault)
@@ -821,22 +768,8 @@ class _Handler(BaseHTTPRequestHandler):
             and isinstance(ans.payload, dict)
         ):
             ans.raw = self._echoed(ans.payload, fault)
-        if fault is not None and fault.kind == "compressed" and ans.payload is not None:
-            body = json.dumps(ans.payload, separators=(",", ":")).encode("utf-8")
-            for content_coding in fault.encodings:
-                body = _compress(body, content_coding)
-            if not fault.declare_length:  # corrupt: flip the bytes in the middle
-                middle = len(body) // 2
-                body = (
-                    body[:middle]
-                    + bytes(b ^ 0xFF for b in body[middle : middle + 8])
-                    + body[middle + 8 :]
-                )
-            names = ", ".join("deflate" if e == "raw-deflate" else e for e in fault.encodings)
-            self._send(
-                ans.status, body, ans.content_type, {**ans.headers, "Content-Encoding": names}
-            )
-            return
+        if fault is not None and fault.kind == "encoded":
+            ans.headers["Content-Encoding"] = fault.encodings[0]
         self._send_answer(ans)
 
     def _echoed(self, payload: Mapping[str, Any], fault: Fault) -> bytes:
@@ -984,7 +917,6 @@ class NgcEmulator:
         self._kind_counts: Counter[str] = Counter()
         self._model_calls: Counter[str] = Counter()
         self._page_calls: Counter[int] = Counter()
-        self._page_starts: dict[int, list[float]] = {}
         self._in_flight = 0
         self._in_flight_by_kind: Counter[str] = Counter()
         self._max_in_flight = 0
@@ -1046,10 +978,6 @@ class NgcEmulator:
         self.stop()
 
     @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
     def port(self) -> int:
         if self._address is None:
             raise RuntimeError("NgcEmulator is not started")
@@ -1061,24 +989,6 @@ class NgcEmulator:
         if self._address is None:
             raise RuntimeError("NgcEmulator is not started")
         return f"http://{self._address[0]}:{self._address[1]}"
-
-    # ---- URL helpers
-
-    def catalog_url(self, page: int = 0, page_size: int = 100, org: str = "nim") -> str:
-        q = json.dumps({"query": f"orgName:{org}", "page": page, "pageSize": page_size})
-        return f"{self.url}{CATALOG_PATH}?{urlencode({'q': q})}"
-
-    @property
-    def key_url(self) -> str:
-        return self.url + KEY_PATH
-
-    def repo_url(self, model: EmulatedModel | str) -> str:
-        m = self._models[model] if isinstance(model, str) else model
-        parts = [f"/v2/org/{quote(m.org, safe='')}"]
-        if m.team is not None:
-            parts.append(f"/team/{quote(m.team, safe='')}")
-        parts.append(f"/repos/{quote(m.name, safe='')}?resolve-labels=true")
-        return self.url + "".join(parts)
 
     # ---- models
 
@@ -1159,22 +1069,10 @@ class NgcEmulator:
     def fault_key(self, *faults: Fault) -> None:
         self._queue(("key", None), faults)
 
-    def fault_key_forever(self, fault: Fault | None) -> None:
-        self._set_forever(("key", None), fault)
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._queued.clear()
-            self._forever.clear()
-
     def pending_faults(self) -> int:
         """How many queued (non-forever) faults are not consumed yet."""
         with self._lock:
             return sum(len(q) for q in self._queued.values())
-
-    def reseed(self, seed: int) -> None:
-        with self._lock:
-            self._rng = random.Random(seed)
 
     def _queue(self, target: FaultTarget, faults: Sequence[Fault]) -> None:
         with self._lock:
@@ -1367,7 +1265,6 @@ class NgcEmulator:
     def _note_page(self, page: int, start: float) -> None:
         with self._stats:
             self._page_calls[page] += 1
-            self._page_starts.setdefault(page, []).append(start)
 
     def _note_model(self, name: str) -> None:
         with self._stats:
@@ -1389,7 +1286,6 @@ class NgcEmulator:
             self._kind_counts.clear()
             self._model_calls.clear()
             self._page_calls.clear()
-            self._page_starts.clear()
             self._max_in_flight = self._in_flight
             self._max_by_kind = Counter({k: v for k, v in self._in_flight_by_kind.items() if v})
             self._auth_failures = 0
@@ -1417,22 +1313,6 @@ class NgcEmulator:
     def page_calls(self) -> Counter[int]:
         with self._stats:
             return Counter(self._page_calls)
-
-    @property
-    def page_start_times(self) -> dict[int, list[float]]:
-        """``time.monotonic()`` at which each catalog page request arrived, per page."""
-        with self._stats:
-            return {p: list(ts) for p, ts in self._page_starts.items()}
-
-    @property
-    def in_flight(self) -> int:
-        with self._stats:
-            return self._in_flight
-
-    @property
-    def in_flight_by_kind(self) -> dict[str, int]:
-        with self._stats:
-            return {k: v for k, v in self._in_flight_by_kind.items() if v}
 
     @property
     def max_in_flight(self) -> int:
