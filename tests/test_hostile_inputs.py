@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,6 @@ class Bounded:
     code: int
     stdout: str
     stderr: str
-    seconds: float
     max_rss_mib: float
 
 
@@ -51,7 +49,6 @@ def run_bounded(
     """Run ``nimgen args`` under an address-space limit; kill it (and fail) after ``timeout``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         report = Path(tempfile.mkdtemp()) / "peak-rss"
-        started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
             env=clean_env(key),
@@ -66,14 +63,13 @@ def run_bounded(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
-        seconds = time.monotonic() - started
         texts = []
         for handle in (out, err):
             handle.seek(0)
             texts.append(handle.read().decode("utf-8", "replace"))
     peak_kib = int(report.read_text())
     shutil.rmtree(report.parent)
-    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
+    return Bounded(proc.returncode, texts[0], texts[1], peak_kib / 1024)
 
 
 def one_line_error(run: Bounded) -> str:
@@ -146,59 +142,44 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
-def reader_commands(source: Path, out: Path) -> dict[str, list[str]]:
-    """Every offline reader of a models file (snapshot, ConfigMap or tree)."""
+def commands(target: Path, out: Path, emulator_url: str) -> dict[str, list[str]]:
+    """Every reader of a file the user names, reading ``target``."""
     sample = str(sample_path())
     return {
-        "render --from": ["render", "--from", str(source), "--output", str(out / "render")],
-        "airgap --from": [
-            "airgap",
-            "--from",
-            str(source),
-            "--mirror",
-            MIRROR,
-            "--output",
-            str(out / "ag"),
+        "render --from": ["render", "--from", str(target), "-o", str(out / "1")],
+        "airgap --from": ["airgap", "--mirror", MIRROR, "--from", str(target), "-o", f"{out}/2"],
+        "diff OLD": ["diff", str(target), sample],
+        "diff NEW": ["diff", sample, str(target)],
+        "--previous": [
+            *("generate", "--ngc-api-url", emulator_url, "--no-eu"),
+            *("--previous", str(target), "-o", str(out / "5")),
         ],
-        "diff OLD": ["diff", str(source), sample],
-        "diff NEW": ["diff", sample, str(source)],
+        "validate": ["validate", str(target)],
+        "--models-file": ["render", "-q", "--models-file", str(target), "-o", str(out / "3")],
+        "--eu-list": ["render", "-q", "--eu-list", str(target), "-o", str(out / "4")],
+        "--api-key-file": [
+            *("verify-key", "--ngc-api-url", emulator_url, "--api-key-file", str(target))
+        ],
     }
+
+
+MODEL_READERS = ["diff OLD", "diff NEW", "render --from", "airgap --from", "--previous"]
 
 
 # -- duplicate keys -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reader", ["render --from", "airgap --from", "diff OLD", "diff NEW"])
+@pytest.mark.parametrize("reader", MODEL_READERS)
 def test_every_reader_refuses_a_duplicated_key_naming_file_line_and_key(
-    duplicated: tuple[Path, str], tmp_path: Path, reader: str
+    duplicated: tuple[Path, str], tmp_path: Path, ngc_emulator: NgcEmulator, reader: str
 ) -> None:
     path, key = duplicated
-    run = run_bounded(*reader_commands(path, tmp_path)[reader])
+    run = run_bounded(*commands(path, tmp_path, ngc_emulator.url)[reader], key=VALID_KEY)
     assert run.code == 2, run.stderr
-    assert one_line_error(run).startswith(
-        f"nimgen: error: {path}: line 8: duplicate key '{key}' in data (first at line 6)"
+    assert f"{path}: line 8: duplicate key '{key}' in data (first at line 6)" in (
+        one_line_error(run)
     )
-    assert not (tmp_path / "render").exists() and not (tmp_path / "ag").exists()
-
-
-def test_generate_previous_refuses_a_duplicated_key(
-    duplicated: tuple[Path, str], tmp_path: Path, ngc_emulator: NgcEmulator
-) -> None:
-    path, key = duplicated
-    run = run_bounded(
-        "generate",
-        "--ngc-api-url",
-        ngc_emulator.url,
-        "--no-eu",
-        "--previous",
-        str(path),
-        "--output",
-        str(tmp_path / "out"),
-        key=VALID_KEY,
-    )
-    assert run.code == 2, run.stderr
-    assert f"{path}: line 8: duplicate key '{key}' in data (first at line 6)" in one_line_error(run)
-    assert not (tmp_path / "out").exists()
+    assert not any((tmp_path / name).exists() for name in ("1", "2", "5"))
 
 
 def test_validate_refuses_a_duplicated_key(duplicated: tuple[Path, str]) -> None:
@@ -209,33 +190,27 @@ def test_validate_refuses_a_duplicated_key(duplicated: tuple[Path, str]) -> None
     assert f"{path}: {key}: duplicate key (lines 6 and 8)" in run.stdout
 
 
-def test_models_file_and_eu_list_refuse_duplicated_keys(tmp_path: Path) -> None:
+def test_models_file_eu_list_and_snapshot_refuse_duplicated_keys(tmp_path: Path) -> None:
     account = tmp_path / "account.yaml"
     account.write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
         "data:\n  models: '[\"llama-3.1-8b-instruct\"]'\n  models: '[\"phi-3\"]'\n"
     )
-    run = run_bounded("render", "-q", "--models-file", str(account), "-o", str(tmp_path / "a"))
-    assert run.code == 2
-    assert f"{account}: line 7: duplicate key 'models' in data (first at line 6)" in (
-        one_line_error(run)
-    )
     eu_list = tmp_path / "eu.json"
     eu_list.write_text('[{"name": "a", "resourceId": "nim/meta/a", "name": "b"}]')
-    run = run_bounded("render", "-q", "--eu-list", str(eu_list), "-o", str(tmp_path / "b"))
-    assert run.code == 2
-    assert f"{eu_list}: duplicate key 'name' in one JSON object" in one_line_error(run)
-
-
-def test_a_snapshot_with_a_duplicated_key_is_refused(tmp_path: Path) -> None:
-    text = sample_path().read_text()
-    path = tmp_path / "snapshot.json"
-    path.write_text(
-        text.replace('"kind": "NimgenSnapshot",', '"kind": "NimgenSnapshot",\n  "kind": "x",', 1)
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(
+        sample_path()
+        .read_text()
+        .replace('"kind": "NimgenSnapshot",', '"kind": "NimgenSnapshot",\n  "kind": "x",', 1)
     )
-    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "out"))
-    assert run.code == 2
-    assert f"{path}: duplicate key 'kind' in one JSON object" in one_line_error(run)
+    for args, says in (
+        (["--models-file", str(account)], f"{account}: line 7: duplicate key 'models' in data"),
+        (["--eu-list", str(eu_list)], f"{eu_list}: duplicate key 'name' in one JSON object"),
+        (["--from", str(snapshot)], f"{snapshot}: duplicate key 'kind' in one JSON object"),
+    ):
+        run = run_bounded("render", "-q", *args, "-o", str(tmp_path / "out"))
+        assert run.code == 2 and says in one_line_error(run), run.stderr
 
 
 # -- alias bombs ----------------------------------------------------------------------------
@@ -244,90 +219,28 @@ def test_a_snapshot_with_a_duplicated_key_is_refused(tmp_path: Path) -> None:
 ALIAS_MESSAGE = "line 7: the alias *a0 is refused: nimgen reads no YAML aliases"
 
 
-@pytest.mark.parametrize("reader", ["render --from", "airgap --from", "diff OLD", "diff NEW"])
-def test_an_alias_bomb_is_refused_fast_in_bounded_memory(
-    bomb: Path, tmp_path: Path, reader: str
+@pytest.mark.parametrize("reader", [*MODEL_READERS, "validate"])
+def test_an_alias_bomb_is_refused_in_bounded_memory(
+    bomb: Path, tmp_path: Path, ngc_emulator: NgcEmulator, reader: str
 ) -> None:
-    run = run_bounded(*reader_commands(bomb, tmp_path)[reader], limit=GIB, timeout=60)
-    assert run.code == 2, run.stderr
+    args = commands(bomb, tmp_path, ngc_emulator.url)[reader]
+    run = run_bounded(*args, limit=GIB, timeout=120, key=VALID_KEY)
+    assert run.code == 2, run.stdout + run.stderr
     assert f"{bomb}: {ALIAS_MESSAGE}" in one_line_error(run)
-    assert run.seconds < 10, run.seconds  # was 59 s and 3 GB (MemoryError under 1 GiB)
-    assert run.max_rss_mib < 256, run.max_rss_mib
-
-
-def test_validate_and_previous_refuse_an_alias_bomb(
-    bomb: Path, tmp_path: Path, ngc_emulator: NgcEmulator
-) -> None:
-    checked = run_bounded("validate", str(bomb), limit=GIB, timeout=60)
-    assert checked.code == 2, checked.stdout
-    assert one_line_error(checked).startswith(f"nimgen: error: {bomb}: {ALIAS_MESSAGE}")
-    assert checked.seconds < 10 and checked.max_rss_mib < 256
-    previous = run_bounded(
-        "generate",
-        "--ngc-api-url",
-        ngc_emulator.url,
-        "--no-eu",
-        "--previous",
-        str(bomb),
-        "--output",
-        str(tmp_path / "out"),
-        key=VALID_KEY,
-        limit=GIB,
-        timeout=60,
-    )
-    assert previous.code == 2, previous.stderr
-    assert f"{bomb}: {ALIAS_MESSAGE}" in one_line_error(previous)
+    assert run.max_rss_mib < 256, run.max_rss_mib  # was 3 GB (MemoryError under 1 GiB)
 
 
 # -- FIFOs and devices ------------------------------------------------------------------------
 
 
-def file_option_commands(target: Path, out: Path, emulator_url: str) -> dict[str, list[str]]:
-    sample = str(sample_path())
-    return {
-        "render --from": ["render", "--from", str(target), "-o", str(out / "1")],
-        "airgap --from": ["airgap", "--mirror", MIRROR, "--from", str(target), "-o", f"{out}/2"],
-        "diff": ["diff", sample, str(target)],
-        "validate": ["validate", str(target)],
-        "--models-file": ["render", "-q", "--models-file", str(target), "-o", str(out / "3")],
-        "--eu-list": ["render", "-q", "--eu-list", str(target), "-o", str(out / "4")],
-        "--previous": [
-            "generate",
-            "--ngc-api-url",
-            emulator_url,
-            "--no-eu",
-            "--previous",
-            str(target),
-            "-o",
-            str(out / "5"),
-        ],
-        "--api-key-file": [
-            "verify-key",
-            "--ngc-api-url",
-            emulator_url,
-            "--api-key-file",
-            str(target),
-        ],
-    }
-
-
-OPTIONS = [
-    "render --from",
-    "airgap --from",
-    "diff",
-    "validate",
-    "--models-file",
-    "--eu-list",
-    "--previous",
-    "--api-key-file",
-]
-
-
-@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize(
+    "option",
+    [*MODEL_READERS[1:], "validate", "--models-file", "--eu-list", "--api-key-file"],
+)
 def test_a_fifo_given_to_any_file_option_is_refused_not_waited_on(
     fifo: Path, tmp_path: Path, ngc_emulator: NgcEmulator, option: str
 ) -> None:
-    args = file_option_commands(fifo, tmp_path, ngc_emulator.url)[option]
+    args = commands(fifo, tmp_path, ngc_emulator.url)[option]
     run = run_bounded(*args, key=VALID_KEY, timeout=60)  # a plain read would never return
     assert run.code == 2, run.stdout + run.stderr
     line = one_line_error(run)
@@ -338,7 +251,7 @@ def test_a_fifo_given_to_any_file_option_is_refused_not_waited_on(
 def test_dev_zero_is_refused_not_read_forever(
     tmp_path: Path, ngc_emulator: NgcEmulator, option: str
 ) -> None:
-    args = file_option_commands(Path("/dev/zero"), tmp_path, ngc_emulator.url)[option]
+    args = commands(Path("/dev/zero"), tmp_path, ngc_emulator.url)[option]
     run = run_bounded(*args, key=VALID_KEY, timeout=60)
     assert run.code == 2
     assert "/dev/zero" in one_line_error(run) and "is a character device" in run.stderr
@@ -417,84 +330,7 @@ def test_deep_nesting_is_a_usage_error_not_a_crash(
         assert says in one_line_error(run), (args, run.stderr)
 
 
-# -- a models file that selects nothing --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "says"),
-    [
-        ("# all commented out\n", "names no model"),
-        ("[]\n", "names no model"),
-        ('{"llama-3.1-8b-instruct": 1}', "is a JSON object"),
-    ],
-    ids=["comments", "empty-list", "object"],
-)
-def test_a_models_file_selecting_nothing_ships_nothing(
-    tmp_path: Path, content: str, says: str
-) -> None:
-    path = tmp_path / "models.txt"
-    path.write_text(content)
-    run = run_bounded("render", "-q", "--models-file", str(path), "-o", str(tmp_path / "out"))
-    assert run.code == 2  # it used to ship all 186 models
-    line = one_line_error(run)
-    assert str(path) in line and says in line
-    assert not (tmp_path / "out").exists()
-
-
-# -- leftovers of a killed run ------------------------------------------------------------------
-
-_KILLED_WRITER = """
-import os, sys
-from pathlib import Path
-from nimgen.tree import write as output
-staging = output._make_temp_dir(Path(sys.argv[1]) / "out")
-(staging / "half-written.yaml").write_bytes(b"half")
-print(staging.name, flush=True)
-os.kill(os.getpid(), 9)
-"""
-
-
-def test_the_next_run_removes_what_a_killed_run_left_and_says_so(tmp_path: Path) -> None:
-    killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_WRITER, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    leftover = killed.stdout.strip()
-    assert leftover.startswith(".nimgen-tmp-") and (tmp_path / leftover).is_dir()
-    run = run_bounded("render", "-o", str(tmp_path / "out"), "--json")
-    assert run.code == 0, run.stderr
-    warnings = [line for line in run.stderr.splitlines() if leftover in line]
-    said = f"removed 1 temporary path(s) an interrupted nimgen run left in {tmp_path}: {leftover}"
-    assert warnings == [f"warning: {said}"]
-    assert said in json.loads(run.stdout)["warnings"]  # a warning of the run, in --json too
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-
-
 # -- the key ---------------------------------------------------------------------------------------
-
-
-def test_a_key_file_with_a_byte_order_mark_is_accepted(
-    tmp_path: Path, ngc_emulator: NgcEmulator
-) -> None:
-    key_file = tmp_path / "key"
-    key_file.write_bytes(b"\xef\xbb\xbf" + VALID_KEY.encode() + b"\r\n")
-    key_file.chmod(0o600)
-    run = run_bounded(
-        "verify-key", "--ngc-api-url", ngc_emulator.url, "--api-key-file", str(key_file)
-    )
-    assert run.code == 0, run.stderr  # it used to say "not a personal key (legacy)"
-
-
-def test_a_non_ascii_key_is_a_usage_error(ngc_emulator: NgcEmulator) -> None:
-    run = run_bounded("verify-key", "--ngc-api-url", ngc_emulator.url, key="nvapi-caf\u00e9-0000")
-    assert run.code == 2  # it used to be an internal error (exit 1)
-    assert "contains non-ASCII characters" in one_line_error(run)
-    assert "caf\u00e9" not in run.stderr + run.stdout
 
 
 def test_a_case_changed_key_echoed_in_an_error_is_redacted(

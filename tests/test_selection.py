@@ -90,27 +90,7 @@ def test_a_models_file_that_selects_nothing_is_refused(
     assert info.value.exit_code == 2
 
 
-def test_a_configmap_models_file_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "account.yaml"
-    path.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
-        "data:\n  models: '[\"a\"]'\n  models: '[\"b\"]'\n"
-    )
-    with pytest.raises(BadInput, match=rf"^{path}: line 7: duplicate key 'models' in data"):
-        read_models_file(path)
-
-
 def test_a_json_configmap_models_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "account.json"
     path.write_text('{"kind": "ConfigMap", "data": {"models": "[\\"a\\", \\"b\\"]"}}')
     assert read_models_file(path) == ("a", "b")
-
-
-def test_a_models_file_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
-    import os
-
-    fifo = tmp_path / "models"
-    os.mkfifo(fifo)
-    # Opened without blocking; a plain open() would wait for a writer forever.
-    with pytest.raises(BadInput, match=r"cannot read the models file .*: is a named pipe"):
-        read_models_file(fifo)

@@ -19,8 +19,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nimgen.catalog import CONFIGMAP_KEY_MAX, ModelRecord, configmap_key_problem
-from nimgen.catalog_schema import record_from
+from nimgen.catalog import ModelRecord
+from nimgen.names import CONFIGMAP_KEY_MAX, configmap_key_problem
 from nimgen.tree.configmap import render_configmap
 from nimgen.tree.layout import render_tree
 from nimgen.tree.template import render_template
@@ -71,7 +71,7 @@ def test_render_then_parse_gives_back_every_record(batch: list[ModelRecord]) -> 
 @settings(max_examples=100, deadline=None)
 def test_a_record_survives_validation_after_the_round_trip(record: ModelRecord) -> None:
     (value,) = _read_back(render_configmap([record]).text).values()
-    assert record_from(value) == record
+    assert ModelRecord.model_validate(value) == record
 
 
 HOSTILE = [

@@ -10,18 +10,14 @@ deep nesting and oversized files are refused unread.
 Every finding is a ``Problem`` printed as ``FILE: key: what is wrong``, where
 ``key`` is the model's key in ``data`` or the path of the field
 (``metadata.name``). Warnings do not make a file invalid.
-
-This package is imported by ``nimgen validate``, which must start fast: it
-imports neither httpx nor rich.
 """
 
 from __future__ import annotations
 
-from nimgen.validate.checker import CONFIGMAP_FIELDS, validate_file, validate_text
+from nimgen.validate.checker import validate_file, validate_text
 from nimgen.validate.results import FileResult, Problem, exit_code
 
 __all__ = [
-    "CONFIGMAP_FIELDS",
     "FileResult",
     "Problem",
     "exit_code",

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from nimgen.catalog import SCHEMA_VERSION, ModelRecord
-from nimgen.catalog_schema import record_from_json
 from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
 from nimgen.report.validate import entry_messages, json_type, quoted, yaml_type
@@ -178,7 +177,7 @@ class _Checker:
         name = raw.get("name")
         record: ModelRecord | None = None
         try:
-            record = record_from_json(value)
+            record = ModelRecord.model_validate(raw)
         except ValidationError as exc:
             for message in entry_messages(exc):
                 if key_problem is not None and name == key and message.startswith("'name':"):

@@ -1,17 +1,28 @@
-"""NGC's answers turned into records: real answers from tests/fixtures/ngc, and odd shapes."""
+"""NGC's answers turned into records and digests: real ones (tests/fixtures/ngc), odd shapes."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from nimgen.catalog import ImageDigest
 from nimgen.collection import CatalogEntry
-from nimgen.ngc import Final, Transient, parse_catalog_page, record_from_answer
+from nimgen.ngc import Final, Transient, digests_from_answer, parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
+
+
+def page_of(*resources: Any, page: int = 0) -> dict[str, Any]:
+    return {
+        "resultTotal": len(resources),
+        "resultPageTotal": 1,
+        "params": {"page": page},
+        "results": [{"groupValue": "CONTAINER", "resources": list(resources)}],
+    }
 
 
 def test_real_catalog_page_parses() -> None:
@@ -25,24 +36,10 @@ def test_real_catalog_page_parses() -> None:
 
 
 def test_catalog_entry_shapes() -> None:
-    body = {
-        "resultTotal": 3,
-        "resultPageTotal": 1,
-        "params": {"page": 0},
-        "results": [
-            {
-                "groupValue": "CONTAINER",
-                "resources": [
-                    {"resourceId": "nim/solo", "name": "solo", "attributes": []},
-                    {"resourceId": "a/b/c/d", "name": "d"},
-                    {"name": "no-id"},
-                ],
-            }
-        ],
-    }
-    page = parse_catalog_page(body, 0)
+    solo = {"resourceId": "nim/solo", "name": "solo", "attributes": []}
+    page = parse_catalog_page(page_of(solo, {"resourceId": "a/b/c/d", "name": "d"}, {}), 0)
     assert page.entries[0].team is None and page.entries[0].latest_tag is None
-    assert {f.name for f in page.invalid} == {"d", "no-id"}
+    assert [f.name for f in page.invalid] == ["d", "catalog page 0 item 2"]
     assert page.listed == 3
 
 
@@ -52,46 +49,24 @@ def test_a_malformed_page_is_worth_another_read(body: object) -> None:
         parse_catalog_page(body, 4)
 
 
-def test_real_model_answer_becomes_a_record() -> None:
-    body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
-    record = record_from_answer(body, ENTRY)
-    assert record.name == "llama-3.1-8b-instruct"
-    assert record.tags[0] == "1.2.2" and record.tags[-1] == "latest"
-    assert record.euRestricted is False
-    body["tags"] = "not-a-list"
-    with pytest.raises(Final, match="tags"):
-        record_from_answer(body, ENTRY)
-
-
-def test_a_malformed_resource_is_named_in_pydantic_s_words() -> None:
-    # The words pydantic always gave, now that it reads only what the plain checks refuse.
-    body = {
-        "resultTotal": 4,
-        "resultPageTotal": 1,
-        "params": {"page": 2},
-        "results": [
-            {
-                "groupValue": "CONTAINER",
-                "resources": [
-                    {"resourceId": "nim/x", "name": "x", "attributes": [5]},
-                    7,
-                    {"resourceId": "nim/y", "name": "y", "displayName": 3},
-                    {"resourceId": "nim/z", "name": "z", "attributes": [{"key": "a"}]},
-                ],
-            }
-        ],
-    }
-    page = parse_catalog_page(body, 2)
+def test_a_malformed_resource_fails_that_model_by_name() -> None:
+    resources = (
+        {"resourceId": "nim/x", "name": "x", "attributes": [5]},
+        7,
+        {"resourceId": "nim/y", "name": "y", "displayName": 3},
+        {"resourceId": "nim/z", "name": "z", "attributes": [{"key": "a"}]},
+    )
+    page = parse_catalog_page(page_of(*resources, page=2), 2)
     assert [(f.name, f.reason, f.resource_id) for f in page.invalid] == [
         (
             "x",
             "catalog entry: attributes.0: Input should be a valid dictionary or instance of "
-            "_Attribute",
+            "Attribute",
             "nim/x",
         ),
         (
             "catalog page 2 item 1",
-            "catalog entry: answer: Input should be a valid dictionary or instance of _Resource",
+            "catalog entry: document: Input should be a valid dictionary or instance of Resource",
             "",
         ),
         ("y", "catalog entry: displayName: Input should be a valid string", "nim/y"),
@@ -99,28 +74,88 @@ def test_a_malformed_resource_is_named_in_pydantic_s_words() -> None:
     assert [e.name for e in page.entries] == ["z"] and page.listed == 4
 
 
-def test_a_malformed_page_or_answer_is_named_in_pydantic_s_words() -> None:
-    body = {"resultTotal": 1, "resultPageTotal": "x", "results": None}
-    with pytest.raises(Transient) as page:
-        parse_catalog_page(body, 4)
-    assert str(page.value) == (
-        "catalog page 4 is malformed: resultPageTotal: Input should be a valid integer, "
-        "unable to parse string as an integer; params: Field required; "
-        "results: Input should be a valid list"
+def test_real_model_answer_becomes_a_record() -> None:
+    body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
+    record = record_from_answer(body, ENTRY)
+    assert record.name == "llama-3.1-8b-instruct"
+    assert record.tags[0] == "1.2.2" and record.tags[-1] == "latest"
+    assert record.euRestricted is False
+    for changes, says in (
+        ({"tags": "not-a-list"}, "answer failed validation: tags: Input should be a valid tuple"),
+        ({"namespace": "", "tags": []}, "namespace: String should have at least 1 character (and"),
+        ({"latestTag": "9"}, "latestTag '9' is not among the model's tags"),
+        ({"name": "a/b"}, "'a/b' is not a valid ConfigMap key"),
+    ):
+        with pytest.raises(Final) as failed:
+            record_from_answer({**body, **changes}, ENTRY)
+        assert says in str(failed.value)
+
+
+# --- image digests: the latest tag's, from latestArchitectureVariants -------------------
+
+
+def sha(char: str) -> str:
+    return "sha256:" + char * 64
+
+
+def variant(architecture: Any = "amd64", os: Any = "linux", digest: Any = None) -> dict[str, Any]:
+    return {"architecture": architecture, "os": os, "digest": digest or sha("a"), "rating": "A"}
+
+
+def test_the_real_answer_gives_the_latest_tags_digest() -> None:
+    body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
+    assert digests_from_answer(body, body["latestTag"]) == (
+        ImageDigest(
+            tag="1.2.2",
+            architecture="amd64",
+            os="linux",
+            digest="sha256:e990eb6915c0917509318942bb5440291b0a2d498bdd6f2ebc1b8dfc4580f2d4",
+        ),
     )
-    answer = {
-        "name": "m",
-        "displayName": "M",
-        "shortDescription": "",
-        "namespace": "",
-        "tags": [],
-        "latestTag": "\ud800",
-        "updatedDate": "2025",
-    }
-    with pytest.raises(Final) as model:
-        record_from_answer(answer, ENTRY)
-    assert str(model.value) == (
-        "answer failed validation: namespace: String should have at least 1 character; "
-        "tags: List should have at least 1 item after validation, not 0; "
-        "latestTag: Input should be a valid string, unable to parse raw data as a unicode string"
-    )
+
+
+def test_multi_arch_gives_one_digest_per_platform_in_order() -> None:
+    body = {"latestArchitectureVariants": [variant("arm64", digest=sha("b")), variant("amd64")]}
+    found = digests_from_answer(body, "1.0")
+    assert [(d.tag, d.platform, d.digest) for d in found] == [
+        ("1.0", "linux/amd64", sha("a")),
+        ("1.0", "linux/arm64", sha("b")),
+    ]
+    assert len(digests_from_answer({"latestArchitectureVariants": [variant()] * 2}, "1")) == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not-an-object",
+        None,
+        {"os": "linux", "digest": sha("c")},  # no architecture
+        variant(os=None),
+        variant(digest="md5:abc"),
+        variant(digest="sha256:" + "C" * 64),  # upper-case hex is not an OCI sha256 digest
+        variant(digest="sha256:" + "c" * 63),
+        variant(digest=12),
+        variant(architecture=""),
+        variant(architecture="amd 64"),
+        variant(architecture=["amd64"]),
+    ],
+)
+def test_a_malformed_variant_is_skipped_never_fatal(bad: Any) -> None:
+    body = {"latestArchitectureVariants": [bad, variant("arm64", digest=sha("d"))]}
+    found = digests_from_answer(body, "1.0")
+    assert [(d.platform, d.digest) for d in found] == [("linux/arm64", sha("d"))]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"latestArchitectureVariants": None},
+        {"latestArchitectureVariants": {"amd64": sha("a")}},
+        [],
+        # two different digests for one platform: nothing is guessed
+        {"latestArchitectureVariants": [variant(), variant(digest=sha("e"))]},
+    ],
+)
+def test_no_usable_variants_means_no_digests(body: Any) -> None:
+    assert digests_from_answer(body, "1.0") == ()

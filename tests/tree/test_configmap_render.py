@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from nimgen.catalog import ModelRecord
-from nimgen.catalog_schema import record_from_json
 from nimgen.tree.configmap import (
     ANNOTATION_COUNT,
     ANNOTATION_DIGEST,
@@ -17,7 +16,7 @@ from nimgen.tree.configmap import (
     render_configmap,
 )
 from nimgen.tree.layout import TREE_FILES, render_tree
-from nimgen.yamlout import dump, quote
+from nimgen.yamlout import dump
 from tests.support.model_records import make_record
 
 
@@ -69,7 +68,7 @@ def test_hostile_strings_round_trip() -> None:
     hostile = 'quote " back\\slash: colon # hash\nnewline\ttab ünïcødé 😀 \u2028 end'
     record = make("m", displayName=hostile, shortDescription="- [a]: {b}", tags=("1.0", "a: b"))
     parsed = yaml.safe_load(render_configmap([record]).text)
-    assert record_from_json(parsed["data"]["m"]) == record
+    assert ModelRecord.model_validate_json(parsed["data"]["m"]) == record
 
 
 def test_configmap_contract() -> None:
@@ -111,7 +110,7 @@ def test_duplicate_names_refused() -> None:
 
 
 def test_quote_escapes() -> None:
-    assert yaml.safe_load(quote("a\x00b\x7f\u2029")) == "a\x00b\x7f\u2029"
+    assert yaml.safe_load(dump({"k": "a\x00b\x7f\u2029"})) == {"k": "a\x00b\x7f\u2029"}
     assert dump({"k": []}) == "k: []\n"
 
 
