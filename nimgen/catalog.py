@@ -10,9 +10,12 @@ from NGC's answers are, and ``nimgen schema`` prints the very rules ``validate``
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal, Self, get_args
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +28,7 @@ from pydantic import (
 )
 
 from nimgen.names import CONFIGMAP_KEY_MAX, CONFIGMAP_KEY_SCHEMA_PATTERN, configmap_key_problem
-from nimgen.tags import canonical_tags
+from nimgen.tags import TAG_PATTERN, canonical_tags, tag_problem
 
 SCHEMA_VERSION = "1"
 SNAPSHOT_KIND = "NimgenSnapshot"
@@ -33,6 +36,31 @@ SNAPSHOT_VERSION = 1
 
 DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
 PLATFORM_PART_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+# A catalog resource is org/name or org/team/name; a model's namespace is its org[/team].
+NAMESPACE_PATTERN = r"[^/]+(?:/[^/]+)?"
+_NAMESPACE = re.compile(NAMESPACE_PATTERN)
+_RESOURCE_ID = re.compile(rf"({NAMESPACE_PATTERN})/([^/]+)")
+
+
+def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic check from a rule that says why a value is refused (or None)."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _namespace_problem(namespace: str) -> str | None:
+    return None if _NAMESPACE.fullmatch(namespace) else f"{namespace!r} is not org or org/team"
+
+
+Tag = Annotated[
+    StrictStr, _checked(tag_problem), Field(json_schema_extra={"pattern": f"^{TAG_PATTERN}$"})
+]
 
 
 class Value(BaseModel):
@@ -54,18 +82,20 @@ class ModelRecord(Value):
 
     model_config = ConfigDict(title="NIM model entry (schema version 1)")
 
-    name: StrictStr = Field(
+    # The rules of name, namespace and tags are checked by their functions (whose messages
+    # name the value), and stated for the JSON Schema.
+    name: Annotated[StrictStr, _checked(configmap_key_problem)] = Field(
         description="The model's name; equals its ConfigMap key.",
-        # Checked by _name_is_key (for a clearer message); stated for the JSON Schema.
         json_schema_extra={"pattern": CONFIGMAP_KEY_SCHEMA_PATTERN, "maxLength": CONFIGMAP_KEY_MAX},
     )
     displayName: StrictStr = Field(description="Human-readable name.")
     shortDescription: StrictStr = Field(description="One-paragraph description.")
-    namespace: StrictStr = Field(
+    namespace: Annotated[StrictStr, _checked(_namespace_problem)] = Field(
         description="Registry namespace, org/team; the image is nvcr.io/{namespace}/{name}:{tag}.",
         min_length=1,
+        json_schema_extra={"pattern": f"^{NAMESPACE_PATTERN}$"},
     )
-    tags: tuple[StrictStr, ...] = Field(
+    tags: tuple[Tag, ...] = Field(
         description="Image tags, canonical order, de-duplicated; holds latestTag.", min_length=1
     )
     latestTag: StrictStr = Field(description="The tag NGC marks as latest.", min_length=1)
@@ -73,14 +103,6 @@ class ModelRecord(Value):
     euRestricted: StrictBool = Field(
         description="True when NGC refuses the model to callers in the EU (HTTP 451)."
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_key(cls, value: str) -> str:
-        problem = configmap_key_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
 
     @model_validator(mode="after")
     def _latest_in_tags(self) -> Self:
@@ -187,10 +209,19 @@ class Snapshot(Value):
 
 def resource_parts(resource_id: str) -> tuple[str, str] | None:
     """``(namespace, name)`` of ``org/name`` or ``org/team/name``; None for anything else."""
-    parts = resource_id.split("/")
-    if len(parts) not in (2, 3) or not all(parts):
+    match = _RESOURCE_ID.fullmatch(resource_id)
+    return None if match is None else (match[1], match[2])
+
+
+def resource_problem(resource_id: str, record: ModelRecord) -> str | None:
+    """Why ``record`` is not the model its catalog resource names (its name the resourceId's
+    last segment, its namespace the org/team before it), or None."""
+    if resource_id == f"{record.namespace}/{record.name}":
         return None
-    return "/".join(parts[:-1]), parts[-1]
+    return (
+        f"namespace {record.namespace!r} and name {record.name!r} are not those of its "
+        f"catalog resource {resource_id!r}"
+    )
 
 
 def record_json_schema() -> dict[str, Any]:

@@ -21,9 +21,10 @@ from nimgen.catalog import (
     Snapshot,
     SnapshotModel,
     SnapshotSource,
+    resource_problem,
 )
 from nimgen.collection import Collection, ProgressHook
-from nimgen.errors import BadInput, validation_reason
+from nimgen.errors import BadInput, RunFailed, validation_reason
 from nimgen.files import (
     JSON_MAX_BYTES,
     MIB,
@@ -92,14 +93,31 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
     try:
         snapshot = Snapshot.model_validate(document)
     except ValidationError as exc:
-        raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
+        raise BadInput(f"{path}: invalid snapshot: {_where(document, exc)}") from None
     seen: set[str] = set()
     for model in snapshot.models:
-        if model.record.name in seen:
-            raise BadInput(f"{path}: the model {model.record.name!r} appears twice")
-        seen.add(model.record.name)
+        name = model.record.name
+        if name in seen:
+            raise BadInput(f"{path}: the model {name!r} appears twice")
+        seen.add(name)
+        problem = resource_problem(model.catalog.resourceId, model.record)
+        if problem is not None:
+            raise BadInput(f"{path}: invalid snapshot: model {name!r}: {problem}")
     source = snapshot.source
     return Loaded(path, "snapshot", snapshot.models, eu_facts=source.euFacts, api_url=source.apiUrl)
+
+
+def _where(document: dict[str, Any], exc: ValidationError) -> str:
+    """The first problem, led by the name of the model it is in (when it has one)."""
+    loc = exc.errors()[0]["loc"]
+    models = document.get("models")
+    if loc[:1] == ("models",) and len(loc) > 2 and isinstance(models, list):
+        model = models[int(loc[1])]
+        record = model.get("record") if isinstance(model, dict) else None
+        name = record.get("name") if isinstance(record, dict) else None
+        if isinstance(name, str):
+            return f"model {name!r}: {validation_reason(exc)}"
+    return validation_reason(exc)
 
 
 def _is_models_configmap(document: Any) -> bool:
@@ -186,10 +204,18 @@ class SnapshotFileSource:
 def snapshot_json(
     models: tuple[SnapshotModel, ...], *, api_url: str, fetched_at: str, eu_facts: str = "none"
 ) -> bytes:
-    """The snapshot document, deterministic for the same models and time."""
+    """The snapshot document, deterministic for the same models and time; ``RunFailed`` when
+    it is larger than ``load_models`` reads back (the one limit of both)."""
     snapshot = Snapshot(
         source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
         models=tuple(sorted(models, key=lambda m: m.record.name)),
     )
     document = snapshot.as_json_dict()
-    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    data = (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    if len(data) > JSON_MAX_BYTES:
+        raise RunFailed(
+            f"the snapshot of {len(models):,} models would be {len(data):,} bytes, over the "
+            f"{JSON_MAX_BYTES // MIB} MiB nimgen reads back: fetch fewer models (--models, "
+            "--exclude); nothing was written"
+        )
+    return data

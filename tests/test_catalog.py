@@ -1,6 +1,7 @@
 """nimgen.catalog: each value defined once, strict, frozen, and written back byte for byte."""
 
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -15,8 +16,10 @@ from nimgen.catalog import (
     SnapshotModel,
     record_json_schema,
 )
-from nimgen.snapshot import sample_path
-from tests.support.model_records import record_fields
+from nimgen.errors import RunFailed
+from nimgen.files import MIB
+from nimgen.snapshot import load_models, sample_path, snapshot_json
+from tests.support.model_records import make_record, record_fields
 
 VALID = record_fields("llama-3.1-8b-instruct")
 
@@ -40,19 +43,14 @@ def test_valid_record_keeps_contract_field_order() -> None:
         ({"namespace": ""}, "at least 1 character"),
         ({"displayName": 3}, "valid string"),
         ({"extra": 1}, "Extra inputs"),
+        ({"updatedDate": None}, "updatedDate\n  Field required"),
     ],
 )
 def test_invalid_records_are_refused(changes: dict[str, object], fragment: str) -> None:
+    data = {k: v for k, v in {**VALID, **changes}.items() if v is not None}
     with pytest.raises(ValidationError) as info:
-        ModelRecord.model_validate_json(json.dumps({**VALID, **changes}))
+        ModelRecord.model_validate_json(json.dumps(data))
     assert fragment in str(info.value)
-
-
-def test_missing_field_is_refused() -> None:
-    data = dict(VALID)
-    del data["updatedDate"]
-    with pytest.raises(ValidationError, match="updatedDate"):
-        ModelRecord.model_validate(data)
 
 
 def test_json_schema_lists_the_eight_fields() -> None:
@@ -90,3 +88,20 @@ def test_the_other_values_keep_their_rules() -> None:
 def test_the_sample_snapshot_reads_and_writes_back_the_same_document() -> None:
     document = json.loads(sample_path().read_text(encoding="utf-8"))
     assert Snapshot.model_validate(document).as_json_dict() == document
+
+
+def test_fetch_never_writes_a_snapshot_nimgen_cannot_read_back(tmp_path: Path) -> None:
+    def models(count: int) -> tuple[SnapshotModel, ...]:  # a MiB of description each
+        records = (make_record(f"m{i:02d}", shortDescription="x" * MIB) for i in range(count))
+        return tuple(
+            SnapshotModel(record=r, catalog=CatalogFacts(resourceId=f"nim/test/{r.name}"))
+            for r in records
+        )
+
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(snapshot_json(models(15), api_url="http://x", fetched_at="t"))
+    assert len(load_models(path).models) == 15  # under the one limit: read back
+    with pytest.raises(RunFailed) as refused:
+        snapshot_json(models(17), api_url="http://x", fetched_at="t")
+    assert refused.value.message.startswith("the snapshot of 17 models would be 17,")
+    assert "over the 16 MiB nimgen reads back: fetch fewer models" in refused.value.message

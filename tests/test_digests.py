@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
+from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
 from nimgen.cli import main
 from nimgen.errors import BadInput
 from nimgen.snapshot import load_models, sample_path, snapshot_json
@@ -30,19 +28,10 @@ from tests.support.ngc_emulator import (
     fake_digest,
     load_fixture_models,
 )
-from tests.support.nimgen_runner import kustomize, run_nimgen, tree_bytes
+from tests.support.nimgen_runner import run_nimgen, tree_bytes
 
 MIRROR = "registry.example.com:5000/mirror"
 N = 30
-AIRGAP_FILES = {
-    "configmap.yaml",
-    "imagetagmirrorset.yaml",
-    "imagedigestmirrorset.yaml",
-    "kustomization.yaml",
-    "odhdashboardconfig-patch.yaml",
-    "imageset-config.yaml",
-    "images.txt",
-}
 
 
 def sha(char: str) -> str:
@@ -56,68 +45,46 @@ def variant(architecture: str, digest: str) -> dict[str, str]:
 # --- the snapshot model --------------------------------------------------------------------
 
 
-def record(name: str = "a", tags: tuple[str, ...] = ("1.1", "1.0")) -> ModelRecord:
-    return make_record(
-        name,
-        displayName=name.upper(),
-        shortDescription="A model.",
-        namespace="nim/meta",
-        tags=tags,
-        latestTag=tags[0],
-    )
-
-
-def snap(r: ModelRecord, *digests: ImageDigest) -> SnapshotModel:
+def snap(name: str, *digests: ImageDigest) -> SnapshotModel:
+    record = make_record(name, namespace="nim/meta", tags=("1.1", "1.0"), latestTag="1.1")
     return SnapshotModel(
-        record=r, catalog=CatalogFacts(resourceId=f"nim/meta/{r.name}"), digests=digests
+        record=record, catalog=CatalogFacts(resourceId=f"nim/meta/{name}"), digests=digests
     )
 
 
-def test_snapshot_digests_are_sorted_checked_and_omitted_when_empty() -> None:
+def test_snapshot_digests_are_sorted_checked_and_omitted_when_empty(tmp_path: Path) -> None:
     arm = ImageDigest(tag="1.1", architecture="arm64", os="linux", digest=sha("b"))
     amd = ImageDigest(tag="1.1", architecture="amd64", os="linux", digest=sha("a"))
-    model = snap(record(), arm, amd)
+    model = snap("a", arm, amd)
     assert model.digests == (amd, arm)
     assert model.digests_of("1.1") == (amd, arm) and model.digests_of("1.0") == ()
     with pytest.raises(ValueError, match=re.escape("two digests for tag '1.1' on linux/amd64")):
-        snap(record(), amd, amd.replace(digest=sha("c")))
+        snap("a", amd, amd.replace(digest=sha("c")))
     with pytest.raises(ValueError, match=re.escape("tag '9.9', which is not among the tags")):
-        snap(record(), amd.replace(tag="9.9"))
-    with pytest.raises(ValueError):
-        ImageDigest(tag="1.1", architecture="amd64", os="linux", digest="sha256:xyz")
-
-    text = snapshot_json((snap(record("b")), model), api_url="http://x", fetched_at="t")
-    document = json.loads(text)
+        snap("a", amd.replace(tag="9.9"))
+    path = tmp_path / "snap.json"
+    path.write_bytes(snapshot_json((snap("b"), model), api_url="http://x", fetched_at="t"))
+    document = json.loads(path.read_text())
     assert "digests" not in document["models"][1]  # b, sorted after a
-    assert document["models"][0]["digests"] == [
-        {"tag": "1.1", "architecture": "amd64", "os": "linux", "digest": sha("a")},
-        {"tag": "1.1", "architecture": "arm64", "os": "linux", "digest": sha("b")},
-    ]
+    assert document["models"][0]["digests"] == [d.as_json_dict() for d in (amd, arm)]
+    assert load_models(path).models == (model, snap("b"))
+    path.write_text(path.read_text().replace(sha("a"), "sha256:nope"))
+    refused = "invalid snapshot: model 'a': models.0.digests.0.digest"
+    with pytest.raises(BadInput, match=re.escape(refused)):
+        load_models(path)
 
 
-def test_old_snapshots_without_digests_still_load_and_keep_their_bytes(tmp_path: Path) -> None:
-    sample = sample_path()
-    loaded = load_models(sample)
+def test_old_snapshots_without_digests_still_load_and_keep_their_bytes() -> None:
+    loaded = load_models(sample_path())
     assert len(loaded.models) == 186 and all(m.digests == () for m in loaded.models)
-    document = json.loads(sample.read_text())
+    source = json.loads(sample_path().read_text())["source"]
     again = snapshot_json(
         loaded.models,
-        api_url=document["source"]["apiUrl"],
-        fetched_at=document["source"]["fetchedAt"],
+        api_url=source["apiUrl"],
+        fetched_at=source["fetchedAt"],
         eu_facts=loaded.eu_facts,
     )
-    assert again == sample.read_bytes()
-    assert "digests" not in sample.read_text()
-
-
-def test_a_snapshot_with_a_corrupt_digest_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "snap.json"
-    good = snap(record(), ImageDigest(tag="1.1", architecture="amd64", os="linux", digest=sha("a")))
-    path.write_bytes(snapshot_json((good,), api_url="http://x", fetched_at="t"))
-    assert load_models(path).models == (good,)
-    path.write_text(path.read_text().replace(sha("a"), "sha256:nope"))
-    with pytest.raises(BadInput, match=re.escape("invalid snapshot: models.0.digests.0.digest")):
-        load_models(path)
+    assert again == sample_path().read_bytes() and b"digests" not in again
 
 
 # --- fetch against the emulator -----------------------------------------------------------
@@ -194,24 +161,15 @@ def test_fetch_records_the_latest_tags_digests(fetched: Fetched) -> None:
 def test_records_reused_through_previous_keep_their_digests(fetched: Fetched) -> None:
     again = fetched.tmp / "again.json"
     fetched.emu.reset_counters()
+    url, previous = fetched.emu.url, str(fetched.snapshot)
     result = run_nimgen(
-        "fetch",
-        "--ngc-api-url",
-        fetched.emu.url,
-        "-o",
-        str(again),
-        "--previous",
-        str(fetched.snapshot),
-        "--json",
+        *("fetch", "--ngc-api-url", url, "-o", str(again), "--previous", previous, "--json"),
         key=VALID_KEY,
     )
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["reused"] == N
+    assert result.code == 0 and json.loads(result.stdout)["reused"] == N, result.stderr
     assert fetched.emu.count("model") == 0
-    assert (
-        json.loads(again.read_text())["models"]
-        == json.loads(fetched.snapshot.read_text())["models"]
-    )
+    models = [json.loads(path.read_text())["models"] for path in (again, fetched.snapshot)]
+    assert models[0] == models[1]
 
 
 def without_digests(snapshot: Path, target: Path) -> Path:
@@ -249,35 +207,6 @@ def airgap(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     captured = capsys.readouterr()
     assert isinstance(caught.value.code, int)
     return caught.value.code, captured.out, captured.err
-
-
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
-def test_airgap_digests_end_to_end(fetched: Fetched, capsys: pytest.CaptureFixture[str]) -> None:
-    out, by_tag = fetched.tmp / "airgap", fetched.tmp / "airgap-by-tag"
-    skip = ("--exclude", fetched.malformed, "--exclude", fetched.missing, "--no-weights")
-    source = ("--from", str(fetched.snapshot))
-    code, _, stderr = airgap(capsys, *source, "-o", str(out), *skip, "--digests", "-q")
-    assert code == 0, stderr
-    assert {p.name for p in out.iterdir()} == AIRGAP_FILES
-    code, _, stderr = airgap(capsys, *source, "-o", str(by_tag), *skip, "-q")
-    assert code == 0, stderr
-    # The ConfigMap and the ImageTagMirrorSet are those of a run by tag.
-    for name in ("configmap.yaml", "imagetagmirrorset.yaml", "odhdashboardconfig-patch.yaml"):
-        assert (out / name).read_bytes() == (by_tag / name).read_bytes()
-    # Each tag reference, then its latest tag's digest references (by platform).
-    snapshot = {m.record.name: m for m in load_models(fetched.snapshot).models}
-    expected = []
-    for key, value in yaml.safe_load((out / "configmap.yaml").read_text())["data"].items():
-        entry = json.loads(value)
-        repository = f"nvcr.io/{entry['namespace']}/{key}"
-        for tag in entry["tags"]:
-            digests = snapshot[key].digests_of(tag)
-            expected.append([f"{repository}:{tag}", *(f"{repository}@{d.digest}" for d in digests)])
-    sources = [line.split(" ")[0] for line in (out / "images.txt").read_text().splitlines()]
-    assert sources == [reference for group in sorted(expected) for reference in group]
-    assert len([s for s in sources if f"/{fetched.multi}@" in s]) == 2  # amd64 and arm64
-    kinds = {d["kind"] for d in yaml.safe_load_all(kustomize(out)) if d}
-    assert kinds == {"ConfigMap", "ImageTagMirrorSet", "ImageDigestMirrorSet"}
 
 
 def test_airgap_digests_never_guesses(fetched: Fetched, capsys: pytest.CaptureFixture[str]) -> None:

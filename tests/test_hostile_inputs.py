@@ -1,13 +1,8 @@
-"""Hostile files given to every reader, through the installed ``nimgen`` as a user runs it.
+"""Hostile files and answers, through the installed ``nimgen`` as a user runs it.
 
-Each reader (``render --from``, ``airgap --from``, ``diff``, ``validate``,
-``generate --previous``, ``--models-file``, ``--eu-list``, ``--api-key-file``)
-goes through ``nimgen.files`` and ``nimgen.yamlio``; these tests hold each of them
-to the same answers: a duplicated key, an alias bomb, a FIFO or device, a huge
-file and deep nesting are each refused in one line (exit 2; ``validate`` names a
-duplicated key like its other findings, with file, line and key, and exits 2 for it,
-as for a file it will not read). Runs that could explode are made under an address-space
-limit and a timeout.
+Every reader of a file goes through ``nimgen.files`` and ``nimgen.yamlio``: a duplicated
+key, an alias bomb, a FIFO, a huge file and deep nesting are each refused in one line
+(exit 2). Runs that could explode are made under an address-space limit and a timeout.
 """
 
 from __future__ import annotations
@@ -27,8 +22,8 @@ import pytest
 
 from nimgen.snapshot import load_models, sample_path
 from tests.support import own_peak_rss
-from tests.support.fault_kit import nimgen_path
-from tests.support.ngc_emulator import VALID_KEY, NgcEmulator
+from tests.support.fault_kit import Nimgen, configmap_records, nimgen_path
+from tests.support.ngc_emulator import VALID_KEY, Fault, NgcEmulator
 from tests.support.nimgen_runner import clean_env
 
 GIB = 1 << 30
@@ -63,13 +58,12 @@ def run_bounded(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
-        texts = []
         for handle in (out, err):
             handle.seek(0)
-            texts.append(handle.read().decode("utf-8", "replace"))
+        stdout, stderr = (handle.read().decode("utf-8", "replace") for handle in (out, err))
     peak_kib = int(report.read_text())
     shutil.rmtree(report.parent)
-    return Bounded(proc.returncode, texts[0], texts[1], peak_kib / 1024)
+    return Bounded(proc.returncode, stdout, stderr, peak_kib / 1024)
 
 
 def one_line_error(run: Bounded) -> str:
@@ -113,17 +107,10 @@ def duplicated(tmp_path: Path, records: list[dict[str, object]]) -> tuple[Path, 
     """A ConfigMap whose first model is given twice (lines 6 and 8): PyYAML keeps the
     second silently, and with another model's value under that key, one model is lost."""
     first, second, third = records
+    key = str(first["name"])
     path = tmp_path / "duplicated.yaml"
-    path.write_text(
-        configmap(
-            [
-                (str(first["name"]), first),
-                (str(second["name"]), second),
-                (str(first["name"]), third),
-            ]
-        )
-    )
-    return path, str(first["name"])
+    path.write_text(configmap([(key, first), (str(second["name"]), second), (key, third)]))
+    return path, key
 
 
 @pytest.fixture
@@ -158,7 +145,11 @@ def commands(target: Path, out: Path, emulator_url: str) -> dict[str, list[str]]
         "--models-file": ["render", "-q", "--models-file", str(target), "-o", str(out / "3")],
         "--eu-list": ["render", "-q", "--eu-list", str(target), "-o", str(out / "4")],
         "--api-key-file": [
-            *("verify-key", "--ngc-api-url", emulator_url, "--api-key-file", str(target))
+            "verify-key",
+            "--ngc-api-url",
+            emulator_url,
+            "--api-key-file",
+            f"{target}",
         ],
     }
 
@@ -245,16 +236,7 @@ def test_a_fifo_given_to_any_file_option_is_refused_not_waited_on(
     assert run.code == 2, run.stdout + run.stderr
     line = one_line_error(run)
     assert str(fifo) in line and "is a named pipe (FIFO), not a regular file" in line
-
-
-@pytest.mark.parametrize("option", ["render --from", "validate", "--models-file", "--api-key-file"])
-def test_dev_zero_is_refused_not_read_forever(
-    tmp_path: Path, ngc_emulator: NgcEmulator, option: str
-) -> None:
-    args = commands(Path("/dev/zero"), tmp_path, ngc_emulator.url)[option]
-    run = run_bounded(*args, key=VALID_KEY, timeout=60)
-    assert run.code == 2
-    assert "/dev/zero" in one_line_error(run) and "is a character device" in run.stderr
+    # Devices too (tests/test_files.py): every reader goes through the one bounded reader.
 
 
 # -- huge inputs ------------------------------------------------------------------------------
@@ -298,9 +280,8 @@ def test_deep_nesting_is_a_usage_error_not_a_crash(
     tmp_path: Path, records: list[dict[str, object]]
 ) -> None:
     deep_json = tmp_path / "deep.json"
-    deep_json.write_text(
-        '{"kind": "NimgenSnapshot", "models": ' + "[" * 200_000 + "]" * 200_000 + "}"
-    )
+    deep = "[" * 200_000 + "]" * 200_000
+    deep_json.write_text(f'{{"kind": "NimgenSnapshot", "models": {deep}}}')
     deep_yaml = tmp_path / "deep.yaml"
     deep_yaml.write_text("apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 200_000 + "\n")
     record = records[0]
@@ -321,13 +302,37 @@ def test_deep_nesting_is_a_usage_error_not_a_crash(
         (["render", "--from", str(deep_entry)], str(record["name"])),
     ]
     for args, says in cases:
-        run = (
-            run_bounded(*args, "-o", str(tmp_path / "o"))
-            if args[0] == "render"
-            else (run_bounded(*args))
-        )
+        run = run_bounded(*args, *(["-o", str(tmp_path / "o")] if args[0] == "render" else []))
         assert run.code == 2, (args, run.stdout, run.stderr)
         assert says in one_line_error(run), (args, run.stderr)
+
+
+# -- answers that contradict their catalog resource ------------------------------------------
+
+
+def test_an_answer_that_renames_its_model_or_ships_a_hostile_tag_fails_that_model(
+    ngc_emulator: NgcEmulator, tmp_path: Path
+) -> None:
+    renamed, moved, tagged, *_ = sorted(m.name for m in ngc_emulator.models)
+    faults = {
+        renamed: Fault.wrong_fields(name="totally-different-model"),
+        moved: Fault.wrong_fields(namespace="evil/../../x y"),
+        tagged: Fault.wrong_fields(tags=["1.0 ; rm -rf /", "x\ny", "latest"], latestTag="latest"),
+    }
+    for name, fault in faults.items():
+        ngc_emulator.fault_model_forever(name, fault)
+    strict = Nimgen().generate(ngc_emulator, tmp_path / "strict")
+    assert strict.code == 1 and not (tmp_path / "strict").exists()
+    reasons = strict.failures()
+    assert set(reasons) == set(faults)
+    assert "'totally-different-model' are not those of its catalog resource" in reasons[renamed]
+    assert "'evil/../../x y' is not org or org/team" in reasons[moved]
+    assert "'1.0 ; rm -rf /' is not a valid image tag" in reasons[tagged]
+    partial = Nimgen().generate(ngc_emulator, tmp_path / "partial", "--allow-partial")
+    assert partial.code == 0, partial.stderr
+    shipped = configmap_records(tmp_path / "partial")
+    assert len(shipped) == len(ngc_emulator.models) - 3 and not set(faults) & set(shipped)
+    assert "totally-different-model" not in shipped
 
 
 # -- the key ---------------------------------------------------------------------------------------
@@ -343,18 +348,7 @@ def test_a_case_changed_key_echoed_in_an_error_is_redacted(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
         f"data:\n  {VALID_KEY.upper()}: 'not json'\n"
     )
-    run = run_bounded(
-        "generate",
-        "--ngc-api-url",
-        ngc_emulator.url,
-        "--no-eu",
-        "--previous",
-        str(previous),
-        "-o",
-        str(tmp_path / "out"),
-        "--json",
-        key=VALID_KEY,
-    )
+    run = run_bounded(*commands(previous, tmp_path, ngc_emulator.url)["--previous"], key=VALID_KEY)
     assert run.code == 2
     assert f"{previous}: ***: " in one_line_error(run)
     everything = (run.stdout + run.stderr).lower()

@@ -31,16 +31,6 @@ def test_models_file_formats(tmp_path: Path) -> None:
     assert selection.include == ("x*", "a", "b")
 
 
-@pytest.mark.parametrize(
-    "content", ['["a", 1]', "[not json", "kind: ConfigMap\ndata:\n  other: x\n", "kind: [\n"]
-)
-def test_bad_models_files(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "bad"
-    path.write_text(content)
-    with pytest.raises(BadInput, match=str(path)):
-        read_models_file(path)
-
-
 def test_missing_models_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="cannot read"):
         read_models_file(tmp_path / "nope")
@@ -57,29 +47,18 @@ def test_missing_models_file(tmp_path: Path) -> None:
         ("# only a comment\n# and another\n", "names no model"),
         ("[]", "names no model"),
         ("  [ ]  \n", "names no model"),
-        (
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  models: '[]'\n",
-            "names no model",
-        ),
+        ("kind: ConfigMap\nmetadata: {name: m}\ndata:\n  models: '[]'\n", "names no model"),
         ('{"llama-3.1-8b-instruct": true}', "is a JSON object"),
         ('{"models": ["a"]}', "is a JSON object"),
         ('["a", ""]', "non-empty strings"),
         ('["a", "a", {"x": 1, "x": 2}]', "duplicate key 'x'"),
-    ],
-    ids=[
-        "empty",
-        "blank",
-        "comments",
-        "empty-list",
-        "empty-list-spaced",
-        "empty-configmap",
-        "object",
-        "object-of-list",
-        "empty-name",
-        "duplicate-json-key",
+        ('["a", 1]', ""),
+        ("[not json", ""),
+        ("kind: ConfigMap\ndata:\n  other: x\n", ""),
+        ("kind: [\n", ""),
     ],
 )
-def test_a_models_file_that_selects_nothing_is_refused(
+def test_a_models_file_that_is_bad_or_selects_nothing_is_refused(
     tmp_path: Path, content: str, says: str
 ) -> None:
     path = tmp_path / "models"

@@ -39,24 +39,19 @@ def alias_bomb(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_pyyaml_alone_keeps_the_last_value_silently() -> None:
-    assert yaml.safe_load(DUPLICATED)["data"]["llama-a"] == '{"x": 1}'
-
-
-def test_a_duplicate_key_names_the_file_line_key_and_mapping() -> None:
+def test_a_duplicate_key_is_recorded_for_validate_and_refused_by_name_for_readers() -> None:
+    assert yaml.safe_load(DUPLICATED)["data"]["llama-a"] == '{"x": 1}'  # PyYAML: silently
+    (document,) = parse_documents(DUPLICATED)
+    (duplicate,) = document.duplicates
+    assert (duplicate.key, duplicate.first_line, duplicate.line) == ("llama-a", 6, 8)
     with pytest.raises(BadInput) as info:
         load_yaml_documents(DUPLICATED, source="cm.yaml")
     assert info.value.message.startswith(
         "cm.yaml: line 8: duplicate key 'llama-a' in data (first at line 6): kubectl refuses"
     )
-    assert info.value.exit_code == 2
-    assert "\n" not in info.value.message
-
-
-def test_duplicates_are_recorded_for_validate_not_raised() -> None:
-    (document,) = parse_documents(DUPLICATED)
-    (duplicate,) = document.duplicates
-    assert (duplicate.key, duplicate.first_line, duplicate.line) == ("llama-a", 6, 8)
+    assert info.value.exit_code == 2 and "\n" not in info.value.message
+    (merged,) = parse_documents("derived:\n  <<: {a: 1, b: 2}\n  a: 3\n")  # a merge, no alias
+    assert merged.data["derived"] == {"a": 3, "b": 2} and merged.duplicates == []
 
 
 def test_an_alias_bomb_is_refused_at_the_first_alias() -> None:
@@ -66,6 +61,7 @@ def test_an_alias_bomb_is_refused_at_the_first_alias() -> None:
         parse_documents(text)
     assert info.value.refused and info.value.line == 2
     assert str(info.value).startswith("line 2: the alias *a0 is refused")
+    assert load_yaml_documents("a: &x 1\nb: 2\n", source="f") == [{"a": 1, "b": 2}]
 
 
 def test_an_integer_python_cannot_read_is_refused_in_one_line() -> None:
@@ -78,10 +74,6 @@ def test_an_integer_python_cannot_read_is_refused_in_one_line() -> None:
         "ConfigMap or model list"
     )
     assert load_yaml_documents("n: " + "7" * 4300 + "\n", source="f") == [{"n": int("7" * 4300)}]
-
-
-def test_an_anchor_alone_is_harmless() -> None:
-    assert load_yaml_documents("a: &x 1\nb: 2\n", source="f") == [{"a": 1, "b": 2}]
 
 
 @pytest.mark.parametrize(
@@ -100,11 +92,7 @@ def test_deep_nesting_is_refused_in_one_line(text: str, line: int) -> None:
         f"deep.yaml: line {line}: refused: nested deeper than {MAX_DEPTH} levels, "
         "far beyond any ConfigMap or model list"
     )
-
-
-def test_the_depth_a_configmap_needs_is_far_below_the_cap() -> None:
-    nested = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
-    assert load_yaml_documents(nested, source="f")
+    assert load_yaml_documents("[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1), source="f")
 
 
 def test_a_flood_of_values_is_refused_where_it_passes_the_limit() -> None:

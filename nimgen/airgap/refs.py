@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from nimgen.catalog import ModelRecord
 from nimgen.errors import BadInput
-from nimgen.names import IMAGE_NAME_MAX, IMAGE_PATH_COMPONENT, IMAGE_TAG, REGISTRY_HOST
+from nimgen.names import IMAGE_NAME_MAX, IMAGE_PATH_COMPONENT, REGISTRY_HOST
+from nimgen.tags import tag_problem
 
 SOURCE_REGISTRY = "nvcr.io"
 
@@ -139,6 +140,6 @@ def reference_problems(record: ModelRecord, tags: tuple[str, ...]) -> list[str]:
     problems.extend(
         f"{record.name}: {tag!r} is not a valid image tag"
         for tag in tags
-        if not IMAGE_TAG.fullmatch(tag)
+        if tag_problem(tag) is not None
     )
     return problems

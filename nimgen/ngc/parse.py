@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel, resource_parts
+from nimgen.catalog import (
+    CatalogFacts,
+    ImageDigest,
+    ModelRecord,
+    SnapshotModel,
+    resource_parts,
+    resource_problem,
+)
 from nimgen.collection import CatalogEntry, ModelFailure
 from nimgen.errors import validation_reason
 from nimgen.names import configmap_key_problem
@@ -150,13 +157,14 @@ def facts_of(entry: CatalogEntry) -> CatalogFacts:
 
 
 def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
-    """The contract's record from a per-model answer; raises ``Final`` when it does not fit."""
+    """The contract's record from a per-model answer; raises ``Final`` when it does not fit,
+    or when it is not the model of ``entry``'s catalog resource."""
     try:
         answer = RepoAnswer.model_validate(body)
     except ValidationError as exc:
         raise Final(f"answer failed validation: {validation_reason(exc)}") from None
     try:
-        return ModelRecord(
+        record = ModelRecord(
             name=answer.name,
             displayName=answer.displayName,
             shortDescription=answer.shortDescription,
@@ -166,8 +174,12 @@ def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
             updatedDate=answer.updatedDate,
             euRestricted=False,
         )
-    except ValidationError as exc:  # the record's own rules: its name, its latestTag
+    except ValidationError as exc:  # the record's own rules: its name, tags, latestTag, ...
         raise Final(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    problem = resource_problem(entry.resource_id, record)
+    if problem is not None:
+        raise Final(f"the answer's {problem}")
+    return record
 
 
 def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:

@@ -23,6 +23,31 @@ from nimgen.tree.layout import BASE_CONFIGMAP
 
 # A tree written before revisions existed counts as the first release.
 _UNNUMBERED = 1
+# 18 digits: the revision and the next one fit a signed 64-bit integer, what readers use.
+MAX_REVISION_DIGITS = 18
+
+
+def revision_problem(value: object) -> str | None:
+    """Why ``value`` is not a revision nimgen can continue (None when it is): a quoted
+    string of ASCII digits, 1 or more, at most MAX_REVISION_DIGITS of them.
+
+    The one rule for the revision annotation; ``validate`` applies it too."""
+    if not isinstance(value, str):
+        return f"must be a quoted decimal string, not {type(value).__name__} {value!r}"
+    if value.startswith("-") and value[1:].isdecimal():
+        return f"is {value}, negative; revisions count up from 1"
+    if not (value.isascii() and value.isdecimal()):
+        return f"is {value!r}, not a whole decimal number"
+    if len(value) > MAX_REVISION_DIGITS:
+        return (
+            f"has {len(value)} digits, over {MAX_REVISION_DIGITS}: a reader's 64-bit "
+            "integer could not hold it and the next one"
+        )
+    if int(value) < 1:
+        return f"is {value}; revisions count up from 1"
+    return None
+
+
 # A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
 _MAX_READ = 2 * MAX_OBJECT_BYTES
 
@@ -61,12 +86,10 @@ def read_previous(tree: Path) -> PreviousConfigMap | None:
     text = annotations.get(ANNOTATION_REVISION)
     if text is None:
         return PreviousConfigMap(revision=_UNNUMBERED, digest=digest, names=names)
-    if not isinstance(text, str) or not text.isascii() or not text.isdecimal() or len(text) > 18:
+    problem = revision_problem(text)
+    if problem is not None:
         raise BadInput(
-            f"{path}: annotation {ANNOTATION_REVISION} is {text!r}, not a decimal revision; "
-            "readers pick the highest revision, so nimgen will not guess the next one"
+            f"{path}: annotation {ANNOTATION_REVISION} {problem}; readers pick the highest "
+            "revision, so nimgen will not guess the next one"
         )
-    revision = int(text)
-    if revision < 1:
-        raise BadInput(f"{path}: annotation {ANNOTATION_REVISION} must be 1 or more, not {text}")
-    return PreviousConfigMap(revision=revision, digest=digest, names=names)
+    return PreviousConfigMap(revision=int(text), digest=digest, names=names)

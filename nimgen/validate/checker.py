@@ -14,11 +14,13 @@ from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
 from nimgen.report.validate import entry_messages, json_type, quoted, yaml_type
 from nimgen.tree.configmap import (
+    ANNOTATION_REVISION,
     ANNOTATION_SCHEMA,
     MAX_OBJECT_BYTES,
     SUFFIX_DIGITS,
     content_digest,
 )
+from nimgen.tree.revision import revision_problem
 from nimgen.validate.results import FileResult, Problem
 from nimgen.yamlio import (
     DuplicateJsonKey,
@@ -140,6 +142,9 @@ class _Checker:
                     f"schema version {str(version)!r} is not one this nimgen knows "
                     f"({SCHEMA_VERSION!r}); a reader may refuse it",
                 )
+            revision = annotations.get(ANNOTATION_REVISION)
+            if isinstance(revision, str) and (problem := revision_problem(revision)):
+                self.error(f"metadata.annotations.{ANNOTATION_REVISION}", problem)
 
     def _entry(self, key: Any, value: Any) -> ModelRecord | None:
         if not isinstance(key, str):

@@ -13,16 +13,13 @@ from nimgen.collection import CatalogEntry
 from nimgen.ngc import Final, Transient, digests_from_answer, parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
-ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
+MODEL = "llama-3.1-8b-instruct"
+ENTRY = CatalogEntry(f"nim/meta/{MODEL}", "nim", "meta", MODEL, "M", "2025", "1.0", "2025")
 
 
 def page_of(*resources: Any, page: int = 0) -> dict[str, Any]:
-    return {
-        "resultTotal": len(resources),
-        "resultPageTotal": 1,
-        "params": {"page": page},
-        "results": [{"groupValue": "CONTAINER", "resources": list(resources)}],
-    }
+    group = {"groupValue": "CONTAINER", "resources": list(resources)}
+    return {"resultTotal": 3, "resultPageTotal": 1, "params": {"page": page}, "results": [group]}
 
 
 def test_real_catalog_page_parses() -> None:
@@ -77,7 +74,15 @@ def test_a_malformed_resource_fails_that_model_by_name() -> None:
 def test_real_model_answer_becomes_a_record() -> None:
     body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
     record = record_from_answer(body, ENTRY)
-    assert record.name == "llama-3.1-8b-instruct"
+    assert digests_from_answer(body, record.latestTag) == (
+        ImageDigest(
+            tag="1.2.2",
+            architecture="amd64",
+            os="linux",
+            digest="sha256:e990eb6915c0917509318942bb5440291b0a2d498bdd6f2ebc1b8dfc4580f2d4",
+        ),
+    )
+    assert record.name == MODEL
     assert record.tags[0] == "1.2.2" and record.tags[-1] == "latest"
     assert record.euRestricted is False
     for changes, says in (
@@ -91,6 +96,30 @@ def test_real_model_answer_becomes_a_record() -> None:
         assert says in str(failed.value)
 
 
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        (
+            {"name": "totally-different-model"},
+            "the answer's namespace 'nim/meta' and name 'totally-different-model' are not those "
+            f"of its catalog resource 'nim/meta/{MODEL}'",
+        ),
+        ({"namespace": "nim/other"}, "namespace 'nim/other' and name"),
+        ({"namespace": "evil/../../x y"}, "'evil/../../x y' is not org or org/team"),
+        ({"tags": ["1.0 ; rm -rf /", "1.2.2"]}, "'1.0 ; rm -rf /' is not a valid image tag"),
+        ({"tags": ["\u202etag", "1.2.2"]}, "'\\u202etag' is not a valid image tag"),
+        ({"tags": ["9" * 5000, "1.2.2"]}, f"'{'9' * 64}...' is not a valid image tag"),
+    ],
+)
+def test_an_answer_that_contradicts_its_catalog_resource_fails_that_model(
+    changes: dict[str, Any], says: str
+) -> None:
+    body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
+    with pytest.raises(Final) as failed:
+        record_from_answer({**body, **changes, "latestTag": "1.2.2"}, ENTRY)
+    assert says in str(failed.value)
+
+
 # --- image digests: the latest tag's, from latestArchitectureVariants -------------------
 
 
@@ -100,18 +129,6 @@ def sha(char: str) -> str:
 
 def variant(architecture: Any = "amd64", os: Any = "linux", digest: Any = None) -> dict[str, Any]:
     return {"architecture": architecture, "os": os, "digest": digest or sha("a"), "rating": "A"}
-
-
-def test_the_real_answer_gives_the_latest_tags_digest() -> None:
-    body = json.loads((NGC / "repo-llama-3.1-8b-instruct.json").read_text())
-    assert digests_from_answer(body, body["latestTag"]) == (
-        ImageDigest(
-            tag="1.2.2",
-            architecture="amd64",
-            os="linux",
-            digest="sha256:e990eb6915c0917509318942bb5440291b0a2d498bdd6f2ebc1b8dfc4580f2d4",
-        ),
-    )
 
 
 def test_multi_arch_gives_one_digest_per_platform_in_order() -> None:

@@ -66,7 +66,7 @@ def test_odd_names_survive_kustomize(tmp_path: Path) -> None:
 
 def test_hostile_strings_round_trip() -> None:
     hostile = 'quote " back\\slash: colon # hash\nnewline\ttab ünïcødé 😀 \u2028 end'
-    record = make("m", displayName=hostile, shortDescription="- [a]: {b}", tags=("1.0", "a: b"))
+    record = make("m", displayName=hostile, shortDescription="- [a]: {b}", tags=("1.0", "1.0-a_b"))
     parsed = yaml.safe_load(render_configmap([record]).text)
     assert ModelRecord.model_validate_json(parsed["data"]["m"]) == record
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from nimgen.catalog import ModelRecord
 from nimgen.snapshot import load_models, sample_path
+from nimgen.tags import TAG_PATTERN
 from nimgen.tree import configmap
 from nimgen.tree.configmap import entry_json, indented_json, render_configmap
 from tests.support.model_records import make_record
@@ -93,7 +94,7 @@ def test_edge_shapes(fields: dict[Any, Any]) -> None:
 @given(
     name=st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True),
     text=record_text,
-    tags=st.lists(record_text.filter(bool), min_size=1, max_size=4, unique=True),
+    tags=st.lists(st.from_regex(TAG_PATTERN, fullmatch=True), min_size=1, max_size=4, unique=True),
     restricted=st.booleans(),
 )
 @settings(max_examples=200, deadline=None)
@@ -104,7 +105,7 @@ def test_a_record_entry_is_what_json_dumps_wrote(
         name,
         displayName=text,
         shortDescription=text + "\n" + text,
-        namespace="nim/" + text if text else "nim",
+        namespace="nim/" + text.replace("/", "-") if text else "nim",
         tags=tuple(tags),
         latestTag=tags[0],
         updatedDate=text,
