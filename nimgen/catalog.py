@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -118,7 +118,6 @@ class ModelRecord(Value):
 RECORD_FIELDS = tuple(ModelRecord.model_fields)
 
 EuStatusName = Literal["restricted", "available", "inconclusive"]
-EU_STATUS_NAMES: tuple[EuStatusName, ...] = get_args(EuStatusName)
 
 
 class EuStatus(Value):
@@ -228,5 +227,4 @@ def record_json_schema() -> dict[str, Any]:
     """The JSON Schema of one ConfigMap entry."""
     schema = ModelRecord.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["additionalProperties"] = False
-    return schema
+    return schema  # extra="forbid" states additionalProperties: false

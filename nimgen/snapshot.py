@@ -58,12 +58,8 @@ class Loaded:
 
 
 def load_models(path: Path) -> Loaded:
-    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory).
-
-    Files are read through ``nimgen.files`` (regular files only, size-capped) and
-    parsed through ``nimgen.yamlio`` (duplicate keys, aliases and deep nesting
-    refused), like every other file nimgen reads.
-    """
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory), through
+    ``nimgen.files`` and ``nimgen.yamlio`` like every other file nimgen reads."""
     if path.is_dir():
         for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
             if (path / candidate).is_file():
@@ -110,14 +106,11 @@ def _load_snapshot(path: Path, text: str) -> Loaded:
 def _where(document: dict[str, Any], exc: ValidationError) -> str:
     """The first problem, led by the name of the model it is in (when it has one)."""
     loc = exc.errors()[0]["loc"]
-    models = document.get("models")
-    if loc[:1] == ("models",) and len(loc) > 2 and isinstance(models, list):
-        model = models[int(loc[1])]
-        record = model.get("record") if isinstance(model, dict) else None
-        name = record.get("name") if isinstance(record, dict) else None
-        if isinstance(name, str):
-            return f"model {name!r}: {validation_reason(exc)}"
-    return validation_reason(exc)
+    try:
+        name = document["models"][loc[1]]["record"]["name"] if loc[0] == "models" else None
+    except (IndexError, KeyError, TypeError):
+        name = None
+    return (f"model {name!r}: " if isinstance(name, str) else "") + validation_reason(exc)
 
 
 def _is_models_configmap(document: Any) -> bool:

@@ -55,12 +55,10 @@ class YamlProblem(Exception):
         return f"{where}{kind}{self.message}"
 
 
-def _refused(line: int | None, message: str) -> YamlProblem:
-    return YamlProblem(line, message, refused=True)
-
-
 def _beyond(line: int | None, what: str) -> YamlProblem:
-    return _refused(line, f"refused: {what}, far beyond any ConfigMap or model list")
+    return YamlProblem(
+        line, f"refused: {what}, far beyond any ConfigMap or model list", refused=True
+    )
 
 
 _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
@@ -136,11 +134,12 @@ def _check_events(text: str) -> None:
             continue
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, AliasEvent):
-            raise _refused(
+            raise YamlProblem(
                 line,
                 f"the alias *{event.anchor} is refused: nimgen reads no YAML aliases "
                 "(a ConfigMap has no use for them, and nested ones can expand a small "
                 "file into gigabytes); write the value out",
+                refused=True,
             )
         nodes += 1
         if depth >= MAX_DEPTH or nodes > MAX_NODES:

@@ -1,9 +1,5 @@
-"""Image digests: recorded by ``fetch`` from NGC's per-model answer, used by ``airgap --digests``.
-
-NGC's per-model answer lists the latest tag's image per platform in
-``latestArchitectureVariants`` (``architecture``, ``os``, ``digest``); the emulator
-serves a deterministic fake digest per model (``fake_digest``).
-"""
+"""Image digests: recorded by ``fetch`` from each answer's ``latestArchitectureVariants``
+(the emulator serves ``fake_digest``), kept in snapshots, used by ``airgap --digests``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""``nimgen.tags``: the one tag rule, and the canonical tag order.
-
-The order must be total (any two distinct tags compare one way, consistently and
-transitively), ``canonical_tags`` idempotent and independent of the order NGC lists the
-tags in, so that the same catalog always renders byte for byte the same ConfigMap.
-"""
+"""``nimgen.tags``: the one tag rule, and the canonical order, total and independent of the
+order NGC lists the tags in, so that a catalog always renders the same ConfigMap."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Render -> parse round-trips of arbitrary valid model records.
-
-Whatever NGC sends that passes validation, a consumer reading the ConfigMap (YAML, then
-the JSON value) gets back exactly the record nimgen rendered: PyYAML (YAML 1.1) here for
-arbitrary records, and real ``kubectl kustomize`` (YAML 1.2, Go) for a handful of hostile
-ones.
-"""
+"""Any valid record, rendered, reads back as it was: through PyYAML (YAML 1.1) for arbitrary
+records, and through real ``kubectl kustomize`` (YAML 1.2, Go) for a handful of hostile ones."""
 
 from __future__ import annotations
 

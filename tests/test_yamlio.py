@@ -108,11 +108,6 @@ def test_a_flood_of_values_is_refused_where_it_passes_the_limit() -> None:
     )
 
 
-def test_syntax_errors_name_the_line() -> None:
-    with pytest.raises(BadInput, match=r"^f: line 2: not valid YAML: "):
-        load_yaml_documents("a: 1\n b: 2\n", source="f")
-
-
 def test_json_duplicate_keys_and_depth() -> None:
     with pytest.raises(BadInput, match=r"s\.json: duplicate key 'kind' in one JSON object"):
         load_json('{"kind": "a", "kind": "b"}', source="s.json")
@@ -123,7 +118,9 @@ def test_json_duplicate_keys_and_depth() -> None:
     assert load_json('{"a": [1, {"b": null}]}', source="s.json") == {"a": [1, {"b": None}]}
 
 
-def test_documents_keep_their_sizes_and_duplicates_apart() -> None:
+def test_documents_keep_their_sizes_and_duplicates_apart_and_errors_name_the_line() -> None:
+    with pytest.raises(BadInput, match=r"^f: line 2: not valid YAML: "):
+        load_yaml_documents("a: 1\n b: 2\n", source="f")
     text = "a: ü\n---\n" + DUPLICATED
     first, second = parse_documents(text)
     assert (first.index, first.data, first.size, first.duplicates) == (1, {"a": "ü"}, 6, [])

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from nimgen.catalog import EuStatus, EuStatusName, Value
 from nimgen.errors import BadInput, validation_reason
 from nimgen.eu.rule import EuFacts
-from nimgen.files import JSON_MAX_BYTES, read_regular_file
+from nimgen.files import JSON_MAX_BYTES, decode_utf8, read_regular_file
 from nimgen.yamlio import load_json
 
 if TYPE_CHECKING:
@@ -105,11 +105,7 @@ def load_eu_list(path: Path) -> EuFacts:
     # Bounded, regular files only (a FIFO never hangs it); duplicate keys refused.
     raw = read_regular_file(path, what="the EU list", max_bytes=JSON_MAX_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: the EU list is not UTF-8 text") from None
-    document = load_json(text, source=str(path))
+    document = load_json(decode_utf8(raw, label=str(path)), source=str(path))
     if isinstance(document, list):
         return _load_flat_list(path, document, digest)
     if isinstance(document, dict) and document.get("kind") == PROBE_KIND:

@@ -32,26 +32,19 @@ def test_real_catalog_page_parses() -> None:
     assert all(e.latest_tag for e in page.entries)
 
 
-def test_catalog_entry_shapes() -> None:
-    solo = {"resourceId": "nim/solo", "name": "solo", "attributes": []}
-    page = parse_catalog_page(page_of(solo, {"resourceId": "a/b/c/d", "name": "d"}, {}), 0)
-    assert page.entries[0].team is None and page.entries[0].latest_tag is None
-    assert [f.name for f in page.invalid] == ["d", "catalog page 0 item 2"]
-    assert page.listed == 3
-
-
 @pytest.mark.parametrize("body", [None, [], {"resultTotal": -1}, {"resultTotal": "x"}])
 def test_a_malformed_page_is_worth_another_read(body: object) -> None:
     with pytest.raises(Transient, match="catalog page 4 is malformed"):
         parse_catalog_page(body, 4)
 
 
-def test_a_malformed_resource_fails_that_model_by_name() -> None:
+def test_a_malformed_resource_fails_that_model_by_name_the_rest_are_entries() -> None:
     resources = (
         {"resourceId": "nim/x", "name": "x", "attributes": [5]},
         7,
         {"resourceId": "nim/y", "name": "y", "displayName": 3},
         {"resourceId": "nim/z", "name": "z", "attributes": [{"key": "a"}]},
+        {"resourceId": "a/b/c/d", "name": "d"},
     )
     page = parse_catalog_page(page_of(*resources, page=2), 2)
     assert [(f.name, f.reason, f.resource_id) for f in page.invalid] == [
@@ -67,8 +60,10 @@ def test_a_malformed_resource_fails_that_model_by_name() -> None:
             "",
         ),
         ("y", "catalog entry: displayName: Input should be a valid string", "nim/y"),
+        ("d", "catalog entry: resourceId 'a/b/c/d' is not org/name or org/team/name", "a/b/c/d"),
     ]
-    assert [e.name for e in page.entries] == ["z"] and page.listed == 4
+    (entry,) = page.entries
+    assert (entry.name, entry.team, entry.latest_tag, page.listed) == ("z", None, None, 5)
 
 
 def test_real_model_answer_becomes_a_record() -> None:
