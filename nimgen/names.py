@@ -2,12 +2,9 @@
 
 Every check returns why a name is refused (one phrase, for a one-line error) or
 None. The ConfigMap key, object name and namespace rules are the API server's
-own, transcribed from k8s.io/apimachinery ``pkg/util/validation/validation.go``
-(staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go in
-kubernetes/kubernetes); the image rules are the OCI distribution reference
-grammar (github.com/distribution/reference, ``regexp.go``).
-
-Imported by ``nimgen validate``, which must start fast: only ``re`` here.
+own, transcribed from k8s.io/apimachinery ``pkg/util/validation/validation.go``;
+the image rules are the OCI distribution reference grammar
+(github.com/distribution/reference, ``regexp.go``).
 """
 
 from __future__ import annotations
@@ -57,15 +54,9 @@ def dns_label_problem(name: str) -> str | None:
 
 # --- ConfigMap keys (apimachinery IsConfigMapKey) ----------------------------------------
 #
-# func IsConfigMapKey(value string) []string {
-#     if len(value) > DNS1123SubdomainMaxLength { ... MaxLenError }      // 253 (bytes)
-#     if !configMapKeyRegexp.MatchString(value) { ... }                   // ^[-._a-zA-Z0-9]+$
-#     errs = append(errs, hasChDirPrefix(value)...)                       // not ".", "..", "..*"
-# }
-#
-# The regex admits only ASCII, so characters and Go's bytes count the same for any
-# name that passes it. Python's fullmatch anchors at the very end (Go's "$" without
-# (?m)); a "$" here would also accept a trailing newline.
+# At most 253 bytes, ^[-._a-zA-Z0-9]+$, and not ".", ".." or "..*" (hasChDirPrefix). The
+# regex admits only ASCII, so characters and Go's bytes count the same for any name that
+# passes it. Python's fullmatch anchors at the very end (Go's "$" without (?m)).
 
 CONFIGMAP_KEY_PATTERN = r"[-._a-zA-Z0-9]+"
 CONFIGMAP_KEY_MAX = DNS_SUBDOMAIN_MAX
@@ -97,7 +88,6 @@ def configmap_key_problem(name: str) -> str | None:
 
 # One path component of a repository name: lower-case, single separators.
 IMAGE_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 REGISTRY_HOST = re.compile(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*|\[[0-9A-Fa-f:.]+\]")
 # NameTotalLengthMax: registry, path and name together.

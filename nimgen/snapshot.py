@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from nimgen.catalog import (
     SNAPSHOT_KIND,
     CatalogFacts,
@@ -19,10 +21,10 @@ from nimgen.catalog import (
     Snapshot,
     SnapshotModel,
     SnapshotSource,
-    record_from_json_fast,
+    resource_problem,
 )
 from nimgen.collection import Collection, ProgressHook
-from nimgen.errors import BadInput, validation_reason
+from nimgen.errors import BadInput, RunFailed, validation_reason
 from nimgen.files import (
     JSON_MAX_BYTES,
     MIB,
@@ -56,12 +58,8 @@ class Loaded:
 
 
 def load_models(path: Path) -> Loaded:
-    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory).
-
-    Files are read through ``nimgen.files`` (regular files only, size-capped) and
-    parsed through ``nimgen.yamlio`` (duplicate keys, aliases and deep nesting
-    refused), like every other file nimgen reads.
-    """
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory), through
+    ``nimgen.files`` and ``nimgen.yamlio`` like every other file nimgen reads."""
     if path.is_dir():
         for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
             if (path / candidate).is_file():
@@ -75,41 +73,44 @@ def load_models(path: Path) -> Loaded:
     text = decode_utf8(raw, label=str(path))
     if text.lstrip().startswith("{"):
         return _load_snapshot(path, text)
-    _check_yaml_size(path, raw)
-    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
-
-
-def _check_yaml_size(path: Path, raw: bytes) -> None:
-    """Refuse, before parsing, YAML larger than any ConfigMap the API server accepts."""
-    if len(raw) > YAML_MAX_BYTES:
+    if len(raw) > YAML_MAX_BYTES:  # refused before parsing
         reason = (
             f"{len(raw):,} bytes of YAML is over the {YAML_MAX_BYTES // MIB} MiB nimgen reads "
             "(a ConfigMap is at most 1 MiB)"
         )
         raise UnreadableFile(f"cannot read {path}: {reason}", reason)
+    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
 
 
 def _load_snapshot(path: Path, text: str) -> Loaded:
     document = load_json(text, source=str(path))
     if not isinstance(document, dict) or document.get("kind") != SNAPSHOT_KIND:
         raise BadInput(f"{path}: not a nimgen snapshot (kind {SNAPSHOT_KIND!r} missing)")
-    # pydantic only here, when a file is read: a live run that reads none never loads it.
-    from pydantic import ValidationError
-
-    from nimgen.catalog_schema import snapshot_from
-
     try:
-        snapshot = snapshot_from(document)
+        snapshot = Snapshot.model_validate(document)
     except ValidationError as exc:
-        raise BadInput(f"{path}: invalid snapshot: {validation_reason(exc)}") from None
-    _check_unique(path, snapshot.models)
-    return Loaded(
-        path,
-        "snapshot",
-        snapshot.models,
-        eu_facts=snapshot.source.euFacts,
-        api_url=snapshot.source.apiUrl,
-    )
+        raise BadInput(f"{path}: invalid snapshot: {_where(document, exc)}") from None
+    seen: set[str] = set()
+    for model in snapshot.models:
+        name = model.record.name
+        if name in seen:
+            raise BadInput(f"{path}: the model {name!r} appears twice")
+        seen.add(name)
+        problem = resource_problem(model.catalog.resourceId, model.record)
+        if problem is not None:
+            raise BadInput(f"{path}: invalid snapshot: model {name!r}: {problem}")
+    source = snapshot.source
+    return Loaded(path, "snapshot", snapshot.models, eu_facts=source.euFacts, api_url=source.apiUrl)
+
+
+def _where(document: dict[str, Any], exc: ValidationError) -> str:
+    """The first problem, led by the name of the model it is in (when it has one)."""
+    loc = exc.errors()[0]["loc"]
+    try:
+        name = document["models"][loc[1]]["record"]["name"] if loc[0] == "models" else None
+    except (IndexError, KeyError, TypeError):
+        name = None
+    return (f"model {name!r}: " if isinstance(name, str) else "") + validation_reason(exc)
 
 
 def _is_models_configmap(document: Any) -> bool:
@@ -121,12 +122,10 @@ def _try_configmap_file(path: Path) -> Loaded | None:
     YAML at all (another tool's file in the directory). A ConfigMap with a duplicate
     key, or YAML refused for an alias or its size, is an error, never skipped."""
     try:
-        raw = read_regular_file(path, max_bytes=YAML_MAX_BYTES)
-        text = decode_utf8(raw, label=str(path))
+        text = decode_utf8(read_regular_file(path, max_bytes=YAML_MAX_BYTES), label=str(path))
+        parsed = parse_documents(text)
     except BadInput:
         return None
-    try:
-        parsed = parse_documents(text)
     except YamlProblem as exc:
         if exc.refused:
             raise BadInput(f"{path}: {exc}") from None
@@ -150,7 +149,10 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
     for key, value in data.items():
         if not isinstance(value, str):
             raise BadInput(f"{path}: {key}: the value is not a string of JSON")
-        record = record_from_json_fast(value) or _record_from_json(path, key, value)
+        try:
+            record = ModelRecord.model_validate(load_json(value, source=f"{path}: {key}"))
+        except ValidationError as exc:
+            raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
         if record.name != key:
             raise BadInput(f"{path}: {key}: the key differs from the value's name {record.name!r}")
         facts = CatalogFacts(resourceId=f"{record.namespace}/{record.name}")
@@ -159,35 +161,14 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
     metadata = metadata if isinstance(metadata, dict) else {}
     annotations = metadata.get("annotations")
     annotations = annotations if isinstance(annotations, dict) else {}
-    eu_facts = annotations.get("opendatahub.io/nim-models-eu-source", "none")
     name = metadata.get("name")
     return Loaded(
         path,
         "configmap",
         tuple(sorted(models, key=lambda m: m.record.name)),
-        eu_facts=str(eu_facts),
+        eu_facts=str(annotations.get("opendatahub.io/nim-models-eu-source", "none")),
         configmap_name=name if isinstance(name, str) else None,
     )
-
-
-def _record_from_json(path: Path, key: object, value: str) -> ModelRecord:
-    """An entry the fast check did not take: pydantic decides and names the problem."""
-    from pydantic import ValidationError
-
-    from nimgen.catalog_schema import record_from_json
-
-    try:
-        return record_from_json(value)
-    except ValidationError as exc:
-        raise BadInput(f"{path}: {key}: {validation_reason(exc)}") from None
-
-
-def _check_unique(path: Path, models: tuple[SnapshotModel, ...]) -> None:
-    seen: set[str] = set()
-    for model in models:
-        if model.record.name in seen:
-            raise BadInput(f"{path}: the model {model.record.name!r} appears twice")
-        seen.add(model.record.name)
 
 
 class SnapshotFileSource:
@@ -216,10 +197,18 @@ class SnapshotFileSource:
 def snapshot_json(
     models: tuple[SnapshotModel, ...], *, api_url: str, fetched_at: str, eu_facts: str = "none"
 ) -> bytes:
-    """The snapshot document, deterministic for the same models and time."""
+    """The snapshot document, deterministic for the same models and time; ``RunFailed`` when
+    it is larger than ``load_models`` reads back (the one limit of both)."""
     snapshot = Snapshot(
         source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
         models=tuple(sorted(models, key=lambda m: m.record.name)),
     )
     document = snapshot.as_json_dict()
-    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    data = (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    if len(data) > JSON_MAX_BYTES:
+        raise RunFailed(
+            f"the snapshot of {len(models):,} models would be {len(data):,} bytes, over the "
+            f"{JSON_MAX_BYTES // MIB} MiB nimgen reads back: fetch fewer models (--models, "
+            "--exclude); nothing was written"
+        )
+    return data

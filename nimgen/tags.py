@@ -1,4 +1,7 @@
-"""The canonical order of a model's image tags.
+"""Image tags: the one rule a tag follows, and the canonical order of a model's tags.
+
+A tag follows the OCI distribution reference grammar (``TAG_PATTERN``, from
+github.com/distribution/reference ``regexp.go``); ``tag_problem`` says why one does not.
 
 Plain version tags come first, newest first by their numeric parts read left to
 right (``1.10`` before ``1.9``; ``1.2.0`` before ``1.2`` before ``1``). A variant
@@ -12,6 +15,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+
+TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
+_TAG = re.compile(TAG_PATTERN)
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why ``tag`` is not an image tag (the OCI grammar), or None when it is."""
+    if _TAG.fullmatch(tag) is not None:
+        return None
+    shown = tag if len(tag) <= 64 else f"{tag[:64]}..."
+    return (
+        f"{shown!r} is not a valid image tag (letters, digits, '_', '.' and '-', at most "
+        "128, not starting with '.' or '-')"
+    )
+
 
 _VERSION = re.compile(r"(?P<numbers>\d+(?:\.\d+)*)(?:[-+_](?P<variant>.+))?")
 

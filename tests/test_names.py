@@ -18,6 +18,7 @@ from nimgen.names import (
     dns_subdomain_problem,
 )
 from tests.support.fault_kit import Nimgen
+from tests.support.model_records import record_fields
 from tests.support.ngc_emulator import NgcEmulator
 from tests.support.nimgen_runner import run_nimgen
 
@@ -25,23 +26,8 @@ from tests.support.nimgen_runner import run_nimgen
 DOT_DOT_KEYS = ("..a", "...", "..llama-3.1-8b-instruct", "..")
 KEYS = (
     *DOT_DOT_KEYS,
-    ".",
-    ".a",
-    "a.",
-    "a..b",
-    ".a..",
-    "-",
-    "_x_",
-    "yes",
-    "007",
-    "a b",
-    "a/b",
-    "../x",
-    "a\n",
-    "caf\u00e9",
-    "",
-    "k" * CONFIGMAP_KEY_MAX,
-    "k" * (CONFIGMAP_KEY_MAX + 1),
+    *(".", ".a", "a.", "a..b", ".a..", "-", "_x_", "yes", "007", "a b", "a/b", "../x", "a\n"),
+    *("caf\u00e9", "", "k" * CONFIGMAP_KEY_MAX, "k" * (CONFIGMAP_KEY_MAX + 1)),
 )
 
 
@@ -56,14 +42,10 @@ def test_dns_names() -> None:
     assert "64 characters" in str(dns_label_problem("a" * 64))
 
 
-@pytest.mark.parametrize("key", DOT_DOT_KEYS)
-def test_keys_starting_with_two_dots_are_refused(key: str) -> None:
-    assert configmap_key_problem(key) is not None
-
-
-@pytest.mark.parametrize("key", [".a", "a.", "a..b", ".a..", "a" * CONFIGMAP_KEY_MAX])
-def test_single_dots_and_the_longest_key_are_fine(key: str) -> None:
-    assert configmap_key_problem(key) is None
+def test_keys_starting_with_two_dots_are_refused_single_dots_are_fine() -> None:
+    assert all(configmap_key_problem(key) is not None for key in DOT_DOT_KEYS)
+    for key in (".a", "a.", "a..b", ".a..", "yes", "1e3", "a.b_c-d", "a" * CONFIGMAP_KEY_MAX):
+        assert configmap_key_problem(key) is None, key
 
 
 def _kubectl_accepts(key: str) -> bool:
@@ -87,26 +69,12 @@ def test_the_key_rule_is_the_api_servers() -> None:
     assert configmap_key_problem("") is not None
 
 
-def _configmap(key: str) -> str:
-    record = {
-        "name": key,
-        "displayName": "A",
-        "shortDescription": "d",
-        "namespace": "nim/meta",
-        "tags": ["1.0"],
-        "latestTag": "1.0",
-        "updatedDate": "2025-01-01T00:00:00Z",
-        "euRestricted": False,
-    }
-    return (
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: custom-nim-models\ndata:\n"
-        f"  '{key}': '{json.dumps(record)}'\n"
-    )
-
-
 def test_validate_and_render_refuse_a_dot_dot_key(tmp_path: Path) -> None:
     path = tmp_path / "cm.yaml"
-    path.write_text(_configmap("..hidden"))
+    path.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: custom-nim-models\ndata:\n"
+        f"  '..hidden': '{json.dumps(record_fields('..hidden'))}'\n"
+    )
     checked = run_nimgen("validate", str(path))
     assert checked.code == 1
     assert f"{path}: ..hidden: '..hidden' is not a valid ConfigMap key" in checked.stdout

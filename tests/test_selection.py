@@ -31,16 +31,6 @@ def test_models_file_formats(tmp_path: Path) -> None:
     assert selection.include == ("x*", "a", "b")
 
 
-@pytest.mark.parametrize(
-    "content", ['["a", 1]', "[not json", "kind: ConfigMap\ndata:\n  other: x\n", "kind: [\n"]
-)
-def test_bad_models_files(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "bad"
-    path.write_text(content)
-    with pytest.raises(BadInput, match=str(path)):
-        read_models_file(path)
-
-
 def test_missing_models_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="cannot read"):
         read_models_file(tmp_path / "nope")
@@ -57,29 +47,18 @@ def test_missing_models_file(tmp_path: Path) -> None:
         ("# only a comment\n# and another\n", "names no model"),
         ("[]", "names no model"),
         ("  [ ]  \n", "names no model"),
-        (
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  models: '[]'\n",
-            "names no model",
-        ),
+        ("kind: ConfigMap\nmetadata: {name: m}\ndata:\n  models: '[]'\n", "names no model"),
         ('{"llama-3.1-8b-instruct": true}', "is a JSON object"),
         ('{"models": ["a"]}', "is a JSON object"),
         ('["a", ""]', "non-empty strings"),
         ('["a", "a", {"x": 1, "x": 2}]', "duplicate key 'x'"),
-    ],
-    ids=[
-        "empty",
-        "blank",
-        "comments",
-        "empty-list",
-        "empty-list-spaced",
-        "empty-configmap",
-        "object",
-        "object-of-list",
-        "empty-name",
-        "duplicate-json-key",
+        ('["a", 1]', ""),
+        ("[not json", ""),
+        ("kind: ConfigMap\ndata:\n  other: x\n", ""),
+        ("kind: [\n", ""),
     ],
 )
-def test_a_models_file_that_selects_nothing_is_refused(
+def test_a_models_file_that_is_bad_or_selects_nothing_is_refused(
     tmp_path: Path, content: str, says: str
 ) -> None:
     path = tmp_path / "models"
@@ -90,27 +69,7 @@ def test_a_models_file_that_selects_nothing_is_refused(
     assert info.value.exit_code == 2
 
 
-def test_a_configmap_models_file_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "account.yaml"
-    path.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
-        "data:\n  models: '[\"a\"]'\n  models: '[\"b\"]'\n"
-    )
-    with pytest.raises(BadInput, match=rf"^{path}: line 7: duplicate key 'models' in data"):
-        read_models_file(path)
-
-
 def test_a_json_configmap_models_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "account.json"
     path.write_text('{"kind": "ConfigMap", "data": {"models": "[\\"a\\", \\"b\\"]"}}')
     assert read_models_file(path) == ("a", "b")
-
-
-def test_a_models_file_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
-    import os
-
-    fifo = tmp_path / "models"
-    os.mkfifo(fifo)
-    # Opened without blocking; a plain open() would wait for a writer forever.
-    with pytest.raises(BadInput, match=r"cannot read the models file .*: is a named pipe"):
-        read_models_file(fifo)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from nimgen.catalog import ModelRecord
 from nimgen.errors import BadInput
-from nimgen.names import IMAGE_NAME_MAX, IMAGE_PATH_COMPONENT, IMAGE_TAG, REGISTRY_HOST
+from nimgen.names import IMAGE_NAME_MAX, IMAGE_PATH_COMPONENT, REGISTRY_HOST
+from nimgen.tags import tag_problem
 
 SOURCE_REGISTRY = "nvcr.io"
 _USAGE = "--mirror takes REGISTRY[/PREFIX], e.g. registry.example.com:5000/nim-mirror"
@@ -118,5 +119,9 @@ def reference_problems(record: ModelRecord, tags: tuple[str, ...]) -> list[str]:
     ][:1]
     if len(f"{SOURCE_REGISTRY}/{repository}") > IMAGE_NAME_MAX:
         problems.append(f"{record.name}: the image name is over {IMAGE_NAME_MAX} characters")
-    bad_tags = [tag for tag in tags if not IMAGE_TAG.fullmatch(tag)]
-    return problems + [f"{record.name}: {tag!r} is not a valid image tag" for tag in bad_tags]
+    problems.extend(
+        f"{record.name}: {tag!r} is not a valid image tag"
+        for tag in tags
+        if tag_problem(tag) is not None
+    )
+    return problems

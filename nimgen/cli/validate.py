@@ -35,9 +35,10 @@ def validate(
 
     Checks: YAML that parses, without duplicate keys; kind ConfigMap; every data key
     a valid ConfigMap key equal to its value's name; each value JSON with exactly the
-    eight fields of the right types ('nimgen schema'); tags non-empty and holding
-    latestTag; the object under 1 MiB. Warns about an immutable ConfigMap under a
-    fixed name and an unknown schema-version annotation. Prints FILE: key: problem.
+    eight fields of the right types ('nimgen schema'); image tags, holding latestTag;
+    namespace org or org/team; a revision nimgen can continue; the object under 1 MiB.
+    Warns about an immutable ConfigMap under a fixed name and an unknown schema-version
+    annotation. Prints FILE: key: problem.
     """
     from nimgen.report.console import Console
     from nimgen.report.run import run_command

@@ -12,13 +12,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from nimgen.catalog import EuStatus, EuStatusName
+from nimgen.catalog import EuStatus, EuStatusName, Value
 from nimgen.errors import BadInput, validation_reason
 from nimgen.eu.rule import EuFacts, probe_file_source
+from nimgen.files import JSON_MAX_BYTES, decode_utf8, read_regular_file
+from nimgen.yamlio import load_json
 
 if TYPE_CHECKING:
     from nimgen.eu.proxy import ProxyUrl
@@ -26,47 +28,31 @@ if TYPE_CHECKING:
 PROBE_KIND = "NimgenEuProbe"
 PROBE_VERSION = 1
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+
+class ProbeVantage(Value):
+    """Where the probe's requests came from: this machine, or an HTTP(S) proxy."""
+
+    kind: Literal["local", "proxy"]
+    proxy: StrictStr | None = None  # the proxy URL, any credentials replaced by ***
+    apiUrl: StrictStr  # the NGC API base URL that was probed
 
 
-class ProbeVantage(BaseModel):
-    """Where the probe's requests came from."""
-
-    model_config = _Frozen
-
-    kind: Literal["local", "proxy"] = Field(
-        description="'local': the machine nimgen ran on; 'proxy': through an HTTP(S) proxy."
-    )
-    proxy: StrictStr | None = Field(
-        default=None, description="The proxy URL, any credentials replaced by ***."
-    )
-    apiUrl: StrictStr = Field(description="The NGC API base URL that was probed.")
-
-
-class ProbedModel(BaseModel):
-    """What the vantage saw for one model."""
-
-    model_config = _Frozen
+class ProbedModel(Value):
+    """What the vantage saw for one model: HTTP 451 restricted, 200 available, else
+    inconclusive (``detail``: the last status or error)."""
 
     name: StrictStr = Field(min_length=1)
     resourceId: StrictStr = Field(min_length=1)
-    status: EuStatusName = Field(
-        description="'restricted' (HTTP 451), 'available' (HTTP 200), or 'inconclusive' "
-        "(anything else after retries)."
-    )
-    detail: StrictStr | None = Field(
-        default=None, description="For 'inconclusive': the last status or error."
-    )
-    attempts: StrictInt = Field(ge=0, description="Requests made for this model.")
+    status: EuStatusName
+    detail: StrictStr | None = None
+    attempts: StrictInt = Field(ge=0)  # requests made for this model
 
 
-class EuProbe(BaseModel):
+class EuProbe(Value):
     """The versioned JSON document ``nimgen probe-eu`` writes and ``--eu-list`` reads."""
 
-    model_config = _Frozen
-
     kind: Literal["NimgenEuProbe"] = "NimgenEuProbe"
-    version: Annotated[int, Field(ge=1, le=PROBE_VERSION)] = PROBE_VERSION
+    version: int = Field(default=PROBE_VERSION, ge=1, le=PROBE_VERSION)
     probedAt: StrictStr
     vantage: ProbeVantage
     models: tuple[ProbedModel, ...]
@@ -74,16 +60,8 @@ class EuProbe(BaseModel):
 
 def probe_json(probe: EuProbe) -> bytes:
     """The probe file: models sorted, ASCII, so it is deterministic apart from ``probedAt``."""
-    ordered = probe.model_copy(
-        update={"models": tuple(sorted(probe.models, key=lambda m: (m.name, m.resourceId)))}
-    )
-    document = ordered.model_dump(mode="json", exclude_none=True)
-    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
-
-
-def name_of(resource_id: str) -> str:
-    """The model name in a resourceId (``org/team/name`` or ``org/name``)."""
-    return resource_id.rsplit("/", 1)[-1]
+    ordered = probe.replace(models=sorted(probe.models, key=lambda m: (m.name, m.resourceId)))
+    return (json.dumps(ordered.as_json_dict(), indent=2, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def build_probe(
@@ -95,14 +73,14 @@ def build_probe(
     proxy: ProxyUrl | None,
 ) -> EuProbe:
     """The probe document from the collector's per-resourceId results."""
-    vantage = (
-        ProbeVantage(kind="proxy", proxy=proxy.redacted, apiUrl=api_url)
-        if proxy is not None
-        else ProbeVantage(kind="local", apiUrl=api_url)
+    vantage = ProbeVantage(
+        kind="local" if proxy is None else "proxy",
+        proxy=None if proxy is None else proxy.redacted,
+        apiUrl=api_url,
     )
     models = tuple(
         ProbedModel(
-            name=name_of(rid),
+            name=rid.rsplit("/", 1)[-1],
             resourceId=rid,
             status=status.status,
             detail=status.detail if status.status == "inconclusive" else None,
@@ -124,17 +102,10 @@ class _LegacyEntry(BaseModel):
 
 def load_eu_list(path: Path) -> EuFacts:
     """Read ``--eu-list``: a nimgen probe file, or the flat list ``[{name, resourceId, ...}]``."""
-    from nimgen.files import JSON_MAX_BYTES, read_regular_file
-    from nimgen.yamlio import load_json
-
     # Bounded, regular files only (a FIFO never hangs it); duplicate keys refused.
     raw = read_regular_file(path, what="the EU list", max_bytes=JSON_MAX_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: the EU list is not UTF-8 text") from None
-    document = load_json(text, source=str(path))
+    document = load_json(decode_utf8(raw, label=str(path)), source=str(path))
     if isinstance(document, list):
         return _load_flat_list(path, document, digest)
     if isinstance(document, dict) and document.get("kind") == PROBE_KIND:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 EU_PROXY_ENV = "NIMGEN_EU_PROXY"
 DEFAULT_MAX_AGE_DAYS = 30.0
+# How far ahead of this machine's clock a probe time may be before it is not believed.
+CLOCK_SKEW_DAYS = 5 / (24 * 60)
 # The ConfigMap annotation (and --json euSource) of a run without EU facts.
 NO_EU_SOURCE = "none"
 
@@ -226,6 +228,11 @@ def freshness_problems(
                     f"{facts.label} is {int(age_days)} days old (probed {facts.probed_at}; "
                     f"--eu-max-age {max_age_days:g}): EU restrictions may have changed since; "
                     "probe again with 'nimgen probe-eu'"
+                )
+            elif age_days < -CLOCK_SKEW_DAYS:
+                problems.append(
+                    f"{facts.label} is dated in the future (probed {facts.probed_at}): a clock "
+                    "was wrong, so its age is unknown; probe again with 'nimgen probe-eu'"
                 )
     if (
         api_url is not None

@@ -1,11 +1,8 @@
-"""NGC's answers turned into nimgen's records: catalog pages, per-model answers, digests.
+"""NGC's answers, each shape defined once (pydantic), turned into nimgen's values.
 
-Every answer is checked field by field; what does not fit the contract is a named failure
-of that model, never a guess. The checks here are plain Python, so that a live run never
-loads pydantic (with its models, about 0.08 s of CPU): each accepts only part of what the models
-of ``answers`` accept (JSON's exact types, nothing converted) and gives the same values.
-An answer a check does not accept goes to those models, loaded then: pydantic accepts it
-(a lax ``"3"`` for an int) or names what is wrong, in the messages it always gave.
+A catalog page lists resources (``CatalogPage``); a per-model answer (``RepoAnswer``)
+gives a model's record and its latest tag's image digests. Every field is checked; what
+does not fit the contract is a named failure of that model, never a guess.
 """
 
 from __future__ import annotations
@@ -13,30 +10,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
 from nimgen.catalog import (
     CatalogFacts,
     ImageDigest,
     ModelRecord,
     SnapshotModel,
-    configmap_key_problem,
-    utf8_text,
+    resource_parts,
+    resource_problem,
 )
 from nimgen.collection import CatalogEntry, ModelFailure
-from nimgen.ngc.client import PermanentError as Final
-from nimgen.ngc.client import RetryableError as Transient
+from nimgen.errors import validation_reason
+from nimgen.names import configmap_key_problem
+from nimgen.ngc.client import PermanentError, RetryableError
 from nimgen.tags import canonical_tags
 
-# A key the answer does not have (where null is not the same).
-_ABSENT: Any = object()
 
-# A catalog resource: resourceId, name, displayName, dateModified, and its latestTag and
-# latestTagPushedDate attributes (the last of each, as a dict of the attributes keeps).
-_ResourceFields = tuple[str, str, str | None, str | None, str | None, str | None]
-# A per-model answer: name, displayName, shortDescription, namespace, tags, latestTag,
-# updatedDate.
-_AnswerFields = tuple[str, str, str, str, list[str], str, str]
-# A catalog page: resultPageTotal, resultTotal, and each group's groupValue and resources.
-_PageFields = tuple[int, int, list[tuple[str, list[Any]]]]
+class _Answer(BaseModel):
+    """A part of an answer: the fields nimgen reads, checked; any others ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Attribute(_Answer):
+    key: StrictStr
+    value: StrictStr | None = None
+
+
+class Resource(_Answer):
+    resourceId: StrictStr
+    name: StrictStr
+    displayName: StrictStr | None = None
+    dateModified: StrictStr | None = None
+    attributes: tuple[Attribute, ...] = ()
+
+
+class Group(_Answer):
+    groupValue: StrictStr
+    # Checked one by one (Resource): a malformed resource fails that model, not the page.
+    resources: tuple[Any, ...] = ()
+
+
+class Params(_Answer):
+    page: int
+    pageSize: StrictInt | None = None
+
+
+class CatalogPage(_Answer):
+    resultTotal: StrictInt = Field(ge=0)
+    resultPageTotal: StrictInt = Field(ge=0)
+    params: Params
+    results: tuple[Group, ...] = ()
+
+
+class RepoAnswer(_Answer):
+    name: StrictStr
+    displayName: StrictStr
+    shortDescription: StrictStr
+    namespace: StrictStr = Field(min_length=1)
+    tags: tuple[StrictStr, ...] = Field(min_length=1)
+    latestTag: StrictStr = Field(min_length=1)
+    updatedDate: StrictStr
 
 
 @dataclass(frozen=True)
@@ -52,191 +87,76 @@ class ParsedPage:
     page_size: int | None = None
 
 
-def _nonempty_utf8(value: str) -> bool:
-    """What pydantic's ``min_length=1`` accepts of a str: it checks a constrained string
-    (min_length, pattern) on a UTF-8 copy, so it refuses one with a lone surrogate
-    ("unable to parse raw data as a unicode string"); unconstrained, it keeps it."""
-    return bool(value) and utf8_text(value)
-
-
 def parse_catalog_page(body: Any, page: int) -> ParsedPage:
-    page_total, result_total, groups = _page_fields(body) or _page_fields_by_pydantic(body, page)
+    """One catalog page; ``RetryableError`` (worth another read) when the page itself is
+    malformed."""
+    try:
+        parsed = CatalogPage.model_validate(body)
+    except ValidationError as exc:
+        raise RetryableError(
+            f"catalog page {page} is malformed: {validation_reason(exc)}"
+        ) from None
     entries: list[CatalogEntry] = []
     invalid: list[ModelFailure] = []
     listed = 0
-    for group_value, resources in groups:
-        if group_value != "CONTAINER":
+    for group in parsed.results:
+        if group.groupValue != "CONTAINER":
             continue
-        listed += len(resources)
-        for index, raw in enumerate(resources):
-            fields = _resource_fields(raw)
-            if fields is None:
-                checked = _resource_fields_by_pydantic(raw, page, index)
-                if isinstance(checked, ModelFailure):
-                    invalid.append(checked)
-                    continue
-                fields = checked
-            resource_id, name = fields[0], fields[1]
-            entry = _entry_from(fields)
-            name_problem = configmap_key_problem(name)
-            if entry is None:
-                reason = name_problem or (
-                    f"resourceId {resource_id!r} is not org/name or org/team/name"
-                )
-                invalid.append(ModelFailure(name, f"catalog entry: {reason}", resource_id))
-            elif name_problem is not None and entry.latest_tag is not None:
-                # Refused before any request: it could never be a ConfigMap key.
-                invalid.append(ModelFailure(name, name_problem, resource_id))
-            else:
+        listed += len(group.resources)
+        for index, raw in enumerate(group.resources):
+            entry = _entry_of(raw, f"catalog page {page} item {index}")
+            if isinstance(entry, CatalogEntry):
                 entries.append(entry)
-    params = body.get("params") if isinstance(body, dict) else None
-    size = params.get("pageSize") if isinstance(params, dict) else None
-    page_size = size if type(size) is int and size > 0 else None
+            else:
+                invalid.append(entry)
+    size = parsed.params.pageSize
     return ParsedPage(
-        page, page_total, result_total, tuple(entries), tuple(invalid), listed, page_size
+        page,
+        parsed.resultPageTotal,
+        parsed.resultTotal,
+        tuple(entries),
+        tuple(invalid),
+        listed,
+        size if size is not None and size > 0 else None,
     )
 
 
-def _page_fields(body: Any) -> _PageFields | None:
-    """The page's fields when it plainly fits ``answers._CatalogPage``; else None."""
-    if type(body) is not dict:
-        return None
-    result_total = body.get("resultTotal")
-    page_total = body.get("resultPageTotal")
-    params = body.get("params")
-    if (
-        type(result_total) is not int
-        or result_total < 0
-        or type(page_total) is not int
-        or page_total < 0
-        or type(params) is not dict
-        or type(params.get("page")) is not int
-    ):
-        return None
-    results = body.get("results", _ABSENT)
-    groups: list[tuple[str, list[Any]]] = []
-    if results is _ABSENT:
-        return page_total, result_total, groups
-    if type(results) is not list:
-        return None
-    for group in results:
-        if type(group) is not dict:
-            return None
-        group_value = group.get("groupValue")
-        resources = group.get("resources", _ABSENT)
-        if type(group_value) is not str:
-            return None
-        if resources is _ABSENT:
-            resources = []
-        elif type(resources) is not list:
-            return None
-        groups.append((group_value, resources))
-    return page_total, result_total, groups
-
-
-def _page_fields_by_pydantic(body: Any, page: int) -> _PageFields:
-    """pydantic's reading of a page ``_page_fields`` did not take; ``Transient`` if none."""
-    from nimgen.ngc import answers
-
+def _entry_of(raw: Any, where: str) -> CatalogEntry | ModelFailure:
+    """The catalog entry of one listed resource, or why it cannot be one."""
     try:
-        parsed = answers.CatalogPage.model_validate(body)
-    except answers.ValidationError as exc:
-        reason = answers.validation_reason(exc)
-        raise Transient(f"catalog page {page} is malformed: {reason}") from None
-    groups = [(group.groupValue, group.resources) for group in parsed.results]
-    return parsed.resultPageTotal, parsed.resultTotal, groups
-
-
-def _resource_fields(raw: Any) -> _ResourceFields | None:
-    """The resource's fields when it plainly fits ``answers._Resource``; else None."""
-    if type(raw) is not dict:
-        return None
-    resource_id = raw.get("resourceId")
-    name = raw.get("name")
-    display_name = raw.get("displayName")
-    date_modified = raw.get("dateModified")
-    attributes = raw.get("attributes", _ABSENT)
-    if (
-        type(resource_id) is not str
-        or type(name) is not str
-        or (display_name is not None and type(display_name) is not str)
-        or (date_modified is not None and type(date_modified) is not str)
-    ):
-        return None
-    latest_tag: str | None = None
-    pushed_date: str | None = None
-    if attributes is not _ABSENT:
-        if type(attributes) is not list:
-            return None
-        for attribute in attributes:
-            if type(attribute) is not dict:
-                return None
-            key = attribute.get("key")
-            value = attribute.get("value")
-            if type(key) is not str or (value is not None and type(value) is not str):
-                return None
-            if key == "latestTag":
-                latest_tag = value
-            elif key == "latestTagPushedDate":
-                pushed_date = value
-    return resource_id, name, display_name, date_modified, latest_tag, pushed_date
-
-
-def _resource_fields_by_pydantic(raw: Any, page: int, index: int) -> _ResourceFields | ModelFailure:
-    """pydantic's reading of a resource ``_resource_fields`` did not take, or why not."""
-    from nimgen.ngc import answers
-
-    try:
-        resource = answers.Resource.model_validate(raw)
-    except answers.ValidationError as exc:
-        label = _label_of(raw) or f"catalog page {page} item {index}"
-        raw_id = raw.get("resourceId") if isinstance(raw, dict) else None
-        return ModelFailure(
-            label,
-            f"catalog entry: {answers.validation_reason(exc)}",
-            raw_id if isinstance(raw_id, str) else "",
+        resource = Resource.model_validate(raw)
+    except ValidationError as exc:
+        fields = raw if isinstance(raw, dict) else {}
+        label = next(
+            (v for v in (fields.get("name"), fields.get("resourceId")) if isinstance(v, str) and v),
+            where,
         )
+        raw_id = fields.get("resourceId")
+        reason = f"catalog entry: {validation_reason(exc)}"
+        return ModelFailure(label, reason, raw_id if isinstance(raw_id, str) else "")
     attributes = {a.key: a.value for a in resource.attributes}
-    return (
-        resource.resourceId,
-        resource.name,
-        resource.displayName,
-        resource.dateModified,
-        attributes.get("latestTag"),
-        attributes.get("latestTagPushedDate"),
-    )
-
-
-def _label_of(raw: Any) -> str | None:
-    if isinstance(raw, dict):
-        for key in ("name", "resourceId"):
-            value = raw.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
-
-
-def _entry_from(fields: _ResourceFields) -> CatalogEntry | None:
-    resource_id, name, display_name, date_modified, latest_tag, pushed_date = fields
-    parts = resource_id.split("/")
-    if len(parts) == 3:
-        org, team, short_name = parts
-    elif len(parts) == 2:
-        org, short_name = parts
-        team = None
-    else:
-        return None
-    if not all(parts):
-        return None
+    latest_tag = attributes.get("latestTag") or None
+    parts = resource_parts(resource.resourceId)
+    name_problem = configmap_key_problem(resource.name)
+    if parts is None:
+        reason = name_problem or (
+            f"resourceId {resource.resourceId!r} is not org/name or org/team/name"
+        )
+        return ModelFailure(resource.name, f"catalog entry: {reason}", resource.resourceId)
+    if name_problem is not None and latest_tag is not None:
+        # Refused before any request: it could never be a ConfigMap key.
+        return ModelFailure(resource.name, name_problem, resource.resourceId)
+    namespace, name = parts
+    org, _, team = namespace.partition("/")
     return CatalogEntry(
-        resource_id=resource_id,
+        resource_id=resource.resourceId,
         org=org,
-        team=team,
-        name=short_name,
-        display_name=display_name or name,
-        date_modified=date_modified,
-        latest_tag=latest_tag or None,
-        latest_tag_pushed_date=pushed_date,
+        team=team or None,
+        name=name,
+        display_name=resource.displayName or resource.name,
+        date_modified=resource.dateModified,
+        latest_tag=latest_tag,
+        latest_tag_pushed_date=attributes.get("latestTagPushedDate"),
     )
 
 
@@ -250,120 +170,59 @@ def facts_of(entry: CatalogEntry) -> CatalogFacts:
 
 
 def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
-    """The contract's record from a per-model answer; raises ``Final`` when it does not fit."""
-    name, display_name, short_description, namespace, tags, latest_tag, updated_date = (
-        _answer_fields(body) or _answer_fields_by_pydantic(body)
-    )
-    problem = configmap_key_problem(name)
-    if problem is not None:
-        raise Final(problem)
-    canonical = canonical_tags(tags)
-    if latest_tag not in canonical:
-        raise Final(f"latestTag {latest_tag!r} is not among the model's tags")
-    return ModelRecord(
-        name=name,
-        displayName=display_name,
-        shortDescription=short_description,
-        namespace=namespace,
-        tags=canonical,
-        latestTag=latest_tag,
-        updatedDate=updated_date,
-        euRestricted=False,
-    )
-
-
-def _answer_fields(body: Any) -> _AnswerFields | None:
-    """The answer's fields when it plainly fits ``answers._RepoAnswer``; else None."""
-    if type(body) is not dict:
-        return None
-    get = body.get
-    name = get("name")
-    display_name = get("displayName")
-    short_description = get("shortDescription")
-    namespace = get("namespace")
-    tags = get("tags")
-    latest_tag = get("latestTag")
-    updated_date = get("updatedDate")
-    if (
-        type(name) is not str
-        or type(display_name) is not str
-        or type(short_description) is not str
-        or type(namespace) is not str
-        or not _nonempty_utf8(namespace)
-        or type(tags) is not list
-        or not tags
-        or type(latest_tag) is not str
-        or not _nonempty_utf8(latest_tag)
-        or type(updated_date) is not str
-    ):
-        return None
-    for tag in tags:
-        if type(tag) is not str:
-            return None
-    return name, display_name, short_description, namespace, tags, latest_tag, updated_date
-
-
-def _answer_fields_by_pydantic(body: Any) -> _AnswerFields:
-    """pydantic's reading of an answer ``_answer_fields`` did not take; ``Final`` if none."""
-    from nimgen.ngc import answers
-
+    """The contract's record from a per-model answer; raises ``PermanentError`` when it does
+    not fit, or when it is not the model of ``entry``'s catalog resource."""
     try:
-        answer = answers.RepoAnswer.model_validate(body)
-    except answers.ValidationError as exc:
-        raise Final(f"answer failed validation: {answers.validation_reason(exc)}") from None
-    return (
-        answer.name,
-        answer.displayName,
-        answer.shortDescription,
-        answer.namespace,
-        answer.tags,
-        answer.latestTag,
-        answer.updatedDate,
-    )
-
-
-def _strict_str(value: object) -> str | None:
-    """``value`` as pydantic's ``StrictStr`` takes it: a str subclass as a plain str."""
-    return str.__str__(value) if isinstance(value, str) else None
+        answer = RepoAnswer.model_validate(body)
+    except ValidationError as exc:
+        raise PermanentError(f"answer failed validation: {validation_reason(exc)}") from None
+    try:
+        record = ModelRecord(
+            name=answer.name,
+            displayName=answer.displayName,
+            shortDescription=answer.shortDescription,
+            namespace=answer.namespace,
+            tags=canonical_tags(answer.tags),
+            latestTag=answer.latestTag,
+            updatedDate=answer.updatedDate,
+            euRestricted=False,
+        )
+    except ValidationError as exc:  # the record's own rules: its name, tags, latestTag, ...
+        raise PermanentError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    problem = resource_problem(entry.resource_id, record)
+    if problem is not None:
+        raise PermanentError(f"the answer's {problem}")
+    return record
 
 
 def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
     """The latest tag's image digests from a per-model answer, one per platform.
 
     NGC lists them in ``latestArchitectureVariants`` (``architecture``, ``os``,
-    ``digest``). Digests are extra facts, never a reason to fail a model: a
-    malformed variant is skipped, and when two variants give different digests
-    for the same platform none is recorded for the model (nothing is guessed).
-    The checks are exactly those of ``catalog_schema.ImageDigestSchema``.
+    ``digest``). Digests are extra facts, never a reason to fail a model: a malformed
+    variant is skipped, and when two variants give different digests for the same
+    platform none is recorded for the model (nothing is guessed).
     """
     variants = body.get("latestArchitectureVariants") if isinstance(body, dict) else None
     if not isinstance(variants, list):
         return ()
-    tag = latest_tag if type(latest_tag) is str else _strict_str(latest_tag)
-    if tag is None or not _nonempty_utf8(tag):
-        return ()  # no variant could be valid
     found: dict[tuple[str, str], ImageDigest] = {}
     for variant in variants:
         if not isinstance(variant, dict):
             continue
-        architecture = variant.get("architecture")
-        os_name = variant.get("os")
-        digest = variant.get("digest")
-        if type(architecture) is not str or type(os_name) is not str or type(digest) is not str:
-            architecture = _strict_str(architecture)
-            os_name = _strict_str(os_name)
-            digest = _strict_str(digest)
-            if architecture is None or os_name is None or digest is None:
-                continue
-        try:  # ImageDigest checks the patterns (with fullmatch, as pydantic's Rust "$")
-            item = ImageDigest(tag=tag, architecture=architecture, os=os_name, digest=digest)
-        except ValueError:
+        try:
+            item = ImageDigest(
+                tag=latest_tag,
+                architecture=variant.get("architecture"),
+                os=variant.get("os"),
+                digest=variant.get("digest"),
+            )
+        except ValidationError:
             continue
-        platform = (os_name, architecture)
-        if platform in found and found[platform].digest != digest:
+        platform = (item.os, item.architecture)
+        if found.setdefault(platform, item).digest != item.digest:
             return ()
-        found[platform] = item
-    return tuple(map(found.__getitem__, sorted(found)))
+    return tuple(found[platform] for platform in sorted(found))
 
 
 def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:

@@ -72,10 +72,9 @@ def entry_messages(exc: ValidationError) -> list[str]:
             messages.append(f"{where!r} must be {_TYPE_WORDS[kind]}, not {json_type(given)}")
         elif kind in ("too_short", "string_too_short"):
             messages.append(f"{where!r} is empty")
-        elif kind == "value_error" and field_name == "name":
-            messages.append(f"'name': {strip_value_error(error['msg'])}")
-        elif kind == "value_error" and not loc:
-            messages.append(strip_value_error(error["msg"]))
+        elif kind == "value_error":
+            message = strip_value_error(error["msg"])
+            messages.append(f"{where!r}: {message}" if where else message)
         else:
             messages.append(f"{where!r}: {error['msg']}" if where else error["msg"])
     return messages

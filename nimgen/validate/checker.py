@@ -10,16 +10,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from nimgen.catalog import SCHEMA_VERSION, ModelRecord
-from nimgen.catalog_schema import record_from_json
 from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
 from nimgen.report.validate import entry_messages, json_type, quoted, yaml_type
 from nimgen.tree.configmap import (
+    ANNOTATION_REVISION,
     ANNOTATION_SCHEMA,
     MAX_OBJECT_BYTES,
     SUFFIX_DIGITS,
+    configmap_data,
     content_digest,
 )
+from nimgen.tree.revision import revision_problem
 from nimgen.validate.results import FileResult, Problem
 from nimgen.yamlio import (
     DuplicateJsonKey,
@@ -46,56 +48,49 @@ class _Checker:
         self.problems: list[Problem] = []
         self.suffix = ""
 
-    def error(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, key, message + self.suffix))
+    def error(self, key: str, message: str, *, warning: bool = False) -> None:
+        self.problems.append(Problem(self.file, key, message + self.suffix, warning=warning))
 
-    def warn(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, key, message + self.suffix, warning=True))
-
-    # One ConfigMap document.
     def configmap(self, document: ParsedDocument) -> int:
+        """Check one ConfigMap document; the number of models in it."""
         body: dict[Any, Any] = document.data
         paths = mapping_paths(document.node) if document.duplicates else {}
         for duplicate in document.duplicates:
-            path = paths.get(id(duplicate.mapping), "")
-            key = str(duplicate.key)
-            where = key if path == "data" else (f"{path}.{key}" if path else key)
+            path, key = paths.get(id(duplicate.mapping), ""), str(duplicate.key)
             message = (
                 f"duplicate key (lines {duplicate.first_line} and {duplicate.line}): kubectl "
                 "refuses the file, and YAML libraries that accept it keep only the last"
             )
+            where = f"{path}.{key}" if path not in ("", "data") else key
             self.problems.append(Problem(self.file, where, message + self.suffix, refused=True))
         for name in body:
             if name not in CONFIGMAP_FIELDS:
-                self.error(
-                    str(name),
-                    "unknown field (a ConfigMap has only " + ", ".join(CONFIGMAP_FIELDS) + ")",
-                )
+                fields = ", ".join(CONFIGMAP_FIELDS)
+                self.error(str(name), f"unknown field (a ConfigMap has only {fields})")
         if body.get("apiVersion") != "v1":
             self.error("apiVersion", f"is {body.get('apiVersion')!r}, not 'v1'")
         self._metadata(body)
         if "immutable" in body and not isinstance(body["immutable"], bool):
             self.error("immutable", f"must be true or false, not {yaml_type(body['immutable'])}")
-        binary = body.get("binaryData")
-        if binary:
+        if body.get("binaryData"):
             self.error("binaryData", "models go under data as JSON text; binaryData must be empty")
         data = body.get("data")
         if data is None:
             self.error("data", "missing: the models go under data, one key per model")
-            return 0
-        if not isinstance(data, dict):
+        elif not isinstance(data, dict):
             self.error("data", f"must be a mapping of model name to JSON, not {yaml_type(data)}")
-            return 0
-        if not data:
+        elif not data:
             self.error("data", "holds no models")
+        if not isinstance(data, dict) or not data:
             return 0
-        valid = {}
-        for key, value in data.items():
-            checked = self._entry(key, value)
-            if checked is not None:
-                valid[str(key)] = checked
-        self._size(document, data)
-        self._name_and_immutability(body, valid if len(valid) == len(data) else None)
+        records = [record for key, value in data.items() if (record := self._entry(key, value))]
+        data_bytes = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in data.items())
+        if (size := max(document.size, data_bytes)) >= MAX_OBJECT_BYTES:
+            self.error(
+                "size",
+                f"{size:,} bytes, not under the {MAX_OBJECT_BYTES:,} bytes (1 MiB) etcd accepts",
+            )
+        self._name_and_immutability(body, records if len(records) == len(data) else None)
         return len(data)
 
     def _metadata(self, body: dict[Any, Any]) -> None:
@@ -106,26 +101,21 @@ class _Checker:
             )
             self.error("metadata", what)
             return
-        name = metadata.get("name")
+        name, namespace = metadata.get("name"), metadata.get("namespace")
         if not isinstance(name, str):
             what = "missing" if name is None else f"must be a string, not {yaml_type(name)}"
             self.error("metadata.name", what)
         elif (problem := dns_subdomain_problem(name)) is not None:
             self.error("metadata.name", problem)
-        namespace = metadata.get("namespace")
-        if namespace is not None:
-            if not isinstance(namespace, str):
-                self.error("metadata.namespace", f"must be a string, not {yaml_type(namespace)}")
-            elif (problem := dns_label_problem(namespace)) is not None:
-                self.error("metadata.namespace", problem)
+        if namespace is not None and not isinstance(namespace, str):
+            self.error("metadata.namespace", f"must be a string, not {yaml_type(namespace)}")
+        elif namespace is not None and (problem := dns_label_problem(namespace)) is not None:
+            self.error("metadata.namespace", problem)
         for section in ("labels", "annotations"):
             values = metadata.get(section)
-            if values is None:
-                continue
-            if not isinstance(values, dict):
+            if values is not None and not isinstance(values, dict):
                 self.error(f"metadata.{section}", f"must be a mapping, not {yaml_type(values)}")
-                continue
-            for key, value in values.items():
+            for key, value in values.items() if isinstance(values, dict) else ():
                 if not isinstance(value, str):
                     self.error(
                         f"metadata.{section}.{key}",
@@ -133,21 +123,24 @@ class _Checker:
                         f"(e.g. {quoted(value)})",
                     )
         annotations = metadata.get("annotations")
-        if isinstance(annotations, dict):
-            version = annotations.get(ANNOTATION_SCHEMA)
-            if version is not None and str(version) != SCHEMA_VERSION:
-                self.warn(
-                    f"metadata.annotations.{ANNOTATION_SCHEMA}",
-                    f"schema version {str(version)!r} is not one this nimgen knows "
-                    f"({SCHEMA_VERSION!r}); a reader may refuse it",
-                )
+        if not isinstance(annotations, dict):
+            return
+        version = annotations.get(ANNOTATION_SCHEMA)
+        if version is not None and str(version) != SCHEMA_VERSION:
+            self.error(
+                f"metadata.annotations.{ANNOTATION_SCHEMA}",
+                f"schema version {str(version)!r} is not one this nimgen knows "
+                f"({SCHEMA_VERSION!r}); a reader may refuse it",
+                warning=True,
+            )
+        revision = annotations.get(ANNOTATION_REVISION)
+        if isinstance(revision, str) and (problem := revision_problem(revision)):
+            self.error(f"metadata.annotations.{ANNOTATION_REVISION}", problem)
 
     def _entry(self, key: Any, value: Any) -> ModelRecord | None:
+        """The record under ``key``, or None (its problems reported)."""
         if not isinstance(key, str):
-            self.error(
-                str(key),
-                f"the key is read as {yaml_type(key)}, not a string: quote it",
-            )
+            self.error(str(key), f"the key is read as {yaml_type(key)}, not a string: quote it")
             return None
         key_problem = configmap_key_problem(key)
         if key_problem is not None:
@@ -178,7 +171,7 @@ class _Checker:
         name = raw.get("name")
         record: ModelRecord | None = None
         try:
-            record = record_from_json(value)
+            record = ModelRecord.model_validate(raw)
         except ValidationError as exc:
             for message in entry_messages(exc):
                 if key_problem is not None and name == key and message.startswith("'name':"):
@@ -189,17 +182,8 @@ class _Checker:
             return None
         return None if key_problem is not None else record
 
-    def _size(self, document: ParsedDocument, data: dict[Any, Any]) -> None:
-        data_bytes = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in data.items())
-        size = max(document.size, data_bytes)
-        if size >= MAX_OBJECT_BYTES:
-            self.error(
-                "size",
-                f"{size:,} bytes, not under the {MAX_OBJECT_BYTES:,} bytes (1 MiB) etcd accepts",
-            )
-
     def _name_and_immutability(
-        self, body: dict[Any, Any], records: dict[str, ModelRecord] | None
+        self, body: dict[Any, Any], records: list[ModelRecord] | None
     ) -> None:
         metadata = body.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
@@ -207,24 +191,22 @@ class _Checker:
             return
         versioned = _VERSIONED_NAME.fullmatch(name)
         if versioned is None:
-            self.warn(
+            self.error(
                 "immutable",
                 f"an immutable ConfigMap under the fixed name {name!r} can never change: "
                 "every later edit must delete and re-create it (drop immutable, or name it "
                 "after its content as nimgen does)",
+                warning=True,
             )
-            return
-        if records is None:
-            return
-        from nimgen.tree.configmap import configmap_data
-
-        digest = content_digest(configmap_data(r.canonical() for r in records.values()))
-        if digest[:SUFFIX_DIGITS] != versioned["suffix"]:
-            self.warn(
-                "metadata.name",
-                f"the suffix {versioned['suffix']!r} is not the content digest "
-                f"{digest[:SUFFIX_DIGITS]!r}: was the data edited by hand?",
-            )
+        elif records is not None:
+            digest = content_digest(configmap_data(r.canonical() for r in records))
+            if digest[:SUFFIX_DIGITS] != versioned["suffix"]:
+                self.error(
+                    "metadata.name",
+                    f"the suffix {versioned['suffix']!r} is not the content digest "
+                    f"{digest[:SUFFIX_DIGITS]!r}: was the data edited by hand?",
+                    warning=True,
+                )
 
 
 def validate_text(text: str, file: str = "<stdin>") -> FileResult:
@@ -236,40 +218,33 @@ def validate_text(text: str, file: str = "<stdin>") -> FileResult:
     """
     checker = _Checker(file)
     try:
-        documents = parse_documents(text)
+        documents = [d for d in parse_documents(text) if d.data is not None]
     except YamlProblem as exc:
         if exc.refused:
             return FileResult(file, unreadable=str(exc))
         where = f"line {exc.line}" if exc.line is not None else "yaml"
         checker.error(where, f"not valid YAML: {exc.message}")
         return FileResult(file, tuple(checker.problems))
-    documents = [d for d in documents if d.data is not None]
     configmaps = [
         d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "ConfigMap"
     ]
-    if not configmaps:
-        if not documents:
-            checker.error("kind", "the file is empty: no ConfigMap in it")
-        for document in documents:
-            checker.suffix = f" (document {document.index})" if len(documents) > 1 else ""
-            if not isinstance(document.data, dict):
-                checker.error(
-                    "kind", f"the document is {yaml_type(document.data)}, not a ConfigMap"
-                )
-            elif "kind" not in document.data:
-                checker.error("kind", "missing: expected kind: ConfigMap")
-            else:
-                checker.error("kind", f"is {document.data['kind']!r}, not 'ConfigMap'")
-        return FileResult(file, tuple(checker.problems))
+    if not documents:
+        checker.error("kind", "the file is empty: no ConfigMap in it")
+    for document in documents if not configmaps else ():
+        checker.suffix = f" (document {document.index})" if len(documents) > 1 else ""
+        if not isinstance(document.data, dict):
+            checker.error("kind", f"the document is {yaml_type(document.data)}, not a ConfigMap")
+        elif "kind" not in document.data:
+            checker.error("kind", "missing: expected kind: ConfigMap")
+        else:
+            checker.error("kind", f"is {document.data['kind']!r}, not 'ConfigMap'")
     models = 0
     try:
         for document in configmaps:
-            checker.suffix = ""
-            if len(configmaps) > 1:
-                metadata = document.data.get("metadata")
-                name = metadata.get("name") if isinstance(metadata, dict) else None
-                label = f"ConfigMap {name}" if isinstance(name, str) else "ConfigMap"
-                checker.suffix = f" ({label}, document {document.index})"
+            metadata = document.data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            label = f"ConfigMap {name}" if isinstance(name, str) else "ConfigMap"
+            checker.suffix = f" ({label}, document {document.index})" if len(configmaps) > 1 else ""
             models += checker.configmap(document)
     except _Refused as exc:
         return FileResult(file, unreadable=str(exc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         euRestricted=False,
     )
     by_name[extra.name] = SnapshotModel(
-        record=extra, catalog=dataclasses.replace(by_name[third].catalog, resourceId="x/y")
+        record=extra, catalog=by_name[third].catalog.replace(resourceId="nim/test/zz-brand-new")
     )
     changed_snapshot = root / "changed.json"
     changed_snapshot.write_bytes(

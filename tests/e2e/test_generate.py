@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from nimgen.catalog_schema import record_from_json
+from nimgen.catalog import ModelRecord
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator
 from tests.support.nimgen_runner import clean_env, kustomize, run_nimgen, tree_bytes
 
@@ -56,7 +56,7 @@ def test_generate_writes_the_shippable_tree(
     assert configmap["metadata"]["name"].startswith("nim-models-data-")
     assert list(configmap["data"]) == sorted(configmap["data"])
     for key, value in configmap["data"].items():
-        record = record_from_json(value)
+        record = ModelRecord.model_validate_json(value)
         assert record.name == key
     assert ngc_emulator.count("model") == 186
     assert ngc_emulator.count("key") == 1

@@ -44,7 +44,7 @@ def test_problems_are_printed_as_file_key_problem_and_exit_1(
     assert err == ""
     assert out.splitlines() == [
         f"{GOOD}: valid (2 models)",
-        f"{bad}: llama-a: latestTag '1.2.0' is not among the tags",
+        f"{bad}: llama-a: latestTag '1.2.0' is not among the model's tags",
     ]
     # A duplicated key is refused like by every other reader: exit 2, file, lines and key.
     code, out, _ = run(["validate", GOOD, bad, dup], capsys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,12 +85,21 @@ def test_bad_eu_lists_are_bad_input(tmp_path: Path, content: str, message: str) 
         probefile.load_eu_list(path)
 
 
-def test_duplicate_resource_in_probe_file(tmp_path: Path) -> None:
+def test_a_missing_list_and_a_resource_given_twice_are_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="cannot read the EU list"):
+        probefile.load_eu_list(tmp_path / "nope.json")
     path = probe_file(tmp_path, [("a", "available", None), ("a", "restricted", None)])
     with pytest.raises(BadInput, match="appears twice"):
         probefile.load_eu_list(path)
 
 
-def test_missing_eu_list(tmp_path: Path) -> None:
-    with pytest.raises(BadInput, match="cannot read the EU list"):
-        probefile.load_eu_list(tmp_path / "nope.json")
+def test_a_probe_file_dated_in_the_future_warns(tmp_path: Path) -> None:
+    facts = probefile.load_eu_list(probe_file(tmp_path, [("a", "available", None)]))
+    probed = datetime(2026, 1, 1, tzinfo=UTC)  # the file's probedAt
+    skewed = probed - timedelta(minutes=2)  # this machine's clock a little behind: believed
+    assert eu.freshness_problems(facts, 30, api_url=None, now=skewed) == ()
+    (warning,) = eu.freshness_problems(facts, 30, api_url=None, now=probed - timedelta(days=1))
+    assert warning.startswith(
+        f"the EU probe file {tmp_path / 'probe.json'} is dated in the future "
+        "(probed 2026-01-01T00:00:00Z): a clock was wrong"
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from nimgen.catalog import ModelRecord
-from nimgen.catalog_schema import record_from
 
 
 def record_fields(name: str = "a", **changes: Any) -> dict[str, Any]:
@@ -26,4 +25,4 @@ def record_fields(name: str = "a", **changes: Any) -> dict[str, Any]:
 
 def make_record(name: str = "a", **changes: Any) -> ModelRecord:
     """A valid record named ``name``; ``changes`` override any of the eight fields."""
-    return record_from(record_fields(name, **changes))
+    return ModelRecord.model_validate(record_fields(name, **changes))
