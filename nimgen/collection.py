@@ -42,6 +42,7 @@ class Collection:
     no_tag: tuple[str, ...] = ()
     failures: tuple[ModelFailure, ...] = ()
     skipped_by_selection: int = 0
+    unmatched: tuple[str, ...] = ()  # --models patterns that match no model of the source
     reused: int = 0
     fetched_at: str = ""
     # Probed from an EU vantage: each model's status and tries, by resourceId.

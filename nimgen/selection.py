@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,26 @@ class Selection:
             return False
         return not any(fnmatch.fnmatchcase(name, p) for p in self.exclude)
 
-    @property
-    def is_everything(self) -> bool:
-        return not self.include and not self.exclude
+    def unmatched(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The ``include`` patterns that match none of ``names``."""
+        left = dict.fromkeys(self.include)
+        for name in names:
+            for pattern in [p for p in left if fnmatch.fnmatchcase(name, p)]:
+                del left[pattern]
+            if not left:
+                break
+        return tuple(left)
+
+
+def check_unmatched(unmatched: Iterable[str], where: str, warn: Callable[[str], None]) -> None:
+    """A pattern that matches nothing is most likely a typo: a glob (``llama-*``) fails the
+    run (exit 2); an exact name, which a catalog may have dropped, is a warning."""
+    globs = [p for p in unmatched if any(c in p for c in "*?[")]
+    if globs:
+        shown = ", ".join(repr(p) for p in globs)
+        raise BadInput(f"--models pattern {shown} matches no model in {where}; nothing was written")
+    for name in unmatched:
+        warn(f"--models/--models-file {name!r}: no such model in {where}")
 
 
 _LIST_SHAPES = "one name a line, a JSON list of names, or a ConfigMap whose data.models is one"

@@ -191,6 +191,7 @@ class SnapshotFileSource:
             models=chosen,
             discovered=len(loaded.models),
             skipped_by_selection=len(loaded.models) - len(chosen),
+            unmatched=selection.unmatched(m.record.name for m in loaded.models),
         )
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from nimgen.errors import BadInput
-from nimgen.selection import Selection, build_selection, read_models_file
+from nimgen.selection import Selection, build_selection, check_unmatched, read_models_file
 
 
 def test_globs_include_and_exclude() -> None:
@@ -73,3 +73,13 @@ def test_a_json_configmap_models_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "account.json"
     path.write_text('{"kind": "ConfigMap", "data": {"models": "[\\"a\\", \\"b\\"]"}}')
     assert read_models_file(path) == ("a", "b")
+
+
+def test_patterns_that_match_nothing_warn_by_name_or_fail_as_globs() -> None:
+    selection = Selection(include=("a*", "b", "c", "z?"))
+    assert selection.unmatched(["abc", "c"]) == ("b", "z?")
+    warnings: list[str] = []
+    check_unmatched(("b",), "the catalog", warnings.append)
+    assert warnings == ["--models/--models-file 'b': no such model in the catalog"]
+    with pytest.raises(BadInput, match=r"'z\?' matches no model in the catalog"):
+        check_unmatched(("b", "z?"), "the catalog", warnings.append)

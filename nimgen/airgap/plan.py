@@ -8,7 +8,6 @@ plan, so the ConfigMap's tags, the mirror lists and the weights cannot disagree.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field, replace
 
 from nimgen.airgap.refs import SOURCE_REGISTRY, Image, Mirror, parse_mirror, reference_problems
@@ -182,9 +181,7 @@ def plan_airgap(
         records=tuple(records),
         images=tuple(images),
         discovered=len(loaded.models),
-        unmatched_patterns=tuple(
-            p for p in selection.include if not any(fnmatch.fnmatchcase(n, p) for n in names)
-        ),
+        unmatched_patterns=selection.unmatched(names),
         glob_misses=tuple(
             m.record.name for m in chosen if tags.kind == "glob" and not tags.matched(m.record)
         ),

@@ -40,6 +40,7 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     from nimgen.commands.results import AirgapResult, ConfigMapFacts
     from nimgen.errors import RunFailed
     from nimgen.report.airgap import warnings
+    from nimgen.selection import check_unmatched
     from nimgen.snapshot import load_models
     from nimgen.tree.configmap import MAX_OBJECT_BYTES
     from nimgen.tree.write import check_output_dir, write_tree
@@ -68,8 +69,7 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
         digests=request.digests,
         weights=weights,
     )
-    for pattern in plan.unmatched_patterns:
-        log.warn(f"--models {pattern!r} matched no model in {request.from_path}")
+    check_unmatched(plan.unmatched_patterns, str(request.from_path), log.warn)
     for warning in warnings(plan):
         log.warn(warning)
     files = render_airgap(plan)

@@ -103,8 +103,10 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
     collection = collect_live(prepared, reusable, log, one_configmap)
     from nimgen.commands.results import Reuse
     from nimgen.eu import resolve_eu
+    from nimgen.selection import check_unmatched
 
     with reporting(collection), eu_warnings_first(log):
+        check_unmatched(collection.unmatched, "the catalog", log.warn)
         check_failures(collection, request.allow_partial, log)
         not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
         outcome = resolve_eu(

@@ -36,6 +36,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     from nimgen.commands.results import ProbeResult
     from nimgen.eu import check_proxy_url
     from nimgen.eu.probe_file import probe_json
+    from nimgen.selection import check_unmatched
     from nimgen.tree.write import check_output_file, write_file
 
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
@@ -50,6 +51,7 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
         vantage = f"the proxy {proxy.redacted}"
     log.info(f"probing the NIM catalog from {vantage}")
     probe, collection = run_probe(key, settings, selection, eu_proxy, proxy, log)
+    check_unmatched(collection.unmatched, "the catalog", log.warn)
     write_file(request.output, probe_json(probe), result=True)
     result = ProbeResult(probe=probe, collection=collection, output=request.output, vantage=vantage)
     _tell(result, log)

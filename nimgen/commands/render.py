@@ -18,6 +18,7 @@ from nimgen.commands.tree import (
     warn_fixed_name,
     write_output_tree,
 )
+from nimgen.selection import check_unmatched
 from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def render(request: RenderRequest, log: RunLog) -> RenderResult:
     source = SnapshotFileSource(source_path)
     collection = source.collect(selection, NullProgress())
     assert source.loaded is not None  # collect() read it
+    check_unmatched(collection.unmatched, str(source_path), log.warn)
     with eu_warnings_first(log):
         outcome = resolve_eu(
             collection.models,

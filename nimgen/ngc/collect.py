@@ -78,6 +78,7 @@ async def collect_catalog(
         no_tag=tuple(sorted(state.no_tag)),
         failures=tuple(sorted(state.failures, key=lambda f: (f.name, f.resource_id))),
         skipped_by_selection=state.skipped,
+        unmatched=scope.selection.unmatched(state.names),
         reused=state.reused,
         fetched_at=started_at,
         eu_statuses=dict(state.eu),

@@ -54,6 +54,7 @@ def take_page(
         if entry.resource_id in state.seen_ids:
             continue
         state.seen_ids.add(entry.resource_id)
+        state.names.add(entry.name)
         if entry.latest_tag is None:
             state.no_tag.append(entry.name)
             continue

@@ -39,6 +39,7 @@ class RunState:
     failures: list[ModelFailure] = field(default_factory=list)
     no_tag: list[str] = field(default_factory=list)
     skipped: int = 0
+    names: set[str] = field(default_factory=set)  # every model the catalog lists
     reused: int = 0
     pending: set[asyncio.Task[None]] = field(default_factory=set)
     # Every distinct resource the catalog listed (valid or not), and invalid ones without id.

@@ -314,3 +314,18 @@ def test_version_and_module_entry_point() -> None:
         [sys.executable, "-m", "nimgen", "--version"], capture_output=True, text=True, timeout=60
     )
     assert module.stdout.strip() == f"nimgen {__version__}"
+
+
+def test_names_that_match_nothing_are_named_and_a_glob_fails(
+    ngc_emulator: NgcEmulator, tmp_path: Path
+) -> None:
+    names = tmp_path / "models.txt"
+    names.write_text("llama-3.1-8b-instruct\nno-such-model\n")
+    out = tmp_path / "out"
+    result = generate(ngc_emulator, out, "--models-file", str(names), "--json")
+    assert result.code == 0, result.stderr
+    (warning,) = [w for w in json.loads(result.stdout)["warnings"] if "no-such-model" in w]
+    assert "no such model in the catalog" in warning and warning in result.stderr
+    result = generate(ngc_emulator, tmp_path / "other", "--models", "llama-*", "--models", "nope-*")
+    assert result.code == 2 and "'nope-*' matches no model in the catalog" in result.stderr
+    assert not (tmp_path / "other").exists()
