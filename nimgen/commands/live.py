@@ -99,7 +99,7 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
     from nimgen.commands.previous import reusable_records
 
     request = prepared.request
-    reusable = reusable_records(request.previous, request.full, log)
+    reusable = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
     collection = collect_live(prepared, reusable, log, one_configmap)
     from nimgen.commands.results import Reuse
     from nimgen.eu import resolve_eu

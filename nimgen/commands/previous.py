@@ -20,6 +20,7 @@ class Previous:
     by_id: dict[str, SnapshotModel]
     # How many carry the catalog facts (dateModified, latestTagPushedDate) reuse needs.
     with_facts: int
+    api_url: str | None = None  # the NGC API a snapshot was fetched from
 
 
 def load_previous(path: Path) -> Previous:
@@ -41,13 +42,14 @@ def load_previous(path: Path) -> Previous:
         if facts.dateModified is not None or facts.latestTagPushedDate is not None:
             with_facts += 1
     kind = "tree" if path.is_dir() else loaded.kind
-    return Previous(path, kind, by_id, with_facts)
+    return Previous(path, kind, by_id, with_facts, loaded.api_url)
 
 
 def reusable_records(
-    previous: Path | None, full: bool, log: RunLog
+    previous: Path | None, full: bool, log: RunLog, api_url: str
 ) -> dict[str, SnapshotModel] | None:
-    """The records ``--previous`` offers for reuse, or None (none given, or --full)."""
+    """The records ``--previous`` offers for reuse, or None (none given, or --full). Each
+    is reused only where the live catalog entry says nothing changed (``unchanged_since``)."""
     if previous is None:
         return None
     if full:
@@ -59,5 +61,11 @@ def reusable_records(
             f"--previous {previous} is a {loaded.kind} without the catalog facts "
             "(dateModified, latestTagPushedDate) that reuse needs, so every model is "
             "fetched; give a snapshot from 'nimgen fetch' to reuse records"
+        )
+    if loaded.api_url is not None and loaded.api_url.rstrip("/") != api_url.rstrip("/"):
+        log.warn(
+            f"--previous {previous} was fetched from the NGC API {loaded.api_url}, not this "
+            f"run's {api_url}: its records are reused only where this catalog's entry "
+            "agrees with them"
         )
     return dict(loaded.by_id)

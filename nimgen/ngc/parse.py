@@ -226,13 +226,16 @@ def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
 
 
 def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:
-    """True when the catalog says nothing about ``entry`` changed since ``previous``."""
+    """True when the catalog says nothing about ``entry`` changed since ``previous``, and
+    the record itself offers the tag the catalog names (a record that contradicts its own
+    facts is fetched again)."""
     before = previous.catalog
     if before.dateModified is None and before.latestTagPushedDate is None:
         return False
     return (
         before.resourceId == entry.resource_id
         and before.latestTag == entry.latest_tag
+        and previous.record.latestTag == entry.latest_tag
         and before.dateModified == entry.date_modified
         and before.latestTagPushedDate == entry.latest_tag_pushed_date
     )

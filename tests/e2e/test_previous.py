@@ -158,3 +158,34 @@ def test_unreadable_previous_fails_before_any_request(
     assert "cannot read" in result.stderr and "Traceback" not in result.output
     assert emulator.requests == []
     assert not (tmp_path / "out").exists()
+
+
+def test_previous_records_never_outrank_the_catalog(emulator: NgcEmulator, tmp_path: Path) -> None:
+    emu = emulator
+    snapshot = tmp_path / "nim-snapshot.json"
+    assert nimgen(emu, "fetch", snapshot, "--quiet").code == 0
+    document = json.loads(snapshot.read_text())
+    # A record whose latestTag disagrees with its own catalog facts: fetched again.
+    stale = next(m for m in document["models"] if len(m["record"]["tags"]) > 1)
+    stale["record"]["latestTag"] = next(
+        t for t in stale["record"]["tags"] if t != stale["catalog"]["latestTag"]
+    )
+    document["source"]["apiUrl"] = "https://api.other-ngc.example"
+    snapshot.write_text(json.dumps(document))
+    emu.reset_counters()
+    result = nimgen(emu, "generate", tmp_path / "inc", "--previous", str(snapshot), "--json")
+    assert result.code == 0, result.stderr
+    assert emu.model_calls == Counter({stale["record"]["name"]: 1})
+    assert "was fetched from the NGC API https://api.other-ngc.example" in result.stderr
+    assert nimgen(emu, "generate", tmp_path / "full", "--quiet").code == 0
+    assert tree_bytes(tmp_path / "inc") == tree_bytes(tmp_path / "full")
+    # A record renamed against its resourceId, or two entries of one resource: bad input.
+    first = document["models"][0]["record"]
+    first["name"], name = "totally-different-model", first["name"]
+    snapshot.write_text(json.dumps(document))
+    renamed = nimgen(emu, "generate", tmp_path / "bad", "--previous", str(snapshot))
+    assert renamed.code == 2 and "totally-different-model" in renamed.stderr
+    first["name"], document["models"][1] = name, document["models"][2]
+    snapshot.write_text(json.dumps(document))
+    twice = nimgen(emu, "generate", tmp_path / "bad", "--previous", str(snapshot))
+    assert twice.code == 2 and "appears twice" in twice.stderr
