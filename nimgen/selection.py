@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nimgen.errors import BadInput
+from nimgen.errors import BadInput, RunFailed
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,14 @@ class Selection:
 
 def check_unmatched(unmatched: Iterable[str], where: str, warn: Callable[[str], None]) -> None:
     """A pattern that matches nothing is most likely a typo: a glob (``llama-*``) fails the
-    run (exit 2); an exact name, which a catalog may have dropped, is a warning."""
+    run (exit 1, as a run left with no model does); an exact name, which a catalog may
+    have dropped, is a warning."""
     globs = [p for p in unmatched if any(c in p for c in "*?[")]
     if globs:
         shown = ", ".join(repr(p) for p in globs)
-        raise BadInput(f"--models pattern {shown} matches no model in {where}; nothing was written")
+        raise RunFailed(
+            f"--models pattern {shown} matches no model in {where}; nothing was written"
+        )
     for name in unmatched:
         warn(f"--models/--models-file {name!r}: no such model in {where}")
 

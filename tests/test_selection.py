@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from nimgen.errors import BadInput
+from nimgen.errors import BadInput, RunFailed
 from nimgen.selection import Selection, build_selection, check_unmatched, read_models_file
 
 
@@ -81,5 +81,5 @@ def test_patterns_that_match_nothing_warn_by_name_or_fail_as_globs() -> None:
     warnings: list[str] = []
     check_unmatched(("b",), "the catalog", warnings.append)
     assert warnings == ["--models/--models-file 'b': no such model in the catalog"]
-    with pytest.raises(BadInput, match=r"'z\?' matches no model in the catalog"):
+    with pytest.raises(RunFailed, match=r"'z\?' matches no model in the catalog"):
         check_unmatched(("b", "z?"), "the catalog", warnings.append)

@@ -25,6 +25,7 @@ from nimgen.ngc.parse import (
     unchanged_since,
 )
 from nimgen.ngc.state import RunState, Scope
+from nimgen.tags import tag_problem
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
 
 Job = Coroutine[Any, Any, None]
@@ -139,10 +140,15 @@ def configmap_bytes(record: ModelRecord) -> int:
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
     """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
     is too big: ``fits`` says so). Measured before the tags are put in canonical order,
-    which a hostile answer of very many tags makes costly: the size does not depend on it."""
+    which a hostile answer of very many tags makes costly: the size does not depend on it.
+    Anything the record's rules refuse goes the whole way, which names the problem."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
-    if isinstance(tags, list) and latest in tags and all(type(tag) is str for tag in tags):
+    if (
+        isinstance(tags, list)
+        and latest in tags
+        and all(type(tag) is str and tag_problem(tag) is None for tag in tags)
+    ):
         head = record_from_answer({**body, "tags": [latest]}, entry)
         size = configmap_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
         return (record_from_answer(body, entry) if size < MAX_OBJECT_BYTES else None), size

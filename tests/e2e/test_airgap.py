@@ -277,7 +277,7 @@ def test_warnings_for_immutable_and_unmatched_patterns(
     options = "--models alphafold2 --models alphafodl3 --tags 9.* --immutable"
     code, _, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
-    assert "warning: --models 'alphafodl3' matched no model" in stderr
+    assert "warning: --models/--models-file 'alphafodl3': no such model" in stderr
     assert "warning: --tags 9.* matched no tag of 1 model(s)" in stderr
     assert "warning: --immutable: the ConfigMap 'custom-nim-models' has a fixed name" in stderr
     assert yaml.safe_load((out / "configmap.yaml").read_text())["immutable"] is True

@@ -327,5 +327,5 @@ def test_names_that_match_nothing_are_named_and_a_glob_fails(
     (warning,) = [w for w in json.loads(result.stdout)["warnings"] if "no-such-model" in w]
     assert "no such model in the catalog" in warning and warning in result.stderr
     result = generate(ngc_emulator, tmp_path / "other", "--models", "llama-*", "--models", "nope-*")
-    assert result.code == 2 and "'nope-*' matches no model in the catalog" in result.stderr
+    assert result.code == 1 and "'nope-*' matches no model in the catalog" in result.stderr
     assert not (tmp_path / "other").exists()
