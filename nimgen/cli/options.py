@@ -43,13 +43,11 @@ def grouped(command: F) -> F:
         if isinstance(kind, type) and getattr(kind, "__option_group__", False):
             groups[parameter.name] = kind
             fields = typing.get_type_hints(kind, include_extras=True)
+            keyword = inspect.Parameter.KEYWORD_ONLY
             parameters += [
-                inspect.Parameter(
-                    f.name, inspect.Parameter.KEYWORD_ONLY, annotation=fields[f.name],
-                    default=f.default,
-                )
+                inspect.Parameter(f.name, keyword, annotation=fields[f.name], default=f.default)
                 for f in dataclasses.fields(kind)
-            ]  # fmt: skip
+            ]
         else:
             parameters.append(parameter.replace(annotation=hints.get(parameter.name)))
 

@@ -23,10 +23,8 @@ EU_SOURCE = "opendatahub.io/nim-models-eu-source"
 
 
 def nimgen(command: str, emu: NgcEmulator, out: Path, *extra: str, **kw: Any) -> NimgenResult:
-    return run_nimgen(
-        command, "--ngc-api-url", emu.url, "--output", str(out), *FAST, *extra,
-        key=VALID_KEY, **kw,
-    )  # fmt: skip
+    where = ("--ngc-api-url", emu.url, "--output", str(out))
+    return run_nimgen(command, *where, *FAST, *extra, key=VALID_KEY, **kw)
 
 
 def annotations(out: Path) -> dict[str, str]:
@@ -189,10 +187,8 @@ def test_render_checks_a_probe_file_against_the_snapshots_ngc_api(
     same = probe_file(tmp_path / "same.json", models, probed=now, api=us_emulator.url)
 
     def render(probe: Path, out: str, *extra: str) -> NimgenResult:
-        return run_nimgen(
-            "render", "--from", str(snapshot), "--output", str(tmp_path / out),
-            "--eu-list", str(probe), *extra,
-        )  # fmt: skip
+        inputs = ("--from", str(snapshot), "--output", str(tmp_path / out))
+        return run_nimgen("render", *inputs, "--eu-list", str(probe), *extra)
 
     warned = render(foreign, "a")
     assert warned.code == 0, warned.stderr

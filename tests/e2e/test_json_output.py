@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator
-from tests.support.nimgen_runner import run_nimgen
+from tests.support.nimgen_runner import NimgenResult, run_nimgen
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +25,19 @@ def schema() -> dict[str, Any]:
 def test_every_command_s_document_matches(
     schema: dict[str, Any], ngc_models: list[EmulatedModel], fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    url: list[str] = []
     with NgcEmulator(ngc_models[:12], fixtures_dir=fixtures_dir) as emu:
-        url = ["--ngc-api-url", emu.url]
+
+        def run(command: str, *extra: str, key: str = VALID_KEY) -> NimgenResult:
+            return run_nimgen(command, "--ngc-api-url", emu.url, *extra, "--json", key=key)
+
         runs = {
-            "generate": run_nimgen("generate", *url, "-o", str(tmp_path / "t"), "--json",
-                                   key=VALID_KEY),
-            "generate --check": run_nimgen("generate", *url, "-o", str(tmp_path / "t"),
-                                           "--check", "--json", key=VALID_KEY),
-            "fetch": run_nimgen("fetch", *url, "-o", str(tmp_path / "s.json"), "--json",
-                                key=VALID_KEY),
-            "probe-eu": run_nimgen("probe-eu", *url, "-o", str(tmp_path / "p.json"), "--json",
-                                   key=VALID_KEY),
-            "verify-key": run_nimgen("verify-key", *url, "--json", key=VALID_KEY),
-            "failing generate": run_nimgen("generate", *url, "-o", str(tmp_path / "x"),
-                                           "--json", key="nvapi-not-the-key"),
-        }  # fmt: skip
+            "generate": run("generate", "-o", str(tmp_path / "t")),
+            "generate --check": run("generate", "-o", str(tmp_path / "t"), "--check"),
+            "fetch": run("fetch", "-o", str(tmp_path / "s.json")),
+            "probe-eu": run("probe-eu", "-o", str(tmp_path / "p.json")),
+            "verify-key": run("verify-key"),
+            "failing generate": run("generate", "-o", str(tmp_path / "x"), key="nvapi-not-the-key"),
+        }
     runs["render"] = run_nimgen("render", "-o", str(tmp_path / "r"), "--json")
     runs["validate"] = run_nimgen(
         "validate", str(tmp_path / "r" / "base" / "nim-models-data.yaml"), "--json"

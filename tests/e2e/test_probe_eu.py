@@ -16,10 +16,8 @@ FAST = ("--max-attempts", "2", "--request-timeout", "5")
 
 
 def probe(emu: NgcEmulator, out: Path, *extra: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return run_nimgen(
-        "probe-eu", "--ngc-api-url", emu.url, "--output", str(out), *FAST, *extra,
-        key=VALID_KEY, env=env,
-    )  # fmt: skip
+    where = ("--ngc-api-url", emu.url, "--output", str(out))
+    return run_nimgen("probe-eu", *where, *FAST, *extra, key=VALID_KEY, env=env)
 
 
 def without_time(path: Path) -> dict:  # type: ignore[type-arg]
