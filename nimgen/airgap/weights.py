@@ -1,9 +1,7 @@
-"""Model weights for a disconnected cluster: which image's profiles to stage, and where.
-
-NIM images ship without weights, and a NIM downloads from NGC what its cache
-(``NIM_CACHE_PATH``, the Template's ``nim-pvc``) lacks. So per model the weights of the
-tag to deploy are staged on a connected machine (``stage-weights.sh``) and unpacked into
-a PVC through a short-lived loader Pod that mounts it where the Template does.
+"""Model weights for a disconnected cluster. NIM images ship without weights and download
+what their cache (the Template's ``nim-pvc``) lacks: so per model the weights of the tag to
+deploy are staged on a connected machine (``stage-weights.sh``) and unpacked into a PVC
+through a short-lived loader Pod that mounts it where the Template does.
 """
 
 from __future__ import annotations
@@ -130,25 +128,20 @@ class WeightsPlan:
     models: tuple[ModelWeights, ...]  # sorted by model name
 
 
-def _hash(name: str) -> str:
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_DIGITS]
-
-
 def object_slugs(names: Iterable[str]) -> dict[str, str]:
     """A DNS-label part per model name, unique: names that would collide (``a.b``, ``a-b``)
     or are too long carry a short hash of the name, so the result never depends on order."""
-    room = _SLUG_ROOM - _HASH_DIGITS - 1
+
+    def hashed(name: str, slug: str) -> str:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_DIGITS]
+        return f"{slug[: _SLUG_ROOM - _HASH_DIGITS - 1].rstrip('-')}-{digest}"
+
     slugs = {}
     for name in names:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
-        slugs[name] = (
-            slug if len(slug) <= _SLUG_ROOM else f"{slug[:room].rstrip('-')}-{_hash(name)}"
-        )
+        slugs[name] = slug if len(slug) <= _SLUG_ROOM else hashed(name, slug)
     counts = Counter(slugs.values())
-    for name, slug in slugs.items():
-        if counts[slug] > 1:
-            slugs[name] = f"{slug[:room].rstrip('-')}-{_hash(name)}"
-    return slugs
+    return {name: hashed(name, slug) if counts[slug] > 1 else slug for name, slug in slugs.items()}
 
 
 def plan_weights(options: WeightsOptions, models: Iterable[tuple[str, str, Image]]) -> WeightsPlan:

@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.commands.common import ModelChoice, RunLog, eu_warnings_first, log_outcome
 from nimgen.commands.tree import (
-    DEFAULT_MAX_LOSS_PERCENT,
     build_tree,
     check_not_empty,
     model_loss,
     previous_names,
-    warn_client_side_apply,
-    warn_fixed_name,
     write_output_tree,
 )
 from nimgen.selection import check_unmatched
@@ -34,10 +31,10 @@ class TreeRequest:
     """Where and how to write the tree (``generate`` and ``render`` alike)."""
 
     output: Path
+    max_loss_percent: float
     versioned: bool = True
     check: bool = False
     allow_empty: bool = False
-    max_loss_percent: float = DEFAULT_MAX_LOSS_PERCENT
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,13 @@ def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | 
 
     Returns what the ConfigMap already in ``output`` says (read once, here, so a revision
     nimgen cannot continue fails before any network work)."""
+    from nimgen.report.tree import FIXED_NAME
     from nimgen.tree.revision import read_previous
     from nimgen.tree.write import check_output_dir
 
     check_output_dir(request.output, TREE_FILES, writable=not request.check)
-    warn_fixed_name(log, request.versioned)
+    if not request.versioned:
+        log.warn(FIXED_NAME)
     return read_previous(request.output)
 
 
@@ -86,21 +85,20 @@ def write_models(
     else ``previous`` - are counted, and over ``max_loss_percent`` warned about.
     """
     from nimgen.commands.results import ConfigMapFacts
+    from nimgen.report.tree import client_side_apply_warning
+    from nimgen.tree.configmap import MAX_ANNOTATION_BYTES
 
     check_not_empty(models, request.allow_empty, "the tree")
     configmap, files = build_tree(
-        models,
-        versioned=request.versioned,
-        eu_source=eu_source,
-        previous=shipped,
+        models, versioned=request.versioned, eu_source=eu_source, previous=shipped
     )
-    warn_client_side_apply(configmap, log)
-
+    if configmap.apply_annotation_bytes > MAX_ANNOTATION_BYTES:
+        log.warn(client_side_apply_warning(configmap.apply_annotation_bytes, MAX_ANNOTATION_BYTES))
     compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
-    if compared is request.output and shipped is not None and shipped.names is not None:
-        names: tuple[str, ...] | None = shipped.names  # read before the run: not twice
-    else:
-        names = previous_names(compared) if compared is not None else None
+    # The tree's names were read before the run (check_tree_target): not read twice.
+    names = shipped.names if compared is request.output and shipped is not None else None
+    if names is None and compared is not None:
+        names = previous_names(compared)
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     result = None
     if request.check:

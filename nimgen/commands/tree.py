@@ -1,10 +1,5 @@
-"""The output tree of ``generate`` and ``render``: build it, guard it, write it.
-
-The guards run before anything is written: two resources with one name, a run that
-would ship no models (unless ``--allow-empty``), a ConfigMap over etcd's limit.
-``model_loss`` compares the result with the previous tree, so a run that drops many
-models says so loudly.
-"""
+"""The output tree of ``generate`` and ``render``: build it, guard it, write it. The guards
+run before anything is written; ``model_loss`` says loudly when a run drops many models."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen.errors import NimgenError, RunFailed
-from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
+from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
 from nimgen.tree.layout import TREE_FILES, render_tree
 from nimgen.tree.template import render_template
 
@@ -21,8 +16,6 @@ if TYPE_CHECKING:
     from nimgen.commands.common import RunLog
     from nimgen.commands.results import ModelLoss
     from nimgen.tree.configmap import PreviousConfigMap, RenderedConfigMap
-
-DEFAULT_MAX_LOSS_PERCENT = 20.0
 
 
 def check_unique_names(models: tuple[SnapshotModel, ...]) -> None:
@@ -72,29 +65,10 @@ def build_tree(
     return configmap, render_tree(configmap, render_template())
 
 
-def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
-    """Past 256 KiB of annotations, client-side ``kubectl apply`` refuses the ConfigMap."""
-    if not configmap.client_apply_fits:
-        log.warn(
-            f"client-side apply (kubectl/oc apply without --server-side) would need "
-            f"{configmap.apply_annotation_bytes:,} bytes of annotations for this ConfigMap, "
-            f"over the {MAX_ANNOTATION_BYTES:,} the API server accepts: apply it with "
-            "`kubectl apply --server-side -k ...` (no such limit below 1 MiB)"
-        )
-
-
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
     from nimgen.tree.write import write_tree
 
     write_tree(output, files, owned=TREE_FILES, result=True)
-
-
-def warn_fixed_name(log: RunLog, versioned: bool) -> None:
-    if not versioned:
-        log.warn(
-            "--name-suffix none: the ConfigMap is immutable under a fixed name, so a later "
-            "catalog change cannot be applied in place (delete and re-create it instead)"
-        )
 
 
 def previous_names(path: Path) -> tuple[str, ...] | None:
@@ -117,16 +91,12 @@ def model_loss(
 ) -> ModelLoss | None:
     """How many of the previous result's models this run drops; a warning over the threshold."""
     from nimgen.commands.results import ModelLoss
+    from nimgen.report.tree import loss_warning
 
     if previous is None or not names:
         return None
     lost = tuple(sorted(set(names) - {m.record.name for m in models}))
     loss = ModelLoss(str(previous), len(set(names)), lost, max_loss_percent)
     if loss.exceeded:
-        shown = ", ".join(lost[:10]) + (f", ... (+{len(lost) - 10})" if len(lost) > 10 else "")
-        log.warn(
-            f"this run drops {len(lost)} of the {loss.previous_models} models in {previous} "
-            f"({loss.share:.0%}, over --max-loss {max_loss_percent:g}%): {shown}; check the "
-            "catalog, the key's org and --models before shipping it"
-        )
+        log.warn(loss_warning(loss))
     return loss

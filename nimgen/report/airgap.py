@@ -41,7 +41,7 @@ def _pins(moving: MovingTag) -> str:
 def summary_lines(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> list[str]:
     """The text after the run summary: images, moving tags, weights, numbered steps."""
     pinned = [m for m in plan.moving_tags if m.pinned]
-    by = f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
+    by = f" ({len(plan.images)} by tag, {len(plan.mirrored) - len(plan.images)} by digest)"
     lines = [
         f"{len(plan.mirrored)} image(s) to mirror{by if plan.has_digests else ''} from "
         f"{len(plan.records)} model(s) (--tags {plan.tags}) to {plan.mirror}"

@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nimgen.catalog import ModelRecord
 from nimgen.report.text import encodable, pick, visible
+from nimgen.report.tree import DEFAULT_MAX_LOSS_PERCENT
 from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
 
 ARROW = "\u2192"
@@ -21,9 +23,6 @@ DOT = " \u00b7 "
 _MD_SPECIAL = set("\\`*_[]<>|#&")
 # After '@' a zero-width space (as an entity): GitHub then links no @user or @org/team.
 _NO_MENTION = "@&#8203;"
-# A share of the old side's models removed at once that a reviewer must not miss
-# (generate and render --max-loss warn at the same default).
-LOUD_LOSS_SHARE = 0.2
 
 
 def _yes(flag: bool) -> str:
@@ -57,8 +56,8 @@ def _old_new(moved: bool, old: object, new: object) -> dict[str, object] | None:
     return {"old": old, "new": new} if moved else None
 
 
-def change_json(change: ModelChange) -> dict[str, Any]:
-    """One changed model: every key present, ``null`` / empty where that part did not change."""
+def _change_json(change: ModelChange) -> dict[str, Any]:
+    """Every key present, ``null`` / empty where that part did not change."""
     old, new = change.old, change.new
     return {
         "name": change.name,
@@ -84,7 +83,7 @@ def render_json(diff: CatalogDiff) -> str:
         "new": _side_json(diff.new),
         "added": list(diff.added_names),
         "removed": list(diff.removed_names),
-        "changed": [change_json(c) for c in diff.changed],
+        "changed": [_change_json(c) for c in diff.changed],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -135,9 +134,11 @@ def _eu_section(diff: CatalogDiff) -> list[str]:
     return [*lines[:3], summary, "", *lines[3:]] if lines else []
 
 
-def loss_warning_md(diff: CatalogDiff) -> list[str]:
-    """A warning line when the new side drops more than LOUD_LOSS_SHARE of the old models."""
-    if not diff.old.models or len(diff.removed) / diff.old.models <= LOUD_LOSS_SHARE:
+def _loss_warning(diff: CatalogDiff) -> list[str]:
+    """A warning line when the new side drops more of the old models than --max-loss's
+    default share."""
+    loud = DEFAULT_MAX_LOSS_PERCENT / 100
+    if not diff.old.models or len(diff.removed) / diff.old.models <= loud:
         return []
     share = len(diff.removed) / diff.old.models
     return [
@@ -147,36 +148,31 @@ def loss_warning_md(diff: CatalogDiff) -> list[str]:
     ]
 
 
-def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") -> str:
-    lines = [f"## {title}", ""]
+def render_markdown(diff: CatalogDiff) -> str:
+    lines = ["## NIM catalog changes", ""]
     if diff.identical:
         lines.append(f"**No changes**: both sides ship the same {diff.unchanged} models.")
     else:
         counts = f"{len(diff.added)} added{DOT}{len(diff.removed)} removed{DOT}"
         lines.append(f"**{counts}{len(diff.changed)} changed**{DOT}{diff.unchanged} unchanged")
     lines += ["", f"- before: {_side_md(diff.old)}", f"- after: {_side_md(diff.new)}"]
-    lines += loss_warning_md(diff) + _eu_section(diff)
+    lines += _loss_warning(diff) + _eu_section(diff)
 
-    def image(name: str, namespace: str) -> str:
-        return _code(f"nvcr.io/{namespace}/{name}")
+    def known(record: ModelRecord) -> str:
+        """The cells Added and Removed share: model, display name, image, latest tag."""
+        name, latest = _code(record.name), _code(record.latestTag)
+        image = _code(f"nvcr.io/{record.namespace}/{record.name}")
+        return f"| {name} | {_text(record.displayName)} | {image} | {latest} |"
 
     lines += _table(
         "Added",
         "| model | display name | image | latest tag | tags | EU-restricted |",
-        [
-            f"| {_code(r.name)} | {_text(r.displayName)} | {image(r.name, r.namespace)} "
-            f"| {_code(r.latestTag)} | {len(r.tags)} | {_yes(r.euRestricted)} |"
-            for r in diff.added
-        ],
+        [f"{known(r)} {len(r.tags)} | {_yes(r.euRestricted)} |" for r in diff.added],
     )
     lines += _table(
         "Removed",
         "| model | display name | image | last latest tag |",
-        [
-            f"| {_code(r.name)} | {_text(r.displayName)} | {image(r.name, r.namespace)} "
-            f"| {_code(r.latestTag)} |"
-            for r in diff.removed
-        ],
+        list(map(known, diff.removed)),
     )
     rows = []
     for change in diff.changed:
@@ -251,27 +247,19 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
     rows: list[tuple[str | list[str], ...]] = []
     for change in diff.changed:
         latest, eu = _moved(change, str, arrow)
+        added, removed = ", ".join(change.tags_added), ", ".join(change.tags_removed)
         fields = [f"{f.field}: {f.old} {arrow} {f.new}" for f in change.fields]
-        rows.append(
-            (
-                change.name,
-                latest,
-                ", ".join(change.tags_added),
-                ", ".join(change.tags_removed),
-                eu,
-                fields,
-            )
-        )
+        rows.append((change.name, latest, added, removed, eu, fields))
     table("changed", ("model", "latest tag", "tags +", "tags -", "EU", "fields"), rows)
 
 
-def render_table(diff: CatalogDiff, *, width: int = 120) -> str:
+def render_table(diff: CatalogDiff) -> str:
     """The table report as plain text (no colours), e.g. for ``--output``."""
     from rich.console import Console
 
     buffer = io.StringIO()
     console = Console(
-        file=buffer, width=width, color_system=None, highlight=False, force_terminal=False
+        file=buffer, width=120, color_system=None, highlight=False, force_terminal=False
     )
     print_table(diff, console)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

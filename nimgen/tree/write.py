@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
@@ -27,29 +26,22 @@ from nimgen.tempnames import remove_leftovers as _remove_leftovers
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
-# Temporary paths this process created and has not removed yet: ``cleanup_temps()``
-# (called by the CLI on its way out, also after a signal) removes whatever is left.
-_LIVE_TEMPS: set[Path] = set()
-# The descriptor holding each live temporary path's flock (closing it frees the lock).
-_LOCKS: dict[Path, int] = {}
+# Temporary paths this process made and has not removed yet, each with the descriptor
+# holding its flock (closing it frees the lock): ``cleanup_temps()`` (called by the CLI
+# on its way out, also after a signal) removes whatever is left.
+_LIVE_TEMPS: dict[Path, int | None] = {}
 _DEFERRED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def _track(path: Path) -> None:
     """Record a new temporary path and hold its flock while this process lives."""
-    _LIVE_TEMPS.add(path)
-    fd = lock_temp(path)
-    if fd is not None:
-        _LOCKS[path] = fd
+    _LIVE_TEMPS[path] = lock_temp(path)
 
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM around what must not be cut in half (making and recording
     a temporary path, the swap); a signal arriving meanwhile is delivered right after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
     try:
         yield
@@ -64,8 +56,7 @@ def cleanup_temps() -> None:
 
 
 def _forget(path: Path) -> None:
-    _LIVE_TEMPS.discard(path)
-    fd = _LOCKS.pop(path, None)
+    fd = _LIVE_TEMPS.pop(path, None)
     if fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
@@ -129,11 +120,7 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
             f"--output {target} is a mount point, which nimgen cannot replace as a whole; "
             "give a directory inside it"
         )
-    if not target.exists():
-        if writable:
-            check_writable_parent(target)
-        return
-    foreign = _foreign_entries(target, owned)
+    foreign = _foreign_entries(target, owned) if target.exists() else []
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
         raise BadInput(
@@ -229,6 +216,20 @@ def _write(path: Path, content: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+@contextlib.contextmanager
+def _failing_run(target: Path, temp: Path | None = None) -> Iterator[None]:
+    """An OSError inside is a failed run (exit 1) naming ``target``; any exception removes
+    ``temp``."""
+    try:
+        yield
+    except BaseException as exc:
+        if temp is not None:
+            _remove_temp(temp)
+        if isinstance(exc, OSError):
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        raise
+
+
 def _remove_temp(path: Path) -> None:
     with signals_deferred():
         if path.is_dir() and not path.is_symlink():
@@ -244,12 +245,11 @@ def write_tree(
 ) -> None:
     """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
     exception or signal at any point leaves it as it was or wholly new, and no temporary
-    directory behind. The ``result`` of a command waits for its report
-    (``swaps_after_report``)."""
+    directory behind. A command's ``result`` waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
-    try:
+    with _failing_run(target, staging):
         for relative, content in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -257,21 +257,13 @@ def write_tree(
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
-    except BaseException as exc:
-        _remove_temp(staging)
-        if isinstance(exc, OSError):
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        raise
 
     def swap() -> None:
         left = staging
         try:
-            with signals_deferred():
-                # Not cut by a signal: afterwards ``left`` holds the previous tree (or nothing).
-                left = _swap_in(staging, target)
+            with _failing_run(target), signals_deferred():
+                left = _swap_in(staging, target)  # the previous tree now, or Path()
             _fsync_dir(target.parent)
-        except OSError as exc:
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
         finally:
             if left != Path():
                 _remove_temp(left)
@@ -302,40 +294,29 @@ def _swap_in(staging: Path, target: Path) -> Path:
 
 
 def write_file(target: Path, content: bytes, *, result: bool = False) -> None:
-    """Replace one file atomically (temp file in the same directory + rename); the
-    ``result`` of a command waits for its report (``swaps_after_report``)."""
+    """Replace one file atomically (temp file in the same directory + rename); a command's
+    ``result`` waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
     temp = _make_temp_dir(target, file=True)
-    try:
+    with _failing_run(target, temp):
         _write(temp, content)
         temp.chmod(0o644)
-    except BaseException as exc:
-        _remove_temp(temp)
-        if isinstance(exc, OSError):
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        raise
 
     def swap() -> None:
-        try:
-            with signals_deferred():
-                temp.replace(target)
-                _forget(temp)
-            _fsync_dir(target.parent)
-        except OSError as exc:
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        finally:
-            if temp in _LIVE_TEMPS:
-                _remove_temp(temp)
+        with _failing_run(target, temp), signals_deferred():
+            temp.replace(target)
+            _forget(temp)
+        _fsync_dir(target.parent)
 
     _swap_or_wait(swap, temp, result)
 
 
-# The output a command run by ``report.run`` produces as its result waits until that
-# result is reported, so that a run which cannot report it (stdout closed or full) fails
-# with the previous output as it was: a non-zero exit means nothing was replaced. Other
-# writes (a backup made before a change to a cluster) happen at once.
+# A command's result (``report.run``) waits until it is reported, so that a run which
+# cannot report it (stdout closed or full) fails with the previous output as it was: a
+# non-zero exit means nothing was replaced. Other writes (a backup made before a change
+# to a cluster) happen at once.
 _WAITING: list[tuple[Callable[[], None], Path]] | None = None
 
 
@@ -347,24 +328,21 @@ def _swap_or_wait(swap: Callable[[], None], staged: Path, result: bool) -> None:
 
 
 @contextlib.contextmanager
-def swaps_after_report() -> Iterator[Callable[[], bool]]:
+def swaps_after_report() -> Iterator[Callable[[], None]]:
     """Hold the swaps of the result writes inside; the function yielded puts them in place
-    (returns whether there were any) and, from then on, holds SIGINT and SIGTERM for
-    the rest of the process. What is still held on leaving is removed."""
+    and, if there were any, holds SIGINT and SIGTERM for the rest of the process (cli.main
+    drops what arrives and says the new output is in place). What is still held on
+    leaving is removed."""
     global _WAITING
     outer, _WAITING = _WAITING, []
     waiting = _WAITING
 
-    def put_in_place() -> bool:
-        swapped = bool(waiting)
-        if swapped and threading.current_thread() is threading.main_thread():
-            # Held from here to the end of the process: cli.main drops what arrives
-            # and says the new output is in place.
+    def put_in_place() -> None:
+        if waiting:
             signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
         while waiting:
             swap, _ = waiting.pop(0)
             swap()
-        return swapped
 
     try:
         yield put_in_place

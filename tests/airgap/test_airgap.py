@@ -372,8 +372,10 @@ def test_the_account_route_writes_the_controllers_configmap_and_the_dsc_patch(
     assert configmap["metadata"]["name"] == "odh-nim-account-cm"
     assert "immutable" not in configmap and "labels" not in configmap["metadata"]
     commands = [c for step in next_steps(plan, Path("out")) for c in step.commands]
-    assert "oc patch datasciencecluster default-dsc --type merge --patch-file " \
-        "out/datasciencecluster-patch.yaml" in commands  # fmt: skip
+    assert (
+        "oc patch datasciencecluster default-dsc --type merge --patch-file "
+        "out/datasciencecluster-patch.yaml" in commands
+    )
     assert not any("odhdashboardconfig" in c for c in commands)
 
 

@@ -190,10 +190,20 @@ def _nested(document: dict[str, Any], path: list[str]) -> Any:
 def _airgap_cli(tmp_path: Path, namespace: str, *models: str) -> Path:
     out = tmp_path / "airgap"
     result = run_nimgen(
-        "airgap", "--from", str(sample_path()), "--mirror", "registry.example.com/nim",
-        "--account-configmap", "--namespace", namespace, "--no-weights", "--quiet",
-        "--output", str(out), *(a for m in models for a in ("--models", m)),
-    )  # fmt: skip
+        "airgap",
+        "--from",
+        str(sample_path()),
+        "--mirror",
+        "registry.example.com/nim",
+        "--account-configmap",
+        "--namespace",
+        namespace,
+        "--no-weights",
+        "--quiet",
+        "--output",
+        str(out),
+        *(a for m in models for a in ("--models", m)),
+    )
     assert result.code == 0, result.output
     return out
 
@@ -208,14 +218,22 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     facts = yaml.safe_load((FIXTURES / "account_airgap.yaml").read_text(encoding="utf-8"))
     kube_cluster.apply_crds([FIXTURES / "datasciencecluster.stand-in.yaml"])
     out = _airgap_cli(tmp_path, kube_namespace, *MODELS)
-    built = yaml.safe_load(_ok(subprocess.run(
-        ["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=False
-    )).split("---\n")[0])  # fmt: skip
+    built = yaml.safe_load(
+        _ok(
+            subprocess.run(
+                ["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=False
+            )
+        ).split("---\n")[0]
+    )
     assert built["kind"] == "ConfigMap" and "immutable" not in built
     _ok(kube_cluster.kubectl("apply", "-k", str(out)))
 
-    dsc = {"apiVersion": "datasciencecluster.opendatahub.io/v2", "kind": "DataScienceCluster",
-           "metadata": {"name": "default-dsc"}, "spec": {"components": {"kserve": {}}}}  # fmt: skip
+    dsc = {
+        "apiVersion": "datasciencecluster.opendatahub.io/v2",
+        "kind": "DataScienceCluster",
+        "metadata": {"name": "default-dsc"},
+        "spec": {"components": {"kserve": {}}},
+    }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(dsc)))
     patch = ("patch", "datasciencecluster", "default-dsc", "--type", "merge")
     _ok(kube_cluster.kubectl(*patch, "--patch-file", str(out / DSC_PATCH_FILE)))
@@ -224,15 +242,33 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
 
     # The Account as the dashboard creates it, and the controller's air-gapped status.
     account = facts["account"]
-    created = {"apiVersion": "nim.opendatahub.io/v1", "kind": "Account",
-               "metadata": {"name": account, "namespace": kube_namespace},
-               "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}}}  # fmt: skip
+    created = {
+        "apiVersion": "nim.opendatahub.io/v1",
+        "kind": "Account",
+        "metadata": {"name": account, "namespace": kube_namespace},
+        "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}},
+    }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(created)))
-    pointer = {"kind": "ConfigMap", "apiVersion": "v1", "namespace": kube_namespace,
-               "name": account + facts["configmap_suffix"]}  # fmt: skip
-    _ok(kube_cluster.kubectl("patch", "account", account, "-n", kube_namespace,
-        "--subresource=status", "--type", "merge",
-        "-p", json.dumps({"status": {"nimConfig": pointer}})))  # fmt: skip
+    pointer = {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "namespace": kube_namespace,
+        "name": account + facts["configmap_suffix"],
+    }
+    _ok(
+        kube_cluster.kubectl(
+            "patch",
+            "account",
+            account,
+            "-n",
+            kube_namespace,
+            "--subresource=status",
+            "--type",
+            "merge",
+            "-p",
+            json.dumps({"status": {"nimConfig": pointer}}),
+        )
+    )
 
     def dashboard_reads() -> dict[str, dict[str, Any]]:
         got = _get(kube_cluster, "account", account, kube_namespace)

@@ -370,10 +370,22 @@ def test_the_archive_unpacks_into_a_pvc_root_the_loader_does_not_own(
         pvc.chmod(0o2775)
         with archive.open("rb") as stdin:  # 'oc exec -i ... < MODEL.tar'
             unpacked = subprocess.run(
-                ["setpriv", "--reuid=4242", "--regid=4242", "--clear-groups",
-                 "tar", "-xf", "-", "-C", str(pvc)],
-                stdin=stdin, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+                [
+                    "setpriv",
+                    "--reuid=4242",
+                    "--regid=4242",
+                    "--clear-groups",
+                    "tar",
+                    "-xf",
+                    "-",
+                    "-C",
+                    str(pvc),
+                ],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         assert unpacked.returncode == 0, unpacked.stderr
         cached = sorted(p.relative_to(pvc).as_posix() for p in pvc.rglob("*") if p.is_file())
     assert len(cached) == 2 and all(c.startswith("ngc/hub/") for c in cached)
