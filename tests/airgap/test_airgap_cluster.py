@@ -9,12 +9,10 @@ of tests/support/kube/build.sh; skipped without them, failed under NIMGEN_REQUIR
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from nimgen.airgap.plan import AirgapPlan, parse_mirror, plan_airgap
@@ -25,12 +23,12 @@ from nimgen.airgap.render import (
     render_airgap,
 )
 from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, parse_weights_options
-from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, sample_path
+from tests.airgap.conftest import loaded_of, with_digest
 from tests.support.kube.cluster import KubeCluster
 from tests.support.model_records import make_record
-from tests.support.nimgen_runner import run_nimgen
+from tests.support.nimgen_runner import kustomize, run_nimgen
 
 APPLICATIONS = "redhat-ods-applications"
 MODELS = ("llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3")
@@ -76,11 +74,6 @@ def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str
         _ok(cluster.kubectl("get", kind, *named, "-n", namespace, "-o", "json"))
     )
     return document
-
-
-@pytest.fixture(scope="module")
-def sample() -> Loaded:
-    return load_models(sample_path())
 
 
 def test_the_kustomization_and_the_weights_manifests_apply(
@@ -132,15 +125,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
 
 def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path: Path) -> None:
     record = make_record("llama-x", namespace="nim/meta", tags=["1.0", "latest"], latestTag="1.0")
-    model = SnapshotModel(
-        record=record,
-        catalog=CatalogFacts(resourceId="nim/meta/llama-x"),
-        digests=(
-            ImageDigest(tag="1.0", os="linux", architecture="amd64", digest="sha256:" + "a" * 64),
-        ),
-    )
     plan = plan_airgap(
-        Loaded(Path("snapshot.json"), "snapshot", (model,)),
+        loaded_of(with_digest(record, "sha256:" + "a" * 64)),
         mirror=parse_mirror("registry.example.com:5000/nim"),
         digests=True,
     )
@@ -189,27 +175,17 @@ def _nested(document: dict[str, Any], path: list[str]) -> Any:
 
 def _airgap_cli(tmp_path: Path, namespace: str, *models: str) -> Path:
     out = tmp_path / "airgap"
+    options = f"--mirror registry.example.com/nim --account-configmap --namespace {namespace}"
+    selected = [option for model in models for option in ("--models", model)]
     result = run_nimgen(
-        "airgap",
-        "--from",
-        str(sample_path()),
-        "--mirror",
-        "registry.example.com/nim",
-        "--account-configmap",
-        "--namespace",
-        namespace,
-        "--no-weights",
-        "--quiet",
-        "--output",
-        str(out),
-        *(a for m in models for a in ("--models", m)),
+        "airgap", "--from", str(sample_path()), "-o", str(out), *options.split(), *selected, "-q"
     )
     assert result.code == 0, result.output
     return out
 
 
 def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboard_reads(
-    kube_cluster: KubeCluster, kube_namespace: str, sample: Loaded, tmp_path: Path
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     """Upstream's DSC airGapped route end to end, each reader as its code reads (the
     fixture cites file and commit): the DSC patch sets the flag IsNimAirGapped reads; the
@@ -218,13 +194,7 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     facts = yaml.safe_load((FIXTURES / "account_airgap.yaml").read_text(encoding="utf-8"))
     kube_cluster.apply_crds([FIXTURES / "datasciencecluster.stand-in.yaml"])
     out = _airgap_cli(tmp_path, kube_namespace, *MODELS)
-    built = yaml.safe_load(
-        _ok(
-            subprocess.run(
-                ["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=False
-            )
-        ).split("---\n")[0]
-    )
+    built = yaml.safe_load(kustomize(out).split("---\n")[0])
     assert built["kind"] == "ConfigMap" and "immutable" not in built
     _ok(kube_cluster.kubectl("apply", "-k", str(out)))
 
@@ -255,20 +225,9 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
         "namespace": kube_namespace,
         "name": account + facts["configmap_suffix"],
     }
-    _ok(
-        kube_cluster.kubectl(
-            "patch",
-            "account",
-            account,
-            "-n",
-            kube_namespace,
-            "--subresource=status",
-            "--type",
-            "merge",
-            "-p",
-            json.dumps({"status": {"nimConfig": pointer}}),
-        )
-    )
+    status = json.dumps({"status": {"nimConfig": pointer}})
+    patch = ("patch", "account", account, "-n", kube_namespace, "--subresource=status")
+    _ok(kube_cluster.kubectl(*patch, "--type", "merge", "-p", status))
 
     def dashboard_reads() -> dict[str, dict[str, Any]]:
         got = _get(kube_cluster, "account", account, kube_namespace)

@@ -18,7 +18,7 @@ import yaml
 from nimgen.cli import main
 from nimgen.snapshot import sample_path
 from nimgen.validate import validate_file
-from tests.support.nimgen_runner import nimgen_executable
+from tests.support.nimgen_runner import kustomize, nimgen_executable, tree_bytes
 
 SAMPLE = sample_path()
 MIRROR = "registry.example.com:5000/mirror"
@@ -35,15 +35,6 @@ WEIGHTS_FILES = {"stage-weights.sh", "weights/pvcs.yaml", "weights/loaders.yaml"
 FILES = MIRROR_FILES | WEIGHTS_FILES
 # Models of the sample whose latestTag is 'latest': each also gets its newest version tag.
 MOVING = 34
-
-
-def files_of(directory: Path) -> dict[str, bytes]:
-    """Every file under ``directory`` by relative path."""
-    return {
-        p.relative_to(directory).as_posix(): p.read_bytes()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
-    }
 
 
 # Loaded into a child Python through PYTHONPATH: any attempt to connect anywhere is
@@ -109,14 +100,6 @@ def documents(text: str) -> list[Any]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
-def kustomize(directory: Path) -> list[Any]:
-    assert KUBECTL is not None
-    built = subprocess.run(
-        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=True
-    )
-    return documents(built.stdout)
-
-
 def assert_files_agree(directory: Path, mirror: str = MIRROR) -> list[str]:
     """images.txt, the ImageSetConfiguration and the ConfigMap name the same images."""
     configmap = yaml.safe_load((directory / "configmap.yaml").read_text())
@@ -143,11 +126,11 @@ def test_airgap_from_a_snapshot_offline(
     code, stdout, stderr = run(airgap(out, options), capsys)
     assert code == 0, stderr
     assert stdout == ""
-    assert set(files_of(out)) == FILES
+    assert set(tree_bytes(out)) == FILES
     images = assert_files_agree(out)
     assert len(images) > 20
 
-    built = kustomize(out)
+    built = documents(kustomize(out))
     assert sorted(d["kind"] for d in built) == ["ConfigMap", "ImageTagMirrorSet"]
     (configmap,) = [d for d in built if d["kind"] == "ConfigMap"]
     assert configmap["metadata"] == yaml.safe_load((out / "configmap.yaml").read_text())["metadata"]
@@ -184,8 +167,13 @@ def test_airgap_from_a_rendered_configmap_offline(
         # --tags latest: one image per model, and a version tag beside each moving one.
         assert len(images) == 186 + MOVING
         assert validate_file(str(out / "configmap.yaml")).problems == ()
-        assert sorted(d["kind"] for d in kustomize(out)) == ["ConfigMap", "ImageTagMirrorSet"]
-    assert files_of(tmp_path / "airgap-nim-models-data.yaml") == files_of(tmp_path / "airgap-tree")
+        assert sorted(d["kind"] for d in documents(kustomize(out))) == [
+            "ConfigMap",
+            "ImageTagMirrorSet",
+        ]
+    assert tree_bytes(tmp_path / "airgap-nim-models-data.yaml") == tree_bytes(
+        tmp_path / "airgap-tree"
+    )
 
 
 def test_airgap_json_summary(
@@ -212,14 +200,14 @@ def test_airgap_is_deterministic_and_replaces_its_own_output(
 ) -> None:
     out = tmp_path / "out"
     assert run(airgap(out, "-q --models a*"), capsys)[0] == 0
-    first = files_of(out)
+    first = tree_bytes(out)
     assert run(airgap(out, "-q --models a*"), capsys)[0] == 0
-    assert files_of(out) == first
+    assert tree_bytes(out) == first
     assert run(airgap(out, "-q --models b*"), capsys)[0] == 0
-    assert files_of(out) != first
+    assert tree_bytes(out) != first
     # --no-weights replaces the tree with one that has no weights files.
     assert run(airgap(out, "-q --models b* --no-weights"), capsys)[0] == 0
-    assert set(files_of(out)) == MIRROR_FILES
+    assert set(tree_bytes(out)) == MIRROR_FILES
 
 
 @pytest.mark.parametrize(
@@ -302,7 +290,7 @@ def test_the_console_script_runs_airgap_with_the_network_blocked(tmp_path: Path)
     assert not (tmp_path / "network.log").exists(), (tmp_path / "network.log").read_text()
     assert result.stdout == ""
     assert "next steps:" in result.stderr and f"oc apply -k {out}" in result.stderr
-    assert set(files_of(out)) == FILES
+    assert set(tree_bytes(out)) == FILES
     assert_files_agree(out)
 
 
