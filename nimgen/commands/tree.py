@@ -1,21 +1,35 @@
-"""The output tree of ``generate`` and ``render``: build it, guard it, write it. The guards
-run before anything is written; ``model_loss`` says loudly when a run drops many models."""
+"""The output tree of ``generate`` and ``render``: guard it, build it, write it (or, with
+``--check``, compare it). The guards run before anything is written; ``model_loss`` says
+loudly when a run drops many models."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.errors import NimgenError, RunFailed
-from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
-from nimgen.tree.layout import TREE_FILES, render_tree
+from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
+from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES, render_tree
 from nimgen.tree.template import render_template
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.commands.common import RunLog
-    from nimgen.commands.results import ModelLoss
+    from nimgen.commands.results import ConfigMapFacts, ModelLoss
+    from nimgen.tree.check import CheckResult
     from nimgen.tree.configmap import PreviousConfigMap, RenderedConfigMap
+
+
+@dataclass(frozen=True)
+class TreeRequest:
+    """Where and how to write the tree (``generate`` and ``render`` alike)."""
+
+    output: Path
+    max_loss_percent: float
+    versioned: bool = True
+    check: bool = False
+    allow_empty: bool = False
 
 
 def check_unique_names(models: tuple[SnapshotModel, ...]) -> None:
@@ -100,3 +114,62 @@ def model_loss(
     if loss.exceeded:
         log.warn(loss_warning(loss))
     return loss
+
+
+class Tree(NamedTuple):
+    """What ``write_models`` found, for the command to put in its result."""
+
+    configmap: ConfigMapFacts
+    check: CheckResult | None
+    loss: ModelLoss | None
+
+
+def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
+    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name.
+    Returns what the ConfigMap in ``output`` says: a revision nimgen cannot continue fails
+    before any network work."""
+    from nimgen.report.tree import FIXED_NAME
+    from nimgen.tree.revision import read_previous
+    from nimgen.tree.write import check_output_dir
+
+    check_output_dir(request.output, TREE_FILES, writable=not request.check)
+    if not request.versioned:
+        log.warn(FIXED_NAME)
+    return read_previous(request.output)
+
+
+def write_models(
+    models: tuple[SnapshotModel, ...],
+    eu_source: str,
+    request: TreeRequest,
+    log: RunLog,
+    shipped: PreviousConfigMap | None,
+    *,
+    previous: Path | None = None,
+) -> Tree:
+    """Render the tree and write it (or, with ``check``, compare it with ``output``).
+    ``shipped`` (from ``check_tree_target``) sets the revision; the models lost since the
+    tree in ``output``, else ``previous``, are counted."""
+    from nimgen.commands.results import ConfigMapFacts
+    from nimgen.report.tree import client_side_apply_warning
+
+    check_not_empty(models, request.allow_empty, "the tree")
+    configmap, files = build_tree(
+        models, versioned=request.versioned, eu_source=eu_source, previous=shipped
+    )
+    if configmap.apply_annotation_bytes > MAX_ANNOTATION_BYTES:
+        log.warn(client_side_apply_warning(configmap.apply_annotation_bytes, MAX_ANNOTATION_BYTES))
+    compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
+    # The tree's names were read before the run (check_tree_target): not read twice.
+    names = shipped.names if compared is request.output and shipped is not None else None
+    if names is None and compared is not None:
+        names = previous_names(compared)
+    loss = model_loss(compared, names, models, request.max_loss_percent, log)
+    result = None
+    if request.check:
+        from nimgen.tree.check import check_tree  # and the diff: only for --check
+
+        result = check_tree(request.output, files, models)
+    else:
+        write_output_tree(request.output, files)
+    return Tree(ConfigMapFacts.of(configmap), result, loss)

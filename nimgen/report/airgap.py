@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from nimgen.airgap.plan import AirgapPlan, MovingTag
 from nimgen.airgap.steps import NextStep
 
@@ -88,5 +90,5 @@ def json_extra(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> dict[str, objec
         "movingTags": [m.as_json() for m in plan.moving_tags],
         "unpinnedMovingTags": [m.model for m in plan.unpinned],
         "weights": weights,
-        "nextSteps": [s.as_json() for s in steps],
+        "nextSteps": [asdict(s) for s in steps],
     }

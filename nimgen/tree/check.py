@@ -11,10 +11,8 @@ from nimgen.tree.diff import CatalogDiff, DiffSide, diff_models
 
 
 def tree_differences(output: Path, files: dict[str, bytes]) -> tuple[str, ...]:
-    """The files of ``output`` that a write of ``files`` would change, add or remove.
-
-    Each is read as a regular file of at most the new content's size: a FIFO, a device
-    or a larger file put in the tree differs, and never blocks or fills memory."""
+    """The files of ``output`` that a write of ``files`` would change, add or remove. Each is
+    read as a regular file of at most the new size: a FIFO, device or larger file differs."""
     from nimgen.files import UnreadableFile, read_regular_file
     from nimgen.tree.layout import TREE_FILES
 

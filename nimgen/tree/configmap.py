@@ -74,14 +74,10 @@ def next_revision(previous: PreviousConfigMap | None, digest: str) -> int:
 
 
 def client_apply_bytes(document: dict[str, Node]) -> int:
-    """The annotation bytes client-side ``kubectl apply`` needs for this object.
-
-    kubectl stores the object as compact JSON with sorted keys (Go's encoding/json, which
-    also escapes ``<``, ``>`` and ``&``) and a newline in the last-applied annotation, with
-    an empty ``annotations`` map when there was none; the API server counts every
-    annotation against MAX_ANNOTATION_BYTES. Checked byte for byte against a real
-    kube-apiserver (tests/cluster/test_upgrade.py).
-    """
+    """The annotation bytes client-side ``kubectl apply`` needs for this object: kubectl
+    stores it as compact sorted JSON (Go's encoding/json escapes ``<``, ``>``, ``&``) plus a
+    newline, and the API server counts every annotation. Checked byte for byte against a
+    real kube-apiserver (tests/cluster/test_upgrade.py)."""
     metadata = dict(document["metadata"])  # type: ignore[arg-type]
     metadata.setdefault("namespace", _LONGEST_NAMESPACE)
     annotations: dict[str, str] = metadata.setdefault("annotations", {})  # type: ignore[assignment]
@@ -127,14 +123,10 @@ def render_configmap(
     previous: PreviousConfigMap | None = None,
     revisioned: bool = False,
 ) -> RenderedConfigMap:
-    """Render the ConfigMap.
-
-    With ``versioned`` the name ends in the first ten hex digits of the content digest,
-    as kustomize's configMapGenerator does, so a changed catalog is a new object rather
-    than an immutable clash. ``labelled`` adds the shipped ConfigMap's labels (an admin's
-    own ConfigMap has none). With ``revisioned`` (the shipped ConfigMap) the revision
-    annotation follows ``previous``, so readers can tell which of several is current.
-    """
+    """Render the ConfigMap. ``versioned`` ends its name in ten hex digits of the content
+    digest (as kustomize's configMapGenerator does): a changed catalog is a new object, not
+    an immutable clash. ``labelled`` and ``revisioned`` (the revision after ``previous``,
+    which readers order by) are for the shipped ConfigMap, not an admin's own."""
     from nimgen.catalog import SCHEMA_VERSION  # loaded by now: the records are catalog's
 
     data = configmap_data(records)

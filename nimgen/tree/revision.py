@@ -1,11 +1,8 @@
 """The shipped ConfigMap's revision: which of several coexisting versions is current.
 
-An upgrade applies ``nim-models-data-<new>`` beside ``nim-models-data-<old>`` (an
-immutable object cannot change, only be replaced), and both carry the reader's
-label. The annotation ``opendatahub.io/nim-models-revision`` orders them: 1 on a
-first run, the previous tree's revision + 1 when the data changes, the same when
-it does not. Output stays a pure function of (catalog, previous tree), so
-``--check`` keeps working.
+An upgrade applies ``nim-models-data-<new>`` beside ``nim-models-data-<old>`` (an immutable
+object can only be replaced), both with the reader's label; the revision annotation orders
+them. Output stays a pure function of (catalog, previous tree), so ``--check`` works.
 """
 
 from __future__ import annotations
@@ -28,10 +25,8 @@ MAX_REVISION_DIGITS = 18
 
 
 def revision_problem(value: object) -> str | None:
-    """Why ``value`` is not a revision nimgen can continue (None when it is): a quoted
-    string of ASCII digits, 1 or more, at most MAX_REVISION_DIGITS of them.
-
-    The one rule for the revision annotation; ``validate`` applies it too."""
+    """Why ``value`` is not a revision nimgen can continue, or None: the one rule for the
+    annotation (``validate`` applies it too)."""
     if not isinstance(value, str):
         return f"must be a quoted decimal string, not {type(value).__name__} {value!r}"
     if value.startswith("-") and value[1:].isdecimal():

@@ -1,8 +1,6 @@
 """The ServingRuntime Template ``nim-http-template``: an OpenShift Template holding one KServe
-ServingRuntime, without secrets (docs/contract.md, "The ServingRuntime Template").
-
-Its source is ``templates/nim-http-template.yaml.j2``, shipped in the wheel as
-``nimgen/templates/``; ``render_jinja`` also renders the air gap's staging script.
+ServingRuntime, without secrets (docs/contract.md), from ``templates/`` (in the wheel,
+``nimgen/templates/``), where the air gap's staging script is too.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Writing results: whole tree or nothing, whole file or nothing.
 
-A tree is written into a temporary directory beside the target and swapped in with one
-``renameat2(RENAME_EXCHANGE)`` (two renames where the system cannot), so a reader sees
-the old tree or the new one, and a failed or interrupted run leaves the old one as it
-was. What a run killed outright leaves, the next run in that directory removes and
-names (``nimgen.tempnames``).
+A tree is written beside the target and swapped in with one ``renameat2(RENAME_EXCHANGE)``
+(two renames where the system cannot): a reader sees the old tree or the new one, and a
+failed or interrupted run leaves the old one. What a run killed outright leaves, the next
+run in that directory removes and names (``nimgen.tempnames``).
 """
 
 from __future__ import annotations
@@ -70,11 +69,9 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def output_path(target: Path, what: str = "--output") -> Path:
-    """``target`` as an absolute path whose parent has no ``..`` or symbolic link left, as
-    the kernel would resolve it: ``newdir/../out`` is ``./out``, and no ``newdir`` is made.
-
-    A target named ``..`` (``newdir/..``) is refused: it names a directory by its child,
-    and no rename can replace it."""
+    """``target`` with its parent resolved as the kernel would (``newdir/../out`` is
+    ``./out``: no ``newdir`` is made). A target named ``..`` is refused: no rename can
+    replace a directory named by its child."""
     if target.name == "..":
         raise BadInput(f"{what} {target}: ends in '..'; give the directory by its own name")
     return Path(os.path.realpath(target.parent)) / target.name
@@ -107,9 +104,8 @@ def check_output_file(target: Path, what: str = "--output") -> None:
 
 
 def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = True) -> None:
-    """Refuse a target that is a file, a directory holding files nimgen did not write,
-    or (with ``writable``; off for a run that only compares) one whose parent cannot
-    be written."""
+    """Refuse a target that is a file, holds files nimgen did not write, or (``writable``:
+    not for a run that only compares) whose parent cannot be written."""
     target = output_path(target)
     if target.is_symlink():
         raise BadInput(f"--output {target} is a symbolic link; give the directory itself")
@@ -218,8 +214,7 @@ def _write(path: Path, content: bytes) -> None:
 
 @contextlib.contextmanager
 def _failing_run(target: Path, temp: Path | None = None) -> Iterator[None]:
-    """An OSError inside is a failed run (exit 1) naming ``target``; any exception removes
-    ``temp``."""
+    """An OSError inside fails the run (exit 1); any exception removes ``temp``."""
     try:
         yield
     except BaseException as exc:
@@ -234,7 +229,7 @@ def _remove_temp(path: Path) -> None:
     with signals_deferred():
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-        elif path.exists() or path.is_symlink():
+        else:
             with contextlib.suppress(OSError):
                 path.unlink()
         _forget(path)
