@@ -67,33 +67,29 @@ class WeightsOptions:
     storage_class: str | None = None
     gpus: tuple[str, ...] = ()
 
-
-def parse_weights_options(
-    *,
-    project: str = DEFAULT_PROJECT,
-    pvc_size: str = DEFAULT_PVC_SIZE,
-    storage_class: str | None = None,
-    gpus: Iterable[str] = (),
-) -> WeightsOptions:
-    """Check the admin's weights options; each problem is a one-line BadInput."""
-    problem = dns_label_problem(project)
-    if problem is not None:
-        raise BadInput(f"--project {problem}")
-    size = pvc_size.strip()
-    if quantity_bytes(size) < _MIN_PVC_BYTES:
-        raise BadInput(f"--pvc-size {pvc_size!r} is below 1Gi, too small for any model's weights")
-    if storage_class is not None:
-        problem = dns_subdomain_problem(storage_class) if storage_class else "is empty"
+    def checked(self) -> WeightsOptions:
+        """The admin's options, normalised; each problem is a one-line BadInput."""
+        problem = dns_label_problem(self.project)
         if problem is not None:
-            raise BadInput(f"--storage-class {problem}")
-    names = {gpu.strip().lower(): gpu for gpu in gpus}
-    for name, given in names.items():
-        if not _GPU_NAME.fullmatch(name):
+            raise BadInput(f"--project {problem}")
+        size = self.pvc_size.strip()
+        if quantity_bytes(size) < _MIN_PVC_BYTES:
             raise BadInput(
-                f"--gpu {given!r} is not a GPU model as NIM profile names spell it "
-                "(letters, digits and _, e.g. h100, a100, l40s, h100_nvl)"
+                f"--pvc-size {self.pvc_size!r} is below 1Gi, too small for any model's weights"
             )
-    return WeightsOptions(project, size, storage_class or None, tuple(sorted(names)))
+        storage = self.storage_class
+        if storage is not None:
+            problem = dns_subdomain_problem(storage) if storage else "is empty"
+            if problem is not None:
+                raise BadInput(f"--storage-class {problem}")
+        names = {gpu.strip().lower(): gpu for gpu in self.gpus}
+        for name, given in names.items():
+            if not _GPU_NAME.fullmatch(name):
+                raise BadInput(
+                    f"--gpu {given!r} is not a GPU model as NIM profile names spell it "
+                    "(letters, digits and _, e.g. h100, a100, l40s, h100_nvl)"
+                )
+        return WeightsOptions(self.project, size, storage or None, tuple(sorted(names)))
 
 
 @dataclass(frozen=True)

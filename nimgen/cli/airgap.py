@@ -99,9 +99,11 @@ def airgap(
 ) -> None:
     """Write a model ConfigMap, the mirroring manifests and the weights staging for a
     disconnected cluster, offline, and print the next steps (docs/airgap.md)."""
+    from nimgen.airgap.weights import WeightsOptions
     from nimgen.commands.airgap import AirgapRequest, write_airgap
     from nimgen.report.run import run_command
 
+    stage = WeightsOptions(project, pvc_size, storage_class, tuple(gpu or ()))
     request = AirgapRequest(
         from_path=from_path,
         output=output,
@@ -113,10 +115,6 @@ def airgap(
         immutable=immutable,
         account=account_configmap,
         digests=digests,
-        weights=weights,
-        project=project,
-        pvc_size=pvc_size,
-        storage_class=storage_class,
-        gpu=gpu,
+        weights=stage if weights else None,
     )
     run_command("airgap", out.console(), lambda log: write_airgap(request, log))

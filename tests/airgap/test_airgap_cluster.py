@@ -22,7 +22,7 @@ from nimgen.airgap.render import (
     IDMS_FILE,
     render_airgap,
 )
-from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, parse_weights_options
+from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, WeightsOptions
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, sample_path
 from tests.airgap.conftest import loaded_of, with_digest
@@ -83,9 +83,7 @@ def test_the_kustomization_and_the_weights_manifests_apply(
         sample,
         mirror=parse_mirror("registry.example.com:5000/nim"),
         selection=Selection(include=MODELS),
-        weights=parse_weights_options(
-            project=kube_namespace, pvc_size="200Gi", storage_class="fast-nvme"
-        ),
+        weights=WeightsOptions(kube_namespace, "200Gi", "fast-nvme").checked(),
     )
     out = _write(plan, tmp_path / "airgap")
     _ensure_namespace(kube_cluster, APPLICATIONS)

@@ -18,8 +18,8 @@ from nimgen.airgap.weights import (
     PVCS_FILE,
     STAGE_SCRIPT_FILE,
     WEIGHTS_FILES,
+    WeightsOptions,
     object_slugs,
-    parse_weights_options,
     quantity_bytes,
 )
 from nimgen.errors import BadInput
@@ -140,13 +140,13 @@ def test_a_glob_gets_the_newest_version_beside_a_moving_latest_tag(sample: Loade
 )
 def test_weights_options_are_checked(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(BadInput) as caught:
-        parse_weights_options(**changes)
+        WeightsOptions(**changes).checked()
     assert message in caught.value.message
     assert "\n" not in caught.value.message
 
 
 def test_weights_options_are_normalised() -> None:
-    options = parse_weights_options(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ")
+    options = WeightsOptions(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ").checked()
     assert options.gpus == ("a100", "h100")
     assert options.pvc_size == "2Ti"
     assert quantity_bytes("2Ti") == quantity_bytes(options.pvc_size) == 2 * 2**40
@@ -170,7 +170,7 @@ def weights_plan(sample: Loaded, **options: Any) -> Any:
         sample,
         mirror=MIRROR,
         selection=Selection(include=(LLAMA, "nv-embedqa-e5-v5")),
-        weights=parse_weights_options(**options),
+        weights=WeightsOptions(**options).checked(),
     )
 
 

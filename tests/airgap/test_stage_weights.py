@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from nimgen.airgap.plan import parse_mirror, plan_airgap
-from nimgen.airgap.weights import parse_weights_options, render_stage_script
+from nimgen.airgap.weights import WeightsOptions, render_stage_script
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded
 from tests.airgap.conftest import loaded_of, unavailable
@@ -100,7 +100,7 @@ def script_for(sample: Loaded, tmp: Path, gpus: tuple[str, ...] = ()) -> Path:
         sample,
         mirror=parse_mirror("registry.example.com:5000/nim"),
         selection=Selection(include=MODELS),
-        weights=parse_weights_options(gpus=gpus),
+        weights=WeightsOptions(gpus=gpus).checked(),
     )
     assert plan.weights is not None
     script = tmp / "stage-weights.sh"
@@ -321,7 +321,7 @@ def test_a_model_named_like_a_shell_word_stays_data(tmp_path: Path, engine: Path
     plan = plan_airgap(
         loaded_of(*records),
         mirror=parse_mirror("registry.example.com/nim"),
-        weights=parse_weights_options(),
+        weights=WeightsOptions().checked(),
     )
     assert plan.weights is not None
     script = tmp_path / "stage-weights.sh"
