@@ -18,16 +18,8 @@ DSC_PATCH_FILE = "datasciencecluster-patch.yaml"
 IMAGESET_FILE = "imageset-config.yaml"
 IMAGES_FILE = "images.txt"
 # Every file airgap may write; anything else in --output is foreign.
-AIRGAP_FILES = WEIGHTS_FILES | {
-    CONFIGMAP_FILE,
-    ITMS_FILE,
-    IDMS_FILE,
-    KUSTOMIZATION_FILE,
-    DASHBOARD_PATCH_FILE,
-    DSC_PATCH_FILE,
-    IMAGESET_FILE,
-    IMAGES_FILE,
-}
+AIRGAP_FILES = WEIGHTS_FILES | {CONFIGMAP_FILE, ITMS_FILE, IDMS_FILE, KUSTOMIZATION_FILE}
+AIRGAP_FILES |= {DASHBOARD_PATCH_FILE, DSC_PATCH_FILE, IMAGESET_FILE, IMAGES_FILE}
 MIRROR_SET_NAME = "nim-nvcr-io-mirror"
 DASHBOARD_NAME = "odh-dashboard-config"
 DSC_NAME = "default-dsc"

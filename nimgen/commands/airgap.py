@@ -42,7 +42,8 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     from nimgen.tree.write import check_output_dir, write_tree
     from nimgen.validate import validate_text
 
-    mirror, tags = parse_mirror(request.mirror), TagChoice.parse(request.tags)
+    mirror = parse_mirror(request.mirror)
+    tags = TagChoice.parse(request.tags)
     selection = request.choice.selection()
     weights = request.weights.checked() if request.weights is not None else None
     check_output_dir(request.output, AIRGAP_FILES)

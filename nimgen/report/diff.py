@@ -160,9 +160,9 @@ def render_markdown(diff: CatalogDiff) -> str:
 
     def known(record: ModelRecord) -> str:
         """The cells Added and Removed share: model, display name, image, latest tag."""
-        name, latest = _code(record.name), _code(record.latestTag)
         image = _code(f"nvcr.io/{record.namespace}/{record.name}")
-        return f"| {name} | {_text(record.displayName)} | {image} | {latest} |"
+        cells = (_code(record.name), _text(record.displayName), image, _code(record.latestTag))
+        return "| " + " | ".join(cells) + " |"
 
     lines += _table(
         "Added",
@@ -247,9 +247,9 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
     rows: list[tuple[str | list[str], ...]] = []
     for change in diff.changed:
         latest, eu = _moved(change, str, arrow)
-        added, removed = ", ".join(change.tags_added), ", ".join(change.tags_removed)
+        tags = (", ".join(change.tags_added), ", ".join(change.tags_removed))
         fields = [f"{f.field}: {f.old} {arrow} {f.new}" for f in change.fields]
-        rows.append((change.name, latest, added, removed, eu, fields))
+        rows.append((change.name, latest, *tags, eu, fields))
     table("changed", ("model", "latest tag", "tags +", "tags -", "EU", "fields"), rows)
 
 

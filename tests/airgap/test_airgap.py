@@ -122,11 +122,6 @@ def test_tags_offered(text: str, kind: str, offered: tuple[str, ...]) -> None:
     assert choice.choose(record("a")) == offered
 
 
-def test_tags_empty_is_refused() -> None:
-    with pytest.raises(BadInput, match="--tags takes latest, all, or a glob"):
-        TagChoice.parse(" ")
-
-
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -156,11 +151,6 @@ def test_the_plan_keeps_only_selected_models_and_counts_the_rest(sample: Loaded)
     assert len(plan.images) == len(names) + len(moving)
 
 
-def test_nothing_selected_is_bad_input(sample: Loaded) -> None:
-    with pytest.raises(BadInput, match="no model left after --models"):
-        plan_airgap(sample, mirror=MIRROR, selection=Selection(include=("nope",)))
-
-
 def test_glob_misses_are_reported() -> None:
     plan = plan_airgap(
         loaded_of(record("a"), record("b", tags=["2.0"], latestTag="2.0")),
@@ -168,18 +158,6 @@ def test_glob_misses_are_reported() -> None:
         tags=TagChoice.parse("1.1*"),
     )
     assert plan.glob_misses == ("b",)
-
-
-@pytest.mark.parametrize(
-    ("name", "namespace", "what"),
-    [
-        ("Custom", "redhat-ods-applications", "--name 'Custom' is not a valid object name"),
-        ("custom", "a.b", "--namespace 'a.b' is not a valid namespace name"),
-    ],
-)
-def test_name_and_namespace_are_checked(name: str, namespace: str, what: str) -> None:
-    with pytest.raises(BadInput, match=what.replace(".", r"\.")):
-        plan_airgap(loaded_of(record("a")), mirror=MIRROR, name=name, namespace=namespace)
 
 
 def test_models_that_cannot_be_image_references_are_refused() -> None:

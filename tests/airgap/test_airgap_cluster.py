@@ -17,6 +17,7 @@ import yaml
 
 from nimgen.airgap.plan import AirgapPlan, parse_mirror, plan_airgap
 from nimgen.airgap.render import (
+    AIRGAP_FILES,
     DASHBOARD_PATCH_FILE,
     DSC_PATCH_FILE,
     IDMS_FILE,
@@ -25,6 +26,7 @@ from nimgen.airgap.render import (
 from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, WeightsOptions
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, sample_path
+from nimgen.tree.write import write_tree
 from tests.airgap.conftest import loaded_of, with_digest
 from tests.support.kube.cluster import KubeCluster
 from tests.support.model_records import make_record
@@ -42,10 +44,7 @@ def _ok(result: Any) -> str:
 
 
 def _write(plan: AirgapPlan, directory: Path) -> Path:
-    for name, content in render_airgap(plan).items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+    write_tree(directory, render_airgap(plan), owned=AIRGAP_FILES)
     return directory
 
 
