@@ -1,8 +1,5 @@
 """The air gap's plan: the models and image tags to offer, and where the images will live.
-
-Every file ``airgap`` writes comes from one frozen ``AirgapPlan``, so the ConfigMap's tags,
-the mirror lists and the weights cannot disagree.
-"""
+Every file comes from this one plan, so the ConfigMap, mirror lists and weights agree."""
 
 from __future__ import annotations
 
@@ -41,9 +38,7 @@ class AirgapPlan:
     name: str
     namespace: str
     immutable: bool
-    # --account-configmap: the ConfigMap an Account's controller reads in air-gapped mode,
-    # turned on by a DataScienceCluster patch (not the OdhDashboardConfig one).
-    account: bool
+    account: bool  # --account-configmap: for the Account era's air-gapped mode
     records: tuple[ModelRecord, ...]  # sorted by name; tags narrowed to the offered ones
     images: tuple[Image, ...]  # one per offered tag, sorted by source reference
     mirrored: tuple[Image, ...]  # each image, then (--digests) one digest per platform
@@ -85,9 +80,8 @@ def plan_airgap(
     digests: bool = False,
     weights: WeightsOptions | None = None,
 ) -> AirgapPlan:
-    """Choose the models and tags and name every image. With ``digests`` a tag without a
-    recorded digest is bad input (nothing is guessed); ``weights`` are planned for the tag
-    to deploy (the version tag beside a moving one)."""
+    """Choose the models and tags and name every image; with ``digests``, a tag without a
+    recorded digest is bad input (nothing is guessed)."""
     selection = selection or Selection()
     tags = tags or TagChoice()
     if account and name not in (None, ACCOUNT_CONFIGMAP):
@@ -176,9 +170,8 @@ def plan_airgap(
 def _offer(
     model: SnapshotModel, offered: tuple[str, ...], *, digests: bool
 ) -> tuple[tuple[str, ...], MovingTag | None, str | None]:
-    """The tags to offer, how the moving ones among them are pinned, and the version tag
-    added to pin them (None if none was). The added tag is mirrored by tag only: snapshots
-    record only the latestTag's digests."""
+    """The tags to offer, how the moving ones are pinned, and the version tag added beside
+    them, if any (mirrored by tag only: snapshots record only the latestTag's digests)."""
     moving = tuple(t for t in offered if is_moving_tag(t))
     if not moving:
         return offered, None, None

@@ -1,9 +1,6 @@
-"""Which image tags the air gap offers (``--tags``), and which of them move.
-
-A *moving* tag is not a version (``latest``, ``rtx-latest``): NVIDIA re-points it at every
-release, so a mirror holds whatever it meant on the day of the copy. (``1.15`` moves as
-patches ship too, but is a version by ``nimgen.tags``'s order and not reported here.)
-"""
+"""Which image tags the air gap offers (``--tags``), and which of them move: a *moving* tag
+is not a version (``latest``), and NVIDIA re-points it at every release, so a mirror holds
+whatever it meant on the day of the copy. (``1.15`` moves too, but is a version.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The output tree of ``generate`` and ``render``: guard it, build it, write it (or, with
-``--check``, compare it). The guards run before anything is written; ``model_loss`` says
-loudly when a run drops many models."""
+"""The output tree of ``generate`` and ``render``: guard it (before anything is written),
+build it, write it or (``--check``) compare it, and count the models it drops."""
 
 from __future__ import annotations
 
@@ -125,9 +124,8 @@ class Tree(NamedTuple):
 
 
 def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
-    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name.
-    Returns what the ConfigMap in ``output`` says: a revision nimgen cannot continue fails
-    before any network work."""
+    """Refuse an output that is not ours (exit 2) and read its ConfigMap's revision, before
+    any network work; warn about a fixed name."""
     from nimgen.report.tree import FIXED_NAME
     from nimgen.tree.revision import read_previous
     from nimgen.tree.write import check_output_dir
@@ -147,9 +145,8 @@ def write_models(
     *,
     previous: Path | None = None,
 ) -> Tree:
-    """Render the tree and write it (or, with ``check``, compare it with ``output``).
-    ``shipped`` (from ``check_tree_target``) sets the revision; the models lost since the
-    tree in ``output``, else ``previous``, are counted."""
+    """Render the tree and write it (or compare it); ``shipped`` sets the revision, and the
+    models lost since the tree in ``output`` (else ``previous``) are counted."""
     from nimgen.commands.results import ConfigMapFacts
     from nimgen.report.tree import client_side_apply_warning
 

@@ -1,7 +1,5 @@
 """What changed between two sets of models (snapshots, ConfigMaps or trees), matched by
-name: the QE report and the ``--check`` summary. Only what ships counts, and everything
-is sorted: the same inputs give the same report.
-"""
+name: the QE report and the ``--check`` summary. Only what ships counts; all is sorted."""
 
 from __future__ import annotations
 
@@ -45,15 +43,10 @@ class ModelChange:
     @property
     def kinds(self) -> tuple[str, ...]:
         """What kind of change this is: tags, latestTag, euRestricted, then field names."""
-        flags = {
-            "tags": bool(self.tags_added or self.tags_removed),
-            "latestTag": self.latest_tag_moved,
-            "euRestricted": self.eu_flipped,
-        }
-        return (
-            *(kind for kind, changed in flags.items() if changed),
-            *(f.field for f in self.fields),
-        )
+        flags = {"tags": bool(self.tags_added or self.tags_removed)}
+        flags |= {"latestTag": self.latest_tag_moved, "euRestricted": self.eu_flipped}
+        fields = (f.field for f in self.fields)
+        return (*(kind for kind, changed in flags.items() if changed), *fields)
 
 
 @dataclass(frozen=True)

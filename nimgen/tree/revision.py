@@ -1,9 +1,6 @@
-"""The shipped ConfigMap's revision: which of several coexisting versions is current.
-
-An upgrade applies ``nim-models-data-<new>`` beside ``nim-models-data-<old>`` (an immutable
-object can only be replaced), both with the reader's label; the revision annotation orders
-them. Output stays a pure function of (catalog, previous tree), so ``--check`` works.
-"""
+"""The shipped ConfigMap's revision: which of the versions an upgrade leaves side by side
+(an immutable object can only be replaced) is current. Output stays a pure function of
+(catalog, previous tree), so ``--check`` works."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The ServingRuntime Template ``nim-http-template``: an OpenShift Template holding one KServe
-ServingRuntime, without secrets (docs/contract.md), from ``templates/`` (in the wheel,
-``nimgen/templates/``), where the air gap's staging script is too.
-"""
+"""The ServingRuntime Template ``nim-http-template`` (docs/contract.md), and the Jinja2
+templates it and the air gap's staging script are rendered from."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""Writing results: whole tree or nothing, whole file or nothing.
-
-A tree is written beside the target and swapped in with one ``renameat2(RENAME_EXCHANGE)``
-(two renames where the system cannot): a reader sees the old tree or the new one, and a
-failed or interrupted run leaves the old one. What a run killed outright leaves, the next
-run in that directory removes and names (``nimgen.tempnames``).
-"""
+"""Writing results: whole tree or nothing, whole file or nothing. A tree is written beside
+the target and swapped in with one ``renameat2(RENAME_EXCHANGE)`` (two renames where the
+system cannot), so a reader sees the old tree or the new one, and a failed run leaves the
+old one. What a run killed outright leaves, the next one removes and names."""
 
 from __future__ import annotations
 
@@ -61,28 +58,20 @@ def _forget(path: Path) -> None:
             os.close(fd)
 
 
-def _nearest_existing(path: Path) -> Path:
-    current = path
-    while not (current.exists() or current.is_symlink()) and current != current.parent:
-        current = current.parent
-    return current
-
-
-def output_path(target: Path, what: str = "--output") -> Path:
-    """``target`` with its parent resolved as the kernel would (``newdir/../out`` is
-    ``./out``: no ``newdir`` is made). A target named ``..`` is refused: no rename can
-    replace a directory named by its child."""
+def output_path(target: Path) -> Path:
+    """``target`` with its parent resolved as the kernel would (no ``newdir`` is made for
+    ``newdir/../out``); ``..`` is refused: no rename replaces a directory named by its child."""
     if target.name == "..":
-        raise BadInput(f"{what} {target}: ends in '..'; give the directory by its own name")
+        raise BadInput(f"--output {target}: ends in '..'; give the directory by its own name")
     return Path(os.path.realpath(target.parent)) / target.name
 
 
 def check_writable_parent(target: Path, what: str = "--output") -> None:
-    """Refuse, before any work, a target whose directory cannot be written: a parent that
-    is a file, a read-only or pseudo file system, missing permissions. It makes and
-    removes one empty temporary directory where the real write would put its own."""
-    parent = target.parent
-    existing = _nearest_existing(parent)
+    """Refuse, before any work, a target whose directory cannot be written (a file, a
+    read-only file system, permissions) by making a temporary directory there."""
+    existing = target.parent  # the nearest path that exists
+    while not (existing.exists() or existing.is_symlink()) and existing != existing.parent:
+        existing = existing.parent
     if not existing.is_dir():
         raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
     try:
@@ -95,12 +84,12 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
         ) from None
 
 
-def check_output_file(target: Path, what: str = "--output") -> None:
+def check_output_file(target: Path) -> None:
     """Refuse a file target that is a directory or cannot be written."""
-    target = output_path(target, what)
+    target = output_path(target)
     if target.is_dir():
-        raise BadInput(f"{what} {target} is a directory; give a file name")
-    check_writable_parent(target, what)
+        raise BadInput(f"--output {target} is a directory; give a file name")
+    check_writable_parent(target)
 
 
 def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = True) -> None:
@@ -160,7 +149,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def _exchange(staging: Path, target: Path) -> bool:
     """Atomically swap two paths with ``renameat2(RENAME_EXCHANGE)``; False where the C
     library has no such call or the file system cannot."""
     import ctypes  # only when a tree is swapped
@@ -172,12 +161,13 @@ def _exchange(a: Path, b: Path) -> bool:
     at, name = ctypes.c_int, ctypes.c_char_p
     renameat2.argtypes = [at, name, at, name, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    paths = (_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(target))
+    if renameat2(*paths, _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
-    raise OSError(err, os.strerror(err), str(b))
+    raise OSError(err, os.strerror(err), str(target))
 
 
 def _new_temp(directory: Path, *, file: bool = False) -> Path:
@@ -238,9 +228,8 @@ def _remove_temp(path: Path) -> None:
 def write_tree(
     target: Path, files: Mapping[str, bytes], *, owned: Collection[str], result: bool = False
 ) -> None:
-    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
-    exception or signal at any point leaves it as it was or wholly new, and no temporary
-    directory behind. A command's ``result`` waits for its report (``swaps_after_report``)."""
+    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically; a
+    command's ``result`` waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
@@ -308,10 +297,9 @@ def write_file(target: Path, content: bytes, *, result: bool = False) -> None:
     _swap_or_wait(swap, temp, result)
 
 
-# A command's result (``report.run``) waits until it is reported, so that a run which
-# cannot report it (stdout closed or full) fails with the previous output as it was: a
-# non-zero exit means nothing was replaced. Other writes (a backup made before a change
-# to a cluster) happen at once.
+# A command's result waits until it is reported (``report.run``): a run that cannot report
+# it (stdout closed or full) fails with the previous output as it was. Other writes (a
+# backup made before a change to a cluster) happen at once.
 _WAITING: list[tuple[Callable[[], None], Path]] | None = None
 
 
@@ -324,10 +312,9 @@ def _swap_or_wait(swap: Callable[[], None], staged: Path, result: bool) -> None:
 
 @contextlib.contextmanager
 def swaps_after_report() -> Iterator[Callable[[], None]]:
-    """Hold the swaps of the result writes inside; the function yielded puts them in place
-    and, if there were any, holds SIGINT and SIGTERM for the rest of the process (cli.main
-    drops what arrives and says the new output is in place). What is still held on
-    leaving is removed."""
+    """Hold the result writes inside; the function yielded puts them in place and, if there
+    were any, holds SIGINT and SIGTERM for good (cli.main says one arrived). What is still
+    held on leaving is removed."""
     global _WAITING
     outer, _WAITING = _WAITING, []
     waiting = _WAITING
