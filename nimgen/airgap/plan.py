@@ -108,7 +108,6 @@ def plan_airgap(
             f"{loaded.path}: no model left after --models/--exclude/--models-file "
             f"({len(loaded.models)} in the file)"
         )
-    names = [m.record.name for m in loaded.models]
     records: list[ModelRecord] = []
     images: list[Image] = []
     pins: dict[Image, tuple[Image, ...]] = {}
@@ -158,7 +157,7 @@ def plan_airgap(
         images=tuple(images),
         mirrored=tuple(ref for i in images for ref in (i, *(pins[i] if digests else ()))),
         discovered=len(loaded.models),
-        unmatched_patterns=selection.unmatched(names),
+        unmatched_patterns=selection.unmatched([m.record.name for m in loaded.models]),
         glob_misses=tuple(
             m.record.name for m in chosen if tags.kind == "glob" and not tags.matched(m.record)
         ),

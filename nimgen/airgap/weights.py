@@ -101,8 +101,7 @@ class ModelWeights:
     loader: str
 
     @property
-    def archive(self) -> str:
-        """The tar file the staging script packs the model's cache into."""
+    def archive(self) -> str:  # what the staging script packs the model's cache into
         return f"{self.model}.tar"
 
     def as_json(self) -> dict[str, str]:

@@ -73,10 +73,7 @@ def render(
         ),
         choice=choice.choice(),
         eu=EuRequest(
-            eu_list=eu_list,
-            no_eu=no_eu,
-            policy=eu_uncertain.value,
-            max_age_days=eu_max_age,
+            eu_list=eu_list, no_eu=no_eu, policy=eu_uncertain.value, max_age_days=eu_max_age
         ),
         source=from_path,
     )

@@ -17,6 +17,7 @@ from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
 ARROW = "\u2192"
 DOT = " \u00b7 "
 _MD_SPECIAL = set("\\`*_[]<>|#&")
+_Row = tuple[str | list[str], ...]  # a table's row: a list is a cell of several lines
 # After '@' a zero-width space (as an entity): GitHub then links no @user or @org/team.
 _NO_MENTION = "@&#8203;"
 
@@ -198,9 +199,7 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
     def text(value: str, style: str = "") -> Text:
         return Text(encodable(visible(value), encoding), style=style)
 
-    def table(
-        title: str, columns: tuple[str, ...], rows: list[tuple[str | list[str], ...]]
-    ) -> None:
+    def table(title: str, columns: tuple[str, ...], rows: list[_Row]) -> None:
         """Plain text, never read as rich markup; a list is a cell of several lines."""
         if not rows:
             return
@@ -229,7 +228,7 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
         ("model", "namespace", "latest tag"),
         [(r.name, r.namespace, r.latestTag) for r in diff.removed],
     )
-    rows: list[tuple[str | list[str], ...]] = []
+    rows: list[_Row] = []
     for change in diff.changed:
         latest, eu = _moved(change, str, arrow)
         tags = (", ".join(change.tags_added), ", ".join(change.tags_removed))
@@ -248,3 +247,7 @@ def render_table(diff: CatalogDiff) -> str:
     )
     print_table(diff, console)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+# By --format: the report as text (on a terminal, the table is printed by print_table).
+RENDERERS = {"json": render_json, "markdown": render_markdown, "table": render_table}

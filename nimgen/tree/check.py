@@ -52,9 +52,8 @@ def check_tree(
 
     new_side = DiffSide("this run", "live", len(models))
     if not output.is_dir():
-        diff = diff_models(
-            (), models, old_side=DiffSide(str(output), "missing", 0), new_side=new_side
-        )
+        missing = DiffSide(str(output), "missing", 0)
+        diff = diff_models((), models, old_side=missing, new_side=new_side)
         return CheckResult(output, False, tuple(sorted(files)), diff)
     differing = tree_differences(output, files)
     try:
