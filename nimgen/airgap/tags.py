@@ -64,10 +64,8 @@ def newest_version_tag(tags: Iterable[str]) -> str | None:
     """The newest fixed tag: the first plain version in canonical order (``1.15.5`` before
     ``1.15``), else the first variant (``1.5.0-variant``: usually another build), else None."""
     versions = [t for t in canonical_tags(tags) if not is_moving_tag(t)]
-    for tag in versions:
-        if not tag_sort_key(tag)[_IS_VARIANT]:
-            return tag
-    return versions[0] if versions else None
+    plain = [t for t in versions if not tag_sort_key(t)[_IS_VARIANT]]
+    return next(iter(plain + versions), None)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,7 @@ WEIGHTS_FILES = frozenset({STAGE_SCRIPT_FILE, PVCS_FILE, LOADERS_FILE})
 STAGING_DIR = "nim-weights"  # the script's default --out
 LABEL_COMPONENT = "app.kubernetes.io/component"
 LOADER_COMPONENT = "nim-cache-loader"
-# The loader only waits for 'oc exec ... tar': it ends itself after a day if forgotten.
-LOADER_DEADLINE_SECONDS = 86400
+LOADER_DEADLINE_SECONDS = 86400  # the loader waits for 'oc exec ... tar', a day at most
 
 _NAME_MAX = 63  # a DNS label: pod names become host names
 _SLUG_ROOM = _NAME_MAX - max(len(PVC_PREFIX), len(LOADER_PREFIX))
@@ -37,8 +36,7 @@ _HASH_DIGITS = 8
 _QUANTITY = re.compile(r"(?P<number>[1-9][0-9]{0,8})(?P<unit>[KMGTP]i|[kMGTP])?")
 _MIN_PVC_BYTES = 2**30
 _GPU_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
-# What may reach the shell script unquoted: model names and image references only.
-_SHELL_SAFE = re.compile(r"[A-Za-z0-9._:/@-]+")
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9._:/@-]+")  # what may reach the script unquoted
 _VOLUME = "nim-pvc"
 
 

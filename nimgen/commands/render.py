@@ -21,8 +21,7 @@ class RenderRequest:
     tree: TreeRequest
     choice: ModelChoice
     eu: EuRequest
-    # A snapshot, ConfigMap or tree; None renders the built-in sample snapshot.
-    source: Path | None = None
+    source: Path | None = None  # a snapshot, ConfigMap or tree; None: the built-in sample
 
 
 def render(request: RenderRequest, log: RunLog) -> RenderResult:

@@ -8,15 +8,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.errors import NimgenError, RunFailed
+from nimgen.report.tree import FIXED_NAME, client_side_apply_warning, loss_warning
+from nimgen.tree.check import CheckResult, check_tree
 from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
 from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES, render_tree
+from nimgen.tree.revision import read_previous
 from nimgen.tree.template import render_template
+from nimgen.tree.write import check_output_dir, write_tree
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.commands.common import RunLog
     from nimgen.commands.results import ConfigMapFacts, ModelLoss
-    from nimgen.tree.check import CheckResult
     from nimgen.tree.configmap import PreviousConfigMap, RenderedConfigMap
 
 
@@ -79,8 +82,6 @@ def build_tree(
 
 
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
-    from nimgen.tree.write import write_tree
-
     write_tree(output, files, owned=TREE_FILES, result=True)
 
 
@@ -104,7 +105,6 @@ def model_loss(
 ) -> ModelLoss | None:
     """How many of the previous result's models this run drops; a warning over the threshold."""
     from nimgen.commands.results import ModelLoss
-    from nimgen.report.tree import loss_warning
 
     if previous is None or not names:
         return None
@@ -126,10 +126,6 @@ class Tree(NamedTuple):
 def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
     """Refuse an output that is not ours (exit 2) and read its ConfigMap's revision, before
     any network work; warn about a fixed name."""
-    from nimgen.report.tree import FIXED_NAME
-    from nimgen.tree.revision import read_previous
-    from nimgen.tree.write import check_output_dir
-
     check_output_dir(request.output, TREE_FILES, writable=not request.check)
     if not request.versioned:
         log.warn(FIXED_NAME)
@@ -148,7 +144,6 @@ def write_models(
     """Render the tree and write it (or compare it); ``shipped`` sets the revision, and the
     models lost since the tree in ``output`` (else ``previous``) are counted."""
     from nimgen.commands.results import ConfigMapFacts
-    from nimgen.report.tree import client_side_apply_warning
 
     check_not_empty(models, request.allow_empty, "the tree")
     configmap, files = build_tree(
@@ -162,11 +157,7 @@ def write_models(
     if names is None and compared is not None:
         names = previous_names(compared)
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
-    result = None
-    if request.check:
-        from nimgen.tree.check import check_tree  # and the diff: only for --check
-
-        result = check_tree(request.output, files, models)
-    else:
+    checked = check_tree(request.output, files, models) if request.check else None
+    if checked is None:
         write_output_tree(request.output, files)
-    return Tree(ConfigMapFacts.of(configmap), result, loss)
+    return Tree(ConfigMapFacts.of(configmap), checked, loss)

@@ -126,10 +126,9 @@ def _eu_section(diff: CatalogDiff) -> list[str]:
 
 def _loss_warning(diff: CatalogDiff) -> list[str]:
     """A warning when the new side drops more than --max-loss's default share."""
-    loud = DEFAULT_MAX_LOSS_PERCENT / 100
-    if not diff.old.models or len(diff.removed) / diff.old.models <= loud:
+    share = len(diff.removed) / diff.old.models if diff.old.models else 0.0
+    if share <= DEFAULT_MAX_LOSS_PERCENT / 100:
         return []
-    share = len(diff.removed) / diff.old.models
     return [
         "",
         f"> **Warning: {len(diff.removed)} of {diff.old.models} models ({share:.0%}) "

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nimgen.commands.results import ModelLoss
 
-# --max-loss: a run that drops more than this share of the previous result's models is
-# warned about; ``nimgen diff --format markdown`` warns from the same share.
+# --max-loss's default share of the previous models; ``diff``'s markdown warns from it too.
 DEFAULT_MAX_LOSS_PERCENT = 20.0
 
 FIXED_NAME = (

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 BASE_NAME = "nim-models-data"
 CONFIGMAP_FILENAME = "nim-models-data.yaml"
 MAX_OBJECT_BYTES = 1_048_576
-# All annotations of one object (apimachinery's TotalAnnotationSizeLimitB).
-MAX_ANNOTATION_BYTES = 262_144
+MAX_ANNOTATION_BYTES = 262_144  # all of one object's (apimachinery TotalAnnotationSizeLimitB)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # The longest namespace an overlay sets; the annotation holds the namespaced object.
 _LONGEST_NAMESPACE = "redhat-ods-applications"
@@ -89,8 +88,8 @@ class RenderedConfigMap:
     name: str
     text: str
     digest: str
-    revision: int = 1
-    apply_annotation_bytes: int = 0  # see client_apply_bytes
+    revision: int
+    apply_annotation_bytes: int  # see client_apply_bytes
 
     @property
     def size_bytes(self) -> int:
@@ -146,10 +145,5 @@ def render_configmap(
     if immutable:
         document["immutable"] = True
     document["data"] = dict(data)
-    return RenderedConfigMap(
-        name=full_name,
-        text=header + dump(document),
-        digest=digest,
-        revision=revision,
-        apply_annotation_bytes=client_apply_bytes(document),
-    )
+    text = header + dump(document)
+    return RenderedConfigMap(full_name, text, digest, revision, client_apply_bytes(document))

@@ -15,8 +15,7 @@ from nimgen.tree.configmap import (
 )
 from nimgen.tree.layout import BASE_CONFIGMAP
 
-# A tree written before revisions existed counts as the first release.
-_UNNUMBERED = 1
+_UNNUMBERED = 1  # a tree written before revisions existed: the first release
 # 18 digits: the revision and the next one fit a signed 64-bit integer, what readers use.
 MAX_REVISION_DIGITS = 18
 
@@ -40,8 +39,7 @@ def revision_problem(value: object) -> str | None:
     return None
 
 
-# A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
-_MAX_READ = 2 * MAX_OBJECT_BYTES
+_MAX_READ = 2 * MAX_OBJECT_BYTES  # a rendered ConfigMap's 1 MiB, its header and YAML overhead
 
 
 def read_previous(tree: Path) -> PreviousConfigMap | None:
