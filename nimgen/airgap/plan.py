@@ -1,14 +1,9 @@
-"""Air-gapped clusters: which models and image tags to offer, and where the images will live.
-
-``plan_airgap`` turns models read offline into a frozen ``AirgapPlan``: the records,
-narrowed to the chosen tags, one image per offered tag (with ``--digests`` also its
-recorded digest references) and the weights to stage. Every file comes from this one
-plan, so the ConfigMap's tags, the mirror lists and the weights cannot disagree.
-"""
+"""The air gap's plan: the models and image tags to offer, and where the images will live.
+Every file comes from this one plan, so the ConfigMap, mirror lists and weights agree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from nimgen.airgap.refs import SOURCE_REGISTRY, Image, Mirror, parse_mirror, reference_problems
 from nimgen.airgap.tags import MovingTag, TagChoice, is_moving_tag, newest_version_tag
@@ -43,39 +38,24 @@ class AirgapPlan:
     name: str
     namespace: str
     immutable: bool
-    # --account-configmap: the ConfigMap an Account's controller reads in air-gapped mode,
-    # turned on by a DataScienceCluster patch (not the OdhDashboardConfig one).
-    account: bool
+    account: bool  # --account-configmap: for the Account era's air-gapped mode
     records: tuple[ModelRecord, ...]  # sorted by name; tags narrowed to the offered ones
     images: tuple[Image, ...]  # one per offered tag, sorted by source reference
+    mirrored: tuple[Image, ...]  # each image, then (--digests) one digest per platform
     discovered: int
     unmatched_patterns: tuple[str, ...] = ()  # --models patterns that matched no model
     glob_misses: tuple[str, ...] = ()  # models whose tags the --tags glob did not match
-    # --digests: every tag image's digest references (one per platform), in images' order.
-    digest_images: tuple[Image, ...] = ()
     moving_tags: tuple[MovingTag, ...] = ()  # models offering a moving tag, and what pins it
     weights: WeightsPlan | None = None  # None with --no-weights
-    orgs: tuple[str, ...] = field(init=False)  # nvcr.io's top-level namespaces (nim for NIMs)
 
-    def __post_init__(self) -> None:
-        orgs = tuple(sorted({r.namespace.split("/", 1)[0] for r in self.records}))
-        object.__setattr__(self, "orgs", orgs)
+    @property
+    def orgs(self) -> tuple[str, ...]:
+        """nvcr.io's top-level namespaces (nim for NIMs)."""
+        return tuple(sorted({r.namespace.split("/", 1)[0] for r in self.records}))
 
     @property
     def has_digests(self) -> bool:
-        return bool(self.digest_images)
-
-    @property
-    def mirrored(self) -> tuple[Image, ...]:
-        """Every reference to mirror: each tag image, followed by its digest references."""
-        pins: dict[tuple[str, str], list[Image]] = {}
-        for pin in self.digest_images:
-            pins.setdefault((pin.repository, pin.tag), []).append(pin)
-        return tuple(
-            ref
-            for image in self.images
-            for ref in (image, *pins.get((image.repository, image.tag), ()))
-        )
+        return len(self.mirrored) > len(self.images)
 
     @property
     def skipped_by_selection(self) -> int:
@@ -85,16 +65,6 @@ class AirgapPlan:
     def unpinned(self) -> tuple[MovingTag, ...]:
         """Models whose moving tag is pinned by nothing: no version tag, no digest."""
         return tuple(m for m in self.moving_tags if not m.pinned)
-
-
-def check_target(name: str, namespace: str) -> None:
-    """Refuse a ConfigMap name or namespace Kubernetes would refuse."""
-    for option, problem in (
-        ("--name", dns_subdomain_problem(name)),
-        ("--namespace", dns_label_problem(namespace)),
-    ):
-        if problem is not None:
-            raise BadInput(f"{option} {problem}")
 
 
 def plan_airgap(
@@ -110,19 +80,26 @@ def plan_airgap(
     digests: bool = False,
     weights: WeightsOptions | None = None,
 ) -> AirgapPlan:
-    """Choose the models and tags and name every image. With ``digests`` a tag without a
-    recorded digest is bad input (nothing is guessed); with ``weights`` each model's
-    weights are planned for the tag to deploy (the version tag beside a moving one)."""
+    """Choose the models and tags and name every image; with ``digests``, a tag without a
+    recorded digest is bad input (nothing is guessed)."""
     selection = selection or Selection()
     tags = tags or TagChoice()
     if account and name not in (None, ACCOUNT_CONFIGMAP):
-        raise BadInput(f"--account-configmap writes {ACCOUNT_CONFIGMAP}, the only name the "
-                       f"controller reads; leave out --name {name}")  # fmt: skip
+        raise BadInput(
+            f"--account-configmap writes {ACCOUNT_CONFIGMAP}, the only name the "
+            f"controller reads; leave out --name {name}"
+        )
     if account and immutable:
-        raise BadInput("--account-configmap writes a ConfigMap you refill in place: "
-                       "leave out --immutable")  # fmt: skip
+        raise BadInput(
+            "--account-configmap writes a ConfigMap you refill in place: leave out --immutable"
+        )
     name = name or (ACCOUNT_CONFIGMAP if account else DEFAULT_NAME)
-    check_target(name, namespace)
+    for option, problem in (
+        ("--name", dns_subdomain_problem(name)),
+        ("--namespace", dns_label_problem(namespace)),
+    ):
+        if problem is not None:
+            raise BadInput(f"{option} {problem}")
     chosen = sorted(
         (m for m in loaded.models if selection.matches(m.record.name)), key=lambda m: m.record.name
     )
@@ -131,15 +108,13 @@ def plan_airgap(
             f"{loaded.path}: no model left after --models/--exclude/--models-file "
             f"({len(loaded.models)} in the file)"
         )
-    names = [m.record.name for m in loaded.models]
     records: list[ModelRecord] = []
     images: list[Image] = []
-    pins: dict[Image, list[Image]] = {}
+    pins: dict[Image, tuple[Image, ...]] = {}
+    pinnable: list[Image] = []  # what --digests pins: not the version tags added beside
     problems: list[str] = []
     moving_tags: list[MovingTag] = []
     deploy: list[tuple[str, str, Image]] = []
-    needs_digest = 0  # the tag images --digests pins (not the version tags added beside)
-    undigested: list[Image] = []
     for model in chosen:
         record = model.record
         offered, moving, added = _offer(model, tags.choose(record), digests=digests)
@@ -150,11 +125,11 @@ def plan_airgap(
             image = Image(record.name, repository, tag, mirror)
             images.append(image)
             recorded = model.digests_of(tag)
-            pins[image] = [replace(image, digest=d.digest, platform=d.platform) for d in recorded]
+            pins[image] = tuple(
+                replace(image, digest=d.digest, platform=d.platform) for d in recorded
+            )
             if tag != added:
-                needs_digest += 1
-                if not pins[image]:
-                    undigested.append(image)
+                pinnable.append(image)
         deploy_tag = record.latestTag
         if moving is not None:
             moving_tags.append(moving)
@@ -168,8 +143,8 @@ def plan_airgap(
         )
     images.sort(key=lambda i: i.source)
     if digests:
-        undigested.sort(key=lambda i: i.source)
-        _require_digests(loaded, tags, [m.record for m in chosen], undigested, needs_digest)
+        missing = [i for i in pinnable if not pins[i]]
+        _require_digests(loaded, tags, records, missing, len(pinnable))
     return AirgapPlan(
         eu_facts=loaded.eu_facts,
         mirror=mirror,
@@ -180,12 +155,12 @@ def plan_airgap(
         account=account,
         records=tuple(records),
         images=tuple(images),
+        mirrored=tuple(ref for i in images for ref in (i, *(pins[i] if digests else ()))),
         discovered=len(loaded.models),
-        unmatched_patterns=selection.unmatched(names),
+        unmatched_patterns=selection.unmatched([m.record.name for m in loaded.models]),
         glob_misses=tuple(
             m.record.name for m in chosen if tags.kind == "glob" and not tags.matched(m.record)
         ),
-        digest_images=tuple(pin for i in images for pin in pins[i]) if digests else (),
         moving_tags=tuple(moving_tags),
         weights=plan_weights(weights, deploy) if weights is not None else None,
     )
@@ -194,9 +169,8 @@ def plan_airgap(
 def _offer(
     model: SnapshotModel, offered: tuple[str, ...], *, digests: bool
 ) -> tuple[tuple[str, ...], MovingTag | None, str | None]:
-    """The tags to offer, how the moving ones among them are pinned, and the version tag
-    added to pin them (None if none was). The added tag is mirrored by tag only: snapshots
-    record only the latestTag's digests."""
+    """The tags to offer, how the moving ones are pinned, and the version tag added beside
+    them, if any (mirrored by tag only: snapshots record only the latestTag's digests)."""
     moving = tuple(t for t in offered if is_moving_tag(t))
     if not moving:
         return offered, None, None
@@ -209,11 +183,12 @@ def _offer(
 
 
 def _require_digests(
-    loaded: Loaded, tags: TagChoice, chosen: list[ModelRecord], missing: list[Image], total: int
+    loaded: Loaded, tags: TagChoice, records: list[ModelRecord], missing: list[Image], total: int
 ) -> None:
     """``--digests``: refuse unless every offered tag has a recorded digest (exit 2)."""
     if not missing:
         return
+    missing.sort(key=lambda i: i.source)
     if not any(m.digests for m in loaded.models):
         why = (
             "records no image digests (it was written before nimgen recorded them); "
@@ -226,7 +201,7 @@ def _require_digests(
             f"--digests: {loaded.path} {why}, or drop --digests to mirror by tag; "
             "no ImageDigestMirrorSet is written without them"
         )
-    latest = {r.name: r.latestTag for r in chosen}
+    latest = {r.name: r.latestTag for r in records}
     hints = []
     if any(i.tag != latest[i.model] for i in missing):
         hints.append(

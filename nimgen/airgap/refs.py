@@ -1,8 +1,5 @@
-"""Image references: where the mirror is (``--mirror``), and what one image to copy is.
-
-Model names and tags that the OCI distribution reference grammar would refuse are
-refused here (``reference_problems``), before any file is written.
-"""
+"""Image references: where the mirror is (``--mirror``), what one image to copy is, and why a
+model's name or tag cannot be one (before any file is written)."""
 
 from __future__ import annotations
 
@@ -28,8 +25,7 @@ class Mirror:
     def __str__(self) -> str:
         return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
 
-    def repository(self, path: str) -> str:
-        """The mirror of ``nvcr.io/{path}``."""
+    def repository(self, path: str) -> str:  # the mirror of nvcr.io/{path}
         return f"{self}/{path}"
 
 
@@ -84,8 +80,8 @@ def parse_mirror(text: str) -> Mirror:
 
 @dataclass(frozen=True)
 class Image:
-    """One image to mirror: ``nvcr.io/{repository}:{tag}`` to ``{mirror}/{repository}:{tag}``;
-    with ``digest`` the image of ``tag`` for one ``platform`` (``os/arch``), pinned."""
+    """``nvcr.io/{repository}:{tag}`` to mirror to ``{mirror}/{repository}:{tag}``; with
+    ``digest`` the image of ``tag`` for one ``platform`` (``os/arch``), pinned."""
 
     model: str
     repository: str  # "{namespace}/{name}", e.g. nim/meta/llama-3.1-8b-instruct
@@ -95,8 +91,7 @@ class Image:
     platform: str | None = None
 
     @property
-    def reference(self) -> str:
-        """``:tag``, or ``@sha256:...`` for a digest reference."""
+    def reference(self) -> str:  # ":tag", or "@sha256:..."
         return f"@{self.digest}" if self.digest else f":{self.tag}"
 
     @property

@@ -1,8 +1,5 @@
-"""The files ``nimgen airgap`` writes, all rendered from one ``AirgapPlan`` (docs/airgap.md
-lists them): the model ConfigMap, the mirror sets and their kustomization, the patch that
-makes the dashboard offer the ConfigMap, oc-mirror's image set and ``images.txt``, and
-the weights files. YAML goes through ``nimgen.yamlout.dump``: same plan, same bytes.
-"""
+"""The files ``nimgen airgap`` writes (docs/airgap.md lists them), all from one
+``AirgapPlan``: same plan, same bytes."""
 
 from __future__ import annotations
 
@@ -21,16 +18,8 @@ DSC_PATCH_FILE = "datasciencecluster-patch.yaml"
 IMAGESET_FILE = "imageset-config.yaml"
 IMAGES_FILE = "images.txt"
 # Every file airgap may write; anything else in --output is foreign.
-AIRGAP_FILES = WEIGHTS_FILES | {
-    CONFIGMAP_FILE,
-    ITMS_FILE,
-    IDMS_FILE,
-    KUSTOMIZATION_FILE,
-    DASHBOARD_PATCH_FILE,
-    DSC_PATCH_FILE,
-    IMAGESET_FILE,
-    IMAGES_FILE,
-}
+AIRGAP_FILES = WEIGHTS_FILES | {CONFIGMAP_FILE, ITMS_FILE, IDMS_FILE, KUSTOMIZATION_FILE}
+AIRGAP_FILES |= {DASHBOARD_PATCH_FILE, DSC_PATCH_FILE, IMAGESET_FILE, IMAGES_FILE}
 MIRROR_SET_NAME = "nim-nvcr-io-mirror"
 DASHBOARD_NAME = "odh-dashboard-config"
 DSC_NAME = "default-dsc"
@@ -49,9 +38,8 @@ _ACCOUNT_CONFIGMAP_HEADER = (
 
 
 def render_custom_configmap(plan: AirgapPlan) -> RenderedConfigMap:
-    """The admin's ConfigMap, under its fixed name. Without the shipped ConfigMap's labels:
-    ``opendatahub.io/managed`` would claim the platform owns it, and
-    ``opendatahub.io/nim-models-data`` would give label-based readers two to choose from."""
+    """The admin's ConfigMap, under its fixed name, without the shipped one's labels: the
+    platform does not own it, and label-based readers must not get two to choose from."""
     return render_configmap(
         plan.records,
         name=plan.name,
@@ -137,8 +125,8 @@ def _imageset_config(plan: AirgapPlan) -> str:
 
 
 def render_airgap(plan: AirgapPlan) -> dict[str, bytes]:
-    """File name -> content for the whole output directory. The weights files are not in
-    the kustomization: they belong in the users' project, applied once the mirror works."""
+    """File name -> content. The weights files are not in the kustomization: they belong in
+    the users' project, applied once the mirror works."""
     files = {
         CONFIGMAP_FILE: render_custom_configmap(plan).text,
         ITMS_FILE: _mirror_set(plan, "ImageTagMirrorSet"),

@@ -1,5 +1,5 @@
-"""The admin's next steps after ``nimgen airgap``, as exact commands in the order done:
-from copying the images and staging the weights to a model deployed without an NGC key."""
+"""The admin's next steps after ``nimgen airgap``, as exact commands in order: from copying
+the images to a model deployed without an NGC key."""
 
 from __future__ import annotations
 
@@ -30,9 +30,6 @@ class NextStep:
     what: str
     commands: tuple[str, ...]
     alternative: bool = False  # instead of the step before it
-
-    def as_json(self) -> dict[str, object]:
-        return {"what": self.what, "commands": list(self.commands), "alternative": self.alternative}
 
 
 def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:

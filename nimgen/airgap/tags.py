@@ -1,11 +1,6 @@
-"""Which image tags the air gap offers (``--tags``), and which of them move.
-
-A *moving* tag is one that is not a version (``latest``, ``rtx-latest``): NVIDIA re-points
-it at every release, so a mirror holds whatever it meant on the day of the copy.
-``newest_version_tag`` is the fixed tag offered beside it; ``MovingTag`` records, per
-model, what remains moving and what pins it. (Version tags such as ``1.15`` move as
-patches ship too; they are versions by ``nimgen.tags``'s order and not reported here.)
-"""
+"""Which image tags the air gap offers (``--tags``), and which of them move: a *moving* tag
+is not a version (``latest``), and NVIDIA re-points it at every release, so a mirror holds
+whatever it meant on the day of the copy. (``1.15`` moves too, but is a version.)"""
 
 from __future__ import annotations
 
@@ -20,9 +15,9 @@ from nimgen.tags import canonical_tags, tag_sort_key
 
 TagKind = Literal["latest", "all", "glob"]
 
-# Fields of ``nimgen.tags.tag_sort_key``: (group, numbers, is_variant, variant, tag).
+# Fields of ``nimgen.tags.tag_sort_key``: (group, numbers, is_variant, variant, tag); group
+# 1 is the tags that are not versions.
 _GROUP, _IS_VARIANT = 0, 2
-_GROUP_NOT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -62,28 +57,21 @@ class TagChoice:
 
 def is_moving_tag(tag: str) -> bool:
     """True for a tag that is not a version (``latest``, ``rtx-latest``)."""
-    return tag_sort_key(tag)[_GROUP] == _GROUP_NOT_VERSION
+    return tag_sort_key(tag)[_GROUP] == 1
 
 
 def newest_version_tag(tags: Iterable[str]) -> str | None:
-    """The newest fixed tag: the first plain version in canonical order (``1.15.5``
-    before ``1.15``), else the first version variant (``1.5.0-variant``), else None.
-
-    A plain version is preferred because a variant (``1.8.0-RTX``) is usually another
-    build; a model whose every version is a variant has no other fixed tag to offer.
-    """
+    """The newest fixed tag: the first plain version in canonical order (``1.15.5`` before
+    ``1.15``), else the first variant (``1.5.0-variant``: usually another build), else None."""
     versions = [t for t in canonical_tags(tags) if not is_moving_tag(t)]
-    for tag in versions:
-        if not tag_sort_key(tag)[_IS_VARIANT]:
-            return tag
-    return versions[0] if versions else None
+    plain = [t for t in versions if not tag_sort_key(t)[_IS_VARIANT]]
+    return next(iter(plain + versions), None)
 
 
 @dataclass(frozen=True)
 class MovingTag:
-    """A model that offers a moving tag, and what pins it: ``pinned_tag``, the newest
-    version tag offered beside (None if it has none), and ``pinned_by_digest``, when
-    ``--digests`` pins every moving tag by the digests the snapshot recorded."""
+    """A model that offers a moving tag, and what pins it: ``pinned_tag``, the newest version
+    tag offered beside (if any), and ``pinned_by_digest``, when ``--digests`` pins them all."""
 
     model: str
     tags: tuple[str, ...]

@@ -1,10 +1,6 @@
-"""Model weights for a disconnected cluster: which image's profiles to stage, and where.
-
-NIM images ship without weights, and a NIM downloads from NGC what its cache
-(``NIM_CACHE_PATH``, the Template's ``nim-pvc``) lacks. So per model the weights of the
-tag to deploy are staged on a connected machine (``stage-weights.sh``) and unpacked into
-a PVC through a short-lived loader Pod that mounts it where the Template does.
-"""
+"""Model weights for a disconnected cluster: NIM images ship without weights and download
+what their cache lacks, so per model they are staged on a connected machine and unpacked
+into a PVC through a short-lived loader Pod that mounts it where the Template does."""
 
 from __future__ import annotations
 
@@ -32,8 +28,7 @@ WEIGHTS_FILES = frozenset({STAGE_SCRIPT_FILE, PVCS_FILE, LOADERS_FILE})
 STAGING_DIR = "nim-weights"  # the script's default --out
 LABEL_COMPONENT = "app.kubernetes.io/component"
 LOADER_COMPONENT = "nim-cache-loader"
-# The loader only waits for 'oc exec ... tar': it ends itself after a day if forgotten.
-LOADER_DEADLINE_SECONDS = 86400
+LOADER_DEADLINE_SECONDS = 86400  # the loader waits for 'oc exec ... tar', a day at most
 
 _NAME_MAX = 63  # a DNS label: pod names become host names
 _SLUG_ROOM = _NAME_MAX - max(len(PVC_PREFIX), len(LOADER_PREFIX))
@@ -41,8 +36,7 @@ _HASH_DIGITS = 8
 _QUANTITY = re.compile(r"(?P<number>[1-9][0-9]{0,8})(?P<unit>[KMGTP]i|[kMGTP])?")
 _MIN_PVC_BYTES = 2**30
 _GPU_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
-# What may reach the shell script unquoted: model names and image references only.
-_SHELL_SAFE = re.compile(r"[A-Za-z0-9._:/@-]+")
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9._:/@-]+")  # what may reach the script unquoted
 _VOLUME = "nim-pvc"
 
 
@@ -69,33 +63,29 @@ class WeightsOptions:
     storage_class: str | None = None
     gpus: tuple[str, ...] = ()
 
-
-def parse_weights_options(
-    *,
-    project: str = DEFAULT_PROJECT,
-    pvc_size: str = DEFAULT_PVC_SIZE,
-    storage_class: str | None = None,
-    gpus: Iterable[str] = (),
-) -> WeightsOptions:
-    """Check the admin's weights options; each problem is a one-line BadInput."""
-    problem = dns_label_problem(project)
-    if problem is not None:
-        raise BadInput(f"--project {problem}")
-    size = pvc_size.strip()
-    if quantity_bytes(size) < _MIN_PVC_BYTES:
-        raise BadInput(f"--pvc-size {pvc_size!r} is below 1Gi, too small for any model's weights")
-    if storage_class is not None:
-        problem = dns_subdomain_problem(storage_class) if storage_class else "is empty"
+    def checked(self) -> WeightsOptions:
+        """The admin's options, normalised; each problem is a one-line BadInput."""
+        problem = dns_label_problem(self.project)
         if problem is not None:
-            raise BadInput(f"--storage-class {problem}")
-    names = {gpu.strip().lower(): gpu for gpu in gpus}
-    for name, given in names.items():
-        if not _GPU_NAME.fullmatch(name):
+            raise BadInput(f"--project {problem}")
+        size = self.pvc_size.strip()
+        if quantity_bytes(size) < _MIN_PVC_BYTES:
             raise BadInput(
-                f"--gpu {given!r} is not a GPU model as NIM profile names spell it "
-                "(letters, digits and _, e.g. h100, a100, l40s, h100_nvl)"
+                f"--pvc-size {self.pvc_size!r} is below 1Gi, too small for any model's weights"
             )
-    return WeightsOptions(project, size, storage_class or None, tuple(sorted(names)))
+        storage = self.storage_class
+        if storage is not None:
+            problem = dns_subdomain_problem(storage) if storage else "is empty"
+            if problem is not None:
+                raise BadInput(f"--storage-class {problem}")
+        names = {gpu.strip().lower(): gpu for gpu in self.gpus}
+        for name, given in names.items():
+            if not _GPU_NAME.fullmatch(name):
+                raise BadInput(
+                    f"--gpu {given!r} is not a GPU model as NIM profile names spell it "
+                    "(letters, digits and _, e.g. h100, a100, l40s, h100_nvl)"
+                )
+        return WeightsOptions(self.project, size, storage or None, tuple(sorted(names)))
 
 
 @dataclass(frozen=True)
@@ -109,8 +99,7 @@ class ModelWeights:
     loader: str
 
     @property
-    def archive(self) -> str:
-        """The tar file the staging script packs the model's cache into."""
+    def archive(self) -> str:  # what the staging script packs the model's cache into
         return f"{self.model}.tar"
 
     def as_json(self) -> dict[str, str]:
@@ -130,25 +119,20 @@ class WeightsPlan:
     models: tuple[ModelWeights, ...]  # sorted by model name
 
 
-def _hash(name: str) -> str:
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_DIGITS]
-
-
 def object_slugs(names: Iterable[str]) -> dict[str, str]:
     """A DNS-label part per model name, unique: names that would collide (``a.b``, ``a-b``)
     or are too long carry a short hash of the name, so the result never depends on order."""
-    room = _SLUG_ROOM - _HASH_DIGITS - 1
+
+    def hashed(name: str, slug: str) -> str:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_DIGITS]
+        return f"{slug[: _SLUG_ROOM - _HASH_DIGITS - 1].rstrip('-')}-{digest}"
+
     slugs = {}
     for name in names:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
-        slugs[name] = (
-            slug if len(slug) <= _SLUG_ROOM else f"{slug[:room].rstrip('-')}-{_hash(name)}"
-        )
+        slugs[name] = slug if len(slug) <= _SLUG_ROOM else hashed(name, slug)
     counts = Counter(slugs.values())
-    for name, slug in slugs.items():
-        if counts[slug] > 1:
-            slugs[name] = f"{slug[:room].rstrip('-')}-{_hash(name)}"
-    return slugs
+    return {name: hashed(name, slug) if counts[slug] > 1 else slug for name, slug in slugs.items()}
 
 
 def plan_weights(options: WeightsOptions, models: Iterable[tuple[str, str, Image]]) -> WeightsPlan:
@@ -165,8 +149,6 @@ def plan_weights(options: WeightsOptions, models: Iterable[tuple[str, str, Image
         ),
     )
 
-
-# -- the files -----------------------------------------------------------------------------
 
 _PVC_HEADER = (
     "# Generated by nimgen airgap. One PVC per model for its NIM cache: fill it with the\n"

@@ -16,12 +16,10 @@ from nimgen.cli.options import Choice, Output, grouped
 def airgap(
     *,
     from_path: Annotated[
-        Path,
-        typer.Option("--from", help="A snapshot from 'nimgen fetch', a ConfigMap or a tree."),
+        Path, typer.Option("--from", help="A snapshot from 'nimgen fetch', a ConfigMap or a tree.")
     ],
     output: Annotated[
-        Path,
-        typer.Option("--output", "-o", help="Directory to write (replaced atomically)."),
+        Path, typer.Option("--output", "-o", help="Directory to write (replaced atomically).")
     ],
     mirror: Annotated[
         str,
@@ -46,8 +44,7 @@ def airgap(
         typer.Option("--name", help="Name of the custom ConfigMap.  [default: custom-nim-models]"),
     ] = None,
     namespace: Annotated[
-        str,
-        typer.Option("--namespace", help="Namespace of the ConfigMap and the dashboard."),
+        str, typer.Option("--namespace", help="Namespace of the ConfigMap and the dashboard.")
     ] = "redhat-ods-applications",
     immutable: Annotated[
         bool, typer.Option("--immutable", help="Mark the ConfigMap immutable (fixed name).")
@@ -77,8 +74,7 @@ def airgap(
         ),
     ] = True,
     project: Annotated[
-        str,
-        typer.Option("--project", help="The data science project (namespace) of the PVCs."),
+        str, typer.Option("--project", help="The data science project (namespace) of the PVCs.")
     ] = "nim-models",
     pvc_size: Annotated[
         str, typer.Option("--pvc-size", metavar="SIZE", help="Size of each model's PVC.")
@@ -99,9 +95,11 @@ def airgap(
 ) -> None:
     """Write a model ConfigMap, the mirroring manifests and the weights staging for a
     disconnected cluster, offline, and print the next steps (docs/airgap.md)."""
+    from nimgen.airgap.weights import WeightsOptions
     from nimgen.commands.airgap import AirgapRequest, write_airgap
     from nimgen.report.run import run_command
 
+    stage = WeightsOptions(project, pvc_size, storage_class, tuple(gpu or ()))
     request = AirgapRequest(
         from_path=from_path,
         output=output,
@@ -113,10 +111,6 @@ def airgap(
         immutable=immutable,
         account=account_configmap,
         digests=digests,
-        weights=weights,
-        project=project,
-        pvc_size=pvc_size,
-        storage_class=storage_class,
-        gpu=gpu,
+        weights=stage if weights else None,
     )
     run_command("airgap", out.console(), lambda log: write_airgap(request, log))

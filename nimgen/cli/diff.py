@@ -52,20 +52,13 @@ def diff(
     from nimgen.tree.diff import diff_paths
 
     result = diff_paths(old, new)
-    if output_format is DiffFormat.json:
-        text = diff_report.render_json(result)
-    elif output_format is DiffFormat.markdown:
-        text = diff_report.render_markdown(result)
-    elif output is not None:
-        text = diff_report.render_table(result)
-    else:
+    if output is not None:
+        from nimgen.tree.write import write_file
+
+        write_file(output, diff_report.RENDERERS[output_format](result).encode("utf-8"))
+    elif output_format is DiffFormat.table:
         from rich.console import Console
 
         diff_report.print_table(result, Console(highlight=False, soft_wrap=False))
-        return
-    if output is None:
-        typer.echo(text, nl=False)
     else:
-        from nimgen.tree.write import write_file
-
-        write_file(output, text.encode("utf-8"))
+        typer.echo(diff_report.RENDERERS[output_format](result), nl=False)

@@ -50,7 +50,7 @@ def generate(
     from nimgen.commands.generate import GenerateRequest
     from nimgen.commands.generate import generate as generate_tree
     from nimgen.commands.live import LiveRequest
-    from nimgen.commands.render import TreeRequest
+    from nimgen.commands.tree import TreeRequest
     from nimgen.report.run import run_command
 
     request = GenerateRequest(

@@ -58,8 +58,9 @@ def render(
     A snapshot's EU statuses apply, a ConfigMap's flags stay, --eu-list replaces them;
     an input without EU facts needs --eu-list or --no-eu.
     """
-    from nimgen.commands.render import RenderRequest, TreeRequest
+    from nimgen.commands.render import RenderRequest
     from nimgen.commands.render import render as render_tree
+    from nimgen.commands.tree import TreeRequest
     from nimgen.eu import EuRequest
     from nimgen.report.run import run_command
 
@@ -72,10 +73,7 @@ def render(
         ),
         choice=choice.choice(),
         eu=EuRequest(
-            eu_list=eu_list,
-            no_eu=no_eu,
-            policy=eu_uncertain.value,
-            max_age_days=eu_max_age,
+            eu_list=eu_list, no_eu=no_eu, policy=eu_uncertain.value, max_age_days=eu_max_age
         ),
         source=from_path,
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_MAX_LOSS_PERCENT = 20.0  # as nimgen.commands.tree.DEFAULT_MAX_LOSS_PERCENT
+from nimgen.report.tree import DEFAULT_MAX_LOSS_PERCENT as DEFAULT_MAX_LOSS_PERCENT
 
 
 class NameSuffix(StrEnum):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from nimgen.commands.common import ModelChoice, RunLog
 
 if TYPE_CHECKING:
+    from nimgen.airgap.weights import WeightsOptions
     from nimgen.commands.results import AirgapResult
 
 
@@ -24,11 +25,7 @@ class AirgapRequest:
     immutable: bool
     account: bool
     digests: bool
-    weights: bool
-    project: str
-    pvc_size: str
-    storage_class: str | None
-    gpu: list[str] | None
+    weights: WeightsOptions | None  # as given (checked here); None with --no-weights
 
 
 def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
@@ -36,7 +33,6 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
     from nimgen.airgap.render import AIRGAP_FILES, CONFIGMAP_FILE, render_airgap
     from nimgen.airgap.steps import next_steps
-    from nimgen.airgap.weights import parse_weights_options
     from nimgen.commands.results import AirgapResult, ConfigMapFacts
     from nimgen.errors import RunFailed
     from nimgen.report.airgap import warnings
@@ -46,16 +42,10 @@ def write_airgap(request: AirgapRequest, log: RunLog) -> AirgapResult:
     from nimgen.tree.write import check_output_dir, write_tree
     from nimgen.validate import validate_text
 
-    mirror, tags = parse_mirror(request.mirror), TagChoice.parse(request.tags)
+    mirror = parse_mirror(request.mirror)
+    tags = TagChoice.parse(request.tags)
     selection = request.choice.selection()
-    weights = None
-    if request.weights:
-        weights = parse_weights_options(
-            project=request.project,
-            pvc_size=request.pvc_size,
-            storage_class=request.storage_class,
-            gpus=request.gpu or (),
-        )
+    weights = request.weights.checked() if request.weights is not None else None
     check_output_dir(request.output, AIRGAP_FILES)
     plan = plan_airgap(
         load_models(request.from_path),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
 from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
-from nimgen.commands.render import TreeRequest, check_tree_target, write_models
+from nimgen.commands.tree import TreeRequest, check_tree_target, write_models
 
 if TYPE_CHECKING:
     from nimgen.commands.results import GenerateResult

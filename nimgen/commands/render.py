@@ -1,43 +1,19 @@
-"""``render``: the kustomize tree from a file, offline; and the tree half of ``generate``."""
+"""``render``: the kustomize tree from a file, offline (no key, no network)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from nimgen.commands.common import ModelChoice, RunLog, eu_warnings_first, log_outcome
-from nimgen.commands.tree import (
-    DEFAULT_MAX_LOSS_PERCENT,
-    build_tree,
-    check_not_empty,
-    model_loss,
-    previous_names,
-    warn_client_side_apply,
-    warn_fixed_name,
-    write_output_tree,
-)
+from nimgen.commands.tree import TreeRequest, check_tree_target, write_models
 from nimgen.selection import check_unmatched
-from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES
 
 if TYPE_CHECKING:
-    from nimgen.catalog import SnapshotModel
-    from nimgen.commands.results import ConfigMapFacts, ModelLoss, RenderResult
+    from nimgen.commands.results import RenderResult
     from nimgen.eu import EuRequest
-    from nimgen.tree.check import CheckResult
-    from nimgen.tree.configmap import PreviousConfigMap
-
-
-@dataclass(frozen=True)
-class TreeRequest:
-    """Where and how to write the tree (``generate`` and ``render`` alike)."""
-
-    output: Path
-    versioned: bool = True
-    check: bool = False
-    allow_empty: bool = False
-    max_loss_percent: float = DEFAULT_MAX_LOSS_PERCENT
 
 
 @dataclass(frozen=True)
@@ -45,71 +21,7 @@ class RenderRequest:
     tree: TreeRequest
     choice: ModelChoice
     eu: EuRequest
-    # A snapshot, ConfigMap or tree; None renders the built-in sample snapshot.
-    source: Path | None = None
-
-
-class Tree(NamedTuple):
-    """What ``write_models`` found, for the command to put in its result."""
-
-    configmap: ConfigMapFacts
-    check: CheckResult | None
-    loss: ModelLoss | None
-
-
-def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
-    """Refuse an output that is not ours before any work (exit 2); warn about a fixed name.
-
-    Returns what the ConfigMap already in ``output`` says (read once, here, so a revision
-    nimgen cannot continue fails before any network work)."""
-    from nimgen.tree.revision import read_previous
-    from nimgen.tree.write import check_output_dir
-
-    check_output_dir(request.output, TREE_FILES, writable=not request.check)
-    warn_fixed_name(log, request.versioned)
-    return read_previous(request.output)
-
-
-def write_models(
-    models: tuple[SnapshotModel, ...],
-    eu_source: str,
-    request: TreeRequest,
-    log: RunLog,
-    shipped: PreviousConfigMap | None,
-    *,
-    previous: Path | None = None,
-) -> Tree:
-    """Render the tree and write it (or, with ``check``, compare it with ``output``).
-
-    ``shipped`` is what ``check_tree_target`` read of the ConfigMap in ``output``: it sets
-    the revision. The models lost since the previous result - the tree in ``output``,
-    else ``previous`` - are counted, and over ``max_loss_percent`` warned about.
-    """
-    from nimgen.commands.results import ConfigMapFacts
-
-    check_not_empty(models, request.allow_empty, "the tree")
-    configmap, files = build_tree(
-        models,
-        versioned=request.versioned,
-        eu_source=eu_source,
-        previous=shipped,
-    )
-    warn_client_side_apply(configmap, log)
-
-    compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
-    if compared is request.output and shipped is not None and shipped.names is not None:
-        names: tuple[str, ...] | None = shipped.names  # read before the run: not twice
-    else:
-        names = previous_names(compared) if compared is not None else None
-    loss = model_loss(compared, names, models, request.max_loss_percent, log)
-    result = None
-    if request.check:
-        from nimgen.tree.check import check_tree  # and the diff: only for --check
-
-        result = check_tree(request.output, files, models)
-    else:
-        write_output_tree(request.output, files)
-    return Tree(ConfigMapFacts.of(configmap), result, loss)
+    source: Path | None = None  # a snapshot, ConfigMap or tree; None: the built-in sample
 
 
 def render(request: RenderRequest, log: RunLog) -> RenderResult:

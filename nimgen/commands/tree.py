@@ -1,28 +1,37 @@
-"""The output tree of ``generate`` and ``render``: build it, guard it, write it.
-
-The guards run before anything is written: two resources with one name, a run that
-would ship no models (unless ``--allow-empty``), a ConfigMap over etcd's limit.
-``model_loss`` compares the result with the previous tree, so a run that drops many
-models says so loudly.
-"""
+"""The output tree of ``generate`` and ``render``: guard it (before anything is written),
+build it, write it or (``--check``) compare it, and count the models it drops."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nimgen.errors import NimgenError, RunFailed
+from nimgen.report.tree import FIXED_NAME, client_side_apply_warning, loss_warning
+from nimgen.tree.check import CheckResult, check_tree
 from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
-from nimgen.tree.layout import TREE_FILES, render_tree
+from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES, render_tree
+from nimgen.tree.revision import read_previous
 from nimgen.tree.template import render_template
+from nimgen.tree.write import check_output_dir, write_tree
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.commands.common import RunLog
-    from nimgen.commands.results import ModelLoss
+    from nimgen.commands.results import ConfigMapFacts, ModelLoss
     from nimgen.tree.configmap import PreviousConfigMap, RenderedConfigMap
 
-DEFAULT_MAX_LOSS_PERCENT = 20.0
+
+@dataclass(frozen=True)
+class TreeRequest:
+    """Where and how to write the tree (``generate`` and ``render`` alike)."""
+
+    output: Path
+    max_loss_percent: float
+    versioned: bool = True
+    check: bool = False
+    allow_empty: bool = False
 
 
 def check_unique_names(models: tuple[SnapshotModel, ...]) -> None:
@@ -72,29 +81,8 @@ def build_tree(
     return configmap, render_tree(configmap, render_template())
 
 
-def warn_client_side_apply(configmap: RenderedConfigMap, log: RunLog) -> None:
-    """Past 256 KiB of annotations, client-side ``kubectl apply`` refuses the ConfigMap."""
-    if not configmap.client_apply_fits:
-        log.warn(
-            f"client-side apply (kubectl/oc apply without --server-side) would need "
-            f"{configmap.apply_annotation_bytes:,} bytes of annotations for this ConfigMap, "
-            f"over the {MAX_ANNOTATION_BYTES:,} the API server accepts: apply it with "
-            "`kubectl apply --server-side -k ...` (no such limit below 1 MiB)"
-        )
-
-
 def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
-    from nimgen.tree.write import write_tree
-
     write_tree(output, files, owned=TREE_FILES, result=True)
-
-
-def warn_fixed_name(log: RunLog, versioned: bool) -> None:
-    if not versioned:
-        log.warn(
-            "--name-suffix none: the ConfigMap is immutable under a fixed name, so a later "
-            "catalog change cannot be applied in place (delete and re-create it instead)"
-        )
 
 
 def previous_names(path: Path) -> tuple[str, ...] | None:
@@ -123,10 +111,53 @@ def model_loss(
     lost = tuple(sorted(set(names) - {m.record.name for m in models}))
     loss = ModelLoss(str(previous), len(set(names)), lost, max_loss_percent)
     if loss.exceeded:
-        shown = ", ".join(lost[:10]) + (f", ... (+{len(lost) - 10})" if len(lost) > 10 else "")
-        log.warn(
-            f"this run drops {len(lost)} of the {loss.previous_models} models in {previous} "
-            f"({loss.share:.0%}, over --max-loss {max_loss_percent:g}%): {shown}; check the "
-            "catalog, the key's org and --models before shipping it"
-        )
+        log.warn(loss_warning(loss))
     return loss
+
+
+class Tree(NamedTuple):
+    """What ``write_models`` found, for the command to put in its result."""
+
+    configmap: ConfigMapFacts
+    check: CheckResult | None
+    loss: ModelLoss | None
+
+
+def check_tree_target(request: TreeRequest, log: RunLog) -> PreviousConfigMap | None:
+    """Refuse an output that is not ours (exit 2) and read its ConfigMap's revision, before
+    any network work; warn about a fixed name."""
+    check_output_dir(request.output, TREE_FILES, writable=not request.check)
+    if not request.versioned:
+        log.warn(FIXED_NAME)
+    return read_previous(request.output)
+
+
+def write_models(
+    models: tuple[SnapshotModel, ...],
+    eu_source: str,
+    request: TreeRequest,
+    log: RunLog,
+    shipped: PreviousConfigMap | None,
+    *,
+    previous: Path | None = None,
+) -> Tree:
+    """Render the tree and write it (or compare it); ``shipped`` sets the revision, and the
+    models lost since the tree in ``output`` (else ``previous``) are counted."""
+    from nimgen.commands.results import ConfigMapFacts
+
+    check_not_empty(models, request.allow_empty, "the tree")
+    configmap, files = build_tree(
+        models, versioned=request.versioned, eu_source=eu_source, previous=shipped
+    )
+    if configmap.apply_annotation_bytes > MAX_ANNOTATION_BYTES:
+        log.warn(client_side_apply_warning(configmap.apply_annotation_bytes, MAX_ANNOTATION_BYTES))
+    compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
+    # The tree's names were read before the run (check_tree_target): not read twice.
+    names = shipped.names if compared is request.output and shipped is not None else None
+    if names is None and compared is not None:
+        names = previous_names(compared)
+    loss = model_loss(compared, names, models, request.max_loss_percent, log)
+    checked = check_tree(request.output, files, models) if request.check else None
+    if checked is None:
+        write_output_tree(request.output, files)
+    return Tree(ConfigMapFacts.of(configmap), checked, loss)

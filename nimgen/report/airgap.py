@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from nimgen.airgap.plan import AirgapPlan, MovingTag
 from nimgen.airgap.steps import NextStep
 
@@ -41,7 +43,7 @@ def _pins(moving: MovingTag) -> str:
 def summary_lines(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> list[str]:
     """The text after the run summary: images, moving tags, weights, numbered steps."""
     pinned = [m for m in plan.moving_tags if m.pinned]
-    by = f" ({len(plan.images)} by tag, {len(plan.digest_images)} by digest)"
+    by = f" ({len(plan.images)} by tag, {len(plan.mirrored) - len(plan.images)} by digest)"
     lines = [
         f"{len(plan.mirrored)} image(s) to mirror{by if plan.has_digests else ''} from "
         f"{len(plan.records)} model(s) (--tags {plan.tags}) to {plan.mirror}"
@@ -88,5 +90,5 @@ def json_extra(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> dict[str, objec
         "movingTags": [m.as_json() for m in plan.moving_tags],
         "unpinnedMovingTags": [m.model for m in plan.unpinned],
         "weights": weights,
-        "nextSteps": [s.as_json() for s in steps],
+        "nextSteps": [asdict(s) for s in steps],
     }

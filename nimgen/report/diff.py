@@ -1,9 +1,5 @@
-"""The ``nimgen diff`` report as markdown (a PR description / QE report), JSON, or a table.
-
-All three are deterministic: the same ``CatalogDiff`` gives the same bytes. What came
-from outside (names, tags, descriptions) is shown as text: escaped for markdown, with
-control and bidi characters as escapes (``nimgen.report.text``).
-"""
+"""The ``nimgen diff`` report as markdown (a PR description / QE report), JSON, or a table:
+the same ``CatalogDiff`` gives the same bytes. What came from outside is shown as text."""
 
 from __future__ import annotations
 
@@ -13,17 +9,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nimgen.catalog import ModelRecord
 from nimgen.report.text import encodable, pick, visible
+from nimgen.report.tree import DEFAULT_MAX_LOSS_PERCENT
 from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
 
 ARROW = "\u2192"
 DOT = " \u00b7 "
 _MD_SPECIAL = set("\\`*_[]<>|#&")
+_Row = tuple[str | list[str], ...]  # a table's row: a list is a cell of several lines
 # After '@' a zero-width space (as an entity): GitHub then links no @user or @org/team.
 _NO_MENTION = "@&#8203;"
-# A share of the old side's models removed at once that a reviewer must not miss
-# (generate and render --max-loss warn at the same default).
-LOUD_LOSS_SHARE = 0.2
 
 
 def _yes(flag: bool) -> str:
@@ -41,9 +37,6 @@ def _moved(
     return latest + show(new.latestTag), eu + flag
 
 
-# -- JSON ------------------------------------------------------------------------------
-
-
 def _side_json(side: DiffSide) -> dict[str, Any]:
     return {
         "source": side.label,
@@ -57,8 +50,8 @@ def _old_new(moved: bool, old: object, new: object) -> dict[str, object] | None:
     return {"old": old, "new": new} if moved else None
 
 
-def change_json(change: ModelChange) -> dict[str, Any]:
-    """One changed model: every key present, ``null`` / empty where that part did not change."""
+def _change_json(change: ModelChange) -> dict[str, Any]:
+    """Every key present, ``null`` / empty where that part did not change."""
     old, new = change.old, change.new
     return {
         "name": change.name,
@@ -84,12 +77,9 @@ def render_json(diff: CatalogDiff) -> str:
         "new": _side_json(diff.new),
         "added": list(diff.added_names),
         "removed": list(diff.removed_names),
-        "changed": [change_json(c) for c in diff.changed],
+        "changed": [_change_json(c) for c in diff.changed],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-# -- markdown --------------------------------------------------------------------------
 
 
 def _text(value: str) -> str:
@@ -121,9 +111,8 @@ def _table(title: str, header: str, rows: list[str]) -> list[str]:
 
 
 def _eu_section(diff: CatalogDiff) -> list[str]:
-    """The EU flag changes, before everything else: a model that becomes restricted gets
-    the dashboard's EU warning, one that stops being restricted loses it, and a flood of
-    flips usually means the EU source changed (a probe not from the EU, a lost proxy)."""
+    """The EU flag changes, first: they change the dashboard's EU warning, and a flood of
+    them usually means the EU source changed (a probe not from the EU, a lost proxy)."""
     rows = [
         (c.name, _yes(c.old.euRestricted), c.new.euRestricted) for c in diff.changed if c.eu_flipped
     ]
@@ -135,11 +124,11 @@ def _eu_section(diff: CatalogDiff) -> list[str]:
     return [*lines[:3], summary, "", *lines[3:]] if lines else []
 
 
-def loss_warning_md(diff: CatalogDiff) -> list[str]:
-    """A warning line when the new side drops more than LOUD_LOSS_SHARE of the old models."""
-    if not diff.old.models or len(diff.removed) / diff.old.models <= LOUD_LOSS_SHARE:
+def _loss_warning(diff: CatalogDiff) -> list[str]:
+    """A warning when the new side drops more than --max-loss's default share."""
+    share = len(diff.removed) / diff.old.models if diff.old.models else 0.0
+    if share <= DEFAULT_MAX_LOSS_PERCENT / 100:
         return []
-    share = len(diff.removed) / diff.old.models
     return [
         "",
         f"> **Warning: {len(diff.removed)} of {diff.old.models} models ({share:.0%}) "
@@ -147,36 +136,31 @@ def loss_warning_md(diff: CatalogDiff) -> list[str]:
     ]
 
 
-def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") -> str:
-    lines = [f"## {title}", ""]
+def render_markdown(diff: CatalogDiff) -> str:
+    lines = ["## NIM catalog changes", ""]
     if diff.identical:
         lines.append(f"**No changes**: both sides ship the same {diff.unchanged} models.")
     else:
         counts = f"{len(diff.added)} added{DOT}{len(diff.removed)} removed{DOT}"
         lines.append(f"**{counts}{len(diff.changed)} changed**{DOT}{diff.unchanged} unchanged")
     lines += ["", f"- before: {_side_md(diff.old)}", f"- after: {_side_md(diff.new)}"]
-    lines += loss_warning_md(diff) + _eu_section(diff)
+    lines += _loss_warning(diff) + _eu_section(diff)
 
-    def image(name: str, namespace: str) -> str:
-        return _code(f"nvcr.io/{namespace}/{name}")
+    def known(record: ModelRecord) -> str:
+        """The cells Added and Removed share: model, display name, image, latest tag."""
+        image = _code(f"nvcr.io/{record.namespace}/{record.name}")
+        cells = (_code(record.name), _text(record.displayName), image, _code(record.latestTag))
+        return "| " + " | ".join(cells) + " |"
 
     lines += _table(
         "Added",
         "| model | display name | image | latest tag | tags | EU-restricted |",
-        [
-            f"| {_code(r.name)} | {_text(r.displayName)} | {image(r.name, r.namespace)} "
-            f"| {_code(r.latestTag)} | {len(r.tags)} | {_yes(r.euRestricted)} |"
-            for r in diff.added
-        ],
+        [f"{known(r)} {len(r.tags)} | {_yes(r.euRestricted)} |" for r in diff.added],
     )
     lines += _table(
         "Removed",
         "| model | display name | image | last latest tag |",
-        [
-            f"| {_code(r.name)} | {_text(r.displayName)} | {image(r.name, r.namespace)} "
-            f"| {_code(r.latestTag)} |"
-            for r in diff.removed
-        ],
+        list(map(known, diff.removed)),
     )
     rows = []
     for change in diff.changed:
@@ -203,9 +187,6 @@ def render_markdown(diff: CatalogDiff, *, title: str = "NIM catalog changes") ->
     return "\n".join(lines)
 
 
-# -- table (rich, for the terminal) ----------------------------------------------------
-
-
 def print_table(diff: CatalogDiff, console: Any) -> None:
     """Print the report on a ``rich.console.Console``, in what its stream can encode."""
     from rich.table import Table
@@ -217,9 +198,7 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
     def text(value: str, style: str = "") -> Text:
         return Text(encodable(visible(value), encoding), style=style)
 
-    def table(
-        title: str, columns: tuple[str, ...], rows: list[tuple[str | list[str], ...]]
-    ) -> None:
+    def table(title: str, columns: tuple[str, ...], rows: list[_Row]) -> None:
         """Plain text, never read as rich markup; a list is a cell of several lines."""
         if not rows:
             return
@@ -248,30 +227,26 @@ def print_table(diff: CatalogDiff, console: Any) -> None:
         ("model", "namespace", "latest tag"),
         [(r.name, r.namespace, r.latestTag) for r in diff.removed],
     )
-    rows: list[tuple[str | list[str], ...]] = []
+    rows: list[_Row] = []
     for change in diff.changed:
         latest, eu = _moved(change, str, arrow)
+        tags = (", ".join(change.tags_added), ", ".join(change.tags_removed))
         fields = [f"{f.field}: {f.old} {arrow} {f.new}" for f in change.fields]
-        rows.append(
-            (
-                change.name,
-                latest,
-                ", ".join(change.tags_added),
-                ", ".join(change.tags_removed),
-                eu,
-                fields,
-            )
-        )
+        rows.append((change.name, latest, *tags, eu, fields))
     table("changed", ("model", "latest tag", "tags +", "tags -", "EU", "fields"), rows)
 
 
-def render_table(diff: CatalogDiff, *, width: int = 120) -> str:
+def render_table(diff: CatalogDiff) -> str:
     """The table report as plain text (no colours), e.g. for ``--output``."""
     from rich.console import Console
 
     buffer = io.StringIO()
     console = Console(
-        file=buffer, width=width, color_system=None, highlight=False, force_terminal=False
+        file=buffer, width=120, color_system=None, highlight=False, force_terminal=False
     )
     print_table(diff, console)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+# By --format: the report as text (on a terminal, the table is printed by print_table).
+RENDERERS = {"json": render_json, "markdown": render_markdown, "table": render_table}

@@ -11,10 +11,8 @@ from nimgen.tree.diff import CatalogDiff, DiffSide, diff_models
 
 
 def tree_differences(output: Path, files: dict[str, bytes]) -> tuple[str, ...]:
-    """The files of ``output`` that a write of ``files`` would change, add or remove.
-
-    Each is read as a regular file of at most the new content's size: a FIFO, a device
-    or a larger file put in the tree differs, and never blocks or fills memory."""
+    """The files of ``output`` that a write of ``files`` would change, add or remove. Each is
+    read as a regular file of at most the new size: a FIFO, device or larger file differs."""
     from nimgen.files import UnreadableFile, read_regular_file
     from nimgen.tree.layout import TREE_FILES
 
@@ -54,9 +52,8 @@ def check_tree(
 
     new_side = DiffSide("this run", "live", len(models))
     if not output.is_dir():
-        diff = diff_models(
-            (), models, old_side=DiffSide(str(output), "missing", 0), new_side=new_side
-        )
+        missing = DiffSide(str(output), "missing", 0)
+        diff = diff_models((), models, old_side=missing, new_side=new_side)
         return CheckResult(output, False, tuple(sorted(files)), diff)
     differing = tree_differences(output, files)
     try:

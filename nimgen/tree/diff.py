@@ -1,10 +1,5 @@
-"""What changed between two sets of models: the QE report and the ``--check`` summary.
-
-Either side may be a snapshot, a rendered ConfigMap or an output tree. Models are matched
-by name (the ConfigMap key); a changed model lists the tags added and removed, a
-``latestTag`` move, an EU flag flip and the other shipped fields that differ. Only what
-ships counts, and everything is sorted: the same inputs give the same report.
-"""
+"""What changed between two sets of models (snapshots, ConfigMaps or trees), matched by
+name: the QE report and the ``--check`` summary. Only what ships counts; all is sorted."""
 
 from __future__ import annotations
 
@@ -15,8 +10,7 @@ from pathlib import Path
 from nimgen.catalog import ModelRecord, SnapshotModel
 from nimgen.tags import canonical_tags
 
-# Shipped fields reported as plain old -> new changes (tags, latestTag and
-# euRestricted have their own entries).
+# Shipped fields reported as plain old -> new (tags, latestTag, euRestricted have their own).
 METADATA_FIELDS = ("displayName", "shortDescription", "namespace", "updatedDate")
 
 
@@ -49,15 +43,10 @@ class ModelChange:
     @property
     def kinds(self) -> tuple[str, ...]:
         """What kind of change this is: tags, latestTag, euRestricted, then field names."""
-        flags = {
-            "tags": bool(self.tags_added or self.tags_removed),
-            "latestTag": self.latest_tag_moved,
-            "euRestricted": self.eu_flipped,
-        }
-        return (
-            *(kind for kind, changed in flags.items() if changed),
-            *(f.field for f in self.fields),
-        )
+        flags = {"tags": bool(self.tags_added or self.tags_removed)}
+        flags |= {"latestTag": self.latest_tag_moved, "euRestricted": self.eu_flipped}
+        fields = (f.field for f in self.fields)
+        return (*(kind for kind, changed in flags.items() if changed), *fields)
 
 
 @dataclass(frozen=True)

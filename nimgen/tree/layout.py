@@ -37,7 +37,6 @@ def render_tree(configmap: RenderedConfigMap, template_text: str) -> dict[str, b
         BASE_TEMPLATE: template_text,
     }
     for overlay, namespace in OVERLAYS.items():
-        files[f"overlays/{overlay}/kustomization.yaml"] = kustomization(
-            ["../../base"], namespace=namespace
-        )
+        overlay_kustomization = kustomization(["../../base"], namespace=namespace)
+        files[f"overlays/{overlay}/kustomization.yaml"] = overlay_kustomization
     return {path: text.encode("utf-8") for path, text in sorted(files.items())}

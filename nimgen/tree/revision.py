@@ -1,12 +1,6 @@
-"""The shipped ConfigMap's revision: which of several coexisting versions is current.
-
-An upgrade applies ``nim-models-data-<new>`` beside ``nim-models-data-<old>`` (an
-immutable object cannot change, only be replaced), and both carry the reader's
-label. The annotation ``opendatahub.io/nim-models-revision`` orders them: 1 on a
-first run, the previous tree's revision + 1 when the data changes, the same when
-it does not. Output stays a pure function of (catalog, previous tree), so
-``--check`` keeps working.
-"""
+"""The shipped ConfigMap's revision: which of the versions an upgrade leaves side by side
+(an immutable object can only be replaced) is current. Output stays a pure function of
+(catalog, previous tree), so ``--check`` works."""
 
 from __future__ import annotations
 
@@ -21,17 +15,14 @@ from nimgen.tree.configmap import (
 )
 from nimgen.tree.layout import BASE_CONFIGMAP
 
-# A tree written before revisions existed counts as the first release.
-_UNNUMBERED = 1
+_UNNUMBERED = 1  # a tree written before revisions existed: the first release
 # 18 digits: the revision and the next one fit a signed 64-bit integer, what readers use.
 MAX_REVISION_DIGITS = 18
 
 
 def revision_problem(value: object) -> str | None:
-    """Why ``value`` is not a revision nimgen can continue (None when it is): a quoted
-    string of ASCII digits, 1 or more, at most MAX_REVISION_DIGITS of them.
-
-    The one rule for the revision annotation; ``validate`` applies it too."""
+    """Why ``value`` is not a revision nimgen can continue, or None: the one rule for the
+    annotation (``validate`` applies it too)."""
     if not isinstance(value, str):
         return f"must be a quoted decimal string, not {type(value).__name__} {value!r}"
     if value.startswith("-") and value[1:].isdecimal():
@@ -48,8 +39,7 @@ def revision_problem(value: object) -> str | None:
     return None
 
 
-# A rendered ConfigMap is at most 1 MiB; allow for the header comment and YAML overhead.
-_MAX_READ = 2 * MAX_OBJECT_BYTES
+_MAX_READ = 2 * MAX_OBJECT_BYTES  # a rendered ConfigMap's 1 MiB, its header and YAML overhead
 
 
 def read_previous(tree: Path) -> PreviousConfigMap | None:

@@ -1,9 +1,5 @@
-"""The ServingRuntime Template ``nim-http-template``: an OpenShift Template holding one KServe
-ServingRuntime, without secrets (docs/contract.md, "The ServingRuntime Template").
-
-Its source is ``templates/nim-http-template.yaml.j2``, shipped in the wheel as
-``nimgen/templates/``; ``render_jinja`` also renders the air gap's staging script.
-"""
+"""The ServingRuntime Template ``nim-http-template`` (docs/contract.md), and the Jinja2
+templates it and the air gap's staging script are rendered from."""
 
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
-"""Writing results: whole tree or nothing, whole file or nothing.
-
-A tree is written into a temporary directory beside the target and swapped in with one
-``renameat2(RENAME_EXCHANGE)`` (two renames where the system cannot), so a reader sees
-the old tree or the new one, and a failed or interrupted run leaves the old one as it
-was. What a run killed outright leaves, the next run in that directory removes and
-names (``nimgen.tempnames``).
-"""
+"""Writing results: whole tree or nothing, whole file or nothing. A tree is written beside
+the target and swapped in with one ``renameat2(RENAME_EXCHANGE)`` (two renames where the
+system cannot), so a reader sees the old tree or the new one, and a failed run leaves the
+old one. What a run killed outright leaves, the next one removes and names."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
@@ -27,29 +22,22 @@ from nimgen.tempnames import remove_leftovers as _remove_leftovers
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
-# Temporary paths this process created and has not removed yet: ``cleanup_temps()``
-# (called by the CLI on its way out, also after a signal) removes whatever is left.
-_LIVE_TEMPS: set[Path] = set()
-# The descriptor holding each live temporary path's flock (closing it frees the lock).
-_LOCKS: dict[Path, int] = {}
+# Temporary paths this process made and has not removed yet, each with the descriptor
+# holding its flock (closing it frees the lock): ``cleanup_temps()`` (called by the CLI
+# on its way out, also after a signal) removes whatever is left.
+_LIVE_TEMPS: dict[Path, int | None] = {}
 _DEFERRED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def _track(path: Path) -> None:
     """Record a new temporary path and hold its flock while this process lives."""
-    _LIVE_TEMPS.add(path)
-    fd = lock_temp(path)
-    if fd is not None:
-        _LOCKS[path] = fd
+    _LIVE_TEMPS[path] = lock_temp(path)
 
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM around what must not be cut in half (making and recording
     a temporary path, the swap); a signal arriving meanwhile is delivered right after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
     try:
         yield
@@ -64,37 +52,26 @@ def cleanup_temps() -> None:
 
 
 def _forget(path: Path) -> None:
-    _LIVE_TEMPS.discard(path)
-    fd = _LOCKS.pop(path, None)
+    fd = _LIVE_TEMPS.pop(path, None)
     if fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
 
 
-def _nearest_existing(path: Path) -> Path:
-    current = path
-    while not (current.exists() or current.is_symlink()) and current != current.parent:
-        current = current.parent
-    return current
-
-
-def output_path(target: Path, what: str = "--output") -> Path:
-    """``target`` as an absolute path whose parent has no ``..`` or symbolic link left, as
-    the kernel would resolve it: ``newdir/../out`` is ``./out``, and no ``newdir`` is made.
-
-    A target named ``..`` (``newdir/..``) is refused: it names a directory by its child,
-    and no rename can replace it."""
+def output_path(target: Path) -> Path:
+    """``target`` with its parent resolved as the kernel would (no ``newdir`` is made for
+    ``newdir/../out``); ``..`` is refused: no rename replaces a directory named by its child."""
     if target.name == "..":
-        raise BadInput(f"{what} {target}: ends in '..'; give the directory by its own name")
+        raise BadInput(f"--output {target}: ends in '..'; give the directory by its own name")
     return Path(os.path.realpath(target.parent)) / target.name
 
 
 def check_writable_parent(target: Path, what: str = "--output") -> None:
-    """Refuse, before any work, a target whose directory cannot be written: a parent that
-    is a file, a read-only or pseudo file system, missing permissions. It makes and
-    removes one empty temporary directory where the real write would put its own."""
-    parent = target.parent
-    existing = _nearest_existing(parent)
+    """Refuse, before any work, a target whose directory cannot be written (a file, a
+    read-only file system, permissions) by making a temporary directory there."""
+    existing = target.parent  # the nearest path that exists
+    while not (existing.exists() or existing.is_symlink()) and existing != existing.parent:
+        existing = existing.parent
     if not existing.is_dir():
         raise BadInput(f"{what} {target}: {existing} is a file, not a directory")
     try:
@@ -107,18 +84,17 @@ def check_writable_parent(target: Path, what: str = "--output") -> None:
         ) from None
 
 
-def check_output_file(target: Path, what: str = "--output") -> None:
+def check_output_file(target: Path) -> None:
     """Refuse a file target that is a directory or cannot be written."""
-    target = output_path(target, what)
+    target = output_path(target)
     if target.is_dir():
-        raise BadInput(f"{what} {target} is a directory; give a file name")
-    check_writable_parent(target, what)
+        raise BadInput(f"--output {target} is a directory; give a file name")
+    check_writable_parent(target)
 
 
 def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = True) -> None:
-    """Refuse a target that is a file, a directory holding files nimgen did not write,
-    or (with ``writable``; off for a run that only compares) one whose parent cannot
-    be written."""
+    """Refuse a target that is a file, holds files nimgen did not write, or (``writable``:
+    not for a run that only compares) whose parent cannot be written."""
     target = output_path(target)
     if target.is_symlink():
         raise BadInput(f"--output {target} is a symbolic link; give the directory itself")
@@ -129,11 +105,7 @@ def check_output_dir(target: Path, owned: Collection[str], *, writable: bool = T
             f"--output {target} is a mount point, which nimgen cannot replace as a whole; "
             "give a directory inside it"
         )
-    if not target.exists():
-        if writable:
-            check_writable_parent(target)
-        return
-    foreign = _foreign_entries(target, owned)
+    foreign = _foreign_entries(target, owned) if target.exists() else []
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
         raise BadInput(
@@ -177,7 +149,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def _exchange(staging: Path, target: Path) -> bool:
     """Atomically swap two paths with ``renameat2(RENAME_EXCHANGE)``; False where the C
     library has no such call or the file system cannot."""
     import ctypes  # only when a tree is swapped
@@ -189,12 +161,13 @@ def _exchange(a: Path, b: Path) -> bool:
     at, name = ctypes.c_int, ctypes.c_char_p
     renameat2.argtypes = [at, name, at, name, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    paths = (_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(target))
+    if renameat2(*paths, _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
-    raise OSError(err, os.strerror(err), str(b))
+    raise OSError(err, os.strerror(err), str(target))
 
 
 def _new_temp(directory: Path, *, file: bool = False) -> Path:
@@ -229,11 +202,24 @@ def _write(path: Path, content: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+@contextlib.contextmanager
+def _failing_run(target: Path, temp: Path | None = None) -> Iterator[None]:
+    """An OSError inside fails the run (exit 1); any exception removes ``temp``."""
+    try:
+        yield
+    except BaseException as exc:
+        if temp is not None:
+            _remove_temp(temp)
+        if isinstance(exc, OSError):
+            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
+        raise
+
+
 def _remove_temp(path: Path) -> None:
     with signals_deferred():
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-        elif path.exists() or path.is_symlink():
+        else:
             with contextlib.suppress(OSError):
                 path.unlink()
         _forget(path)
@@ -242,14 +228,12 @@ def _remove_temp(path: Path) -> None:
 def write_tree(
     target: Path, files: Mapping[str, bytes], *, owned: Collection[str], result: bool = False
 ) -> None:
-    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically: an
-    exception or signal at any point leaves it as it was or wholly new, and no temporary
-    directory behind. The ``result`` of a command waits for its report
-    (``swaps_after_report``)."""
+    """Replace ``target`` with exactly ``files`` (relative path -> bytes), atomically; a
+    command's ``result`` waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     check_output_dir(target, owned)
     staging = _make_temp_dir(target)
-    try:
+    with _failing_run(target, staging):
         for relative, content in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -257,21 +241,13 @@ def write_tree(
         for directory in sorted({(staging / r).parent for r in files}, reverse=True):
             _fsync_dir(directory)
         staging.chmod(0o755)
-    except BaseException as exc:
-        _remove_temp(staging)
-        if isinstance(exc, OSError):
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        raise
 
     def swap() -> None:
         left = staging
         try:
-            with signals_deferred():
-                # Not cut by a signal: afterwards ``left`` holds the previous tree (or nothing).
-                left = _swap_in(staging, target)
+            with _failing_run(target), signals_deferred():
+                left = _swap_in(staging, target)  # the previous tree now, or Path()
             _fsync_dir(target.parent)
-        except OSError as exc:
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
         finally:
             if left != Path():
                 _remove_temp(left)
@@ -302,40 +278,28 @@ def _swap_in(staging: Path, target: Path) -> Path:
 
 
 def write_file(target: Path, content: bytes, *, result: bool = False) -> None:
-    """Replace one file atomically (temp file in the same directory + rename); the
-    ``result`` of a command waits for its report (``swaps_after_report``)."""
+    """Replace one file atomically (temp file in the same directory + rename); a command's
+    ``result`` waits for its report (``swaps_after_report``)."""
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
     temp = _make_temp_dir(target, file=True)
-    try:
+    with _failing_run(target, temp):
         _write(temp, content)
         temp.chmod(0o644)
-    except BaseException as exc:
-        _remove_temp(temp)
-        if isinstance(exc, OSError):
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        raise
 
     def swap() -> None:
-        try:
-            with signals_deferred():
-                temp.replace(target)
-                _forget(temp)
-            _fsync_dir(target.parent)
-        except OSError as exc:
-            raise RunFailed(f"could not write {target}: {exc.strerror or exc}") from None
-        finally:
-            if temp in _LIVE_TEMPS:
-                _remove_temp(temp)
+        with _failing_run(target, temp), signals_deferred():
+            temp.replace(target)
+            _forget(temp)
+        _fsync_dir(target.parent)
 
     _swap_or_wait(swap, temp, result)
 
 
-# The output a command run by ``report.run`` produces as its result waits until that
-# result is reported, so that a run which cannot report it (stdout closed or full) fails
-# with the previous output as it was: a non-zero exit means nothing was replaced. Other
-# writes (a backup made before a change to a cluster) happen at once.
+# A command's result waits until it is reported (``report.run``): a run that cannot report
+# it (stdout closed or full) fails with the previous output as it was. Other writes (a
+# backup made before a change to a cluster) happen at once.
 _WAITING: list[tuple[Callable[[], None], Path]] | None = None
 
 
@@ -347,24 +311,20 @@ def _swap_or_wait(swap: Callable[[], None], staged: Path, result: bool) -> None:
 
 
 @contextlib.contextmanager
-def swaps_after_report() -> Iterator[Callable[[], bool]]:
-    """Hold the swaps of the result writes inside; the function yielded puts them in place
-    (returns whether there were any) and, from then on, holds SIGINT and SIGTERM for
-    the rest of the process. What is still held on leaving is removed."""
+def swaps_after_report() -> Iterator[Callable[[], None]]:
+    """Hold the result writes inside; the function yielded puts them in place and, if there
+    were any, holds SIGINT and SIGTERM for good (cli.main says one arrived). What is still
+    held on leaving is removed."""
     global _WAITING
     outer, _WAITING = _WAITING, []
     waiting = _WAITING
 
-    def put_in_place() -> bool:
-        swapped = bool(waiting)
-        if swapped and threading.current_thread() is threading.main_thread():
-            # Held from here to the end of the process: cli.main drops what arrives
-            # and says the new output is in place.
+    def put_in_place() -> None:
+        if waiting:
             signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
         while waiting:
             swap, _ = waiting.pop(0)
             swap()
-        return swapped
 
     try:
         yield put_in_place

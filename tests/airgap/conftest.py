@@ -1,4 +1,5 @@
-"""Fixtures of the air-gap tests: two real registries on loopback, and a skopeo for them.
+"""Fixtures of the air-gap tests: the sample snapshot, snapshots made of records, and two
+real registries on loopback with a skopeo for them.
 
 Without ``docker-registry`` and ``skopeo`` (``apt-get install -y docker-registry skopeo``)
 the tests that need them skip, unless ``NIMGEN_REQUIRE_REGISTRY=1`` (CI) makes that a
@@ -13,16 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
+from nimgen.snapshot import Loaded, load_models, sample_path
 from tests.support.registry import Registry, RegistryError, Skopeo, missing_reason, registries
 
 REQUIRE_ENV = "NIMGEN_REQUIRE_REGISTRY"
-KUBE_FIXTURES = "tests.support.kube.fixtures"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Make sure the real-cluster fixtures (``kube_cluster``) are a plugin: a no-op when
-    tests/conftest.py already registers them, as their module intends."""
-    config.pluginmanager.import_plugin(KUBE_FIXTURES)
 
 
 def unavailable(reason: str) -> None:
@@ -30,6 +26,32 @@ def unavailable(reason: str) -> None:
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{reason} ({REQUIRE_ENV}=1)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Loaded:
+    return load_models(sample_path())
+
+
+def with_digest(record: ModelRecord, digest: str) -> SnapshotModel:
+    """``record`` with one recorded digest (linux/amd64) for its latestTag."""
+    recorded = ImageDigest(tag=record.latestTag, architecture="amd64", os="linux", digest=digest)
+    return SnapshotModel(
+        record=record,
+        catalog=CatalogFacts(resourceId=f"{record.namespace}/{record.name}"),
+        digests=(recorded,),
+    )
+
+
+def loaded_of(*models: ModelRecord | SnapshotModel) -> Loaded:
+    """A snapshot of ``models``; a bare record gets only its resource ID."""
+    wrapped = tuple(
+        m
+        if isinstance(m, SnapshotModel)
+        else SnapshotModel(record=m, catalog=CatalogFacts(resourceId=f"{m.namespace}/{m.name}"))
+        for m in models
+    )
+    return Loaded(Path("snapshot.json"), "snapshot", wrapped)
 
 
 @pytest.fixture(scope="module")

@@ -28,20 +28,16 @@ from nimgen.airgap.render import (
     render_custom_configmap,
 )
 from nimgen.airgap.steps import next_steps
-from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
+from nimgen.catalog import ModelRecord
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, load_models
 from nimgen.tree.configmap import ANNOTATION_SCHEMA, LABEL_MANAGED, LABEL_MODELS_DATA
 from nimgen.validate import validate_text
+from tests.airgap.conftest import loaded_of, with_digest
 from tests.support.model_records import make_record
 
 MIRROR = Mirror("registry.example.com:5000", "mirror")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Loaded:
-    return load_models(sample_path())
 
 
 def record(name: str, namespace: str = "nim/meta", **changes: Any) -> ModelRecord:
@@ -53,18 +49,6 @@ def record(name: str, namespace: str = "nim/meta", **changes: Any) -> ModelRecor
         "latestTag": "1.2.0",
     }
     return make_record(name, **(fields | changes))
-
-
-def loaded_of(*records: ModelRecord) -> Loaded:
-    models = tuple(
-        SnapshotModel(record=r, catalog=CatalogFacts(resourceId=f"{r.namespace}/{r.name}"))
-        for r in records
-    )
-    return Loaded(Path("snapshot.json"), "snapshot", models)
-
-
-def documents(text: str) -> list[Any]:
-    return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
 # --- --mirror ---------------------------------------------------------------------------
@@ -121,31 +105,21 @@ def test_mirror_refuses_what_is_not_registry_and_prefix(text: str, what: str) ->
 # --- --tags ------------------------------------------------------------------------------
 
 
-def test_tags_latest_offers_only_the_latest_tag() -> None:
-    assert TagChoice.parse("latest").choose(record("a")) == ("1.2.0",)
-
-
-def test_tags_all_offers_every_tag_in_canonical_order() -> None:
-    assert TagChoice.parse("all").choose(record("a")) == (
-        "1.2.0",
-        "1.2.0-rtx",
-        "1.2",
-        "1.1.0",
-        "latest",
-    )
-
-
-def test_tags_glob_always_keeps_the_latest_tag() -> None:
-    choice = TagChoice.parse("1.1*")
-    assert choice.kind == "glob"
-    assert choice.choose(record("a")) == ("1.2.0", "1.1.0")
-    assert TagChoice.parse("*-rtx").choose(record("a")) == ("1.2.0", "1.2.0-rtx")
-    assert TagChoice.parse("nothing*").choose(record("a")) == ("1.2.0",)
-
-
-def test_tags_empty_is_refused() -> None:
-    with pytest.raises(BadInput, match="--tags takes latest, all, or a glob"):
-        TagChoice.parse(" ")
+@pytest.mark.parametrize(
+    ("text", "kind", "offered"),
+    [
+        ("latest", "latest", ("1.2.0",)),
+        ("all", "all", ("1.2.0", "1.2.0-rtx", "1.2", "1.1.0", "latest")),  # canonical order
+        # A glob always keeps the latest tag.
+        ("1.1*", "glob", ("1.2.0", "1.1.0")),
+        ("*-rtx", "glob", ("1.2.0", "1.2.0-rtx")),
+        ("nothing*", "glob", ("1.2.0",)),
+    ],
+)
+def test_tags_offered(text: str, kind: str, offered: tuple[str, ...]) -> None:
+    choice = TagChoice.parse(text)
+    assert choice.kind == kind
+    assert choice.choose(record("a")) == offered
 
 
 # --- the plan ----------------------------------------------------------------------------
@@ -153,19 +127,10 @@ def test_tags_empty_is_refused() -> None:
 
 def test_images_are_named_after_the_mirror_namespace_name_and_tag() -> None:
     plan = plan_airgap(loaded_of(record("llama-x")), mirror=MIRROR, tags=TagChoice.parse("1.2*"))
+    image = "nim/meta/llama-x"
     assert [(i.source, i.destination) for i in plan.images] == [
-        (
-            "nvcr.io/nim/meta/llama-x:1.2",
-            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2",
-        ),
-        (
-            "nvcr.io/nim/meta/llama-x:1.2.0",
-            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2.0",
-        ),
-        (
-            "nvcr.io/nim/meta/llama-x:1.2.0-rtx",
-            "registry.example.com:5000/mirror/nim/meta/llama-x:1.2.0-rtx",
-        ),
+        (f"nvcr.io/{image}:{tag}", f"registry.example.com:5000/mirror/{image}:{tag}")
+        for tag in ("1.2", "1.2.0", "1.2.0-rtx")
     ]
     (narrowed,) = plan.records
     assert narrowed.tags == ("1.2.0", "1.2.0-rtx", "1.2")
@@ -186,11 +151,6 @@ def test_the_plan_keeps_only_selected_models_and_counts_the_rest(sample: Loaded)
     assert len(plan.images) == len(names) + len(moving)
 
 
-def test_nothing_selected_is_bad_input(sample: Loaded) -> None:
-    with pytest.raises(BadInput, match="no model left after --models"):
-        plan_airgap(sample, mirror=MIRROR, selection=Selection(include=("nope",)))
-
-
 def test_glob_misses_are_reported() -> None:
     plan = plan_airgap(
         loaded_of(record("a"), record("b", tags=["2.0"], latestTag="2.0")),
@@ -198,18 +158,6 @@ def test_glob_misses_are_reported() -> None:
         tags=TagChoice.parse("1.1*"),
     )
     assert plan.glob_misses == ("b",)
-
-
-@pytest.mark.parametrize(
-    ("name", "namespace", "what"),
-    [
-        ("Custom", "redhat-ods-applications", "--name 'Custom' is not a valid object name"),
-        ("custom", "a.b", "--namespace 'a.b' is not a valid namespace name"),
-    ],
-)
-def test_name_and_namespace_are_checked(name: str, namespace: str, what: str) -> None:
-    with pytest.raises(BadInput, match=what.replace(".", r"\.")):
-        plan_airgap(loaded_of(record("a")), mirror=MIRROR, name=name, namespace=namespace)
 
 
 def test_models_that_cannot_be_image_references_are_refused() -> None:
@@ -244,14 +192,6 @@ def test_every_org_gets_its_own_mirror_entry() -> None:
 # --- digests -----------------------------------------------------------------------------
 
 
-def with_digest(r: ModelRecord, digest: str) -> SnapshotModel:
-    return SnapshotModel(
-        record=r,
-        catalog=CatalogFacts(resourceId=f"{r.namespace}/{r.name}"),
-        digests=(ImageDigest(tag=r.latestTag, architecture="amd64", os="linux", digest=digest),),
-    )
-
-
 def test_digests_are_refused_when_none_are_known(sample: Loaded) -> None:
     with pytest.raises(BadInput) as caught:
         plan_airgap(
@@ -263,9 +203,7 @@ def test_digests_are_refused_when_none_are_known(sample: Loaded) -> None:
 
 
 def test_digests_are_refused_when_some_are_unknown() -> None:
-    a = with_digest(record("a"), "sha256:" + "a" * 64)
-    b = SnapshotModel(record=record("b"), catalog=CatalogFacts(resourceId="nim/meta/b"))
-    loaded = Loaded(Path("snapshot.json"), "snapshot", (a, b))
+    loaded = loaded_of(with_digest(record("a"), "sha256:" + "a" * 64), record("b"))
     with pytest.raises(BadInput, match="no digest is known for 1 of 2 image") as caught:
         plan_airgap(loaded, mirror=MIRROR, digests=True)
     assert caught.value.details == ("nvcr.io/nim/meta/b:1.2.0: no digest recorded",)
@@ -273,13 +211,8 @@ def test_digests_are_refused_when_some_are_unknown() -> None:
 
 
 def test_known_digests_add_an_image_digest_mirror_set() -> None:
-    models = (
-        with_digest(record("a"), "sha256:" + "a" * 64),
-        with_digest(record("b"), "sha256:" + "b" * 64),
-    )
-    plan = plan_airgap(
-        Loaded(Path("snapshot.json"), "snapshot", models), mirror=MIRROR, digests=True
-    )
+    models = [with_digest(record(name), "sha256:" + name * 64) for name in "ab"]
+    plan = plan_airgap(loaded_of(*models), mirror=MIRROR, digests=True)
     assert plan.has_digests
     files = render_airgap(plan)
     idms = yaml.safe_load(files[IDMS_FILE])
@@ -372,8 +305,10 @@ def test_the_account_route_writes_the_controllers_configmap_and_the_dsc_patch(
     assert configmap["metadata"]["name"] == "odh-nim-account-cm"
     assert "immutable" not in configmap and "labels" not in configmap["metadata"]
     commands = [c for step in next_steps(plan, Path("out")) for c in step.commands]
-    assert "oc patch datasciencecluster default-dsc --type merge --patch-file " \
-        "out/datasciencecluster-patch.yaml" in commands  # fmt: skip
+    assert (
+        "oc patch datasciencecluster default-dsc --type merge --patch-file "
+        "out/datasciencecluster-patch.yaml" in commands
+    )
     assert not any("odhdashboardconfig" in c for c in commands)
 
 

@@ -9,28 +9,28 @@ of tests/support/kube/build.sh; skipped without them, failed under NIMGEN_REQUIR
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from nimgen.airgap.plan import AirgapPlan, parse_mirror, plan_airgap
 from nimgen.airgap.render import (
+    AIRGAP_FILES,
     DASHBOARD_PATCH_FILE,
     DSC_PATCH_FILE,
     IDMS_FILE,
     render_airgap,
 )
-from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, parse_weights_options
-from nimgen.catalog import CatalogFacts, ImageDigest, SnapshotModel
+from nimgen.airgap.weights import LOADERS_FILE, PVCS_FILE, WeightsOptions
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded, sample_path
+from nimgen.tree.write import write_tree
+from tests.airgap.conftest import loaded_of, with_digest
 from tests.support.kube.cluster import KubeCluster
 from tests.support.model_records import make_record
-from tests.support.nimgen_runner import run_nimgen
+from tests.support.nimgen_runner import kustomize, run_nimgen
 
 APPLICATIONS = "redhat-ods-applications"
 MODELS = ("llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3")
@@ -44,10 +44,7 @@ def _ok(result: Any) -> str:
 
 
 def _write(plan: AirgapPlan, directory: Path) -> Path:
-    for name, content in render_airgap(plan).items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+    write_tree(directory, render_airgap(plan), owned=AIRGAP_FILES)
     return directory
 
 
@@ -78,11 +75,6 @@ def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str
     return document
 
 
-@pytest.fixture(scope="module")
-def sample() -> Loaded:
-    return load_models(sample_path())
-
-
 def test_the_kustomization_and_the_weights_manifests_apply(
     kube_cluster: KubeCluster, kube_namespace: str, sample: Loaded, tmp_path: Path
 ) -> None:
@@ -90,9 +82,7 @@ def test_the_kustomization_and_the_weights_manifests_apply(
         sample,
         mirror=parse_mirror("registry.example.com:5000/nim"),
         selection=Selection(include=MODELS),
-        weights=parse_weights_options(
-            project=kube_namespace, pvc_size="200Gi", storage_class="fast-nvme"
-        ),
+        weights=WeightsOptions(kube_namespace, "200Gi", "fast-nvme").checked(),
     )
     out = _write(plan, tmp_path / "airgap")
     _ensure_namespace(kube_cluster, APPLICATIONS)
@@ -132,15 +122,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
 
 def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path: Path) -> None:
     record = make_record("llama-x", namespace="nim/meta", tags=["1.0", "latest"], latestTag="1.0")
-    model = SnapshotModel(
-        record=record,
-        catalog=CatalogFacts(resourceId="nim/meta/llama-x"),
-        digests=(
-            ImageDigest(tag="1.0", os="linux", architecture="amd64", digest="sha256:" + "a" * 64),
-        ),
-    )
     plan = plan_airgap(
-        Loaded(Path("snapshot.json"), "snapshot", (model,)),
+        loaded_of(with_digest(record, "sha256:" + "a" * 64)),
         mirror=parse_mirror("registry.example.com:5000/nim"),
         digests=True,
     )
@@ -189,17 +172,17 @@ def _nested(document: dict[str, Any], path: list[str]) -> Any:
 
 def _airgap_cli(tmp_path: Path, namespace: str, *models: str) -> Path:
     out = tmp_path / "airgap"
+    options = f"--mirror registry.example.com/nim --account-configmap --namespace {namespace}"
+    selected = [option for model in models for option in ("--models", model)]
     result = run_nimgen(
-        "airgap", "--from", str(sample_path()), "--mirror", "registry.example.com/nim",
-        "--account-configmap", "--namespace", namespace, "--no-weights", "--quiet",
-        "--output", str(out), *(a for m in models for a in ("--models", m)),
-    )  # fmt: skip
+        "airgap", "--from", str(sample_path()), "-o", str(out), *options.split(), *selected, "-q"
+    )
     assert result.code == 0, result.output
     return out
 
 
 def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboard_reads(
-    kube_cluster: KubeCluster, kube_namespace: str, sample: Loaded, tmp_path: Path
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     """Upstream's DSC airGapped route end to end, each reader as its code reads (the
     fixture cites file and commit): the DSC patch sets the flag IsNimAirGapped reads; the
@@ -208,14 +191,16 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     facts = yaml.safe_load((FIXTURES / "account_airgap.yaml").read_text(encoding="utf-8"))
     kube_cluster.apply_crds([FIXTURES / "datasciencecluster.stand-in.yaml"])
     out = _airgap_cli(tmp_path, kube_namespace, *MODELS)
-    built = yaml.safe_load(_ok(subprocess.run(
-        ["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=False
-    )).split("---\n")[0])  # fmt: skip
+    built = yaml.safe_load(kustomize(out).split("---\n")[0])
     assert built["kind"] == "ConfigMap" and "immutable" not in built
     _ok(kube_cluster.kubectl("apply", "-k", str(out)))
 
-    dsc = {"apiVersion": "datasciencecluster.opendatahub.io/v2", "kind": "DataScienceCluster",
-           "metadata": {"name": "default-dsc"}, "spec": {"components": {"kserve": {}}}}  # fmt: skip
+    dsc = {
+        "apiVersion": "datasciencecluster.opendatahub.io/v2",
+        "kind": "DataScienceCluster",
+        "metadata": {"name": "default-dsc"},
+        "spec": {"components": {"kserve": {}}},
+    }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(dsc)))
     patch = ("patch", "datasciencecluster", "default-dsc", "--type", "merge")
     _ok(kube_cluster.kubectl(*patch, "--patch-file", str(out / DSC_PATCH_FILE)))
@@ -224,15 +209,22 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
 
     # The Account as the dashboard creates it, and the controller's air-gapped status.
     account = facts["account"]
-    created = {"apiVersion": "nim.opendatahub.io/v1", "kind": "Account",
-               "metadata": {"name": account, "namespace": kube_namespace},
-               "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}}}  # fmt: skip
+    created = {
+        "apiVersion": "nim.opendatahub.io/v1",
+        "kind": "Account",
+        "metadata": {"name": account, "namespace": kube_namespace},
+        "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}},
+    }
     _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(created)))
-    pointer = {"kind": "ConfigMap", "apiVersion": "v1", "namespace": kube_namespace,
-               "name": account + facts["configmap_suffix"]}  # fmt: skip
-    _ok(kube_cluster.kubectl("patch", "account", account, "-n", kube_namespace,
-        "--subresource=status", "--type", "merge",
-        "-p", json.dumps({"status": {"nimConfig": pointer}})))  # fmt: skip
+    pointer = {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "namespace": kube_namespace,
+        "name": account + facts["configmap_suffix"],
+    }
+    status = json.dumps({"status": {"nimConfig": pointer}})
+    patch = ("patch", "account", account, "-n", kube_namespace, "--subresource=status")
+    _ok(kube_cluster.kubectl(*patch, "--type", "merge", "-p", status))
 
     def dashboard_reads() -> dict[str, dict[str, Any]]:
         got = _get(kube_cluster, "account", account, kube_namespace)

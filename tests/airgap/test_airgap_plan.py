@@ -18,34 +18,19 @@ from nimgen.airgap.weights import (
     PVCS_FILE,
     STAGE_SCRIPT_FILE,
     WEIGHTS_FILES,
+    WeightsOptions,
     object_slugs,
-    parse_weights_options,
     quantity_bytes,
 )
-from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models, sample_path
+from nimgen.snapshot import Loaded
 from nimgen.tree.template import render_template
+from tests.airgap.conftest import loaded_of, with_digest
 from tests.support.model_records import make_record
 
 MIRROR = parse_mirror("registry.example.com:5000/nim")
 LLAMA = "llama-3.1-8b-instruct"
-
-
-@pytest.fixture(scope="module")
-def sample() -> Loaded:
-    return load_models(sample_path())
-
-
-def loaded_of(*models: ModelRecord | SnapshotModel) -> Loaded:
-    wrapped = tuple(
-        m
-        if isinstance(m, SnapshotModel)
-        else SnapshotModel(record=m, catalog=CatalogFacts(resourceId=f"{m.namespace}/{m.name}"))
-        for m in models
-    )
-    return Loaded(Path("snapshot.json"), "snapshot", wrapped)
 
 
 def docs(text: str | bytes) -> list[Any]:
@@ -94,9 +79,7 @@ def test_the_sample_has_34_moving_latest_tags_and_each_gets_a_version_beside_it(
 
 def test_a_model_with_nothing_to_pin_is_named() -> None:
     only_latest = make_record("only-latest", namespace="nim/x", tags=["latest"], latestTag="latest")
-    plan = plan_airgap(
-        loaded_of(only_latest, make_record("fixed", namespace="nim/x")), mirror=MIRROR
-    )
+    plan = plan_airgap(loaded_of(only_latest, make_record("fixed")), mirror=MIRROR)
     (unpinned,) = plan.unpinned
     assert unpinned.as_json() == {
         "model": "only-latest",
@@ -108,32 +91,24 @@ def test_a_model_with_nothing_to_pin_is_named() -> None:
 
 def test_with_digests_a_moving_tag_is_pinned_by_its_digests_too() -> None:
     record = make_record("m", namespace="nim/x", tags=["2.0", "latest"], latestTag="latest")
-    digest = ImageDigest(
-        tag="latest", os="linux", architecture="amd64", digest="sha256:" + "c" * 64
+    plan = plan_airgap(
+        loaded_of(with_digest(record, "sha256:" + "c" * 64)), mirror=MIRROR, digests=True
     )
-    model = SnapshotModel(
-        record=record, catalog=CatalogFacts(resourceId="nim/x/m"), digests=(digest,)
-    )
-    plan = plan_airgap(loaded_of(model), mirror=MIRROR, digests=True)
     (moving,) = plan.moving_tags
     assert moving.pinned_by_digest and moving.pinned_tag == "2.0"
     # The version tag added beside 'latest' needs no digest (snapshots record only the
     # latestTag's): it is mirrored by tag.
     assert [i.tag for i in plan.images] == ["2.0", "latest"]
-    assert [i.reference for i in plan.digest_images] == ["@sha256:" + "c" * 64]
     assert [i.reference for i in plan.mirrored] == [":2.0", ":latest", "@sha256:" + "c" * 64]
 
 
 def test_with_digests_a_moving_tag_without_one_is_still_refused() -> None:
     record = make_record("m", namespace="nim/x", tags=["2.0", "latest"], latestTag="latest")
     other = make_record("o", namespace="nim/x", tags=["1.0"], latestTag="1.0")
-    digest = ImageDigest(tag="1.0", os="linux", architecture="amd64", digest="sha256:" + "d" * 64)
-    models = (
-        SnapshotModel(record=record, catalog=CatalogFacts(resourceId="nim/x/m")),
-        SnapshotModel(record=other, catalog=CatalogFacts(resourceId="nim/x/o"), digests=(digest,)),
-    )
     with pytest.raises(BadInput) as caught:
-        plan_airgap(loaded_of(*models), mirror=MIRROR, digests=True)
+        plan_airgap(
+            loaded_of(record, with_digest(other, "sha256:" + "d" * 64)), mirror=MIRROR, digests=True
+        )
     assert caught.value.details == ("nvcr.io/nim/x/m:latest: no digest recorded",)
 
 
@@ -165,13 +140,13 @@ def test_a_glob_gets_the_newest_version_beside_a_moving_latest_tag(sample: Loade
 )
 def test_weights_options_are_checked(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(BadInput) as caught:
-        parse_weights_options(**changes)
+        WeightsOptions(**changes).checked()
     assert message in caught.value.message
     assert "\n" not in caught.value.message
 
 
 def test_weights_options_are_normalised() -> None:
-    options = parse_weights_options(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ")
+    options = WeightsOptions(gpus=["H100", "a100", "h100"], pvc_size=" 2Ti ").checked()
     assert options.gpus == ("a100", "h100")
     assert options.pvc_size == "2Ti"
     assert quantity_bytes("2Ti") == quantity_bytes(options.pvc_size) == 2 * 2**40
@@ -195,7 +170,7 @@ def weights_plan(sample: Loaded, **options: Any) -> Any:
         sample,
         mirror=MIRROR,
         selection=Selection(include=(LLAMA, "nv-embedqa-e5-v5")),
-        weights=parse_weights_options(**options),
+        weights=WeightsOptions(**options).checked(),
     )
 
 

@@ -11,7 +11,6 @@ and the mirror must hold nothing else.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from nimgen.airgap.plan import SOURCE_REGISTRY, AirgapPlan, TagChoice, parse_mir
 from nimgen.airgap.render import IDMS_FILE, IMAGES_FILE, ITMS_FILE, render_airgap
 from nimgen.catalog import CatalogFacts, ImageDigest, ModelRecord, SnapshotModel
 from nimgen.snapshot import Loaded
-from tests.airgap.conftest import REQUIRE_ENV, unavailable
+from tests.airgap.conftest import REQUIRE_ENV, loaded_of, unavailable
 from tests.support.model_records import make_record
 from tests.support.registry import (
     BuiltImage,
@@ -88,29 +87,19 @@ def pushed(
 
 
 def _loaded(built: dict[str, BuiltImage], *, digests: bool) -> Loaded:
+    """The catalog as a snapshot; with ``digests``, each latestTag's per platform."""
     models = []
     for repository in CATALOG:
         record = _record(repository)
-        recorded: tuple[ImageDigest, ...] = ()
-        if digests:
-            image = built[f"{repository}:{record.latestTag}"]
-            recorded = tuple(
-                ImageDigest(
-                    tag=record.latestTag,
-                    os=platform.partition("/")[0],
-                    architecture=platform.partition("/")[2],
-                    digest=digest,
-                )
-                for platform, digest in image.platform_digests.items()
-            )
-        models.append(
-            SnapshotModel(
-                record=record,
-                catalog=CatalogFacts(resourceId=repository),
-                digests=recorded,
-            )
-        )
-    return Loaded(Path("snapshot.json"), "snapshot", tuple(models))
+        platforms = built[f"{repository}:{record.latestTag}"].platform_digests if digests else {}
+        recorded = []
+        for platform, digest in platforms.items():
+            os_name, arch = platform.split("/")
+            pin = ImageDigest(tag=record.latestTag, os=os_name, architecture=arch, digest=digest)
+            recorded.append(pin)
+        facts = CatalogFacts(resourceId=repository)
+        models.append(SnapshotModel(record=record, catalog=facts, digests=tuple(recorded)))
+    return loaded_of(*models)
 
 
 def _mapped(reference: str, mirror_sets: list[dict[str, Any]]) -> str:

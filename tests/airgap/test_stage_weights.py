@@ -23,11 +23,10 @@ from typing import Any
 import pytest
 
 from nimgen.airgap.plan import parse_mirror, plan_airgap
-from nimgen.airgap.weights import parse_weights_options, render_stage_script
-from nimgen.catalog import CatalogFacts, SnapshotModel
+from nimgen.airgap.weights import WeightsOptions, render_stage_script
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models, sample_path
-from tests.airgap.conftest import unavailable
+from nimgen.snapshot import Loaded
+from tests.airgap.conftest import loaded_of, unavailable
 from tests.support.model_records import make_record
 
 KEY = "nvapi-test-secret-0123456789abcdef"
@@ -96,17 +95,12 @@ for profile in wanted:
 """
 
 
-@pytest.fixture(scope="module")
-def sample() -> Loaded:
-    return load_models(sample_path())
-
-
 def script_for(sample: Loaded, tmp: Path, gpus: tuple[str, ...] = ()) -> Path:
     plan = plan_airgap(
         sample,
         mirror=parse_mirror("registry.example.com:5000/nim"),
         selection=Selection(include=MODELS),
-        weights=parse_weights_options(gpus=gpus),
+        weights=WeightsOptions(gpus=gpus).checked(),
     )
     assert plan.weights is not None
     script = tmp / "stage-weights.sh"
@@ -324,16 +318,10 @@ def test_a_model_named_like_a_shell_word_stays_data(tmp_path: Path, engine: Path
     records = [
         make_record(name, namespace="nim/odd", tags=["1.0"], latestTag="1.0") for name in names
     ]
-    loaded = Loaded(
-        Path("snapshot.json"),
-        "snapshot",
-        tuple(
-            SnapshotModel(record=r, catalog=CatalogFacts(resourceId=f"nim/odd/{r.name}"))
-            for r in records
-        ),
-    )
     plan = plan_airgap(
-        loaded, mirror=parse_mirror("registry.example.com/nim"), weights=parse_weights_options()
+        loaded_of(*records),
+        mirror=parse_mirror("registry.example.com/nim"),
+        weights=WeightsOptions().checked(),
     )
     assert plan.weights is not None
     script = tmp_path / "stage-weights.sh"
@@ -369,11 +357,11 @@ def test_the_archive_unpacks_into_a_pvc_root_the_loader_does_not_own(
         os.chown(pvc, 0, 4242)
         pvc.chmod(0o2775)
         with archive.open("rb") as stdin:  # 'oc exec -i ... < MODEL.tar'
+            as_loader = ["setpriv", "--reuid=4242", "--regid=4242", "--clear-groups"]
+            unpack = [*as_loader, "tar", "-xf", "-", "-C", str(pvc)]
             unpacked = subprocess.run(
-                ["setpriv", "--reuid=4242", "--regid=4242", "--clear-groups",
-                 "tar", "-xf", "-", "-C", str(pvc)],
-                stdin=stdin, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+                unpack, stdin=stdin, capture_output=True, text=True, timeout=60
+            )
         assert unpacked.returncode == 0, unpacked.stderr
         cached = sorted(p.relative_to(pvc).as_posix() for p in pvc.rglob("*") if p.is_file())
     assert len(cached) == 2 and all(c.startswith("ngc/hub/") for c in cached)

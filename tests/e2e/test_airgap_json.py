@@ -17,36 +17,14 @@ from nimgen.report.json_output import dumps
 from nimgen.snapshot import sample_path
 
 MIRROR = "registry.example.com:5000/mirror"
+# The lists every document has, failed or not.
+LISTS = {"warnings", "leftOutNoTag", "failed", "euRestricted", "euUncertain"}
+# What a failed run prints: the fields every command has and the lists.
+ERROR_FIELDS = {"command", "ok", "exitCode", "error"} | LISTS
 # Every field a successful run prints.
-AIRGAP_FIELDS = {
-    "command",
-    "ok",
-    "exitCode",
-    "warnings",
-    "leftOutNoTag",
-    "failed",
-    "euUncertain",
-    "skippedBySelection",
-    "models",
-    "euRestricted",
-    "output",
-    "configMap",
-    "mirror",
-    "tags",
-    "images",
-    "files",
-    "movingTags",
-    "unpinnedMovingTags",
-    "weights",
-    "nextSteps",
-}
-# What a failed run prints: the fields every command has and the four lists.
-ERROR_FIELDS = {"command", "ok", "exitCode", "error", "warnings"} | {
-    "leftOutNoTag",
-    "failed",
-    "euRestricted",
-    "euUncertain",
-}
+AIRGAP_FIELDS = {"command", "ok", "exitCode", "skippedBySelection", "models", "output"} | LISTS
+AIRGAP_FIELDS |= {"configMap", "mirror", "tags", "images", "files", "movingTags"}
+AIRGAP_FIELDS |= {"unpinnedMovingTags", "weights", "nextSteps"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -138,7 +116,6 @@ def test_a_failed_run_has_the_common_fields_and_the_empty_lists(
     document = json.loads(stdout)
     assert set(document) == ERROR_FIELDS
     assert document["ok"] is False and document["exitCode"] == 2
-    lists = ERROR_FIELDS - {"command", "ok", "exitCode", "error"}
-    assert all(document[name] == [] for name in lists)
+    assert all(document[name] == [] for name in LISTS)
     jsonschema.validate(document, schema)
     assert dumps(AirgapJson.model_validate_json(stdout)) == stdout.rstrip("\n")

@@ -30,7 +30,6 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from tests.support.net import free_port
@@ -65,7 +64,7 @@ def _no_proxy_opener() -> urllib.request.OpenerDirector:
 
 
 class Registry:
-    """One Distribution registry on 127.0.0.1, started by ``start()`` or ``with``."""
+    """One Distribution registry on 127.0.0.1, started by ``start()``."""
 
     def __init__(self, name: str, root: Path) -> None:
         self.name = name
@@ -140,17 +139,6 @@ class Registry:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=_STOP_GRACE)
-
-    def __enter__(self) -> Registry:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _get_json(self, path: str) -> Any:
         with _no_proxy_opener().open(f"http://{self.host}{path}", timeout=10) as answer:
@@ -267,49 +255,24 @@ class Skopeo:
         self.env["REGISTRY_AUTH_FILE"] = str(workdir / "auth.json")
         self.env["NO_PROXY"] = "127.0.0.1,localhost"
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str) -> bytes:
         command = [SKOPEO_BINARY, "--policy", str(self.policy), *args]
-        result = subprocess.run(
-            command,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=_COMMAND_TIMEOUT,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RegistryError(f"{' '.join(command)}: exit {result.returncode}: {result.stderr}")
-        return result.stdout
-
-    def copy(self, source: str, destination: str, *, all_images: bool = True) -> None:
-        """``skopeo copy [--all] SOURCE DESTINATION`` without TLS on either side."""
-        flags = ["--all"] if all_images else []
-        self.run(
-            "copy",
-            *flags,
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            source,
-            destination,
-        )
-
-    def raw_manifest(self, reference: str) -> bytes:
-        """``skopeo inspect --raw docker://REFERENCE``: the manifest bytes as served."""
-        command = [
-            SKOPEO_BINARY,
-            "--policy",
-            str(self.policy),
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            f"docker://{reference}",
-        ]
         result = subprocess.run(
             command, env=self.env, capture_output=True, timeout=_COMMAND_TIMEOUT, check=False
         )
         if result.returncode != 0:
-            raise RegistryError(f"{' '.join(command)}: {result.stderr.decode(errors='replace')}")
+            error = result.stderr.decode(errors="replace")
+            raise RegistryError(f"{' '.join(command)}: exit {result.returncode}: {error}")
         return result.stdout
+
+    def copy(self, source: str, destination: str) -> None:
+        """``skopeo copy --all SOURCE DESTINATION`` without TLS on either side."""
+        tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+        self.run("copy", "--all", *tls, source, destination)
+
+    def raw_manifest(self, reference: str) -> bytes:
+        """``skopeo inspect --raw docker://REFERENCE``: the manifest bytes as served."""
+        return self.run("inspect", "--raw", "--tls-verify=false", f"docker://{reference}")
 
 
 def sha256_digest(data: bytes) -> str:

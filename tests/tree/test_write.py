@@ -17,17 +17,8 @@ def snapshot_of(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_new_tree_and_replacement(tmp_path: Path) -> None:
-    target = tmp_path / "out"
-    write_tree(target, {"a.yaml": b"1", "sub/b.yaml": b"2"}, owned=OWNED)
-    assert snapshot_of(target) == {"a.yaml": b"1", "sub/b.yaml": b"2"}
-    write_tree(target, {"a.yaml": b"3"}, owned=OWNED)
-    assert snapshot_of(target) == {"a.yaml": b"3"}
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
-
-
 @pytest.mark.parametrize("renameat2", [True, False])
-def test_a_tree_is_replaced_with_or_without_renameat2(
+def test_a_tree_is_written_and_replaced_with_or_without_renameat2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renameat2: bool
 ) -> None:
     """One atomic exchange where the C library has it; two renames where it has not."""
@@ -39,9 +30,12 @@ def test_a_tree_is_replaced_with_or_without_renameat2(
 
         monkeypatch.setattr(ctypes, "CDLL", no_libc)
     target = tmp_path / "out"
-    write_tree(target, {"a.yaml": b"1"}, owned=OWNED)
-    write_tree(target, {"a.yaml": b"2", "sub/b.yaml": b"3"}, owned=OWNED)
-    assert snapshot_of(target) == {"a.yaml": b"2", "sub/b.yaml": b"3"}
+    write_tree(target, {"a.yaml": b"1", "sub/b.yaml": b"2"}, owned=OWNED)
+    assert snapshot_of(target) == {"a.yaml": b"1", "sub/b.yaml": b"2"}
+    write_tree(target, {"a.yaml": b"3"}, owned=OWNED)
+    assert snapshot_of(target) == {"a.yaml": b"3"}
+    write_tree(target, {"a.yaml": b"4", "sub/b.yaml": b"5"}, owned=OWNED)
+    assert snapshot_of(target) == {"a.yaml": b"4", "sub/b.yaml": b"5"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
