@@ -40,7 +40,7 @@ def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
             request.output,
             snapshot_json(
                 models,
-                api_url=fetched.api_url,
+                api_url=prepared.settings.api_url,
                 fetched_at=fetched.collection.fetched_at,
                 eu_facts=fetched.eu.source,
             ),

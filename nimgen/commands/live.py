@@ -1,8 +1,6 @@
-"""The live phase shared by ``generate`` and ``fetch`` (and ``verify-key``).
-
-``prepare`` checks everything that needs no network - URL, selection, key, EU
-source - so bad input exits 2 before any request; ``fetch_models`` then collects
-the catalog, applies the strict rule and decides every model's EU flag.
+"""The live phase of ``generate`` and ``fetch``: ``prepare`` checks everything that needs
+no network (URL, selection, key, EU source), so bad input exits 2 before any request;
+``fetch_models`` collects the catalog, applies the strict rule and decides EU flags.
 """
 
 from __future__ import annotations
@@ -33,7 +31,9 @@ if TYPE_CHECKING:
     from nimgen.collection import Collection
     from nimgen.commands.results import Reuse
     from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
-    from nimgen.ngc import ClientSettings, NgcClient, Scope
+    from nimgen.ngc.client import NgcClient
+    from nimgen.ngc.settings import ClientSettings
+    from nimgen.ngc.state import Scope
     from nimgen.selection import Selection
 
 
@@ -67,7 +67,6 @@ class Fetched:
     collection: Collection
     eu: EuOutcome
     reuse: Reuse | None
-    api_url: str
 
 
 def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared:
@@ -93,9 +92,7 @@ def reporting(collection: Collection) -> Iterator[None]:
 
 def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
     """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
-
-    ``one_configmap``: the models go into one ConfigMap (generate), so the run stops as
-    soon as they cannot fit in one."""
+    ``one_configmap`` (generate): stop as soon as the models cannot fit in one ConfigMap."""
     from nimgen.commands.previous import reusable_records
 
     request = prepared.request
@@ -128,7 +125,6 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
         collection=dataclasses.replace(collection, models=outcome.models),
         eu=outcome,
         reuse=reuse,
-        api_url=prepared.settings.api_url,
     )
 
 
@@ -153,26 +149,25 @@ def collect_live(
     log: RunLog,
     one_configmap: bool = False,
 ) -> Collection:
-    """Validate the key, discover the catalog and fetch the selected models.
+    """Validate the key, discover the catalog and fetch the selected models. With an EU
+    proxy each model is also probed through it, under the same throttle; a key check
+    through the proxy runs alongside, so a broken proxy fails the run early."""
+    from nimgen.ngc.client import NgcClient, Throttle
+    from nimgen.ngc.collect import collect_catalog
+    from nimgen.ngc.state import Scope
 
-    With an EU proxy, each model is also probed through it (its ``eu`` status set),
-    under the same throttle; the proxy is checked with a key validation through it,
-    concurrently, so a broken proxy fails the run early.
-    """
-    from nimgen.ngc import NgcClient, Scope, Throttle, collect_catalog
-
-    settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
+    proxy = prepared.eu.proxy
     scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 
     async def run() -> Collection:
-        throttle = Throttle(settings.concurrency)
-        client = NgcClient(settings, key, throttle=throttle, log=request_log(log))
+        throttle = Throttle(prepared.settings.concurrency)
+        client = NgcClient(prepared.settings, prepared.key, throttle=throttle, log=request_log(log))
         async with client:
             if proxy is None:
                 return await collect_catalog(client, scope, log.progress("fetching models"))
             eu_client = NgcClient(
-                settings,
-                key,
+                prepared.settings,
+                prepared.key,
                 throttle=throttle,
                 log=request_log(log, "[eu-proxy] "),
                 proxy=proxy.url,
@@ -190,7 +185,7 @@ async def _collect_with_vantage_check(
     proxy: ProxyUrl,
     log: RunLog,
 ) -> Collection:
-    from nimgen.ngc import collect_catalog
+    from nimgen.ngc.collect import collect_catalog
 
     check = asyncio.create_task(eu_client.validate_key())
     collect = asyncio.create_task(

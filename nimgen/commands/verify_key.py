@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
     from nimgen.commands.results import VerifyKeyResult
-    from nimgen.ngc import NgcClient
+    from nimgen.ngc.client import NgcClient
 
     settings = access.client_settings()
     key = access.load_key(log)

@@ -1,9 +1,8 @@
-"""The per-model jobs each catalog page starts.
+"""The per-model jobs each catalog page starts: the details call, and the EU probe.
 
-Every selected model gets one task running its jobs (the details call, and the EU probe
-when probing); a bug in a job fails that model by name instead of losing it. A record is
-kept only if the ConfigMap can hold it: one too big on its own fails its model as soon as
-it arrives, and when the records go into one ConfigMap the run stops once they cannot fit.
+A bug in a job fails that model by name instead of losing it. A record too big for a
+ConfigMap fails its model as soon as it arrives; records bound for one ConfigMap stop the
+run once they cannot fit.
 """
 
 from __future__ import annotations
@@ -63,8 +62,6 @@ def take_page(
             state.skipped += 1
             continue
         new.append(entry)
-    if not new:
-        return
     progress.add_total(len(new))
     for entry in new:
         state.selected[entry.resource_id] = entry.name
@@ -102,8 +99,8 @@ async def _run_jobs(
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
-    """Whether a ConfigMap can hold the model's record (``size``: the bytes of one holding
-    it alone); if not, the model fails, named, at once."""
+    """Whether a ConfigMap holding only this record (``size`` bytes) fits; if not, the
+    model fails at once."""
     if size < MAX_OBJECT_BYTES:
         return True
     reason = (
@@ -138,10 +135,10 @@ def configmap_bytes(record: ModelRecord) -> int:
 
 
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
-    """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
-    is too big: ``fits`` says so). Measured before the tags are put in canonical order,
-    which a hostile answer of very many tags makes costly: the size does not depend on it.
-    Anything the record's rules refuse goes the whole way, which names the problem."""
+    """The record of a per-model answer and its ``configmap_bytes`` (no record when too
+    big). Measured before the tags are put in canonical order, which is costly for a
+    hostile answer of very many tags and does not change the size; an answer the record's
+    rules refuse goes the whole way, which names the problem."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
     if (
@@ -166,8 +163,8 @@ async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scop
     if not fits(entry, size, state) or record is None:
         return
     digests = digests_from_answer(answer.body, record.latestTag)
-    keep(entry, SnapshotModel(record=record, catalog=facts_of(entry), digests=digests), size,
-         state, scope)  # fmt: skip
+    model = SnapshotModel(record=record, catalog=facts_of(entry), digests=digests)
+    keep(entry, model, size, state, scope)
 
 
 async def _probe(entry: CatalogEntry, state: RunState, eu_client: NgcClient) -> None:

@@ -1,8 +1,6 @@
-"""NGC's answers, each shape defined once (pydantic), turned into nimgen's values.
-
-A catalog page lists resources (``CatalogPage``); a per-model answer (``RepoAnswer``)
-gives a model's record and its latest tag's image digests. Every field is checked; what
-does not fit the contract is a named failure of that model, never a guess.
+"""NGC's answers (pydantic, each shape once) into nimgen's values: catalog pages into
+entries, a per-model answer into a record and digests. What does not fit the contract is
+a named failure of that model, never a guess.
 """
 
 from __future__ import annotations
@@ -81,43 +79,33 @@ class ParsedPage:
     result_total: int
     entries: tuple[CatalogEntry, ...]
     invalid: tuple[ModelFailure, ...]
-    # Resources the page listed, valid or not: the server's page size, for a full page.
-    listed: int = 0
-    # The page size the answer says it serves (params.pageSize), when it says so plainly.
-    page_size: int | None = None
+    listed: int  # resources listed, valid or not: the server's page size, if full
+    page_size: int | None  # params.pageSize, when the answer says so plainly
 
 
 def parse_catalog_page(body: Any, page: int) -> ParsedPage:
-    """One catalog page; ``RetryableError`` (worth another read) when the page itself is
-    malformed."""
+    """One catalog page; ``RetryableError`` (worth another read) when it is malformed."""
     try:
         parsed = CatalogPage.model_validate(body)
     except ValidationError as exc:
         raise RetryableError(
             f"catalog page {page} is malformed: {validation_reason(exc)}"
         ) from None
-    entries: list[CatalogEntry] = []
-    invalid: list[ModelFailure] = []
-    listed = 0
-    for group in parsed.results:
-        if group.groupValue != "CONTAINER":
-            continue
-        listed += len(group.resources)
-        for index, raw in enumerate(group.resources):
-            entry = _entry_of(raw, f"catalog page {page} item {index}")
-            if isinstance(entry, CatalogEntry):
-                entries.append(entry)
-            else:
-                invalid.append(entry)
+    listed = [
+        _entry_of(raw, f"catalog page {page} item {index}")
+        for group in parsed.results
+        if group.groupValue == "CONTAINER"
+        for index, raw in enumerate(group.resources)
+    ]
     size = parsed.params.pageSize
     return ParsedPage(
-        page,
-        parsed.resultPageTotal,
-        parsed.resultTotal,
-        tuple(entries),
-        tuple(invalid),
-        listed,
-        size if size is not None and size > 0 else None,
+        page=page,
+        page_total=parsed.resultPageTotal,
+        result_total=parsed.resultTotal,
+        entries=tuple(item for item in listed if isinstance(item, CatalogEntry)),
+        invalid=tuple(item for item in listed if isinstance(item, ModelFailure)),
+        listed=len(listed),
+        page_size=size if size is not None and size > 0 else None,
     )
 
 
@@ -170,8 +158,8 @@ def facts_of(entry: CatalogEntry) -> CatalogFacts:
 
 
 def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
-    """The contract's record from a per-model answer; raises ``PermanentError`` when it does
-    not fit, or when it is not the model of ``entry``'s catalog resource."""
+    """The contract's record from a per-model answer; ``PermanentError`` when it does not
+    fit or is not the model of ``entry``'s catalog resource."""
     try:
         answer = RepoAnswer.model_validate(body)
     except ValidationError as exc:
@@ -196,13 +184,9 @@ def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
 
 
 def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
-    """The latest tag's image digests from a per-model answer, one per platform.
-
-    NGC lists them in ``latestArchitectureVariants`` (``architecture``, ``os``,
-    ``digest``). Digests are extra facts, never a reason to fail a model: a malformed
-    variant is skipped, and when two variants give different digests for the same
-    platform none is recorded for the model (nothing is guessed).
-    """
+    """The latest tag's image digests, one per platform, from NGC's
+    ``latestArchitectureVariants``. Never a reason to fail a model: a malformed variant is
+    skipped; two different digests for one platform give none (nothing is guessed)."""
     variants = body.get("latestArchitectureVariants") if isinstance(body, dict) else None
     if not isinstance(variants, list):
         return ()
@@ -226,9 +210,8 @@ def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
 
 
 def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:
-    """True when the catalog says nothing about ``entry`` changed since ``previous``, and
-    the record itself offers the tag the catalog names (a record that contradicts its own
-    facts is fetched again)."""
+    """Whether the catalog says ``entry`` is unchanged since ``previous``, whose record
+    offers the tag the catalog names (one contradicting its own facts is fetched again)."""
     before = previous.catalog
     if before.dateModified is None and before.latestTagPushedDate is None:
         return False

@@ -10,13 +10,8 @@ import pytest
 
 from nimgen.catalog import ImageDigest
 from nimgen.collection import CatalogEntry
-from nimgen.ngc import (
-    PermanentError,
-    RetryableError,
-    digests_from_answer,
-    parse_catalog_page,
-    record_from_answer,
-)
+from nimgen.ngc.client import PermanentError, RetryableError
+from nimgen.ngc.parse import digests_from_answer, parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 MODEL = "llama-3.1-8b-instruct"
