@@ -19,7 +19,6 @@ class CatalogEntry:
     org: str
     team: str | None
     name: str
-    display_name: str
     date_modified: str | None
     latest_tag: str | None
     latest_tag_pushed_date: str | None

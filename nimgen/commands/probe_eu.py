@@ -69,29 +69,24 @@ def run_probe(
     from nimgen.ngc.collect import collect_catalog
     from nimgen.ngc.state import Scope
 
-    prefix = "[eu-proxy] " if eu_proxy else ""
+    scope = Scope(selection=selection, fetch_details=False)
+    proxy = eu_proxy.url if eu_proxy is not None else None
+    requests = request_log(log, "[eu-proxy] " if eu_proxy else "")
 
-    async def run() -> tuple[EuProbe, Collection]:
-        client = NgcClient(
-            settings,
-            key,
-            log=request_log(log, prefix),
-            proxy=eu_proxy.url if eu_proxy is not None else None,
-        )
-        async with client:
-            scope = Scope(selection=selection, fetch_details=False)
+    async def run() -> Collection:
+        async with NgcClient(settings, key, log=requests, proxy=proxy) as client:
             progress = log.progress("probing models")
-            collection = await collect_catalog(client, scope, progress, eu_client=client)
-        probe = build_probe(
-            collection.eu_statuses,
-            collection.eu_attempts,
-            probed_at=collection.fetched_at,
-            api_url=settings.api_url,
-            proxy=vantage_proxy,
-        )
-        return probe, collection
+            return await collect_catalog(client, scope, progress, eu_client=client)
 
-    return aiorun.run(run())
+    collection = aiorun.run(run())
+    probe = build_probe(
+        collection.eu_statuses,
+        collection.eu_attempts,
+        probed_at=collection.fetched_at,
+        api_url=settings.api_url,
+        proxy=vantage_proxy,
+    )
+    return probe, collection
 
 
 def _tell(result: ProbeResult, log: RunLog) -> None:

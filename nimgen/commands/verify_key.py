@@ -19,8 +19,7 @@ def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
     key = access.load_key(log)
 
     async def run() -> None:
-        client = NgcClient(settings, key, log=request_log(log))
-        async with client:
+        async with NgcClient(settings, key, log=request_log(log)) as client:
             await client.validate_key()
 
     aiorun.run(run())

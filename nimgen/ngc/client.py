@@ -339,6 +339,6 @@ class NgcClient:
         except ValueError:  # UnicodeDecodeError too
             message = "HTTP 200 with a truncated or invalid JSON body"
             raise RetryableError(message, status=200) from None
-        if echo_check and self._echo.found_in(body, parsed):
+        if echo_check and self._echo.found_in(parsed):
             raise PermanentError(ECHOED_KEY, status=200)
         return parsed

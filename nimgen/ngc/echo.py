@@ -2,12 +2,12 @@
 its answers would otherwise put the key into a ConfigMap or a snapshot.
 
 Any piece of the key's secret part at least ``_BLOCK + _STRIDE - 1`` (12) characters long,
-in any letter case, raw or spelled in JSON escapes, is found.
+in any letter case, is found in the answer's decoded strings (so JSON escapes hide
+nothing).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,29 +26,14 @@ class SecretEcho:
         lowered = secret.lower()
         part = lowered.removeprefix(_PUBLIC_PREFIX)
         if len(part) < _BLOCK + _STRIDE:
-            self._blocks: tuple[bytes, ...] = (lowered.encode(),)
+            self._blocks: tuple[str, ...] = (lowered,)
         else:
             starts = range(0, len(part) - _BLOCK + 1, _STRIDE)
-            self._blocks = tuple(dict.fromkeys(part[i : i + _BLOCK].encode() for i in starts))
-        self._hiding = _escapes_of(secret)
+            self._blocks = tuple(dict.fromkeys(part[i : i + _BLOCK] for i in starts))
 
-    def found_in(self, raw: bytes, parsed: Any) -> bool:
-        if self._hiding.search(raw) is not None:
-            # A JSON escape spells one of the key's characters: search the decoded text.
-            raw = "\x00".join(_strings(parsed)).encode("utf-8", "surrogatepass")
-        lowered = raw.lower()
-        return any(block in lowered for block in self._blocks)
-
-
-def _escapes_of(secret: str) -> re.Pattern[bytes]:
-    """The JSON escapes that could spell a character of ``secret`` (in either case), so that
-    a search of the raw bytes would miss it. Ordinary answers have none of them."""
-    chars = set(secret.lower()) | set(secret.upper())
-    if any(ord(c) > 0xFFFF for c in chars):
-        return re.compile(rb"\\u")  # beyond one escape: any escape sends us to the slow path
-    forms = [re.escape(f"\\u{ord(c):04x}".encode()) for c in sorted(chars)]
-    forms += [re.escape(b"\\" + c.encode()) for c in sorted(chars & set('"\\/'))]
-    return re.compile(b"|".join(forms), re.IGNORECASE)
+    def found_in(self, parsed: Any) -> bool:
+        text = "\x00".join(_strings(parsed)).lower()
+        return any(block in text for block in self._blocks)
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -141,7 +141,6 @@ def _entry_of(raw: Any, where: str) -> CatalogEntry | ModelFailure:
         org=org,
         team=team or None,
         name=name,
-        display_name=resource.displayName or resource.name,
         date_modified=resource.dateModified,
         latest_tag=latest_tag,
         latest_tag_pushed_date=attributes.get("latestTagPushedDate"),

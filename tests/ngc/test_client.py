@@ -31,7 +31,7 @@ from tests.support.ngc_emulator import VALID_KEY
 
 API = "https://ngc.test"
 MODEL_PATH = "/v2/org/nim/team/meta/repos/m"
-ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
+ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "2025", "1.0", "2025")
 RECORD = {"name": "m", "displayName": "M", "tags": ["1.0"], "latestTag": "1.0"}
 OK = httpx.Response(200, json=RECORD)
 
@@ -117,9 +117,7 @@ def test_retry_after_holds_back_every_new_request(api: Any) -> None:
     async def run() -> None:
         settings = fast_settings(API, concurrency=1)
         async with NgcClient(settings, ApiKey(VALID_KEY), throttle=Throttle(1)) as client:
-            entries = [
-                CatalogEntry(f"nim/meta/{n}", "nim", "meta", n, n, "", "1", "") for n in "ab"
-            ]
+            entries = [CatalogEntry(f"nim/meta/{n}", "nim", "meta", n, "", "1", "") for n in "ab"]
             await asyncio.gather(*(client.model_details(e) for e in entries))
 
     asyncio.run(run())

@@ -15,7 +15,7 @@ from nimgen.ngc.parse import digests_from_answer, parse_catalog_page, record_fro
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 MODEL = "llama-3.1-8b-instruct"
-ENTRY = CatalogEntry(f"nim/meta/{MODEL}", "nim", "meta", MODEL, "M", "2025", "1.0", "2025")
+ENTRY = CatalogEntry(f"nim/meta/{MODEL}", "nim", "meta", MODEL, "2025", "1.0", "2025")
 
 
 def page_of(*resources: Any, page: int = 0) -> dict[str, Any]:
