@@ -23,17 +23,20 @@ from nimgen.commands.common import (
     log_outcome,
     request_log,
 )
+from nimgen.commands.previous import reusable_records
+from nimgen.commands.results import Reuse
 from nimgen.errors import NimgenError, RunFailed
+from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl, check_eu_source, resolve_eu
+from nimgen.ngc.client import NgcClient, Throttle
+from nimgen.ngc.collect import collect_catalog
+from nimgen.ngc.state import Scope
+from nimgen.selection import check_unmatched
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.catalog import SnapshotModel
     from nimgen.collection import Collection
-    from nimgen.commands.results import Reuse
-    from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
-    from nimgen.ngc.client import NgcClient
     from nimgen.ngc.settings import ClientSettings
-    from nimgen.ngc.state import Scope
     from nimgen.selection import Selection
 
 
@@ -70,8 +73,6 @@ class Fetched:
 
 
 def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared:
-    from nimgen.eu import check_eu_source
-
     settings = request.access.client_settings()
     selection = request.choice.selection()
     key = request.access.load_key(log)
@@ -93,15 +94,9 @@ def reporting(collection: Collection) -> Iterator[None]:
 def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
     """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
     ``one_configmap`` (generate): stop as soon as the models cannot fit in one ConfigMap."""
-    from nimgen.commands.previous import reusable_records
-
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
     collection = collect_live(prepared, reusable, log, one_configmap)
-    from nimgen.commands.results import Reuse
-    from nimgen.eu import resolve_eu
-    from nimgen.selection import check_unmatched
-
     with reporting(collection), eu_warnings_first(log):
         check_unmatched(collection.unmatched, "the catalog", log.warn)
         check_failures(collection, request.allow_partial, log)
@@ -152,10 +147,6 @@ def collect_live(
     """Validate the key, discover the catalog and fetch the selected models. With an EU
     proxy each model is also probed through it, under the same throttle; a key check
     through the proxy runs alongside, so a broken proxy fails the run early."""
-    from nimgen.ngc.client import NgcClient, Throttle
-    from nimgen.ngc.collect import collect_catalog
-    from nimgen.ngc.state import Scope
-
     proxy = prepared.eu.proxy
     scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 
@@ -185,8 +176,6 @@ async def _collect_with_vantage_check(
     proxy: ProxyUrl,
     log: RunLog,
 ) -> Collection:
-    from nimgen.ngc.collect import collect_catalog
-
     check = asyncio.create_task(eu_client.validate_key())
     collect = asyncio.create_task(
         collect_catalog(client, scope, log.progress("fetching models"), eu_client=eu_client)

@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING
 
 from nimgen import aiorun
 from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
+from nimgen.commands.results import ProbeResult
+from nimgen.eu import ProxyUrl, check_proxy_url
+from nimgen.eu.probe_file import EuProbe, build_probe, probe_json
+from nimgen.ngc.client import NgcClient
+from nimgen.ngc.collect import collect_catalog
+from nimgen.ngc.state import Scope
+from nimgen.selection import check_unmatched
+from nimgen.tree.write import check_output_file, write_file
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.collection import Collection
-    from nimgen.commands.results import ProbeResult
-    from nimgen.eu import ProxyUrl
-    from nimgen.eu.probe_file import EuProbe
     from nimgen.ngc.settings import ClientSettings
     from nimgen.selection import Selection
 
@@ -30,12 +35,6 @@ class ProbeRequest:
 def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     """Probe from this machine (or ``--eu-proxy``) and write the probe file. Inconclusive
     models are named, not failed: ``generate --eu-list`` treats them under --eu-uncertain."""
-    from nimgen.commands.results import ProbeResult
-    from nimgen.eu import check_proxy_url
-    from nimgen.eu.probe_file import probe_json
-    from nimgen.selection import check_unmatched
-    from nimgen.tree.write import check_output_file, write_file
-
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
     settings = request.access.client_settings()
     selection = request.choice.selection()
@@ -64,11 +63,6 @@ def run_probe(
 ) -> tuple[EuProbe, Collection]:
     """Each selected model's per-model call from the vantage: key check, catalog and calls
     all through one client (this machine, or the proxy), as ``generate`` makes them."""
-    from nimgen.eu.probe_file import build_probe
-    from nimgen.ngc.client import NgcClient
-    from nimgen.ngc.collect import collect_catalog
-    from nimgen.ngc.state import Scope
-
     scope = Scope(selection=selection, fetch_details=False)
     proxy = eu_proxy.url if eu_proxy is not None else None
     requests = request_log(log, "[eu-proxy] " if eu_proxy else "")

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from nimgen import aiorun
 from nimgen.commands.common import NgcAccess, RunLog, request_log
-
-if TYPE_CHECKING:
-    from nimgen.commands.results import VerifyKeyResult
+from nimgen.commands.results import VerifyKeyResult
+from nimgen.ngc.client import NgcClient
 
 
 def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
-    from nimgen.commands.results import VerifyKeyResult
-    from nimgen.ngc.client import NgcClient
-
     settings = access.client_settings()
     key = access.load_key(log)
 

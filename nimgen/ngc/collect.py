@@ -37,13 +37,13 @@ async def collect_catalog(
 ) -> Collection:
     """The catalog and every selected model's details; with ``eu_client`` each selected
     model is probed through it too (``eu_statuses``, ``eu_attempts``)."""
-    state = RunState(stop=asyncio.get_running_loop().create_future())
+    state = RunState(client, eu_client, scope, progress, asyncio.get_running_loop().create_future())
     state.empty_configmap_bytes = render_configmap(()).size_bytes
     state.configmap_bytes = state.empty_configmap_bytes
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         async with asyncio.timeout(client.settings.deadline):
-            await _run(client, scope, progress, state, eu_client)
+            await _run(state)
     except TimeoutError:
         raise _deadline_failure(state, client.settings.deadline) from None
     finally:
@@ -76,13 +76,8 @@ async def collect_catalog(
     )
 
 
-async def _run(
-    client: NgcClient,
-    scope: Scope,
-    progress: ProgressHook,
-    state: RunState,
-    eu_client: NgcClient | None,
-) -> None:
+async def _run(state: RunState) -> None:
+    client = state.client
     key_check = asyncio.create_task(client.validate_key())
     try:
         try:
@@ -92,8 +87,8 @@ async def _run(
     finally:
         settle(key_check)
     _begin(page0, state)
-    progress.start(None)
-    take_page(page0, state, client, scope, progress, eu_client)
+    state.progress.start(None)
+    take_page(page0, state)
     expected = (state.page_size, state.totals[1])
     tasks = state.page_tasks
     next_page = 1
@@ -110,7 +105,7 @@ async def _run(
         for task in [task for task in tasks if task.done()]:  # in page order
             del tasks[task]
             _note_page(task.result(), state)
-            take_page(task.result(), state, client, scope, progress, eu_client)
+            take_page(task.result(), state)
     while state.pending:
         jobs: set[asyncio.Future[Any]] = {*state.pending, state.stop}
         await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)

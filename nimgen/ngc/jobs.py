@@ -13,7 +13,7 @@ from typing import Any
 
 from nimgen.apikey import redact
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
-from nimgen.collection import CatalogEntry, ModelFailure, ProgressHook
+from nimgen.collection import CatalogEntry, ModelFailure
 from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient, PermanentError, RequestFailed
 from nimgen.ngc.parse import (
@@ -23,21 +23,15 @@ from nimgen.ngc.parse import (
     record_from_answer,
     unchanged_since,
 )
-from nimgen.ngc.state import RunState, Scope
+from nimgen.ngc.state import RunState
 from nimgen.tags import tag_problem
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
 
 Job = Coroutine[Any, Any, None]
 
 
-def take_page(
-    page: ParsedPage,
-    state: RunState,
-    client: NgcClient,
-    scope: Scope,
-    progress: ProgressHook,
-    eu_client: NgcClient | None,
-) -> None:
+def take_page(page: ParsedPage, state: RunState) -> None:
+    scope = state.scope
     for failure in page.invalid:
         if failure.resource_id:
             if failure.resource_id in state.seen_ids:
@@ -62,7 +56,7 @@ def take_page(
             state.skipped += 1
             continue
         new.append(entry)
-    progress.add_total(len(new))
+    state.progress.add_total(len(new))
     for entry in new:
         state.selected[entry.resource_id] = entry.name
         jobs: list[Job] = []
@@ -70,24 +64,22 @@ def take_page(
         if previous is not None and unchanged_since(entry, previous):
             size = configmap_bytes(previous.record)
             if fits(entry, size, state):
-                keep(entry, previous.replace(eu=None), size, state, scope)
+                keep(entry, previous.replace(eu=None), size, state)
                 state.reused += 1
         elif scope.fetch_details:
-            jobs.append(_details(entry, state, client, scope))
-        if eu_client is not None:
-            jobs.append(_probe(entry, state, eu_client))
+            jobs.append(_details(entry, state))
+        if state.eu_client is not None:
+            jobs.append(_probe(entry, state, state.eu_client))
         if not jobs:
             state.finished.add(entry.resource_id)
-            progress.advance(entry.name)
+            state.progress.advance(entry.name)
             continue
-        task = asyncio.create_task(_run_jobs(entry, jobs, state, progress))
+        task = asyncio.create_task(_run_jobs(entry, jobs, state))
         state.pending.add(task)
         task.add_done_callback(state.forget)
 
 
-async def _run_jobs(
-    entry: CatalogEntry, jobs: list[Job], state: RunState, progress: ProgressHook
-) -> None:
+async def _run_jobs(entry: CatalogEntry, jobs: list[Job], state: RunState) -> None:
     for outcome in await asyncio.gather(*jobs, return_exceptions=True):
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # cancelled, or a signal: not this model's failure
@@ -95,7 +87,7 @@ async def _run_jobs(
             text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
             state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
     state.finished.add(entry.resource_id)
-    progress.advance(entry.name)
+    state.progress.advance(entry.name)
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
@@ -111,14 +103,12 @@ def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
     return False
 
 
-def keep(
-    entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState, scope: Scope
-) -> None:
+def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) -> None:
     """Keep ``model``; stop the run once the records bound for one ConfigMap cannot fit."""
     state.records[entry.resource_id] = model
     state.configmap_bytes += size - state.empty_configmap_bytes
     # Less a byte a model: an EU flag set later writes "true" for "false".
-    if scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+    if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
         state.stop_with(
             RunFailed(
                 f"the {len(state.records)} models collected so far make a ConfigMap of "
@@ -153,9 +143,9 @@ def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, i
     return record, configmap_bytes(record)
 
 
-async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope) -> None:
+async def _details(entry: CatalogEntry, state: RunState) -> None:
     try:
-        answer = await client.model_details(entry)
+        answer = await state.client.model_details(entry)
         record, size = _sized_record(answer.body, entry)
     except (RequestFailed, PermanentError) as exc:
         state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
@@ -164,7 +154,7 @@ async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scop
         return
     digests = digests_from_answer(answer.body, record.latestTag)
     model = SnapshotModel(record=record, catalog=facts_of(entry), digests=digests)
-    keep(entry, model, size, state, scope)
+    keep(entry, model, size, state)
 
 
 async def _probe(entry: CatalogEntry, state: RunState, eu_client: NgcClient) -> None:

@@ -1,5 +1,5 @@
-"""What a collection run is asked for (``Scope``) and what it holds meanwhile (``RunState``),
-shared by the run (``collect``) and its per-model jobs (``jobs``)."""
+"""What a collection run is asked for (``Scope``), and what it is given and holds meanwhile
+(``RunState``), shared by the run (``collect``) and its per-model jobs (``jobs``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nimgen.collection import ModelFailure
+from nimgen.collection import ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
 from nimgen.selection import Selection
 
 if TYPE_CHECKING:
     from nimgen.catalog import EuStatus, SnapshotModel
+    from nimgen.ngc.client import NgcClient
     from nimgen.ngc.parse import ParsedPage
 
 
@@ -31,6 +32,10 @@ class Scope:
 
 @dataclass
 class RunState:
+    client: NgcClient
+    eu_client: NgcClient | None  # probes every selected model when given
+    scope: Scope
+    progress: ProgressHook
     # Set (to the run's failure) by whatever must stop the run at once.
     stop: asyncio.Future[None]
     records: dict[str, SnapshotModel] = field(default_factory=dict)
