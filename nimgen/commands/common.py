@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from nimgen.apikey import ApiKey, load_api_key
+from nimgen.ngc.policy import check_api_url, check_proxy_url
 from nimgen.ngc.settings import ClientSettings
+from nimgen.selection import Selection, build_selection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from nimgen.apikey import ApiKey
     from nimgen.collection import ProgressHook
     from nimgen.eu import EuOutcome
     from nimgen.eu.proxy import ProxyUrl
-    from nimgen.selection import Selection
 
 
 class RunLog(Protocol):
@@ -47,8 +48,6 @@ class NgcAccess:
 
     def client_settings(self) -> ClientSettings:
         """The settings, URL and proxy checked: a bad one exits 2 before any request."""
-        from nimgen.ngc.policy import check_api_url
-
         api_url = check_api_url(self.settings.api_url)
         proxy = self.checked_proxy()
         return dataclasses.replace(
@@ -56,14 +55,10 @@ class NgcAccess:
         )
 
     def checked_proxy(self) -> ProxyUrl | None:
-        from nimgen.ngc.policy import check_proxy_url
-
         return check_proxy_url(self.settings.proxy) if self.settings.proxy else None
 
     def load_key(self, log: RunLog) -> ApiKey:
         """The key from --api-key-file or $NGC_API_KEY, warning about loose permissions."""
-        from nimgen.apikey import load_api_key
-
         warnings: list[str] = []
         key = load_api_key(self.api_key_file, warn=warnings)
         assert key is not None  # required=True raises instead
@@ -81,8 +76,6 @@ class ModelChoice:
     models_file: Path | None = None
 
     def selection(self) -> Selection:
-        from nimgen.selection import build_selection
-
         return build_selection(
             list(self.models) or None, list(self.exclude) or None, self.models_file
         )

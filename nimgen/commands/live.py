@@ -29,7 +29,7 @@ from nimgen.errors import NimgenError, RunFailed
 from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl, check_eu_source, resolve_eu
 from nimgen.ngc.client import NgcClient, Throttle
 from nimgen.ngc.collect import collect_catalog
-from nimgen.ngc.state import Scope
+from nimgen.ngc.jobs import Scope
 from nimgen.selection import check_unmatched
 
 if TYPE_CHECKING:
@@ -157,11 +157,10 @@ def collect_live(
             if proxy is None:
                 return await collect_catalog(client, scope, log.progress("fetching models"))
             eu_client = NgcClient(
-                prepared.settings,
+                dataclasses.replace(prepared.settings, proxy=proxy.url),
                 prepared.key,
                 throttle=throttle,
                 log=request_log(log, "[eu-proxy] "),
-                proxy=proxy.url,
             )
             async with eu_client:
                 return await _collect_with_vantage_check(client, eu_client, scope, proxy, log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from nimgen.eu import ProxyUrl, check_proxy_url
 from nimgen.eu.probe_file import EuProbe, build_probe, probe_json
 from nimgen.ngc.client import NgcClient
 from nimgen.ngc.collect import collect_catalog
-from nimgen.ngc.state import Scope
+from nimgen.ngc.jobs import Scope
 from nimgen.selection import check_unmatched
 from nimgen.tree.write import check_output_file, write_file
 
@@ -64,11 +65,12 @@ def run_probe(
     """Each selected model's per-model call from the vantage: key check, catalog and calls
     all through one client (this machine, or the proxy), as ``generate`` makes them."""
     scope = Scope(selection=selection, fetch_details=False)
-    proxy = eu_proxy.url if eu_proxy is not None else None
+    if eu_proxy is not None:
+        settings = dataclasses.replace(settings, proxy=eu_proxy.url)
     requests = request_log(log, "[eu-proxy] " if eu_proxy else "")
 
     async def run() -> Collection:
-        async with NgcClient(settings, key, log=requests, proxy=proxy) as client:
+        async with NgcClient(settings, key, log=requests) as client:
             progress = log.progress("probing models")
             return await collect_catalog(client, scope, progress, eu_client=client)
 

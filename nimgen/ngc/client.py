@@ -111,7 +111,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 class NgcClient:
     """Key validation, catalog pages and per-model details, each retried. ``throttle`` may
-    be shared with another client (the EU vantage); ``proxy`` overrides ``settings.proxy``.
+    be shared with another client (the EU vantage's).
 
     Each request in flight has an ``httpx.AsyncClient`` of one keep-alive connection (all
     share one SSL context), not a slot in one pool: httpcore's pool re-scans its
@@ -125,14 +125,12 @@ class NgcClient:
         *,
         throttle: Throttle | None = None,
         log: Logger | None = None,
-        proxy: str | None = None,
     ) -> None:
         self.settings = settings
         self._key = key
         self._echo = SecretEcho(key.reveal())
         self._throttle = throttle or Throttle(settings.concurrency)
         self._log = log
-        self._proxy = proxy if proxy is not None else settings.proxy
         self._tls: ssl.SSLContext | None = None
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
@@ -141,7 +139,7 @@ class NgcClient:
         )
 
     async def __aenter__(self) -> NgcClient:
-        self._tls = tls_for(self.settings, self._proxy)
+        self._tls = tls_for(self.settings)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -153,9 +151,9 @@ class NgcClient:
             return self._idle.pop()  # the most recently used: its connection is warm
         assert self._tls is not None, "use the client as an async context manager"
         proxy = None
-        if self._proxy is not None:  # an https proxy is trusted like the API (--ca-bundle)
-            https = self._proxy.startswith("https:")
-            proxy = httpx.Proxy(self._proxy, ssl_context=self._tls if https else None)
+        if self.settings.proxy is not None:  # an https proxy is trusted like the API
+            https = self.settings.proxy.startswith("https:")
+            proxy = httpx.Proxy(self.settings.proxy, ssl_context=self._tls if https else None)
         client = httpx.AsyncClient(
             base_url=self.settings.api_url,
             headers={
@@ -239,10 +237,9 @@ class NgcClient:
                     tries = attempt.retry_state.attempt_number
                     async with self._throttle.slot():  # a 429 pauses others before it ends
                         response, body = await self._try(method, target, key, form)
-                        status = response.status_code
-                        if status in final_statuses:
-                            return Answer(status, None, tries)
-                        return Answer(status, self._checked(response, body, echo_check), tries)
+                        if response.status_code in final_statuses:
+                            return Answer(response.status_code, None, tries)
+                        return Answer(200, self._checked(response, body, echo_check), tries)
         except RetryableError as exc:
             reason = f"{exc.reason} (gave up after {tries} attempt{'s' if tries > 1 else ''})"
             raise RequestFailed(reason, status=exc.status, attempts=tries) from None

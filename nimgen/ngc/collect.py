@@ -17,9 +17,8 @@ from typing import Any
 from nimgen.collection import Collection, ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient, RequestFailed, RetryableError
-from nimgen.ngc.jobs import take_page
+from nimgen.ngc.jobs import RunState, Scope, settle, take_page
 from nimgen.ngc.parse import ParsedPage, parse_catalog_page
-from nimgen.ngc.state import RunState, Scope, settle
 from nimgen.tree.configmap import render_configmap
 
 # The most catalog pages one run reads: with NGC's page size that is tens of thousands of

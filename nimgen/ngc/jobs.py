@@ -1,4 +1,5 @@
-"""The per-model jobs each catalog page starts: the details call, and the EU probe.
+"""A collection run's scope and state, and the per-model jobs each catalog page starts:
+the details call, and the EU probe.
 
 A bug in a job fails that model by name instead of losing it. A record too big for a
 ConfigMap fails its model as soon as it arrives; records bound for one ConfigMap stop the
@@ -8,12 +9,13 @@ run once they cannot fit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from nimgen.apikey import redact
 from nimgen.catalog import EuStatus, ModelRecord, SnapshotModel
-from nimgen.collection import CatalogEntry, ModelFailure
+from nimgen.collection import CatalogEntry, ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient, PermanentError, RequestFailed
 from nimgen.ngc.parse import (
@@ -23,9 +25,79 @@ from nimgen.ngc.parse import (
     record_from_answer,
     unchanged_since,
 )
-from nimgen.ngc.state import RunState
+from nimgen.selection import Selection
 from nimgen.tags import tag_problem
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which models a run collects, which calls it makes, and what it may reuse."""
+
+    selection: Selection = field(default_factory=Selection)
+    fetch_details: bool = True
+    # Reuse these records (by resourceId) when the catalog says they are unchanged.
+    previous: Mapping[str, SnapshotModel] | None = None
+    # The records go into one ConfigMap (generate): stop as soon as they cannot fit.
+    one_configmap: bool = False
+
+
+@dataclass
+class RunState:
+    client: NgcClient
+    eu_client: NgcClient | None  # probes every selected model when given
+    scope: Scope
+    progress: ProgressHook
+    # Set (to the run's failure) by whatever must stop the run at once.
+    stop: asyncio.Future[None]
+    records: dict[str, SnapshotModel] = field(default_factory=dict)
+    eu: dict[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: dict[str, int] = field(default_factory=dict)
+    failures: list[ModelFailure] = field(default_factory=list)
+    no_tag: list[str] = field(default_factory=list)
+    skipped: int = 0
+    names: set[str] = field(default_factory=set)  # every model the catalog lists
+    reused: int = 0
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every distinct resource the catalog listed (valid or not), and invalid ones without id.
+    seen_ids: set[str] = field(default_factory=set)
+    unidentified: int = 0
+    # Selected models (resourceId -> name) and those whose calls have all finished.
+    selected: dict[str, str] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    # Page 0's totals (resultTotal, resultPageTotal) and page size; how many pages must be
+    # read (those before a full page), the first short one (the end), what each listed.
+    totals: tuple[int, int] = (0, 0)
+    page_size: int = 1
+    frontier: int = 1
+    end: int | None = None
+    listed: dict[int, int] = field(default_factory=dict)
+    page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
+    # The bytes of a ConfigMap of the records so far, and of one holding none.
+    configmap_bytes: int = 0
+    empty_configmap_bytes: int = 0
+
+    def forget(self, task: asyncio.Task[None]) -> None:
+        self.pending.discard(task)
+        settle(task)
+
+    def stop_with(self, failure: RunFailed) -> None:
+        if not self.stop.done():
+            self.stop.set_exception(failure)
+
+    def check_stop(self) -> None:
+        if self.stop.done():
+            self.stop.result()  # raises the failure it holds
+
+
+def settle(future: asyncio.Future[Any]) -> None:
+    """Cancel ``future`` if it still runs; else retrieve its exception, so that asyncio does
+    not log it as never retrieved (a SIGTERM raised inside it, say: reported already)."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
+
 
 Job = Coroutine[Any, Any, None]
 

@@ -1,6 +1,6 @@
-"""NGC's answers (pydantic, each shape once) into nimgen's values: catalog pages into
-entries, a per-model answer into a record and digests. What does not fit the contract is
-a named failure of that model, never a guess.
+"""NGC's answers (pydantic, each shape once: the fields nimgen reads, checked; others
+ignored) into nimgen's values: catalog pages into entries, a per-model answer into a
+record and digests. What does not fit the contract is a named failure of that model.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from nimgen.catalog import (
     CatalogFacts,
@@ -25,18 +25,12 @@ from nimgen.ngc.client import PermanentError, RetryableError
 from nimgen.tags import canonical_tags
 
 
-class _Answer(BaseModel):
-    """A part of an answer: the fields nimgen reads, checked; any others ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Attribute(_Answer):
+class Attribute(BaseModel):
     key: StrictStr
     value: StrictStr | None = None
 
 
-class Resource(_Answer):
+class Resource(BaseModel):
     resourceId: StrictStr
     name: StrictStr
     displayName: StrictStr | None = None
@@ -44,25 +38,25 @@ class Resource(_Answer):
     attributes: tuple[Attribute, ...] = ()
 
 
-class Group(_Answer):
+class Group(BaseModel):
     groupValue: StrictStr
     # Checked one by one (Resource): a malformed resource fails that model, not the page.
     resources: tuple[Any, ...] = ()
 
 
-class Params(_Answer):
+class Params(BaseModel):
     page: int
     pageSize: StrictInt | None = None
 
 
-class CatalogPage(_Answer):
+class CatalogPage(BaseModel):
     resultTotal: StrictInt = Field(ge=0)
     resultPageTotal: StrictInt = Field(ge=0)
     params: Params
     results: tuple[Group, ...] = ()
 
 
-class RepoAnswer(_Answer):
+class RepoAnswer(BaseModel):
     name: StrictStr
     displayName: StrictStr
     shortDescription: StrictStr

@@ -119,10 +119,10 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     )
 
 
-def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:
+def tls_for(settings: ClientSettings) -> ssl.SSLContext:
     """The one TLS context of a client's connections and proxy. Without https anywhere
     (plain http to loopback) it trusts no CA, which saves loading certifi's bundle."""
-    uses_tls = settings.api_url.startswith("https:") or (proxy or "").startswith("https:")
+    uses_tls = settings.api_url.startswith("https:") or (settings.proxy or "").startswith("https:")
     if uses_tls or settings.ca_bundle is not None:
         return tls_context(settings.ca_bundle)
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -627,7 +627,7 @@ def test_a_bug_while_handling_one_model_fails_that_model_by_name(
     from nimgen.ngc import jobs
     from nimgen.ngc.client import NgcClient
     from nimgen.ngc.collect import collect_catalog
-    from nimgen.ngc.state import Scope
+    from nimgen.ngc.jobs import Scope
     from tests.support.ngc_emulator import VALID_KEY
 
     real = jobs.record_from_answer

@@ -15,8 +15,8 @@ from nimgen.collection import Collection, NullProgress
 from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient
 from nimgen.ngc.collect import MAX_CATALOG_PAGES, collect_catalog
+from nimgen.ngc.jobs import Scope
 from nimgen.ngc.settings import ClientSettings
-from nimgen.ngc.state import Scope
 from tests.ngc.conftest import fast_settings
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
 
