@@ -54,6 +54,5 @@ async def _guarded(main: Coroutine[Any, Any, T]) -> T:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` to completion in a new event loop; SIGTERM cancels it and raises
-    ``SignalReceived`` (exit 143), whatever the loop was doing when it came."""
+    """``asyncio.run(main)``; SIGTERM cancels it and raises ``SignalReceived`` (exit 143)."""
     return asyncio.run(_guarded(main))

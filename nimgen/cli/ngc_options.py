@@ -27,8 +27,6 @@ ApiKeyFile = Annotated[
 
 @option_group
 class Ngc:
-    """How a live command reaches NGC (generate, fetch, probe-eu, verify-key)."""
-
     api_url: Annotated[
         str,
         typer.Option(
@@ -88,8 +86,6 @@ class Ngc:
 
 @option_group
 class Limits:
-    """How much a collecting command may do at once, and for how long."""
-
     concurrency: Annotated[
         int,
         typer.Option("--concurrency", min=1, max=256, help="Most requests in flight at once."),

@@ -40,8 +40,7 @@ class RunLog(Protocol):
 
 @dataclass(frozen=True)
 class NgcAccess:
-    """How generate, fetch, probe-eu and verify-key reach NGC: the client's settings as
-    given (``client_settings`` checks them) and the key file."""
+    """How generate, fetch, probe-eu and verify-key reach NGC: settings as given, key file."""
 
     settings: ClientSettings = field(default_factory=ClientSettings)
     api_key_file: Path | None = None

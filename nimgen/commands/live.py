@@ -144,9 +144,8 @@ def collect_live(
     log: RunLog,
     one_configmap: bool = False,
 ) -> Collection:
-    """Validate the key, discover the catalog and fetch the selected models. With an EU
-    proxy each model is also probed through it, under the same throttle; a key check
-    through the proxy runs alongside, so a broken proxy fails the run early."""
+    """Key check, catalog and selected models; with an EU proxy each model is probed through
+    it too (same throttle), a key check through it alongside so a broken proxy fails early."""
     proxy = prepared.eu.proxy
     scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 

@@ -3,8 +3,7 @@
 429 (its ``Retry-After`` holds back every new request too), 5xx, timeouts, failed
 connections and unreadable bodies are retried with full jitter within ``max_attempts`` and
 ``retry_budget``; anything else is final. An answer must be uncompressed (never inflated),
-at most ``max_response_bytes``, no redirect and free of the key. The environment's proxy
-variables are never read.
+at most ``max_response_bytes``, no redirect and free of the key. No *_proxy variable is read.
 """
 
 from __future__ import annotations
@@ -110,13 +109,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class NgcClient:
-    """Key validation, catalog pages and per-model details, each retried. ``throttle`` may
-    be shared with another client (the EU vantage's).
-
-    Each request in flight has an ``httpx.AsyncClient`` of one keep-alive connection (all
-    share one SSL context), not a slot in one pool: httpcore's pool re-scans its
-    connections for every queued request on every event (encode/httpcore#1035).
-    """
+    """Key validation, catalog pages and per-model details, each retried; ``throttle`` may
+    be shared with the EU vantage's client. Each request in flight has an httpx client of
+    one keep-alive connection (all share one SSL context), not a slot in one pool:
+    httpcore's pool re-scans its connections for every queued request on every event
+    (encode/httpcore#1035)."""
 
     def __init__(
         self,
@@ -207,8 +204,6 @@ class NgcClient:
         return await self.request(
             "GET", f"{path}?resolve-labels=true", authorized=True, final_statuses=finals
         )
-
-    # -- one request, retried
 
     async def request(
         self,

@@ -3,9 +3,9 @@
 Page 0, read alongside the key check, gives the totals and the page size (its
 ``params.pageSize``, else how many it lists: servers cap the size asked for). Later pages
 are read at most ``--concurrency`` at a time until one is empty or short, whatever the
-totals say, never past ``MAX_CATALOG_PAGES``; totals that disagree with each other, between
-pages or with what the pages list fail the run. Per-model calls start as soon as the page
-naming the model arrives; ``--deadline`` stops the run and names what did not finish.
+totals say, never past ``MAX_CATALOG_PAGES``; totals that disagree with each other or with
+the pages fail the run. Per-model calls start as soon as the page naming the model
+arrives; ``--deadline`` stops the run and names what did not finish.
 """
 
 from __future__ import annotations
@@ -206,9 +206,8 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
 async def _fetch_page(
     client: NgcClient, page: int, expected: tuple[int, int] | None, *, tries: int = 3
 ) -> ParsedPage:
-    """Page ``page``, read up to ``tries`` times while malformed. A page short before the
-    last (by ``expected`` page size and count, else its own) is read once more: a search
-    index may answer a page short for a moment."""
+    """Page ``page``, read up to ``tries`` times while malformed, and once more if short
+    before the last (by ``expected`` size and count, else its own): an index may lag."""
     for attempt in range(tries):
         try:
             answer = await client.catalog_page(page)

@@ -1,9 +1,7 @@
-"""Finding the API key in an answer: a server or proxy that copies request headers into
-its answers would otherwise put the key into a ConfigMap or a snapshot.
-
-Any piece of the key's secret part at least ``_BLOCK + _STRIDE - 1`` (12) characters long,
-in any letter case, is found in the answer's decoded strings (so JSON escapes hide
-nothing).
+"""Finding the API key in an answer, where a server or proxy copying request headers into
+its answers would put it (and so into a ConfigMap or a snapshot): any piece of its secret
+part of ``_BLOCK + _STRIDE - 1`` (12) characters or more, in any letter case, in the
+answer's decoded strings (JSON escapes hide nothing).
 """
 
 from __future__ import annotations

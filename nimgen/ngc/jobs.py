@@ -1,9 +1,7 @@
-"""A collection run's scope and state, and the per-model jobs each catalog page starts:
-the details call, and the EU probe.
-
-A bug in a job fails that model by name instead of losing it. A record too big for a
-ConfigMap fails its model as soon as it arrives; records bound for one ConfigMap stop the
-run once they cannot fit.
+"""A collection run's scope and state, and the jobs each catalog page starts per model
+(the details call, the EU probe). A bug in a job fails that model by name instead of
+losing it. A record too big for a ConfigMap fails its model as soon as it arrives;
+records bound for one ConfigMap stop the run once they cannot fit.
 """
 
 from __future__ import annotations
@@ -163,8 +161,7 @@ async def _run_jobs(entry: CatalogEntry, jobs: list[Job], state: RunState) -> No
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
-    """Whether a ConfigMap holding only this record (``size`` bytes) fits; if not, the
-    model fails at once."""
+    """Whether a ConfigMap of this record alone (``size`` bytes) fits; else the model fails."""
     if size < MAX_OBJECT_BYTES:
         return True
     reason = (
@@ -181,14 +178,13 @@ def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) 
     state.configmap_bytes += size - state.empty_configmap_bytes
     # Less a byte a model: an EU flag set later writes "true" for "false".
     if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
-        state.stop_with(
-            RunFailed(
-                f"the {len(state.records)} models collected so far make a ConfigMap of "
-                f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
-                "accepts: stopped early, nothing was written; choose fewer models with "
-                "--models or --exclude"
-            )
+        failure = RunFailed(
+            f"the {len(state.records)} models collected so far make a ConfigMap of "
+            f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
+            "accepts: stopped early, nothing was written; choose fewer models with "
+            "--models or --exclude"
         )
+        state.stop_with(failure)
 
 
 def configmap_bytes(record: ModelRecord) -> int:
@@ -198,9 +194,8 @@ def configmap_bytes(record: ModelRecord) -> int:
 
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
     """The record of a per-model answer and its ``configmap_bytes`` (no record when too
-    big). Measured before the tags are put in canonical order, which is costly for a
-    hostile answer of very many tags and does not change the size; an answer the record's
-    rules refuse goes the whole way, which names the problem."""
+    big), measured before the tags are sorted, costly for a hostile answer of very many
+    tags; an answer the record's rules refuse goes the whole way, which names the problem."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
     if (

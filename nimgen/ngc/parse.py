@@ -177,9 +177,8 @@ def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
 
 
 def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
-    """The latest tag's image digests, one per platform, from NGC's
-    ``latestArchitectureVariants``. Never a reason to fail a model: a malformed variant is
-    skipped; two different digests for one platform give none (nothing is guessed)."""
+    """The latest tag's image digests, one per platform (``latestArchitectureVariants``),
+    never a reason to fail: bad variants are skipped, two digests for a platform give none."""
     variants = body.get("latestArchitectureVariants") if isinstance(body, dict) else None
     if not isinstance(variants, list):
         return ()
@@ -208,10 +207,4 @@ def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:
     before = previous.catalog
     if before.dateModified is None and before.latestTagPushedDate is None:
         return False
-    return (
-        before.resourceId == entry.resource_id
-        and before.latestTag == entry.latest_tag
-        and previous.record.latestTag == entry.latest_tag
-        and before.dateModified == entry.date_modified
-        and before.latestTagPushedDate == entry.latest_tag_pushed_date
-    )
+    return before == facts_of(entry) and previous.record.latestTag == entry.latest_tag

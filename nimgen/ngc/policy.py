@@ -86,9 +86,8 @@ def check_proxy_url(url: str) -> ProxyUrl:
 
 
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """A verifying TLS context (hostname checks, CERT_REQUIRED) trusting what httpx would
-    have trusted from the environment, or certifi plus ``ca_bundle``'s CAs. ``BadInput``
-    when the bundle cannot be read or holds no certificate."""
+    """A verifying TLS context trusting what httpx would have trusted from the environment,
+    or certifi plus ``ca_bundle``'s CAs (``BadInput`` if it is no readable PEM bundle)."""
     import certifi
 
     if ca_bundle is None:

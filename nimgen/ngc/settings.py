@@ -19,10 +19,9 @@ class ClientSettings:
     page_size: int = 100
     max_response_bytes: int = 16 * 1024 * 1024
     ca_bundle: Path | None = None
-    # A whole run's bound: the NIM catalog takes seconds, and the longest honest run (a
-    # request per stage - key check, a page, a model - each spending its retry budget and
-    # one more try) is under 8 minutes; a server that answers slowly or keeps growing its
-    # catalog must not hold a weekly CI job for hours.
+    # A run's bound: the longest honest one (key check, a page, a model, each spending its
+    # retry budget and one more try) is under 8 minutes; a server that answers slowly or
+    # keeps growing its catalog must not hold a weekly CI job for hours.
     deadline: float = 900.0
     # Full jitter: the wait before try n+1 is uniform in [0, min(cap, first * 2**(n-1))].
     backoff_first: float = 0.5
