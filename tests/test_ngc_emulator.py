@@ -38,19 +38,19 @@ SAMPLE = "llama-3.1-70b-instruct-pb24h2"  # first fixture model, nim/meta
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    with httpx.Client(timeout=5.0, limits=limits) as c:
-        yield c
+    with httpx.Client(timeout=5.0, limits=limits) as client:
+        yield client
 
 
 def catalog_url(emu: NgcEmulator, page: int = 0, size: int = 100, org: str = "nim") -> str:
-    q = json.dumps({"query": f"orgName:{org}", "page": page, "pageSize": size})
-    return f"{emu.url}/v2/search/catalog/resources/CONTAINER?{urlencode({'q': q})}"
+    query = json.dumps({"query": f"orgName:{org}", "page": page, "pageSize": size})
+    return f"{emu.url}/v2/search/catalog/resources/CONTAINER?{urlencode({'q': query})}"
 
 
 def repo_url(emu: NgcEmulator, name: str) -> str:
-    m = emu.get_model(name)
-    team = f"/team/{m.team}" if m.team else ""
-    return f"{emu.url}/v2/org/{m.org}{team}/repos/{m.name}?resolve-labels=true"
+    model = emu.get_model(name)
+    team = f"/team/{model.team}" if model.team else ""
+    return f"{emu.url}/v2/org/{model.org}{team}/repos/{model.name}?resolve-labels=true"
 
 
 def container(page: dict[str, Any]) -> list[dict[str, Any]]:

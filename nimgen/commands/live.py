@@ -100,7 +100,7 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
     with reporting(collection), eu_warnings_first(log):
         check_unmatched(collection.unmatched, "the catalog", log.warn)
         check_failures(collection, request.allow_partial, log)
-        not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
+        not_shipped = set(collection.no_tag) | {failure.name for failure in collection.failures}
         outcome = resolve_eu(
             collection.models,
             prepared.eu,
@@ -127,7 +127,7 @@ def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> 
     """Strict by default: any failed model fails the run, naming each one."""
     if not collection.failures:
         return
-    lines = tuple(f"{f.name}: {f.reason}" for f in collection.failures)
+    lines = tuple(f"{failure.name}: {failure.reason}" for failure in collection.failures)
     if not allow_partial:
         raise RunFailed(
             f"{len(lines)} model(s) failed; nothing was written (--allow-partial ships the others)",

@@ -199,7 +199,7 @@ class NgcClient:
     async def model_details(self, entry: CatalogEntry, *, eu_probe: bool = False) -> Answer:
         parts = [entry.org, *([entry.team] if entry.team else []), entry.name]
         org, *team, name = (quote(part, safe="") for part in parts)
-        path = f"/v2/org/{org}" + "".join(f"/team/{t}" for t in team) + f"/repos/{name}"
+        path = f"/v2/org/{org}" + "".join(f"/team/{part}" for part in team) + f"/repos/{name}"
         finals = frozenset({451}) if eu_probe else frozenset()
         return await self.request(
             "GET", f"{path}?resolve-labels=true", authorized=True, final_statuses=finals

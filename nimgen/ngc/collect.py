@@ -53,14 +53,14 @@ async def collect_catalog(
 
     if scope.fetch_details:
         # Lose nothing: every selected model ends as a record or a named failure.
-        failed_ids = {f.resource_id for f in state.failures}
+        failed_ids = {failure.resource_id for failure in state.failures}
         for rid, name in sorted(state.selected.items()):
             if rid not in state.records and rid not in failed_ids:
                 state.failures.append(ModelFailure(name, "no result was recorded", rid))
     seen = _check_counts(state)
     models = tuple(state.records[rid] for rid in sorted(state.records))
     if eu_client is not None:
-        models = tuple(m.replace(eu=state.eu.get(m.catalog.resourceId)) for m in models)
+        models = tuple(model.replace(eu=state.eu.get(model.catalog.resourceId)) for model in models)
     return Collection(
         models=models,
         discovered=seen,
@@ -154,8 +154,8 @@ def _note_page(page: ParsedPage, state: RunState) -> None:
     elif state.end is None or page.page < state.end:
         state.end = page.page
     end = state.end
-    if end is not None and any(n and p > end for p, n in state.listed.items()):
-        later = min(p for p, n in state.listed.items() if n and p > end)
+    if end is not None and any(count and page > end for page, count in state.listed.items()):
+        later = min(page for page, count in state.listed.items() if count and page > end)
         raise RunFailed(
             f"the catalog contradicts itself: page {later} lists {state.listed[later]} "
             f"resource(s) after page {end} ended it; {NOTHING_WRITTEN}: run again"
@@ -186,7 +186,8 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
     """The failure of a run cut by ``--deadline``: every unfinished model by name."""
     unfinished = sorted(name for rid, name in state.selected.items() if rid not in state.finished)
     details = [f"{name}: unfinished at the deadline" for name in unfinished]
-    details += [f"{f.name}: {f.reason}" for f in sorted(state.failures, key=lambda f: f.name)]
+    failures = sorted(state.failures, key=lambda failure: failure.name)
+    details += [f"{failure.name}: {failure.reason}" for failure in failures]
     if not state.listed:
         what = "the NGC catalog could not be read in time (key check or first page pending)"
     else:

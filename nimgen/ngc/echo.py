@@ -27,7 +27,7 @@ class SecretEcho:
             self._blocks: tuple[str, ...] = (lowered,)
         else:
             starts = range(0, len(part) - _BLOCK + 1, _STRIDE)
-            self._blocks = tuple(dict.fromkeys(part[i : i + _BLOCK] for i in starts))
+            self._blocks = tuple(dict.fromkeys(part[start : start + _BLOCK] for start in starts))
 
     def found_in(self, parsed: Any) -> bool:
         text = "\x00".join(_strings(parsed)).lower()

@@ -109,14 +109,12 @@ def _entry_of(raw: Any, where: str) -> CatalogEntry | ModelFailure:
         resource = Resource.model_validate(raw)
     except ValidationError as exc:
         fields = raw if isinstance(raw, dict) else {}
-        label = next(
-            (v for v in (fields.get("name"), fields.get("resourceId")) if isinstance(v, str) and v),
-            where,
-        )
+        named = [fields.get("name"), fields.get("resourceId")]
+        label = next((text for text in named if isinstance(text, str) and text), where)
         raw_id = fields.get("resourceId")
         reason = f"catalog entry: {validation_reason(exc)}"
         return ModelFailure(label, reason, raw_id if isinstance(raw_id, str) else "")
-    attributes = {a.key: a.value for a in resource.attributes}
+    attributes = {attribute.key: attribute.value for attribute in resource.attributes}
     latest_tag = attributes.get("latestTag") or None
     parts = resource_parts(resource.resourceId)
     name_problem = configmap_key_problem(resource.name)

@@ -344,11 +344,11 @@ def test_pagination_drift_gives_a_whole_catalog_or_a_clear_failure(
     empty_once = emulator()  # page 3 comes back empty the first time only
     calls: Counter[int] = Counter()
 
-    def flicker(page: int, n: int) -> int:
+    def flicker(page: int, pages: int) -> int:
         calls[page] += 1
         if page == 3:
             (empty_once.empty_pages.add if calls[page] == 1 else empty_once.empty_pages.discard)(3)
-        return n
+        return pages
 
     empty_once.page_total_hook = flicker
     empty = emulator(empty_pages={3})  # page 3 stays empty

@@ -18,8 +18,8 @@ from tests.support.ngc_emulator import NgcEmulator
 
 
 def _a_model(emu: NgcEmulator) -> CatalogEntry:
-    m = emu.models[0]
-    return CatalogEntry(m.resource_id, m.org, m.team, m.name, None, "1", None)
+    model = emu.models[0]
+    return CatalogEntry(model.resource_id, model.org, model.team, model.name, None, "1", None)
 
 
 def _details(emu: NgcEmulator, proxy: str | None = None) -> Answer:

@@ -138,12 +138,12 @@ class _Handler(socketserver.StreamRequestHandler):
         if length is None:
             return b""
         try:
-            n = int(length)
+            size = int(length)
         except ValueError as exc:
             raise _ProxyError(400, "Bad Request") from exc
-        if not 0 <= n <= _MAX_BODY:
+        if not 0 <= size <= _MAX_BODY:
             raise _ProxyError(413, "Content Too Large")
-        return self.rfile.read(n)
+        return self.rfile.read(size)
 
     # ---- answers
 

@@ -413,12 +413,12 @@ def _route(method: str, path: str) -> _Route:
     if path == KEY_PATH and method == "POST":
         return _Route("key")
     if method == "GET":
-        m = _TEAM_REPO_RE.match(path)
-        if m:
-            return _Route("model", unquote(m[1]), unquote(m[2]), unquote(m[3]))
-        m = _ORG_REPO_RE.match(path)
-        if m:
-            return _Route("model", unquote(m[1]), None, unquote(m[2]))
+        match = _TEAM_REPO_RE.match(path)
+        if match:
+            return _Route("model", unquote(match[1]), unquote(match[2]), unquote(match[3]))
+        match = _ORG_REPO_RE.match(path)
+        if match:
+            return _Route("model", unquote(match[1]), None, unquote(match[2]))
     return _Route("other")
 
 
@@ -428,14 +428,14 @@ def _parse_catalog_query(query: str) -> _CatalogQuery | str:
     if not values:
         return "missing q"
     try:
-        q = json.loads(values[0])
+        asked = json.loads(values[0])
     except ValueError:
         return "q is not valid JSON"
-    if not isinstance(q, dict):
+    if not isinstance(asked, dict):
         return "q is not a JSON object"
-    text = q.get("query", "*:*")
-    page = q.get("page", 0)
-    size = q.get("pageSize", DEFAULT_PAGE_SIZE_CAP)
+    text = asked.get("query", "*:*")
+    page = asked.get("page", 0)
+    size = asked.get("pageSize", DEFAULT_PAGE_SIZE_CAP)
     if not isinstance(text, str):
         return "query must be a string"
     if not isinstance(page, int) or isinstance(page, bool) or page < 0:
@@ -565,13 +565,13 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             return b""
         try:
-            n = int(length)
+            size = int(length)
         except ValueError:
             return None
-        if n < 0 or n > _MAX_BODY:
+        if size < 0 or size > _MAX_BODY:
             return None
-        data = self.rfile.read(n)
-        return data if len(data) == n else None
+        data = self.rfile.read(size)
+        return data if len(data) == size else None
 
     def _head(
         self,
@@ -666,13 +666,13 @@ class _Handler(BaseHTTPRequestHandler):
             sock.close()
 
     def _send_huge(self, fault: Fault) -> None:
-        n = fault.n_bytes
+        size = fault.n_bytes
         stop = self.server.emu._stop_event
         if not fault.declare_length:
             self.close_connection = True
-        head = self._head(200, "application/json", n if fault.declare_length else None)
-        prefix = _HUGE_PREFIX[:n]
-        remaining = n - len(prefix)
+        head = self._head(200, "application/json", size if fault.declare_length else None)
+        prefix = _HUGE_PREFIX[:size]
+        remaining = size - len(prefix)
         try:
             if remaining == 0:
                 self._record()
@@ -1053,37 +1053,37 @@ class NgcEmulator:
     def _is_eu(self, address: str) -> bool:
         return self.eu_mode or address in self.eu_addresses
 
-    def _catalog_resource(self, m: EmulatedModel) -> dict[str, Any]:
+    def _catalog_resource(self, model: EmulatedModel) -> dict[str, Any]:
         tpl, attrs = self._templates.resource, self._templates.attributes
         res: dict[str, Any] = {
-            "orgName": m.org,
-            "resourceId": m.resource_id,
+            "orgName": model.org,
+            "resourceId": model.resource_id,
             "labels": tpl.get("labels", []),
-            "sharedWithTeams": [m.namespace] if m.team is not None else [],
+            "sharedWithTeams": [model.namespace] if model.team is not None else [],
         }
-        if m.team is not None:
-            res["teamName"] = m.team
+        if model.team is not None:
+            res["teamName"] = model.team
         attributes: list[dict[str, str]] = []
-        if m.latest_tag is not None:
-            attributes.append({"key": "latestTag", "value": m.latest_tag})
+        if model.latest_tag is not None:
+            attributes.append({"key": "latestTag", "value": model.latest_tag})
         attributes += [
             {"key": "size", "value": attrs.get("size", "0")},
             {"key": "hasSignedTag", "value": attrs.get("hasSignedTag", "true")},
             {"key": "oneClickDeploy", "value": attrs.get("oneClickDeploy", "false")},
-            {"key": "latestTagPushedDate", "value": m.latest_tag_pushed_date},
+            {"key": "latestTagPushedDate", "value": model.latest_tag_pushed_date},
         ]
         res.update(
             {
                 "msgTimestamp": tpl.get("msgTimestamp", 0),
-                "dateModified": m.date_modified,
+                "dateModified": model.date_modified,
                 "sharedWithOrgs": [],
-                "description": m.short_description,
+                "description": model.short_description,
                 "accessType": "LISTED",
-                "dateCreated": tpl.get("dateCreated", m.updated_date),
+                "dateCreated": tpl.get("dateCreated", model.updated_date),
                 "weightPopular": tpl.get("weightPopular", 0),
                 "createdBy": tpl.get("createdBy", ""),
-                "displayName": m.display_name,
-                "name": m.name,
+                "displayName": model.display_name,
+                "name": model.name,
                 "resourceType": "CONTAINER",
                 "attributes": attributes,
             }
@@ -1130,18 +1130,20 @@ class NgcEmulator:
         }
         return _Answer(200, payload)
 
-    def _repo_payload(self, m: EmulatedModel) -> dict[str, Any]:
+    def _repo_payload(self, model: EmulatedModel) -> dict[str, Any]:
         out = dict(self._templates.repo)
-        latest = m.latest_tag if m.latest_tag is not None else (m.tags[0] if m.tags else None)
+        latest = model.latest_tag
+        if latest is None and model.tags:
+            latest = model.tags[0]
         out.update(
             {
-                "sharedWithTeams": [m.namespace],
-                "shortDescription": m.short_description,
-                "namespace": m.namespace,
-                "tags": list(m.tags),
-                "displayName": m.display_name,
-                "name": m.name,
-                "updatedDate": m.updated_date,
+                "sharedWithTeams": [model.namespace],
+                "shortDescription": model.short_description,
+                "namespace": model.namespace,
+                "tags": list(model.tags),
+                "displayName": model.display_name,
+                "name": model.name,
+                "updatedDate": model.updated_date,
                 "latestTag": latest,
             }
         )
@@ -1149,7 +1151,7 @@ class NgcEmulator:
             del out["latestTag"]
         # The latest tag's image per platform, with a digest of this model's own.
         out["latestArchitectureVariants"] = [
-            {**v, "digest": fake_digest(m.name, latest, str(v.get("architecture")))}
+            {**v, "digest": fake_digest(model.name, latest, str(v.get("architecture")))}
             for v in self._templates.repo.get("latestArchitectureVariants", [])
             if latest is not None
         ]
