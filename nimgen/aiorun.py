@@ -1,12 +1,10 @@
 """``asyncio.run`` with SIGTERM handled by the event loop.
 
 nimgen's SIGTERM handler raises ``SignalReceived`` in whatever Python code runs when the
-signal lands. Inside the event loop that code can be a callback whose caller swallows
-exceptions (CPython drops them in ``__del__``, weakref callbacks and some C paths), and
-the run then goes on as if nothing happened: 1 run in 6 ignored SIGTERM while fetching
-1000 slow pages. Here the loop takes the signal instead (through its wake-up fd), cancels
-the run's main task, and ``SignalReceived`` is raised once that task has unwound - as
-asyncio.Runner does for SIGINT.
+signal lands; inside the event loop that can be a callback whose caller swallows
+exceptions (``__del__``, weakref callbacks), and the run would go on (1 run in 6 fetching
+1000 slow pages). Here the loop takes the signal, cancels the main task and raises
+``SignalReceived`` once it has unwound, as asyncio.Runner does for SIGINT.
 """
 
 from __future__ import annotations
@@ -56,6 +54,5 @@ async def _guarded(main: Coroutine[Any, Any, T]) -> T:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` to completion in a new event loop; SIGTERM cancels it and raises
-    ``SignalReceived`` (exit 143), whatever the loop was doing when it came."""
+    """``asyncio.run(main)``; SIGTERM cancels it and raises ``SignalReceived`` (exit 143)."""
     return asyncio.run(_guarded(main))

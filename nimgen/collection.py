@@ -1,6 +1,5 @@
-"""What a run collects, whatever the source (the live NGC API or an offline file): a
-``Collection`` of snapshot models plus what happened along the way (models without a
-tag, failures), which the renderers and reports consume."""
+"""What a run collects from either source (the live NGC API or a file): a ``Collection``
+of snapshot models and what happened along the way, for the renderers and reports."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ class CatalogEntry:
     org: str
     team: str | None
     name: str
-    display_name: str
     date_modified: str | None
     latest_tag: str | None
     latest_tag_pushed_date: str | None
@@ -50,9 +48,8 @@ class Collection:
     eu_attempts: Mapping[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        # Counts, not contents: asyncio.run() formats the repr of its finished main task
-        # (and so of the collection it returned) when it restores the SIGINT handler, and
-        # the full repr of a large catalog is costly.
+        # Counts, not contents: asyncio.run() formats the repr of the main task's result
+        # when it restores the SIGINT handler, which is costly for a large catalog.
         return (
             f"Collection({len(self.models)} models, discovered={self.discovered}, "
             f"{len(self.failures)} failures, {len(self.no_tag)} without a tag)"

@@ -1,38 +1,26 @@
-"""What every command of the library takes: the shared settings and the run's log.
-
-``NgcAccess`` is the one frozen object built from the options every live command
-shares (the NGC API URL, the key file, TLS, proxy, retries, concurrency); ``RunLog``
-is what a command writes to while it runs (``nimgen.report.console.Console``).
-"""
+"""What the commands share: ``NgcAccess`` (how a live command reaches NGC), ``RunLog``
+(where a command reports while it runs: ``nimgen.report.console.Console``) and helpers."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from nimgen.apikey import ApiKey, load_api_key
+from nimgen.ngc.policy import check_api_url, check_proxy_url
+from nimgen.ngc.settings import ClientSettings
+from nimgen.selection import Selection, build_selection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from nimgen.apikey import ApiKey
     from nimgen.collection import ProgressHook
     from nimgen.eu import EuOutcome
     from nimgen.eu.proxy import ProxyUrl
-    from nimgen.ngc import ClientSettings
-    from nimgen.selection import Selection
-
-# Also nimgen.ngc.DEFAULT_API_URL; repeated so that --help need not import the client.
-DEFAULT_API_URL = "https://api.ngc.nvidia.com"
-DEFAULT_MAX_ATTEMPTS = 8  # as nimgen.ngc.ClientSettings.max_attempts
-DEFAULT_CONCURRENCY = 32
-DEFAULT_REQUEST_TIMEOUT = 30.0
-# A whole run's bound: the NIM catalog takes seconds, and the longest honest run (a
-# request per stage - key check, a page, a model - each spending its 120 s retry budget
-# and one more try) is under 8 minutes; a server that keeps answering slowly or keeps
-# growing its catalog must not hold a weekly CI job for hours.
-DEFAULT_DEADLINE = 900.0
 
 
 class RunLog(Protocol):
@@ -52,49 +40,24 @@ class RunLog(Protocol):
 
 @dataclass(frozen=True)
 class NgcAccess:
-    """How a live command reaches NGC: what generate, fetch, probe-eu and verify-key share."""
+    """How generate, fetch, probe-eu and verify-key reach NGC: settings as given, key file."""
 
-    api_url: str = DEFAULT_API_URL
+    settings: ClientSettings = field(default_factory=ClientSettings)
     api_key_file: Path | None = None
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    ca_bundle: Path | None = None
-    # An HTTP(S) proxy for every NGC request (never taken from the environment's *_proxy).
-    proxy: str | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
-    deadline: float | None = DEFAULT_DEADLINE
 
     def client_settings(self) -> ClientSettings:
-        """The client's settings; a bad URL exits 2 before any request."""
-        from nimgen.ngc import ClientSettings, check_api_url
-
-        api_url = check_api_url(self.api_url)
+        """The settings, URL and proxy checked: a bad one exits 2 before any request."""
+        api_url = check_api_url(self.settings.api_url)
         proxy = self.checked_proxy()
-        return ClientSettings(
-            api_url=api_url,
-            concurrency=self.concurrency,
-            request_timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
-            deadline=self.deadline,
-            ca_bundle=self.ca_bundle,
-            proxy=proxy.url if proxy is not None else None,
+        return dataclasses.replace(
+            self.settings, api_url=api_url, proxy=proxy.url if proxy is not None else None
         )
 
     def checked_proxy(self) -> ProxyUrl | None:
-        """``--proxy``, checked: its credentials registered as secrets, odd characters encoded,
-        plain http only to a loopback proxy."""
-        if not self.proxy:
-            return None
-        from nimgen.eu.proxy import ProxyUrl, check_proxy_url
-        from nimgen.ngc import check_proxy_url as check_proxy_policy
-
-        checked = check_proxy_url(self.proxy, option="--proxy")
-        return ProxyUrl(url=check_proxy_policy(checked.url), redacted=checked.redacted)
+        return check_proxy_url(self.settings.proxy) if self.settings.proxy else None
 
     def load_key(self, log: RunLog) -> ApiKey:
-        """The personal key from --api-key-file or $NGC_API_KEY, warning about loose permissions."""
-        from nimgen.apikey import load_api_key
-
+        """The key from --api-key-file or $NGC_API_KEY, warning about loose permissions."""
         warnings: list[str] = []
         key = load_api_key(self.api_key_file, warn=warnings)
         assert key is not None  # required=True raises instead
@@ -112,8 +75,6 @@ class ModelChoice:
     models_file: Path | None = None
 
     def selection(self) -> Selection:
-        from nimgen.selection import build_selection
-
         return build_selection(
             list(self.models) or None, list(self.exclude) or None, self.models_file
         )
@@ -129,7 +90,7 @@ def log_outcome(outcome: EuOutcome, log: RunLog) -> None:
 
 @contextlib.contextmanager
 def eu_warnings_first(log: RunLog) -> Iterator[None]:
-    """Under ``--eu-uncertain fail`` the warnings gathered so far are shown before the error."""
+    """Under ``--eu-uncertain fail``, the warnings gathered so far before the error."""
     from nimgen.eu import UncertainEuStatus
 
     try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
 from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
-
-if TYPE_CHECKING:
-    from nimgen.commands.results import FetchResult
+from nimgen.commands.results import FetchResult
+from nimgen.commands.tree import check_not_empty, check_unique_names
+from nimgen.snapshot import snapshot_json
+from nimgen.tree.write import check_output_file, write_file
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,9 @@ class FetchRequest:
 
 def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
     """No EU source is needed: a snapshot without EU facts gets them when rendered."""
-    from nimgen.tree.write import check_output_file, write_file
-
     prepared = prepare(request.live, log, eu_required=False)
     check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
     fetched = fetch_models(prepared, log)
-    from nimgen.commands.results import FetchResult
-    from nimgen.commands.tree import check_not_empty, check_unique_names
-    from nimgen.snapshot import snapshot_json
-
     models = fetched.collection.models
     with reporting(fetched.collection):
         check_not_empty(models, request.allow_empty, "the snapshot")
@@ -40,7 +34,7 @@ def fetch(request: FetchRequest, log: RunLog) -> FetchResult:
             request.output,
             snapshot_json(
                 models,
-                api_url=fetched.api_url,
+                api_url=prepared.settings.api_url,
                 fetched_at=fetched.collection.fetched_at,
                 eu_facts=fetched.eu.source,
             ),

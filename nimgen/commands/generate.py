@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from nimgen.commands.common import RunLog
 from nimgen.commands.live import LiveRequest, fetch_models, prepare, reporting
+from nimgen.commands.results import GenerateResult
 from nimgen.commands.tree import TreeRequest, check_tree_target, write_models
-
-if TYPE_CHECKING:
-    from nimgen.commands.results import GenerateResult
 
 
 @dataclass(frozen=True)
@@ -34,8 +31,6 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
             shipped,
             previous=request.live.previous,
         )
-    from nimgen.commands.results import GenerateResult
-
     return GenerateResult(
         collection=fetched.collection,
         eu=fetched.eu,

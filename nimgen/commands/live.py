@@ -1,8 +1,6 @@
-"""The live phase shared by ``generate`` and ``fetch`` (and ``verify-key``).
-
-``prepare`` checks everything that needs no network - URL, selection, key, EU
-source - so bad input exits 2 before any request; ``fetch_models`` then collects
-the catalog, applies the strict rule and decides every model's EU flag.
+"""The live phase of ``generate`` and ``fetch``: ``prepare`` checks everything that needs
+no network (URL, selection, key, EU source), so bad input exits 2 before any request;
+``fetch_models`` collects the catalog, applies the strict rule and decides EU flags.
 """
 
 from __future__ import annotations
@@ -25,15 +23,20 @@ from nimgen.commands.common import (
     log_outcome,
     request_log,
 )
+from nimgen.commands.previous import reusable_records
+from nimgen.commands.results import Reuse
 from nimgen.errors import NimgenError, RunFailed
+from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl, check_eu_source, resolve_eu
+from nimgen.ngc.client import NgcClient, Throttle
+from nimgen.ngc.collect import collect_catalog
+from nimgen.ngc.jobs import Scope
+from nimgen.selection import check_unmatched
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.catalog import SnapshotModel
     from nimgen.collection import Collection
-    from nimgen.commands.results import Reuse
-    from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl
-    from nimgen.ngc import ClientSettings, NgcClient, Scope
+    from nimgen.ngc.settings import ClientSettings
     from nimgen.selection import Selection
 
 
@@ -67,12 +70,9 @@ class Fetched:
     collection: Collection
     eu: EuOutcome
     reuse: Reuse | None
-    api_url: str
 
 
 def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared:
-    from nimgen.eu import check_eu_source
-
     settings = request.access.client_settings()
     selection = request.choice.selection()
     key = request.access.load_key(log)
@@ -93,22 +93,14 @@ def reporting(collection: Collection) -> Iterator[None]:
 
 def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
     """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
-
-    ``one_configmap``: the models go into one ConfigMap (generate), so the run stops as
-    soon as they cannot fit in one."""
-    from nimgen.commands.previous import reusable_records
-
+    ``one_configmap`` (generate): stop as soon as the models cannot fit in one ConfigMap."""
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
     collection = collect_live(prepared, reusable, log, one_configmap)
-    from nimgen.commands.results import Reuse
-    from nimgen.eu import resolve_eu
-    from nimgen.selection import check_unmatched
-
     with reporting(collection), eu_warnings_first(log):
         check_unmatched(collection.unmatched, "the catalog", log.warn)
         check_failures(collection, request.allow_partial, log)
-        not_shipped = set(collection.no_tag) | {f.name for f in collection.failures}
+        not_shipped = set(collection.no_tag) | {failure.name for failure in collection.failures}
         outcome = resolve_eu(
             collection.models,
             prepared.eu,
@@ -128,7 +120,6 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
         collection=dataclasses.replace(collection, models=outcome.models),
         eu=outcome,
         reuse=reuse,
-        api_url=prepared.settings.api_url,
     )
 
 
@@ -136,7 +127,7 @@ def check_failures(collection: Collection, allow_partial: bool, log: RunLog) -> 
     """Strict by default: any failed model fails the run, naming each one."""
     if not collection.failures:
         return
-    lines = tuple(f"{f.name}: {f.reason}" for f in collection.failures)
+    lines = tuple(f"{failure.name}: {failure.reason}" for failure in collection.failures)
     if not allow_partial:
         raise RunFailed(
             f"{len(lines)} model(s) failed; nothing was written (--allow-partial ships the others)",
@@ -153,29 +144,22 @@ def collect_live(
     log: RunLog,
     one_configmap: bool = False,
 ) -> Collection:
-    """Validate the key, discover the catalog and fetch the selected models.
-
-    With an EU proxy, each model is also probed through it (its ``eu`` status set),
-    under the same throttle; the proxy is checked with a key validation through it,
-    concurrently, so a broken proxy fails the run early.
-    """
-    from nimgen.ngc import NgcClient, Scope, Throttle, collect_catalog
-
-    settings, key, proxy = prepared.settings, prepared.key, prepared.eu.proxy
+    """Key check, catalog and selected models; with an EU proxy each model is probed through
+    it too (same throttle), a key check through it alongside so a broken proxy fails early."""
+    proxy = prepared.eu.proxy
     scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 
     async def run() -> Collection:
-        throttle = Throttle(settings.concurrency)
-        client = NgcClient(settings, key, throttle=throttle, log=request_log(log))
+        throttle = Throttle(prepared.settings.concurrency)
+        client = NgcClient(prepared.settings, prepared.key, throttle=throttle, log=request_log(log))
         async with client:
             if proxy is None:
                 return await collect_catalog(client, scope, log.progress("fetching models"))
             eu_client = NgcClient(
-                settings,
-                key,
+                dataclasses.replace(prepared.settings, proxy=proxy.url),
+                prepared.key,
                 throttle=throttle,
                 log=request_log(log, "[eu-proxy] "),
-                proxy=proxy.url,
             )
             async with eu_client:
                 return await _collect_with_vantage_check(client, eu_client, scope, proxy, log)
@@ -190,8 +174,6 @@ async def _collect_with_vantage_check(
     proxy: ProxyUrl,
     log: RunLog,
 ) -> Collection:
-    from nimgen.ngc import collect_catalog
-
     check = asyncio.create_task(eu_client.validate_key())
     collect = asyncio.create_task(
         collect_catalog(client, scope, log.progress("fetching models"), eu_client=eu_client)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nimgen import aiorun
 from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
+from nimgen.commands.results import ProbeResult
+from nimgen.eu import ProxyUrl, check_proxy_url
+from nimgen.eu.probe_file import EuProbe, build_probe, probe_json
+from nimgen.ngc.client import NgcClient
+from nimgen.ngc.collect import collect_catalog
+from nimgen.ngc.jobs import Scope
+from nimgen.selection import check_unmatched
+from nimgen.tree.write import check_output_file, write_file
 
 if TYPE_CHECKING:
     from nimgen.apikey import ApiKey
     from nimgen.collection import Collection
-    from nimgen.commands.results import ProbeResult
-    from nimgen.eu import ProxyUrl
-    from nimgen.eu.probe_file import EuProbe
-    from nimgen.ngc import ClientSettings
+    from nimgen.ngc.settings import ClientSettings
     from nimgen.selection import Selection
 
 
@@ -28,17 +34,8 @@ class ProbeRequest:
 
 
 def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
-    """Probe from this machine (or ``--eu-proxy``) and write the probe file.
-
-    Inconclusive models do not fail the probe: they are named, and ``generate
-    --eu-list`` treats them under ``--eu-uncertain``.
-    """
-    from nimgen.commands.results import ProbeResult
-    from nimgen.eu import check_proxy_url
-    from nimgen.eu.probe_file import probe_json
-    from nimgen.selection import check_unmatched
-    from nimgen.tree.write import check_output_file, write_file
-
+    """Probe from this machine (or ``--eu-proxy``) and write the probe file. Inconclusive
+    models are named, not failed: ``generate --eu-list`` treats them under --eu-uncertain."""
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
     settings = request.access.client_settings()
     selection = request.choice.selection()
@@ -46,9 +43,8 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
     # The vantage is the EU proxy, else --proxy when one is given, else this machine.
     proxy = eu_proxy or request.access.checked_proxy()
-    vantage = f"the EU proxy {eu_proxy.redacted}" if eu_proxy else "this machine"
-    if eu_proxy is None and proxy is not None:
-        vantage = f"the proxy {proxy.redacted}"
+    kind = "the EU proxy" if eu_proxy else "the proxy"
+    vantage = f"{kind} {proxy.redacted}" if proxy else "this machine"
     log.info(f"probing the NIM catalog from {vantage}")
     probe, collection = run_probe(key, settings, selection, eu_proxy, proxy, log)
     check_unmatched(collection.unmatched, "the catalog", log.warn)
@@ -66,44 +62,34 @@ def run_probe(
     vantage_proxy: ProxyUrl | None,
     log: RunLog,
 ) -> tuple[EuProbe, Collection]:
-    """Discover the catalog and make each selected model's per-model call from the vantage.
+    """Each selected model's per-model call from the vantage: key check, catalog and calls
+    all through one client (this machine, or the proxy), as ``generate`` makes them."""
+    scope = Scope(selection=selection, fetch_details=False)
+    if eu_proxy is not None:
+        settings = dataclasses.replace(settings, proxy=eu_proxy.url)
+    requests = request_log(log, "[eu-proxy] " if eu_proxy else "")
 
-    Everything (key check, catalog, per-model calls) goes through one client: the
-    local machine, or the proxy. Same retries, throttle and concurrency as ``generate``.
-    """
-    from nimgen.eu.probe_file import build_probe
-    from nimgen.ngc import NgcClient, Scope, collect_catalog
-
-    prefix = "[eu-proxy] " if eu_proxy else ""
-
-    async def run() -> tuple[EuProbe, Collection]:
-        client = NgcClient(
-            settings,
-            key,
-            log=request_log(log, prefix),
-            proxy=eu_proxy.url if eu_proxy is not None else None,
-        )
-        async with client:
-            scope = Scope(selection=selection, fetch_details=False)
+    async def run() -> Collection:
+        async with NgcClient(settings, key, log=requests) as client:
             progress = log.progress("probing models")
-            collection = await collect_catalog(client, scope, progress, eu_client=client)
-        probe = build_probe(
-            collection.eu_statuses,
-            collection.eu_attempts,
-            probed_at=collection.fetched_at,
-            api_url=settings.api_url,
-            proxy=vantage_proxy,
-        )
-        return probe, collection
+            return await collect_catalog(client, scope, progress, eu_client=client)
 
-    return aiorun.run(run())
+    collection = aiorun.run(run())
+    probe = build_probe(
+        collection.eu_statuses,
+        collection.eu_attempts,
+        probed_at=collection.fetched_at,
+        api_url=settings.api_url,
+        proxy=vantage_proxy,
+    )
+    return probe, collection
 
 
 def _tell(result: ProbeResult, log: RunLog) -> None:
     probe = result.probe
     restricted = result.names("restricted")
-    inconclusive = [m for m in sorted(probe.models, key=lambda m: (m.name, m.resourceId))
-                    if m.status == "inconclusive"]  # fmt: skip
+    by_name = sorted(probe.models, key=lambda model: (model.name, model.resourceId))
+    inconclusive = [model for model in by_name if model.status == "inconclusive"]
     log.info(
         f"probed {len(probe.models)} model(s) from {result.vantage}: {len(restricted)} "
         f"restricted, {len(result.names('available'))} available, "
@@ -115,7 +101,7 @@ def _tell(result: ProbeResult, log: RunLog) -> None:
         log.warn(
             f"{len(inconclusive)} model(s) inconclusive (neither 451 nor 200 after "
             "retries; 'generate --eu-list' flags them unless --eu-uncertain allow): "
-            + "; ".join(f"{m.name}: {m.detail}" for m in inconclusive)
+            + "; ".join(f"{model.name}: {model.detail}" for model in inconclusive)
         )
     if probe.models and not restricted:
         log.warn(

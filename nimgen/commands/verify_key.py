@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from nimgen import aiorun
 from nimgen.commands.common import NgcAccess, RunLog, request_log
-
-if TYPE_CHECKING:
-    from nimgen.commands.results import VerifyKeyResult
+from nimgen.commands.results import VerifyKeyResult
+from nimgen.ngc.client import NgcClient
 
 
 def verify_key(access: NgcAccess, log: RunLog) -> VerifyKeyResult:
-    from nimgen.commands.results import VerifyKeyResult
-    from nimgen.ngc import NgcClient
-
     settings = access.client_settings()
     key = access.load_key(log)
 
     async def run() -> None:
-        client = NgcClient(settings, key, log=request_log(log))
-        async with client:
+        async with NgcClient(settings, key, log=request_log(log)) as client:
             await client.validate_key()
 
     aiorun.run(run())

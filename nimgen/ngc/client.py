@@ -1,11 +1,9 @@
 """The NGC client: httpx sends, tenacity retries, and every answer is read without trust.
 
-429 (after its ``Retry-After``, which holds back every new request too), 5xx, timeouts,
-failed connections and unreadable bodies are retried with full-jitter backoff, at most
-``max_attempts`` times within ``retry_budget`` seconds; anything else is final. An answer
-must be uncompressed (nimgen asks for ``identity`` and never inflates), at most
-``max_response_bytes``, no redirect (never followed) and free of the key. Only ``proxy``
-is used: the environment's proxy variables are not read.
+429 (its ``Retry-After`` holds back every new request too), 5xx, timeouts, failed
+connections and unreadable bodies are retried with full jitter within ``max_attempts`` and
+``retry_budget``; anything else is final. An answer must be uncompressed (never inflated),
+at most ``max_response_bytes``, no redirect and free of the key. No *_proxy variable is read.
 """
 
 from __future__ import annotations
@@ -19,18 +17,19 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import tenacity
 
+from nimgen import __version__
 from nimgen.apikey import ApiKey, redact
 from nimgen.collection import CatalogEntry, Logger
-from nimgen.errors import BadInput, KeyRejected, RunFailed
+from nimgen.errors import KeyRejected, RunFailed
 from nimgen.ngc.echo import SecretEcho
-from nimgen.ngc.policy import DEFAULT_API_URL, tls_failure, tls_for
+from nimgen.ngc.policy import tls_failure, tls_for
+from nimgen.ngc.settings import ClientSettings
 
 MAX_RETRY_AFTER = 60.0
 ECHOED_KEY = (
@@ -39,36 +38,22 @@ ECHOED_KEY = (
 )
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    api_url: str = DEFAULT_API_URL
-    concurrency: int = 32
-    request_timeout: float = 30.0
-    # 8 tries ride out a 20 % error rate: a model then fails about once in 690 runs of
-    # 186 models (0.23**8 per model), where 6 tries would fail one run in 36.
-    max_attempts: int = 8
-    retry_budget: float = 120.0  # seconds one request may take over all its tries
-    page_size: int = 100
-    max_response_bytes: int = 16 * 1024 * 1024
-    ca_bundle: Path | None = None
-    deadline: float | None = None
-    # Full jitter: the wait before try n+1 is uniform in [0, min(cap, first * 2**(n-1))].
-    backoff_first: float = 0.5
-    backoff_cap: float = 4.0
-    proxy: str | None = None  # checked by policy.check_proxy_url
-
-
 class NgcError(Exception):
     """Why a try or a request failed: one line without secrets, and the HTTP status."""
 
     def __init__(
-        self, reason: str, *, status: int | None = None, attempts: int = 0,
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        attempts: int = 0,
         retry_after: float | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(reason)
-        self.reason, self.status, self.attempts, self.retry_after = (
-            reason, status, attempts, retry_after,
-        )  # fmt: skip
+        self.reason = reason
+        self.status = status
+        self.attempts = attempts
+        self.retry_after = retry_after
 
 
 class RetryableError(NgcError):
@@ -124,30 +109,25 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class NgcClient:
-    """Key validation, catalog pages and per-model details, each retried. ``throttle`` may
-    be shared with another client (the EU vantage); ``proxy`` overrides ``settings.proxy``.
-
-    Each request in flight has an ``httpx.AsyncClient`` of one keep-alive connection to
-    itself (all share one SSL context), not a slot in one client's pool: httpcore's pool
-    re-scans its connections for every queued request on every event
-    (encode/httpcore#1035), several times the CPU (docs/performance.md).
-    """
+    """Key validation, catalog pages and per-model details, each retried; ``throttle`` may
+    be shared with the EU vantage's client. Each request in flight has an httpx client of
+    one keep-alive connection (all share one SSL context), not a slot in one pool:
+    httpcore's pool re-scans its connections for every queued request on every event
+    (encode/httpcore#1035)."""
 
     def __init__(
         self,
         settings: ClientSettings,
-        key: ApiKey | None,
+        key: ApiKey,
         *,
         throttle: Throttle | None = None,
         log: Logger | None = None,
-        proxy: str | None = None,
     ) -> None:
         self.settings = settings
         self._key = key
-        self._echo = SecretEcho(key.reveal()) if key is not None else None
+        self._echo = SecretEcho(key.reveal())
         self._throttle = throttle or Throttle(settings.concurrency)
         self._log = log
-        self._proxy = proxy if proxy is not None else settings.proxy
         self._tls: ssl.SSLContext | None = None
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
@@ -156,24 +136,21 @@ class NgcClient:
         )
 
     async def __aenter__(self) -> NgcClient:
-        self._tls = tls_for(self.settings, self._proxy)
+        self._tls = tls_for(self.settings)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        clients, self._idle, self._all = self._all, [], []
-        for client in clients:
+        for client in self._all:
             await client.aclose()
 
     def _connection(self) -> httpx.AsyncClient:
         if self._idle:
             return self._idle.pop()  # the most recently used: its connection is warm
-        from nimgen import __version__
-
         assert self._tls is not None, "use the client as an async context manager"
         proxy = None
-        if self._proxy is not None:  # an https proxy is trusted like the API (--ca-bundle)
-            https = self._proxy.startswith("https:")
-            proxy = httpx.Proxy(self._proxy, ssl_context=self._tls if https else None)
+        if self.settings.proxy is not None:  # an https proxy is trusted like the API
+            https = self.settings.proxy.startswith("https:")
+            proxy = httpx.Proxy(self.settings.proxy, ssl_context=self._tls if https else None)
         client = httpx.AsyncClient(
             base_url=self.settings.api_url,
             headers={
@@ -191,12 +168,10 @@ class NgcClient:
         self._all.append(client)
         return client
 
-    # -- the three endpoints (nim-contract.md, section 1) ------------------------------
+    # -- the three endpoints (nim-contract.md, section 1)
 
     async def validate_key(self) -> None:
         """Raise ``KeyRejected`` unless NGC accepts the key."""
-        if self._key is None:
-            raise BadInput("no NGC API key given")
         form = {"credentials": self._key.reveal()}
         try:  # nimgen reads nothing from this answer: a key echoed in it is harmless
             await self.request(
@@ -224,13 +199,11 @@ class NgcClient:
     async def model_details(self, entry: CatalogEntry, *, eu_probe: bool = False) -> Answer:
         parts = [entry.org, *([entry.team] if entry.team else []), entry.name]
         org, *team, name = (quote(part, safe="") for part in parts)
-        path = f"/v2/org/{org}" + "".join(f"/team/{t}" for t in team) + f"/repos/{name}"
+        path = f"/v2/org/{org}" + "".join(f"/team/{part}" for part in team) + f"/repos/{name}"
         finals = frozenset({451}) if eu_probe else frozenset()
         return await self.request(
             "GET", f"{path}?resolve-labels=true", authorized=True, final_statuses=finals
         )
-
-    # -- one request, retried --------------------------------------------------------
 
     async def request(
         self,
@@ -242,12 +215,9 @@ class NgcClient:
         final_statuses: frozenset[int] = frozenset(),
         echo_check: bool = True,
     ) -> Answer:
-        """Send ``target`` (path and query) until it gives a usable answer: 200 with a JSON
-        body, or a status in ``final_statuses``. Raises ``RequestFailed`` once retries are
-        spent or the answer is final."""
-        key = {}
-        if authorized and self._key is not None:
-            key["Authorization"] = f"Bearer {self._key.reveal()}"
+        """``target`` (path and query) sent until it answers 200 with a JSON body, or a
+        status in ``final_statuses``; ``RequestFailed`` once retries are spent or final."""
+        key = {"Authorization": f"Bearer {self._key.reveal()}"} if authorized else {}
         stop = tenacity.stop_after_attempt(self.settings.max_attempts)
         retrying = tenacity.AsyncRetrying(
             stop=stop | tenacity.stop_after_delay(self.settings.retry_budget),
@@ -262,10 +232,9 @@ class NgcClient:
                     tries = attempt.retry_state.attempt_number
                     async with self._throttle.slot():  # a 429 pauses others before it ends
                         response, body = await self._try(method, target, key, form)
-                        status = response.status_code
-                        if status in final_statuses:
-                            return Answer(status, None, tries)
-                        return Answer(status, self._checked(response, body, echo_check), tries)
+                        if response.status_code in final_statuses:
+                            return Answer(response.status_code, None, tries)
+                        return Answer(200, self._checked(response, body, echo_check), tries)
         except RetryableError as exc:
             reason = f"{exc.reason} (gave up after {tries} attempt{'s' if tries > 1 else ''})"
             raise RequestFailed(reason, status=exc.status, attempts=tries) from None
@@ -285,7 +254,8 @@ class NgcClient:
     ) -> tuple[httpx.Response, bytes]:
         """One try: the answer's head, and its body when it is a 200 (else unread)."""
         timeout = self.settings.request_timeout
-        started, shown = time.monotonic(), "-"
+        started = time.monotonic()
+        shown = "-"
         http = self._connection()
         try:
             # One bound for the whole try: httpx's bound each read, not a slow drip.
@@ -338,8 +308,7 @@ class NgcClient:
         return b"".join(chunks)
 
     def _checked(self, response: httpx.Response, body: bytes, echo_check: bool) -> Any:
-        """The parsed body of a usable answer; else why not (``RetryableError`` if another
-        try might do better, ``PermanentError`` if not)."""
+        """The parsed body of a usable answer, else ``RetryableError`` or ``PermanentError``."""
         status = response.status_code
         reason = f"HTTP {status} {response.reason_phrase}".rstrip()
         if status == 429:
@@ -362,6 +331,6 @@ class NgcClient:
         except ValueError:  # UnicodeDecodeError too
             message = "HTTP 200 with a truncated or invalid JSON body"
             raise RetryableError(message, status=200) from None
-        if echo_check and self._echo is not None and self._echo.found_in(body, parsed):
+        if echo_check and self._echo.found_in(parsed):
             raise PermanentError(ECHOED_KEY, status=200)
         return parsed

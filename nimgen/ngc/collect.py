@@ -1,14 +1,11 @@
 """One collection run: the key check, the catalog's pages, every selected model's calls.
 
 Page 0, read alongside the key check, gives the totals and the page size (its
-``params.pageSize``, else how many resources it lists: servers cap the size asked for).
-The next pages are read a window at a time (never more page tasks than ``--concurrency``)
-until the catalog is exhausted - an empty page, or one shorter than the page size -
-whatever the totals say, and never past ``MAX_CATALOG_PAGES``. The totals must agree with
-each other, on every page, and with what the pages list: a catalog that contradicts
-itself fails the run by name, at once where it can. Per-model calls start as soon as the
-page naming the model arrives; ``--deadline`` stops the whole run and names what did
-not finish.
+``params.pageSize``, else how many it lists: servers cap the size asked for). Later pages
+are read at most ``--concurrency`` at a time until one is empty or short, whatever the
+totals say, never past ``MAX_CATALOG_PAGES``; totals that disagree with each other or with
+the pages fail the run. Per-model calls start as soon as the page naming the model
+arrives; ``--deadline`` stops the run and names what did not finish.
 """
 
 from __future__ import annotations
@@ -20,9 +17,8 @@ from typing import Any
 from nimgen.collection import Collection, ModelFailure, ProgressHook
 from nimgen.errors import RunFailed
 from nimgen.ngc.client import NgcClient, RequestFailed, RetryableError
-from nimgen.ngc.jobs import take_page
+from nimgen.ngc.jobs import RunState, Scope, settle, take_page
 from nimgen.ngc.parse import ParsedPage, parse_catalog_page
-from nimgen.ngc.state import RunState, Scope, settle
 from nimgen.tree.configmap import render_configmap
 
 # The most catalog pages one run reads: with NGC's page size that is tens of thousands of
@@ -37,25 +33,18 @@ async def collect_catalog(
     progress: ProgressHook,
     *,
     eu_client: NgcClient | None = None,
-    validate_key: bool = True,
 ) -> Collection:
-    """Discover the catalog and fetch every selected model's details concurrently.
-
-    With ``eu_client`` every selected model is probed through it too: its status is on
-    the model, and on the collection with the tries it took (``eu_statuses``).
-    With ``ClientSettings.deadline`` the whole collection stops when the deadline passes
-    and fails naming every model not finished by then.
-    """
-    state = RunState(stop=asyncio.get_running_loop().create_future())
-    state.configmap_bytes = state.empty_configmap_bytes = render_configmap(()).size_bytes
+    """The catalog and every selected model's details; with ``eu_client`` each selected
+    model is probed through it too (``eu_statuses``, ``eu_attempts``)."""
+    state = RunState(client, eu_client, scope, progress, asyncio.get_running_loop().create_future())
+    state.empty_configmap_bytes = render_configmap(()).size_bytes
+    state.configmap_bytes = state.empty_configmap_bytes
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    deadline = client.settings.deadline
     try:
-        async with asyncio.timeout(deadline):
-            await _run(client, scope, progress, state, eu_client, validate_key)
+        async with asyncio.timeout(client.settings.deadline):
+            await _run(state)
     except TimeoutError:
-        assert deadline is not None
-        raise _deadline_failure(state, deadline) from None
+        raise _deadline_failure(state, client.settings.deadline) from None
     finally:
         futures: list[asyncio.Future[Any]] = [*state.pending, *state.page_tasks, state.stop]
         for future in futures:
@@ -64,14 +53,14 @@ async def collect_catalog(
 
     if scope.fetch_details:
         # Lose nothing: every selected model ends as a record or a named failure.
-        failed_ids = {f.resource_id for f in state.failures}
+        failed_ids = {failure.resource_id for failure in state.failures}
         for rid, name in sorted(state.selected.items()):
             if rid not in state.records and rid not in failed_ids:
                 state.failures.append(ModelFailure(name, "no result was recorded", rid))
     seen = _check_counts(state)
     models = tuple(state.records[rid] for rid in sorted(state.records))
     if eu_client is not None:
-        models = tuple(m.replace(eu=state.eu.get(m.catalog.resourceId)) for m in models)
+        models = tuple(model.replace(eu=state.eu.get(model.catalog.resourceId)) for model in models)
     return Collection(
         models=models,
         discovered=seen,
@@ -86,29 +75,22 @@ async def collect_catalog(
     )
 
 
-async def _run(
-    client: NgcClient,
-    scope: Scope,
-    progress: ProgressHook,
-    state: RunState,
-    eu_client: NgcClient | None,
-    validate_key: bool,
-) -> None:
-    key_check = asyncio.create_task(client.validate_key()) if validate_key else None
+async def _run(state: RunState) -> None:
+    client = state.client
+    key_check = asyncio.create_task(client.validate_key())
     try:
         try:
             page0 = await _fetch_page(client, 0, None)
-        finally:
-            if key_check is not None:  # no model call before the key is accepted, and a
-                await key_check  # rejected key says more than a page that failed
+        finally:  # no model call before the key is accepted; a rejected key says more
+            await key_check  # than a page that failed
     finally:
-        if key_check is not None:
-            settle(key_check)
+        settle(key_check)
     _begin(page0, state)
-    progress.start(None)
-    take_page(page0, state, client, scope, progress, eu_client)
+    state.progress.start(None)
+    take_page(page0, state)
     expected = (state.page_size, state.totals[1])
-    next_page, tasks = 1, state.page_tasks
+    tasks = state.page_tasks
+    next_page = 1
     while True:
         last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
         while next_page < last and len(tasks) < client.settings.concurrency:
@@ -122,7 +104,7 @@ async def _run(
         for task in [task for task in tasks if task.done()]:  # in page order
             del tasks[task]
             _note_page(task.result(), state)
-            take_page(task.result(), state, client, scope, progress, eu_client)
+            take_page(task.result(), state)
     while state.pending:
         jobs: set[asyncio.Future[Any]] = {*state.pending, state.stop}
         await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
@@ -131,7 +113,8 @@ async def _run(
 
 def _begin(page0: ParsedPage, state: RunState) -> None:
     """Page 0's totals and page size: counts nimgen can read, agreeing with each other."""
-    total, pages = page0.result_total, page0.page_total
+    total = page0.result_total
+    pages = page0.page_total
     size = page0.page_size or page0.listed or 1
     needed = -(-total // size)  # integers only: a total of 10**400 is no OverflowError
     if max(needed, pages) > MAX_CATALOG_PAGES:
@@ -145,7 +128,9 @@ def _begin(page0: ParsedPage, state: RunState) -> None:
             f"the catalog contradicts itself: resultTotal {total} at {size} a page makes "
             f"{needed} page(s), but resultPageTotal says {pages}; {NOTHING_WRITTEN}"
         )
-    state.totals, state.page_size, state.frontier = (total, pages), size, pages
+    state.totals = (total, pages)
+    state.page_size = size
+    state.frontier = pages
     _note_page(page0, state)
 
 
@@ -169,8 +154,8 @@ def _note_page(page: ParsedPage, state: RunState) -> None:
     elif state.end is None or page.page < state.end:
         state.end = page.page
     end = state.end
-    if end is not None and any(n and p > end for p, n in state.listed.items()):
-        later = min(p for p, n in state.listed.items() if n and p > end)
+    if end is not None and any(count and page > end for page, count in state.listed.items()):
+        later = min(page for page, count in state.listed.items() if count and page > end)
         raise RunFailed(
             f"the catalog contradicts itself: page {later} lists {state.listed[later]} "
             f"resource(s) after page {end} ended it; {NOTHING_WRITTEN}: run again"
@@ -197,20 +182,17 @@ def _count(number: int) -> str:
     return text if len(text) <= 12 else f"a {len(text)}-digit number of"
 
 
-def _unread_pages(state: RunState) -> list[int]:
-    last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
-    return [p for p in range(last) if p not in state.listed]
-
-
 def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
     """The failure of a run cut by ``--deadline``: every unfinished model by name."""
     unfinished = sorted(name for rid, name in state.selected.items() if rid not in state.finished)
     details = [f"{name}: unfinished at the deadline" for name in unfinished]
-    details += [f"{f.name}: {f.reason}" for f in sorted(state.failures, key=lambda f: f.name)]
+    failures = sorted(state.failures, key=lambda failure: failure.name)
+    details += [f"{failure.name}: {failure.reason}" for failure in failures]
     if not state.listed:
         what = "the NGC catalog could not be read in time (key check or first page pending)"
     else:
-        unread = _unread_pages(state)
+        last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
+        unread = [page for page in range(last) if page not in state.listed]
         what = f"{len(unfinished)} model(s) unfinished"
         if unread:
             shown = ", ".join(map(str, unread[:10]))
@@ -225,9 +207,8 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
 async def _fetch_page(
     client: NgcClient, page: int, expected: tuple[int, int] | None, *, tries: int = 3
 ) -> ParsedPage:
-    """Page ``page``, a malformed answer read again (``tries`` reads in all). A short page
-    the totals say is not the last - by ``expected`` (page size, page count), else by its
-    own - is read once more: a search index may answer a page short for a moment."""
+    """Page ``page``, read up to ``tries`` times while malformed, and once more if short
+    before the last (by ``expected`` size and count, else its own): an index may lag."""
     for attempt in range(tries):
         try:
             answer = await client.catalog_page(page)

@@ -1,13 +1,11 @@
-"""Finding the API key in an answer: a server or proxy that copies request headers into
-its answers would otherwise put the key into a ConfigMap or a snapshot.
-
-Any piece of the key's secret part at least ``_BLOCK + _STRIDE - 1`` (12) characters long,
-in any letter case, raw or spelled in JSON escapes, is found.
+"""Finding the API key in an answer, where a server or proxy copying request headers into
+its answers would put it (and so into a ConfigMap or a snapshot): any piece of its secret
+part of ``_BLOCK + _STRIDE - 1`` (12) characters or more, in any letter case, in the
+answer's decoded strings (JSON escapes hide nothing).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,29 +24,14 @@ class SecretEcho:
         lowered = secret.lower()
         part = lowered.removeprefix(_PUBLIC_PREFIX)
         if len(part) < _BLOCK + _STRIDE:
-            self._blocks: tuple[bytes, ...] = (lowered.encode(),)
+            self._blocks: tuple[str, ...] = (lowered,)
         else:
             starts = range(0, len(part) - _BLOCK + 1, _STRIDE)
-            self._blocks = tuple(dict.fromkeys(part[i : i + _BLOCK].encode() for i in starts))
-        self._hiding = _escapes_of(secret)
+            self._blocks = tuple(dict.fromkeys(part[start : start + _BLOCK] for start in starts))
 
-    def found_in(self, raw: bytes, parsed: Any) -> bool:
-        if self._hiding.search(raw) is not None:
-            # A JSON escape spells one of the key's characters: search the decoded text.
-            raw = "\x00".join(_strings(parsed)).encode("utf-8", "surrogatepass")
-        lowered = raw.lower()
-        return any(block in lowered for block in self._blocks)
-
-
-def _escapes_of(secret: str) -> re.Pattern[bytes]:
-    """The JSON escapes that could spell a character of ``secret`` (in either case), so that
-    a search of the raw bytes would miss it. Ordinary answers have none of them."""
-    chars = set(secret.lower()) | set(secret.upper())
-    if any(ord(c) > 0xFFFF for c in chars):
-        return re.compile(rb"\\u")  # beyond one escape: any escape sends us to the slow path
-    forms = [re.escape(f"\\u{ord(c):04x}".encode()) for c in sorted(chars)]
-    forms += [re.escape(b"\\" + c.encode()) for c in sorted(chars & set('"\\/'))]
-    return re.compile(b"|".join(forms), re.IGNORECASE)
+    def found_in(self, parsed: Any) -> bool:
+        text = "\x00".join(_strings(parsed)).lower()
+        return any(block in text for block in self._blocks)
 
 
 def _strings(value: Any) -> Iterator[str]:

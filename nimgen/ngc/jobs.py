@@ -1,15 +1,14 @@
-"""The per-model jobs each catalog page starts.
-
-Every selected model gets one task running its jobs (the details call, and the EU probe
-when probing); a bug in a job fails that model by name instead of losing it. A record is
-kept only if the ConfigMap can hold it: one too big on its own fails its model as soon as
-it arrives, and when the records go into one ConfigMap the run stops once they cannot fit.
+"""A collection run's scope and state, and the jobs each catalog page starts per model
+(the details call, the EU probe). A bug in a job fails that model by name instead of
+losing it. A record too big for a ConfigMap fails its model as soon as it arrives;
+records bound for one ConfigMap stop the run once they cannot fit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from nimgen.apikey import redact
@@ -24,21 +23,85 @@ from nimgen.ngc.parse import (
     record_from_answer,
     unchanged_since,
 )
-from nimgen.ngc.state import RunState, Scope
+from nimgen.selection import Selection
 from nimgen.tags import tag_problem
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which models a run collects, which calls it makes, and what it may reuse."""
+
+    selection: Selection = field(default_factory=Selection)
+    fetch_details: bool = True
+    # Reuse these records (by resourceId) when the catalog says they are unchanged.
+    previous: Mapping[str, SnapshotModel] | None = None
+    # The records go into one ConfigMap (generate): stop as soon as they cannot fit.
+    one_configmap: bool = False
+
+
+@dataclass
+class RunState:
+    client: NgcClient
+    eu_client: NgcClient | None  # probes every selected model when given
+    scope: Scope
+    progress: ProgressHook
+    # Set (to the run's failure) by whatever must stop the run at once.
+    stop: asyncio.Future[None]
+    records: dict[str, SnapshotModel] = field(default_factory=dict)
+    eu: dict[str, EuStatus] = field(default_factory=dict)
+    eu_attempts: dict[str, int] = field(default_factory=dict)
+    failures: list[ModelFailure] = field(default_factory=list)
+    no_tag: list[str] = field(default_factory=list)
+    skipped: int = 0
+    names: set[str] = field(default_factory=set)  # every model the catalog lists
+    reused: int = 0
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # Every distinct resource the catalog listed (valid or not), and invalid ones without id.
+    seen_ids: set[str] = field(default_factory=set)
+    unidentified: int = 0
+    # Selected models (resourceId -> name) and those whose calls have all finished.
+    selected: dict[str, str] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    # Page 0's totals (resultTotal, resultPageTotal) and page size; how many pages must be
+    # read (those before a full page), the first short one (the end), what each listed.
+    totals: tuple[int, int] = (0, 0)
+    page_size: int = 1
+    frontier: int = 1
+    end: int | None = None
+    listed: dict[int, int] = field(default_factory=dict)
+    page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
+    # The bytes of a ConfigMap of the records so far, and of one holding none.
+    configmap_bytes: int = 0
+    empty_configmap_bytes: int = 0
+
+    def forget(self, task: asyncio.Task[None]) -> None:
+        self.pending.discard(task)
+        settle(task)
+
+    def stop_with(self, failure: RunFailed) -> None:
+        if not self.stop.done():
+            self.stop.set_exception(failure)
+
+    def check_stop(self) -> None:
+        if self.stop.done():
+            self.stop.result()  # raises the failure it holds
+
+
+def settle(future: asyncio.Future[Any]) -> None:
+    """Cancel ``future`` if it still runs; else retrieve its exception, so that asyncio does
+    not log it as never retrieved (a SIGTERM raised inside it, say: reported already)."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
+
 
 Job = Coroutine[Any, Any, None]
 
 
-def take_page(
-    page: ParsedPage,
-    state: RunState,
-    client: NgcClient,
-    scope: Scope,
-    progress: ProgressHook,
-    eu_client: NgcClient | None,
-) -> None:
+def take_page(page: ParsedPage, state: RunState) -> None:
+    scope = state.scope
     for failure in page.invalid:
         if failure.resource_id:
             if failure.resource_id in state.seen_ids:
@@ -63,9 +126,7 @@ def take_page(
             state.skipped += 1
             continue
         new.append(entry)
-    if not new:
-        return
-    progress.add_total(len(new))
+    state.progress.add_total(len(new))
     for entry in new:
         state.selected[entry.resource_id] = entry.name
         jobs: list[Job] = []
@@ -73,24 +134,22 @@ def take_page(
         if previous is not None and unchanged_since(entry, previous):
             size = configmap_bytes(previous.record)
             if fits(entry, size, state):
-                keep(entry, previous.replace(eu=None), size, state, scope)
+                keep(entry, previous.replace(eu=None), size, state)
                 state.reused += 1
         elif scope.fetch_details:
-            jobs.append(_details(entry, state, client, scope))
-        if eu_client is not None:
-            jobs.append(_probe(entry, state, eu_client))
+            jobs.append(_details(entry, state))
+        if state.eu_client is not None:
+            jobs.append(_probe(entry, state, state.eu_client))
         if not jobs:
             state.finished.add(entry.resource_id)
-            progress.advance(entry.name)
+            state.progress.advance(entry.name)
             continue
-        task = asyncio.create_task(_run_jobs(entry, jobs, state, progress))
+        task = asyncio.create_task(_run_jobs(entry, jobs, state))
         state.pending.add(task)
         task.add_done_callback(state.forget)
 
 
-async def _run_jobs(
-    entry: CatalogEntry, jobs: list[Job], state: RunState, progress: ProgressHook
-) -> None:
+async def _run_jobs(entry: CatalogEntry, jobs: list[Job], state: RunState) -> None:
     for outcome in await asyncio.gather(*jobs, return_exceptions=True):
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # cancelled, or a signal: not this model's failure
@@ -98,12 +157,11 @@ async def _run_jobs(
             text = f"internal error: {type(outcome).__name__}: {outcome}".splitlines()[0]
             state.failures.append(ModelFailure(entry.name, redact(text), entry.resource_id))
     state.finished.add(entry.resource_id)
-    progress.advance(entry.name)
+    state.progress.advance(entry.name)
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
-    """Whether a ConfigMap can hold the model's record (``size``: the bytes of one holding
-    it alone); if not, the model fails, named, at once."""
+    """Whether a ConfigMap of this record alone (``size`` bytes) fits; else the model fails."""
     if size < MAX_OBJECT_BYTES:
         return True
     reason = (
@@ -114,22 +172,19 @@ def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
     return False
 
 
-def keep(
-    entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState, scope: Scope
-) -> None:
+def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) -> None:
     """Keep ``model``; stop the run once the records bound for one ConfigMap cannot fit."""
     state.records[entry.resource_id] = model
     state.configmap_bytes += size - state.empty_configmap_bytes
     # Less a byte a model: an EU flag set later writes "true" for "false".
-    if scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
-        state.stop_with(
-            RunFailed(
-                f"the {len(state.records)} models collected so far make a ConfigMap of "
-                f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
-                "accepts: stopped early, nothing was written; choose fewer models with "
-                "--models or --exclude"
-            )
+    if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+        failure = RunFailed(
+            f"the {len(state.records)} models collected so far make a ConfigMap of "
+            f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
+            "accepts: stopped early, nothing was written; choose fewer models with "
+            "--models or --exclude"
         )
+        state.stop_with(failure)
 
 
 def configmap_bytes(record: ModelRecord) -> int:
@@ -138,10 +193,9 @@ def configmap_bytes(record: ModelRecord) -> int:
 
 
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
-    """The record of a per-model answer and ``configmap_bytes`` of it (no record when that
-    is too big: ``fits`` says so). Measured before the tags are put in canonical order,
-    which a hostile answer of very many tags makes costly: the size does not depend on it.
-    Anything the record's rules refuse goes the whole way, which names the problem."""
+    """The record of a per-model answer and its ``configmap_bytes`` (no record when too
+    big), measured before the tags are sorted, costly for a hostile answer of very many
+    tags; an answer the record's rules refuse goes the whole way, which names the problem."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
     if (
@@ -156,9 +210,9 @@ def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, i
     return record, configmap_bytes(record)
 
 
-async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scope: Scope) -> None:
+async def _details(entry: CatalogEntry, state: RunState) -> None:
     try:
-        answer = await client.model_details(entry)
+        answer = await state.client.model_details(entry)
         record, size = _sized_record(answer.body, entry)
     except (RequestFailed, PermanentError) as exc:
         state.failures.append(ModelFailure(entry.name, exc.reason, entry.resource_id))
@@ -166,8 +220,8 @@ async def _details(entry: CatalogEntry, state: RunState, client: NgcClient, scop
     if not fits(entry, size, state) or record is None:
         return
     digests = digests_from_answer(answer.body, record.latestTag)
-    keep(entry, SnapshotModel(record=record, catalog=facts_of(entry), digests=digests), size,
-         state, scope)  # fmt: skip
+    model = SnapshotModel(record=record, catalog=facts_of(entry), digests=digests)
+    keep(entry, model, size, state)
 
 
 async def _probe(entry: CatalogEntry, state: RunState, eu_client: NgcClient) -> None:

@@ -1,8 +1,6 @@
-"""NGC's answers, each shape defined once (pydantic), turned into nimgen's values.
-
-A catalog page lists resources (``CatalogPage``); a per-model answer (``RepoAnswer``)
-gives a model's record and its latest tag's image digests. Every field is checked; what
-does not fit the contract is a named failure of that model, never a guess.
+"""NGC's answers (pydantic, each shape once: the fields nimgen reads, checked; others
+ignored) into nimgen's values: catalog pages into entries, a per-model answer into a
+record and digests. What does not fit the contract is a named failure of that model.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from nimgen.catalog import (
     CatalogFacts,
@@ -27,18 +25,12 @@ from nimgen.ngc.client import PermanentError, RetryableError
 from nimgen.tags import canonical_tags
 
 
-class _Answer(BaseModel):
-    """A part of an answer: the fields nimgen reads, checked; any others ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Attribute(_Answer):
+class Attribute(BaseModel):
     key: StrictStr
     value: StrictStr | None = None
 
 
-class Resource(_Answer):
+class Resource(BaseModel):
     resourceId: StrictStr
     name: StrictStr
     displayName: StrictStr | None = None
@@ -46,25 +38,25 @@ class Resource(_Answer):
     attributes: tuple[Attribute, ...] = ()
 
 
-class Group(_Answer):
+class Group(BaseModel):
     groupValue: StrictStr
     # Checked one by one (Resource): a malformed resource fails that model, not the page.
     resources: tuple[Any, ...] = ()
 
 
-class Params(_Answer):
+class Params(BaseModel):
     page: int
     pageSize: StrictInt | None = None
 
 
-class CatalogPage(_Answer):
+class CatalogPage(BaseModel):
     resultTotal: StrictInt = Field(ge=0)
     resultPageTotal: StrictInt = Field(ge=0)
     params: Params
     results: tuple[Group, ...] = ()
 
 
-class RepoAnswer(_Answer):
+class RepoAnswer(BaseModel):
     name: StrictStr
     displayName: StrictStr
     shortDescription: StrictStr
@@ -81,43 +73,33 @@ class ParsedPage:
     result_total: int
     entries: tuple[CatalogEntry, ...]
     invalid: tuple[ModelFailure, ...]
-    # Resources the page listed, valid or not: the server's page size, for a full page.
-    listed: int = 0
-    # The page size the answer says it serves (params.pageSize), when it says so plainly.
-    page_size: int | None = None
+    listed: int  # resources listed, valid or not: the server's page size, if full
+    page_size: int | None  # params.pageSize, when the answer says so plainly
 
 
 def parse_catalog_page(body: Any, page: int) -> ParsedPage:
-    """One catalog page; ``RetryableError`` (worth another read) when the page itself is
-    malformed."""
+    """One catalog page; ``RetryableError`` (worth another read) when it is malformed."""
     try:
         parsed = CatalogPage.model_validate(body)
     except ValidationError as exc:
         raise RetryableError(
             f"catalog page {page} is malformed: {validation_reason(exc)}"
         ) from None
-    entries: list[CatalogEntry] = []
-    invalid: list[ModelFailure] = []
-    listed = 0
-    for group in parsed.results:
-        if group.groupValue != "CONTAINER":
-            continue
-        listed += len(group.resources)
-        for index, raw in enumerate(group.resources):
-            entry = _entry_of(raw, f"catalog page {page} item {index}")
-            if isinstance(entry, CatalogEntry):
-                entries.append(entry)
-            else:
-                invalid.append(entry)
+    listed = [
+        _entry_of(raw, f"catalog page {page} item {index}")
+        for group in parsed.results
+        if group.groupValue == "CONTAINER"
+        for index, raw in enumerate(group.resources)
+    ]
     size = parsed.params.pageSize
     return ParsedPage(
-        page,
-        parsed.resultPageTotal,
-        parsed.resultTotal,
-        tuple(entries),
-        tuple(invalid),
-        listed,
-        size if size is not None and size > 0 else None,
+        page=page,
+        page_total=parsed.resultPageTotal,
+        result_total=parsed.resultTotal,
+        entries=tuple(item for item in listed if isinstance(item, CatalogEntry)),
+        invalid=tuple(item for item in listed if isinstance(item, ModelFailure)),
+        listed=len(listed),
+        page_size=size if size is not None and size > 0 else None,
     )
 
 
@@ -127,14 +109,12 @@ def _entry_of(raw: Any, where: str) -> CatalogEntry | ModelFailure:
         resource = Resource.model_validate(raw)
     except ValidationError as exc:
         fields = raw if isinstance(raw, dict) else {}
-        label = next(
-            (v for v in (fields.get("name"), fields.get("resourceId")) if isinstance(v, str) and v),
-            where,
-        )
+        named = [fields.get("name"), fields.get("resourceId")]
+        label = next((text for text in named if isinstance(text, str) and text), where)
         raw_id = fields.get("resourceId")
         reason = f"catalog entry: {validation_reason(exc)}"
         return ModelFailure(label, reason, raw_id if isinstance(raw_id, str) else "")
-    attributes = {a.key: a.value for a in resource.attributes}
+    attributes = {attribute.key: attribute.value for attribute in resource.attributes}
     latest_tag = attributes.get("latestTag") or None
     parts = resource_parts(resource.resourceId)
     name_problem = configmap_key_problem(resource.name)
@@ -153,7 +133,6 @@ def _entry_of(raw: Any, where: str) -> CatalogEntry | ModelFailure:
         org=org,
         team=team or None,
         name=name,
-        display_name=resource.displayName or resource.name,
         date_modified=resource.dateModified,
         latest_tag=latest_tag,
         latest_tag_pushed_date=attributes.get("latestTagPushedDate"),
@@ -170,8 +149,8 @@ def facts_of(entry: CatalogEntry) -> CatalogFacts:
 
 
 def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
-    """The contract's record from a per-model answer; raises ``PermanentError`` when it does
-    not fit, or when it is not the model of ``entry``'s catalog resource."""
+    """The contract's record from a per-model answer; ``PermanentError`` when it does not
+    fit or is not the model of ``entry``'s catalog resource."""
     try:
         answer = RepoAnswer.model_validate(body)
     except ValidationError as exc:
@@ -196,13 +175,8 @@ def record_from_answer(body: Any, entry: CatalogEntry) -> ModelRecord:
 
 
 def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
-    """The latest tag's image digests from a per-model answer, one per platform.
-
-    NGC lists them in ``latestArchitectureVariants`` (``architecture``, ``os``,
-    ``digest``). Digests are extra facts, never a reason to fail a model: a malformed
-    variant is skipped, and when two variants give different digests for the same
-    platform none is recorded for the model (nothing is guessed).
-    """
+    """The latest tag's image digests, one per platform (``latestArchitectureVariants``),
+    never a reason to fail: bad variants are skipped, two digests for a platform give none."""
     variants = body.get("latestArchitectureVariants") if isinstance(body, dict) else None
     if not isinstance(variants, list):
         return ()
@@ -226,16 +200,9 @@ def digests_from_answer(body: Any, latest_tag: str) -> tuple[ImageDigest, ...]:
 
 
 def unchanged_since(entry: CatalogEntry, previous: SnapshotModel) -> bool:
-    """True when the catalog says nothing about ``entry`` changed since ``previous``, and
-    the record itself offers the tag the catalog names (a record that contradicts its own
-    facts is fetched again)."""
+    """Whether the catalog says ``entry`` is unchanged since ``previous``, whose record
+    offers the tag the catalog names (one contradicting its own facts is fetched again)."""
     before = previous.catalog
     if before.dateModified is None and before.latestTagPushedDate is None:
         return False
-    return (
-        before.resourceId == entry.resource_id
-        and before.latestTag == entry.latest_tag
-        and previous.record.latestTag == entry.latest_tag
-        and before.dateModified == entry.date_modified
-        and before.latestTagPushedDate == entry.latest_tag_pushed_date
-    )
+    return before == facts_of(entry) and previous.record.latestTag == entry.latest_tag

@@ -1,10 +1,9 @@
-"""Where nimgen may send the key, and whom it trusts on the way: URL, proxy and TLS policy.
+"""Where nimgen may send the key, and whom it trusts on the way.
 
-* The NGC API URL is an origin, ``http(s)://host[:port]``: a path, query or fragment would
-  send every request astray (and read as "NGC rejected the API key"), so they are refused,
-  as are credentials and bad ports. A proxy may carry credentials (redacted everywhere).
-* Plain ``http://`` only to loopback hosts, for the API and a proxy alike: the key (or
-  the proxy's credentials) must never cross a network unencrypted.
+* The API URL is an origin: a path, query or fragment would send every request astray
+  (read as "NGC rejected the API key"); credentials and bad ports are refused too.
+* Plain ``http://`` only to loopback hosts, for the API and a proxy alike: the key and the
+  proxy's credentials never cross a network unencrypted.
 * TLS is always verified: ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's
   bundle; ``--ca-bundle`` adds its CAs to certifi's.
 """
@@ -16,15 +15,15 @@ import os
 import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
-from nimgen.apikey import redact
+from nimgen.apikey import redact, register_secret
 from nimgen.errors import BadInput
 
 if TYPE_CHECKING:
-    from nimgen.ngc.client import ClientSettings
+    from nimgen.eu.proxy import ProxyUrl
+    from nimgen.ngc.settings import ClientSettings
 
-DEFAULT_API_URL = "https://api.ngc.nvidia.com"
 # A CA bundle is a few hundred KiB (certifi's is 0.3 MiB); anything past this is not one.
 CA_BUNDLE_MAX_BYTES = 16 * 1024 * 1024
 
@@ -39,34 +38,28 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _split(url: str, option: str, shown: str, *, credentials: bool) -> SplitResult:
-    """``url`` split; an http(s) URL with a host and a valid port, or ``BadInput`` that
-    shows it as ``shown`` (never its credentials)."""
+def check_api_url(url: str) -> str:
+    """``url`` without a trailing slash; an origin only, plain http only to loopback hosts."""
+    option = "--ngc-api-url"
+    credentials = f"{option} must not carry credentials (user:password@)"
     try:
         parts = urlsplit(url)
         if parts.port == 0:  # raises ValueError for a port out of range or not a number
             raise ValueError("port 0")
     except ValueError:
-        if "@" in url and not credentials:
-            raise BadInput(f"{option} must not carry credentials (user:password@)") from None
-        raise BadInput(f"{option}{shown} is not a valid URL (check the port)") from None
-    if "@" in parts.netloc and not credentials:
-        raise BadInput(f"{option} must not carry credentials (user:password@)")
+        if "@" in url:
+            raise BadInput(credentials) from None
+        raise BadInput(f"{option} {url!r} is not a valid URL (check the port)") from None
+    if "@" in parts.netloc:
+        raise BadInput(credentials)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInput(f"{option}{shown} is not an http(s) URL")
-    return parts
-
-
-def check_api_url(url: str) -> str:
-    """``url`` without a trailing slash; an origin only, plain http only to loopback hosts."""
-    option = "--ngc-api-url"
-    parts = _split(url, option, f" {url!r}", credentials=False)
+        raise BadInput(f"{option} {url!r} is not an http(s) URL")
     if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
         raise BadInput(
             f"{option} {url!r} has a path, query or fragment; give only "
             "scheme://host[:port] (nimgen adds the NGC paths itself)"
         )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise BadInput(
             f"{option} {url!r} uses plain http to a non-loopback host; "
             "the key would travel unencrypted: use https"
@@ -74,29 +67,27 @@ def check_api_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def check_proxy_url(url: str, option: str = "--proxy") -> str:
-    """A proxy for the NGC requests: ``https://`` anywhere, plain ``http://`` only on
-    loopback; its password is registered as a secret (redacted from every message)."""
-    from nimgen.apikey import register_secret
+def check_proxy_url(url: str) -> ProxyUrl:
+    """``--proxy``: a proxy URL as ``nimgen.eu.proxy`` checks it (its credentials registered
+    as secrets), plain ``http://`` only to a loopback proxy."""
+    from nimgen.eu.proxy import check_proxy_url as check_proxy_syntax
 
-    parts = _split(url, option, "", credentials=True)
+    proxy = check_proxy_syntax(url, "--proxy")
+    parts = urlsplit(proxy.url)
     if parts.password:
-        register_secret(parts.password)
-    shown = f"{option} {parts._replace(netloc=parts.netloc.rpartition('@')[2]).geturl()!r}"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise BadInput(f"{shown} has a path, query or fragment; give scheme://host:port")
+        register_secret(parts.password)  # as httpx is given it: percent-encoded
     if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+        shown = f"http://{parts.netloc.rpartition('@')[2]}"
         raise BadInput(
-            f"{shown} uses plain http to a non-loopback host; the key and the proxy "
+            f"--proxy {shown!r} uses plain http to a non-loopback host; the key and the proxy "
             "credentials would travel unencrypted: use an https:// proxy"
         )
-    return url.rstrip("/")
+    return proxy
 
 
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """A verifying TLS context (hostname checks, CERT_REQUIRED) trusting what httpx would
-    have trusted from the environment, or certifi plus ``ca_bundle``'s CAs. ``BadInput``
-    when the bundle cannot be read or holds no certificate."""
+    """A verifying TLS context trusting what httpx would have trusted from the environment,
+    or certifi plus ``ca_bundle``'s CAs (``BadInput`` if it is no readable PEM bundle)."""
     import certifi
 
     if ca_bundle is None:
@@ -127,10 +118,10 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     )
 
 
-def tls_for(settings: ClientSettings, proxy: str | None) -> ssl.SSLContext:
+def tls_for(settings: ClientSettings) -> ssl.SSLContext:
     """The one TLS context of a client's connections and proxy. Without https anywhere
     (plain http to loopback) it trusts no CA, which saves loading certifi's bundle."""
-    uses_tls = settings.api_url.startswith("https:") or (proxy or "").startswith("https:")
+    uses_tls = settings.api_url.startswith("https:") or (settings.proxy or "").startswith("https:")
     if uses_tls or settings.ca_bundle is not None:
         return tls_context(settings.ca_bundle)
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

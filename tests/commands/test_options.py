@@ -25,11 +25,8 @@ def test_a_group_parameter_becomes_its_options_and_comes_back_built() -> None:
     app = typer.Typer()
     app.command()(command)
     app.command("other")(lambda: None)
-    result = CliRunner().invoke(
-        app,
-        ["command", "--ngc-api-url", "https://ngc.example", "--models", "a*", "--models",
-         "b*", "--models-file", "m.txt", "--json", "--name", "y"],
-    )  # fmt: skip
+    args = "command --ngc-api-url https://ngc.example --models a* --models b* --models-file m.txt"
+    result = CliRunner().invoke(app, [*args.split(), "--json", "--name", "y"])
     assert result.exit_code == 0, result.output
     ngc, choice, out, name = seen
     assert isinstance(ngc, Ngc) and ngc.api_url == "https://ngc.example"

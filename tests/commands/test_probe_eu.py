@@ -7,7 +7,7 @@ from pathlib import Path
 from nimgen.apikey import ApiKey
 from nimgen.commands.probe_eu import run_probe
 from nimgen.eu import check_proxy_url
-from nimgen.ngc import ClientSettings
+from nimgen.ngc.settings import ClientSettings
 from nimgen.report.console import Console
 from nimgen.selection import Selection
 from tests.support.http_proxy import ForwardProxy

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from nimgen.apikey import ApiKey
-from nimgen.ngc import ClientSettings, NgcClient
+from nimgen.ngc.client import NgcClient
+from nimgen.ngc.settings import ClientSettings
 from tests.support.ngc_emulator import VALID_KEY
 
 T = TypeVar("T")
@@ -24,12 +25,12 @@ def with_client(
     settings: ClientSettings,
     use: Callable[[NgcClient], Awaitable[T]],
     *,
-    key: str | None = VALID_KEY,
+    key: str = VALID_KEY,
 ) -> T:
     """Run ``use(client)`` with a fresh client; return its result."""
 
     async def run() -> T:
-        async with NgcClient(settings, ApiKey(key) if key else None) as client:
+        async with NgcClient(settings, ApiKey(key)) as client:
             return await use(client)
 
     return asyncio.run(run())

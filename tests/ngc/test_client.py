@@ -14,16 +14,24 @@ import httpx
 import pytest
 import respx
 
+from nimgen.apikey import ApiKey
 from nimgen.collection import CatalogEntry
-from nimgen.errors import BadInput, KeyRejected, RunFailed
-from nimgen.ngc import Answer, NgcClient, RequestFailed, Throttle, client
-from nimgen.ngc.client import ECHOED_KEY, parse_retry_after
+from nimgen.errors import KeyRejected, RunFailed
+from nimgen.ngc import client
+from nimgen.ngc.client import (
+    ECHOED_KEY,
+    Answer,
+    NgcClient,
+    RequestFailed,
+    Throttle,
+    parse_retry_after,
+)
 from tests.ngc.conftest import fast_settings, with_client
 from tests.support.ngc_emulator import VALID_KEY
 
 API = "https://ngc.test"
 MODEL_PATH = "/v2/org/nim/team/meta/repos/m"
-ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "M", "2025", "1.0", "2025")
+ENTRY = CatalogEntry("nim/meta/m", "nim", "meta", "m", "2025", "1.0", "2025")
 RECORD = {"name": "m", "displayName": "M", "tags": ["1.0"], "latestTag": "1.0"}
 OK = httpx.Response(200, json=RECORD)
 
@@ -108,10 +116,8 @@ def test_retry_after_holds_back_every_new_request(api: Any) -> None:
 
     async def run() -> None:
         settings = fast_settings(API, concurrency=1)
-        async with NgcClient(settings, None, throttle=Throttle(1)) as client:
-            entries = [
-                CatalogEntry(f"nim/meta/{n}", "nim", "meta", n, n, "", "1", "") for n in "ab"
-            ]
+        async with NgcClient(settings, ApiKey(VALID_KEY), throttle=Throttle(1)) as client:
+            entries = [CatalogEntry(f"nim/meta/{n}", "nim", "meta", n, "", "1", "") for n in "ab"]
             await asyncio.gather(*(client.model_details(e) for e in entries))
 
     asyncio.run(run())
@@ -146,12 +152,12 @@ def test_other_statuses_and_redirects_are_final_and_never_followed(api: Any, sta
     assert route.call_count == 1 and elsewhere.call_count == 0
 
 
+JSON = {"Content-Type": "application/json"}
 BAD_BODIES = {
-    "truncated or invalid JSON": httpx.Response(200, content=b'{"name": "m', headers={
-        "Content-Type": "application/json"}),
+    "truncated or invalid JSON": httpx.Response(200, content=b'{"name": "m', headers=JSON),
     "non-JSON body (text/html)": httpx.Response(200, html="<html>502</html>"),
     "non-JSON body (no content type)": httpx.Response(200, content=b"{}"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("says", BAD_BODIES)
@@ -191,7 +197,7 @@ def test_oversized_answers_are_refused_declared_or_streamed(api: Any) -> None:
             yield b"x" * 512
 
     declared = httpx.Response(200, json={"pad": "x" * 4096})
-    streamed = httpx.Response(200, content=stream(), headers={"Content-Type": "application/json"})
+    streamed = httpx.Response(200, content=stream(), headers=JSON)
     route = api.get(MODEL_PATH).mock(return_value=declared)
     assert (
         failure(max_response_bytes=1024).reason.startswith("answer of 4") and route.call_count == 1
@@ -213,11 +219,7 @@ def test_answers_are_asked_for_uncompressed(api: Any) -> None:
 
 def test_deeply_nested_json_is_refused_at_once(api: Any) -> None:
     nested = b"[" * 200_000 + b"]" * 200_000
-    api.get(MODEL_PATH).mock(
-        return_value=httpx.Response(
-            200, content=nested, headers={"Content-Type": "application/json"}
-        )
-    )
+    api.get(MODEL_PATH).mock(return_value=httpx.Response(200, content=nested, headers=JSON))
     failed = failure()
     assert failed.reason == "answer nested too deeply to be read: refused" and failed.attempts == 1
 
@@ -236,10 +238,7 @@ def _echoes() -> dict[str, str]:
 @pytest.mark.parametrize("style", list(_echoes()))
 def test_an_answer_carrying_the_key_is_refused_at_once(api: Any, style: str) -> None:
     body = json.dumps({**RECORD, "shortDescription": "@"}).replace('"@"', _echoes()[style])
-    api.get(MODEL_PATH).mock(
-        return_value=httpx.Response(200, content=body.encode(), headers={
-            "Content-Type": "application/json"})
-    )  # fmt: skip
+    api.get(MODEL_PATH).mock(return_value=httpx.Response(200, content=body.encode(), headers=JSON))
     failed = failure()
     assert failed.reason == ECHOED_KEY and failed.attempts == 1
     assert VALID_KEY not in str(failed) and VALID_KEY.upper() not in str(failed)
@@ -258,11 +257,7 @@ def test_a_try_is_bounded_as_a_whole_even_when_bytes_drip(api: Any) -> None:
     route = api.get(MODEL_PATH).mock(side_effect=hang)
     failed = failure(request_timeout=0.2, max_attempts=2)
     assert failed.reason == "no answer within --request-timeout 0.2s (gave up after 2 attempts)"
-    route.mock(
-        side_effect=lambda request: httpx.Response(
-            200, content=drip(), headers={"Content-Type": "application/json"}
-        )
-    )
+    route.mock(side_effect=lambda request: httpx.Response(200, content=drip(), headers=JSON))
     started = time.monotonic()
     assert "no answer within --request-timeout 0.2s" in failure(request_timeout=0.2).reason
     assert time.monotonic() - started < 3  # three tries of 0.2 s, not of 3 s
@@ -271,7 +266,7 @@ def test_a_try_is_bounded_as_a_whole_even_when_bytes_drip(api: Any) -> None:
 def test_the_key_check(api: Any) -> None:
     route = api.post("/v3/keys/get-caller-info").mock(return_value=httpx.Response(200, json={}))
 
-    def validate(key: str | None = VALID_KEY) -> None:
+    def validate(key: str = VALID_KEY) -> None:
         async def use(client: NgcClient) -> None:
             await client.validate_key()
 
@@ -291,8 +286,6 @@ def test_the_key_check(api: Any) -> None:
     route.mock(return_value=httpx.Response(503))
     with pytest.raises(RunFailed, match="could not validate the API key: HTTP 503"):
         validate()
-    with pytest.raises(BadInput, match="no NGC API key"):
-        validate(None)
     # Its body is never used or written: the key in it is not a reason to fail.
     route.mock(return_value=httpx.Response(200, json={"user": f"Bearer {VALID_KEY}"}))
     validate()

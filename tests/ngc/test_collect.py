@@ -13,7 +13,10 @@ import pytest
 from nimgen.apikey import ApiKey
 from nimgen.collection import Collection, NullProgress
 from nimgen.errors import RunFailed
-from nimgen.ngc import MAX_CATALOG_PAGES, ClientSettings, NgcClient, Scope, collect_catalog
+from nimgen.ngc.client import NgcClient
+from nimgen.ngc.collect import MAX_CATALOG_PAGES, collect_catalog
+from nimgen.ngc.jobs import Scope
+from nimgen.ngc.settings import ClientSettings
 from tests.ngc.conftest import fast_settings
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, NgcEmulator, make_models
 
@@ -112,8 +115,8 @@ def tagged(count: int, tags: int, prefix: str = "tagged") -> list[EmulatedModel]
 def test_a_record_the_configmap_cannot_hold_fails_its_model_at_once() -> None:
     """Before: every record was kept until the ConfigMap was rendered, then refused as a
     whole without naming the model."""
-    big, small = tagged(1, 30_000), make_models(3)
-    with NgcEmulator([*big, *small]) as emu:
+    big = tagged(1, 30_000)
+    with NgcEmulator([*big, *make_models(3)]) as emu:
         collection = collect(fast_settings(emu.url))
     assert len(collection.models) == 3
     ((failure),) = collection.failures

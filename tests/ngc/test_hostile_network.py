@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from nimgen.ngc import MAX_CATALOG_PAGES
+from nimgen.ngc.collect import MAX_CATALOG_PAGES
 from tests.support import own_peak_rss
 from tests.support.fault_kit import nimgen_path, tree_bytes
 from tests.support.http_proxy import ForwardProxy
@@ -76,7 +76,8 @@ def run_bounded(
         while proc.poll() is None:
             if signal_when is not None and not signalled and signal_when():
                 proc.send_signal(signal.SIGTERM)  # the wrapper passes it on to nimgen
-                signalled, started = True, time.monotonic()  # from now on: time to stop
+                signalled = True
+                started = time.monotonic()  # from now on: time to stop
             if time.monotonic() - started > timeout:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
@@ -93,8 +94,8 @@ def run_bounded(
 
 
 def generate(emu: NgcEmulator, out: Path, *extra: str, **kw: Any) -> Bounded:
-    return run_bounded(["generate", "--ngc-api-url", emu.url, "--output", str(out), *FAST,
-                        *extra], **kw)  # fmt: skip
+    args = ["generate", "--ngc-api-url", emu.url, "--output", str(out), *FAST, *extra]
+    return run_bounded(args, **kw)
 
 
 def assert_clean(run: Bounded, code: int) -> None:
@@ -114,7 +115,8 @@ def test_compressed_answers_are_refused_by_name_in_bounded_memory(
     model under a 1 GiB limit); the 3,000 layers were a RecursionError of the whole run."""
     with NgcEmulator(ngc_models, fixtures_dir=fixtures_dir) as emu:
         names = sorted(m.name for m in emu.models)
-        bombed, layered = names[::2][:64], names[1]
+        bombed = names[::2][:64]
+        layered = names[1]
         for index, name in enumerate(bombed):
             emu.fault_model_forever(name, Fault.bomb(GIB, layers=2 if index < 8 else 1))
         emu.fault_model_forever(layered, Fault.encoded(",".join(["gzip"] * 3000)))  # 15 KB
@@ -255,8 +257,8 @@ def test_an_answer_carrying_the_key_is_refused_and_never_written(
             emu.fault_model_forever(name, Fault.echo(field, style=style))  # type: ignore[arg-type]
         strict = generate(emu, tmp_path / "strict")
         partial = generate(emu, tmp_path / "partial", "--allow-partial")
-        snapshot = run_bounded(["fetch", "--ngc-api-url", emu.url, "--output",
-                                str(tmp_path / "s.json"), "--allow-partial", "--json"])  # fmt: skip
+        fetch = ["fetch", "--ngc-api-url", emu.url, "--output", str(tmp_path / "s.json")]
+        snapshot = run_bounded([*fetch, "--allow-partial", "--json"])
     assert_clean(strict, 1)
     failures = dict(line.split(": ", 1) for line in _details(strict))
     assert set(failures) == set(echoing)

@@ -10,17 +10,12 @@ import pytest
 
 from nimgen.catalog import ImageDigest
 from nimgen.collection import CatalogEntry
-from nimgen.ngc import (
-    PermanentError,
-    RetryableError,
-    digests_from_answer,
-    parse_catalog_page,
-    record_from_answer,
-)
+from nimgen.ngc.client import PermanentError, RetryableError
+from nimgen.ngc.parse import digests_from_answer, parse_catalog_page, record_from_answer
 
 NGC = Path(__file__).resolve().parents[1] / "fixtures" / "ngc"
 MODEL = "llama-3.1-8b-instruct"
-ENTRY = CatalogEntry(f"nim/meta/{MODEL}", "nim", "meta", MODEL, "M", "2025", "1.0", "2025")
+ENTRY = CatalogEntry(f"nim/meta/{MODEL}", "nim", "meta", MODEL, "2025", "1.0", "2025")
 
 
 def page_of(*resources: Any, page: int = 0) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from nimgen.apikey import redact
 from nimgen.errors import BadInput
-from nimgen.ngc import check_api_url, check_proxy_url, tls_context
+from nimgen.ngc.policy import check_api_url, check_proxy_url, tls_context
 
 
 @pytest.mark.parametrize(
@@ -50,17 +50,23 @@ def test_api_url_accepted() -> None:
 
 
 def test_proxy_urls() -> None:
-    assert check_proxy_url("https://proxy.example.com:3128") == "https://proxy.example.com:3128"
-    assert check_proxy_url("http://127.0.0.1:3128/") == "http://127.0.0.1:3128"
+    """``--proxy``: nimgen.eu.proxy's rules (tests/eu/test_proxy.py), and plain http only to
+    a loopback proxy."""
+    assert check_proxy_url("https://proxy.example.com:3128").url == "https://proxy.example.com:3128"
+    assert check_proxy_url("http://127.0.0.1:3128/").url == "http://127.0.0.1:3128"
     password = "pr0xy-Secret-771"
-    assert check_proxy_url(f"https://me:{password}@proxy.example.com:3128").endswith(":3128")
+    proxy = check_proxy_url(f"https://me:{password}@proxy.example.com:3128")
+    assert proxy.redacted == "https://***@proxy.example.com:3128"
     assert redact(f"via {password}") == "via ***"  # registered as a secret
+    plain = "uses plain http to a non-loopback host"
     for bad, says in [
-        ("http://proxy.example.com:3128", "plain http to a non-loopback host"),
-        ("socks5://127.0.0.1:1080", "is not an http(s) URL"),
-        ("https://proxy.example.com:3128/path", "has a path"),
-        ("https://proxy.example.com:99999", "check the port"),
-        (f"http://me:{password}@proxy.example.com:1", "plain http"),
+        ("http://proxy.example.com:3128", f"--proxy 'http://proxy.example.com:3128' {plain}"),
+        (
+            f"http://me:{password}@proxy.example.com:1",
+            f"--proxy 'http://proxy.example.com:1' {plain}",
+        ),
+        ("socks5://127.0.0.1:1080", "--proxy is not an http:// or https:// proxy URL"),
+        ("https://proxy.example.com:99999", "the port is not a number from 1 to 65535"),
     ]:
         with pytest.raises(BadInput) as info:
             check_proxy_url(bad)
@@ -78,8 +84,8 @@ def test_tls_trusts_ssl_cert_file_like_httpx_did(
     assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
     assert default.cert_store_stats()["x509_ca"] > 100  # certifi's bundle
     one = tmp_path / "one.pem"
-    one.write_text(Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
-                   + "-----END CERTIFICATE-----\n")  # fmt: skip
+    first = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
+    one.write_text(first + "-----END CERTIFICATE-----\n")
     monkeypatch.setenv("SSL_CERT_FILE", str(one))
     assert tls_context().cert_store_stats()["x509_ca"] == 1
     # --ca-bundle adds to certifi's CAs, whatever the environment says.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -254,36 +255,31 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20, step: float =
 
 
 def make_test_ca(directory: Path, name: str = "ca") -> tuple[Path, Path, Path]:
-    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
-
-    Returns (CA certificate, server certificate, server key), all PEM.
-    """
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl CLI):
+    (CA certificate, server certificate, server key), all PEM."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("the openssl command is needed to make test certificates")
-    ca_key, ca_pem = directory / f"{name}.key", directory / f"{name}.pem"
-    key, csr, pem = (
-        directory / f"{name}-server.key",
-        directory / f"{name}.csr",
-        directory / f"{name}-server.pem",
-    )
+    ca_key = directory / f"{name}.key"
+    ca_pem = directory / f"{name}.pem"
+    key = directory / f"{name}-server.key"
+    csr = directory / f"{name}.csr"
+    pem = directory / f"{name}-server.pem"
     ext = directory / f"{name}.ext"
     ext.write_text(
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
         "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n"
     )
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
     steps = [
-        [openssl, "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca_pem), "-days", "2",
-         "-subj", f"/CN=nimgen test {name}",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        [openssl, "req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1"],
-        [openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca_pem), "-CAkey", str(ca_key),
-         "-CAcreateserial", "-out", str(pem), "-days", "2", "-extfile", str(ext)],
-    ]  # fmt: skip
-    for step in steps:
-        subprocess.run(step, check=True, capture_output=True, timeout=30)
+        f"req -x509 {ec} -keyout {ca_key} -out {ca_pem} -days 2 -subj '/CN=nimgen test {name}'"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
+        f"req {ec} -keyout {key} -out {csr} -subj /CN=127.0.0.1",
+        f"x509 -req -in {csr} -CA {ca_pem} -CAkey {ca_key} -CAcreateserial -out {pem} -days 2"
+        f" -extfile {ext}",
+    ]
+    for step in steps:  # the paths are pytest's: no spaces or quotes in them
+        subprocess.run([openssl, *shlex.split(step)], check=True, capture_output=True, timeout=30)
     return ca_pem, pem, key
 
 
@@ -298,8 +294,6 @@ class TlsFront:
         self._upstream = upstream_port
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._stop = threading.Event()
-        self.handshakes = 0
-        self.failed_handshakes = 0
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
@@ -331,10 +325,8 @@ class TlsFront:
         try:
             tls = self._context.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):
-            self.failed_handshakes += 1
             raw.close()
             return
-        self.handshakes += 1
         upstream = socket.create_connection(("127.0.0.1", self._upstream), timeout=10)
 
         def pump(source: socket.socket, sink: socket.socket) -> None:

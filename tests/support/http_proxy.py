@@ -5,10 +5,10 @@
   (the answer carries ``Connection: close``);
 * ``CONNECT host:port``: a raw two-way tunnel.
 
-Upstream connections are bound to ``source_address`` (default ``("127.0.0.2", 0)``), so a
-server on 127.0.0.1 sees the proxy's traffic coming from 127.0.0.2 - that is how tests put a
-caller "in the EU" for :class:`ngc_emulator.NgcEmulator`. Only loopback targets are dialled;
-anything else gets 403. Optional Basic proxy auth (407 without it).
+Upstream connections leave from 127.0.0.2, so a server on 127.0.0.1 sees the proxy's
+traffic coming from there: that is how tests put a caller "in the EU" for
+:class:`ngc_emulator.NgcEmulator`. Only loopback targets are dialled; anything else gets
+403. Optional Basic proxy auth (407 without it).
 """
 
 from __future__ import annotations
@@ -21,11 +21,8 @@ import ipaddress
 import socket
 import socketserver
 import threading
-from types import TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
-
-__all__ = ["ForwardProxy"]
 
 _HOP_BY_HOP: Final = frozenset(
     {
@@ -141,12 +138,12 @@ class _Handler(socketserver.StreamRequestHandler):
         if length is None:
             return b""
         try:
-            n = int(length)
+            size = int(length)
         except ValueError as exc:
             raise _ProxyError(400, "Bad Request") from exc
-        if not 0 <= n <= _MAX_BODY:
+        if not 0 <= size <= _MAX_BODY:
             raise _ProxyError(413, "Content Too Large")
-        return self.rfile.read(n)
+        return self.rfile.read(size)
 
     # ---- answers
 
@@ -309,26 +306,13 @@ class ForwardProxy:
     ``connects``, ``auth_failures`` and ``log`` (list of (method, target, status)).
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        source_address: tuple[str, int] | None = ("127.0.0.2", 0),
-        username: str | None = None,
-        password: str | None = None,
-        connect_timeout: float = 5.0,
-    ) -> None:
-        self.host = host
-        self._port = port
-        self.source_address = source_address
+    def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
         self.username = username
         self.password = password
-        self.connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._address: tuple[str, int] | None = None
+        self._bound_port: int | None = None
         self._socks: set[socket.socket] = set()
         self._requests = 0
         self._connects = 0
@@ -342,29 +326,27 @@ class ForwardProxy:
         with self._lock:
             if self._server is not None:
                 return self
-            server = _Server((self.host, self._port), self)
-            thread = threading.Thread(
-                target=server.serve_forever,
+            self._server = _Server(("127.0.0.1", 0), self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
                 kwargs={"poll_interval": 0.05},
                 name="forward-proxy",
                 daemon=True,
             )
-            thread.start()
-            self._server, self._thread = server, thread
-            host, port = server.server_address[:2]
-            self._address = (str(host), int(port))
+            self._thread.start()
+            self._bound_port = int(self._server.server_address[1])
         return self
 
     def stop(self) -> None:
         with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-        if server is None:
+            server = self._server
+            thread = self._thread
+            self._server = None
+        if server is None or thread is None:
             return
         server.shutdown()
         server.server_close()
-        if thread is not None:
-            thread.join(2.0)
+        thread.join(2.0)
         with self._lock:
             socks = list(self._socks)
         _kill(*socks)
@@ -372,29 +354,22 @@ class ForwardProxy:
     def __enter__(self) -> ForwardProxy:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
     def port(self) -> int:
-        if self._address is None:
+        if self._bound_port is None:
             raise RuntimeError("ForwardProxy is not started")
-        return self._address[1]
+        return self._bound_port
 
     @property
     def url(self) -> str:
         """``http://[user:password@]127.0.0.1:PORT`` - pass as httpx's ``proxy=``."""
-        if self._address is None:
-            raise RuntimeError("ForwardProxy is not started")
         auth = ""
         if self.username is not None:
             auth = f"{self.username}:{self.password or ''}@"
-        return f"http://{auth}{self._address[0]}:{self._address[1]}"
+        return f"http://{auth}127.0.0.1:{self.port}"
 
     # ---- counters
 
@@ -420,7 +395,9 @@ class ForwardProxy:
 
     def reset_counters(self) -> None:
         with self._lock:
-            self._requests = self._connects = self._auth_failures = 0
+            self._requests = 0
+            self._connects = 0
+            self._auth_failures = 0
             self._log_entries.clear()
 
     # ---- used by handler threads
@@ -465,13 +442,10 @@ class ForwardProxy:
             loopback = False
         if not loopback:
             raise _ProxyError(403, "Forbidden")  # tests never leave the machine
-        source = self.source_address
-        if source is not None and ipaddress.ip_address(host).version != 4:
-            source = None
+        # From 127.0.0.2 (see the module's docstring); IPv6 has no such second address.
+        source = ("127.0.0.2", 0) if ipaddress.ip_address(host).version == 4 else None
         try:
-            sock = socket.create_connection(
-                (host, port), timeout=self.connect_timeout, source_address=source
-            )
+            sock = socket.create_connection((host, port), timeout=5.0, source_address=source)
         except OSError as exc:
             raise _ProxyError(502, "Bad Gateway") from exc
         sock.settimeout(None)

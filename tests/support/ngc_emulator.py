@@ -44,22 +44,8 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
-
-__all__ = [
-    "REMOVE",
-    "VALID_KEY",
-    "EmulatedModel",
-    "Fault",
-    "NgcEmulator",
-    "RequestRecord",
-    "default_fixtures_dir",
-    "http_date",
-    "load_fixture_models",
-    "make_models",
-]
 
 VALID_KEY: Final = "nvapi-test-key-0123456789"
 DEFAULT_PAGE_SIZE_CAP: Final = 25
@@ -163,15 +149,9 @@ def make_models(
     prefix: str = "synthetic-model",
     fixtures_dir: Path | None = None,
 ) -> list[EmulatedModel]:
-    """``n`` distinct models ``{prefix}-0000`` ... cycling ``base`` (default: the fixture models).
-
-    Every other field (team, tags, dates, eu_restricted) is copied from the base model.
-    """
-    if n < 0:
-        raise ValueError("n must be >= 0")
+    """``n`` distinct models ``{prefix}-0000`` ... cycling ``base`` (default: the fixture
+    models), every other field (team, tags, dates, eu_restricted) copied from it."""
     pool = list(base) if base is not None else load_fixture_models(fixtures_dir)
-    if not pool and n:
-        raise ValueError("make_models needs at least one base model")
     width = max(4, len(str(max(n - 1, 0))))
     out: list[EmulatedModel] = []
     for i in range(n):
@@ -293,7 +273,6 @@ class Fault:
     overrides: tuple[tuple[str, Any], ...] = ()
     encodings: tuple[str, ...] = ()
     echo_field: str = ""
-    echo_header: str = "Authorization"
     echo_style: EchoStyle = "verbatim"
 
     @classmethod
@@ -332,12 +311,8 @@ class Fault:
 
     @classmethod
     def huge(cls, n_bytes: int = 50 * 1024 * 1024, *, declare_length: bool = True) -> Fault:
-        """200 with an ``n_bytes`` body that starts like JSON, streamed in 64 KiB chunks.
-
-        ``declare_length=False`` omits Content-Length and ends the body by closing.
-        """
-        if n_bytes < 0:
-            raise ValueError("n_bytes must be >= 0")
+        """200 with an ``n_bytes`` body that starts like JSON, streamed in 64 KiB chunks;
+        ``declare_length=False`` omits Content-Length and ends the body by closing."""
         return cls("huge", n_bytes=n_bytes, declare_length=declare_length)
 
     @classmethod
@@ -349,8 +324,6 @@ class Fault:
     def bomb(cls, decoded_bytes: int = 1 << 30, *, layers: int = 1) -> Fault:
         """200 JSON whose body is gzip (``layers`` times: ``Content-Encoding: gzip, gzip``)
         of ``decoded_bytes`` zeros: a decompression bomb, about 1 MB for 1 GiB."""
-        if layers < 1:
-            raise ValueError("layers must be >= 1")
         gzip_bomb(decoded_bytes, layers)  # built now, not while serving
         return cls("bomb", n_bytes=decoded_bytes, encodings=("gzip",) * layers)
 
@@ -360,14 +333,12 @@ class Fault:
         return cls("encoded", encodings=(content_encoding,))
 
     @classmethod
-    def echo(
-        cls, field: str, *, header: str = "Authorization", style: EchoStyle = "verbatim"
-    ) -> Fault:
-        """The normal answer with top-level ``field`` set to the request's ``header`` (what a
-        server that copies request headers into its answers does): ``verbatim``; ``upper``
-        (upper-cased); ``piece`` (12 characters from the middle of the credential); or
-        ``escaped`` (every character a JSON ``\\uXXXX`` escape)."""
-        return cls("echo", echo_field=field, echo_header=header, echo_style=style)
+    def echo(cls, field: str, *, style: EchoStyle = "verbatim") -> Fault:
+        """The normal answer with top-level ``field`` set to the request's Authorization
+        header (what a server that copies request headers into its answers does):
+        ``verbatim``; ``upper`` (upper-cased); ``piece`` (12 characters from the middle of
+        the credential); or ``escaped`` (every character a JSON ``\\uXXXX`` escape)."""
+        return cls("echo", echo_field=field, echo_style=style)
 
     @classmethod
     def deeply_nested(cls, depth: int = 100_000) -> Fault:
@@ -442,12 +413,12 @@ def _route(method: str, path: str) -> _Route:
     if path == KEY_PATH and method == "POST":
         return _Route("key")
     if method == "GET":
-        m = _TEAM_REPO_RE.match(path)
-        if m:
-            return _Route("model", unquote(m[1]), unquote(m[2]), unquote(m[3]))
-        m = _ORG_REPO_RE.match(path)
-        if m:
-            return _Route("model", unquote(m[1]), None, unquote(m[2]))
+        match = _TEAM_REPO_RE.match(path)
+        if match:
+            return _Route("model", unquote(match[1]), unquote(match[2]), unquote(match[3]))
+        match = _ORG_REPO_RE.match(path)
+        if match:
+            return _Route("model", unquote(match[1]), None, unquote(match[2]))
     return _Route("other")
 
 
@@ -457,14 +428,14 @@ def _parse_catalog_query(query: str) -> _CatalogQuery | str:
     if not values:
         return "missing q"
     try:
-        q = json.loads(values[0])
+        asked = json.loads(values[0])
     except ValueError:
         return "q is not valid JSON"
-    if not isinstance(q, dict):
+    if not isinstance(asked, dict):
         return "q is not a JSON object"
-    text = q.get("query", "*:*")
-    page = q.get("page", 0)
-    size = q.get("pageSize", DEFAULT_PAGE_SIZE_CAP)
+    text = asked.get("query", "*:*")
+    page = asked.get("page", 0)
+    size = asked.get("pageSize", DEFAULT_PAGE_SIZE_CAP)
     if not isinstance(text, str):
         return "query must be a string"
     if not isinstance(page, int) or isinstance(page, bool) or page < 0:
@@ -594,13 +565,13 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             return b""
         try:
-            n = int(length)
+            size = int(length)
         except ValueError:
             return None
-        if n < 0 or n > _MAX_BODY:
+        if size < 0 or size > _MAX_BODY:
             return None
-        data = self.rfile.read(n)
-        return data if len(data) == n else None
+        data = self.rfile.read(size)
+        return data if len(data) == size else None
 
     def _head(
         self,
@@ -652,10 +623,6 @@ class _Handler(BaseHTTPRequestHandler):
             body = b""
         self._send(ans.status, body, ans.content_type if body else None, ans.headers)
 
-    def _abort(self) -> None:
-        """Leave without answering (stop() or the client went away)."""
-        self.close_connection = True
-
     def _wait(self, seconds: float) -> bool:
         """Sleep ``seconds``; False if the emulator stops or the client disconnects meanwhile."""
         if seconds <= 0:
@@ -699,13 +666,13 @@ class _Handler(BaseHTTPRequestHandler):
             sock.close()
 
     def _send_huge(self, fault: Fault) -> None:
-        n = fault.n_bytes
+        size = fault.n_bytes
         stop = self.server.emu._stop_event
         if not fault.declare_length:
             self.close_connection = True
-        head = self._head(200, "application/json", n if fault.declare_length else None)
-        prefix = _HUGE_PREFIX[:n]
-        remaining = n - len(prefix)
+        head = self._head(200, "application/json", size if fault.declare_length else None)
+        prefix = _HUGE_PREFIX[:size]
+        remaining = size - len(prefix)
         try:
             if remaining == 0:
                 self._record()
@@ -729,7 +696,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         emu = self.server.emu
         if not self._wait(emu._latency_for(kind)):
-            self._abort()
+            self.close_connection = True  # stopped, or the client went away
             return
         if fault is not None:
             if fault.kind == "status":
@@ -751,7 +718,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, body, "application/json", encoding)
                 return
             if fault.kind == "hang" and not self._wait(fault.seconds):
-                self._abort()
+                self.close_connection = True
                 return
         ans = compute(fault)
         if (
@@ -774,7 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _echoed(self, payload: Mapping[str, Any], fault: Fault) -> bytes:
         """``payload`` as JSON with ``fault.echo_field`` holding the echoed request header."""
-        value = self.headers.get(fault.echo_header) or ""
+        value = self.headers.get("Authorization") or ""
         credential = value.split(" ", 1)[-1]
         if fault.echo_style == "upper":
             text = json.dumps(value.upper())
@@ -806,7 +773,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "catalog", None, lambda _f: _Answer(400, _status_payload("BAD_REQUEST", message))
             )
             return
-        emu._note_page(parsed.page, self._start)
+        emu._note_page(parsed.page)
         fault = emu._take_fault(("page", parsed.page))
         self._answer("catalog", fault, lambda f: emu._catalog_answer(parsed, f))
 
@@ -823,21 +790,21 @@ class _Handler(BaseHTTPRequestHandler):
             form = parse_qs(body.decode("utf-8", "replace"))
         credentials = form.get("credentials", [""])[0]
         bearer = _bearer(self.headers.get("Authorization"))
-        if credentials and bearer == credentials and credentials in emu.valid_keys:
+        if credentials and bearer == credentials == VALID_KEY:
             return _Answer(200, emu._templates.caller_info)
         return self._unauthorized()
 
     def _serve_model(self, route: _Route) -> None:
         emu = self.server.emu
         emu._note_model(route.repo)
-        eu = emu._is_eu(str(self.client_address[0]))
-        fault = emu._take_model_fault(route.repo, eu=eu) or emu._flaky_fault()
+        eu_only = [("model_eu", route.repo)] if emu._is_eu(str(self.client_address[0])) else []
+        fault = emu._take_fault(*eu_only, ("model", route.repo)) or emu._flaky_fault()
         self._answer("model", fault, lambda _f: self._model_answer(route))
 
     def _model_answer(self, route: _Route) -> _Answer:
         emu = self.server.emu
         token = _bearer(self.headers.get("Authorization"))
-        if token is None or token not in emu.valid_keys:
+        if token != VALID_KEY:
             return self._unauthorized()
         model = emu._models.get(route.repo)
         if model is None or model.org != route.org or model.team != route.team:
@@ -865,12 +832,9 @@ class NgcEmulator:
         self,
         models: Iterable[EmulatedModel] | None = None,
         *,
-        host: str = "127.0.0.1",
         port: int = 0,
         fixtures_dir: Path | None = None,
-        valid_keys: Iterable[str] = (VALID_KEY,),
         page_size_cap: int | None = DEFAULT_PAGE_SIZE_CAP,
-        latency: float = 0.0,
         latency_by_kind: Mapping[str, float] | None = None,
         eu_mode: bool = False,
         eu_addresses: Iterable[str] = (),
@@ -882,12 +846,9 @@ class NgcEmulator:
         duplicate_across_pages: bool = False,
         empty_pages: Iterable[int] = (),
     ) -> None:
-        self.host = host
         self._port = port
         self._templates = _Templates.load(fixtures_dir)
-        self.valid_keys: set[str] = set(valid_keys)
         self.page_size_cap: int | None = page_size_cap
-        self.latency: float = latency
         self.latency_by_kind: dict[str, float] = dict(latency_by_kind or {})
         self.eu_mode: bool = eu_mode
         self.eu_addresses: set[str] = set(eu_addresses)
@@ -907,7 +868,7 @@ class NgcEmulator:
 
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._address: tuple[str, int] | None = None
+        self._bound_port: int | None = None
         self._stop_event = threading.Event()
         self._conns: set[socket.socket] = set()
         self._handler_threads: set[threading.Thread] = set()
@@ -931,64 +892,55 @@ class NgcEmulator:
             if self._server is not None:
                 return self
             self._stop_event = threading.Event()
-            server = _Server((self.host, self._port), self)
-            thread = threading.Thread(
-                target=server.serve_forever,
+            self._server = _Server(("127.0.0.1", self._port), self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
                 kwargs={"poll_interval": _WAIT_STEP},
                 name="ngc-emulator",
                 daemon=True,
             )
-            thread.start()
-            self._server, self._thread = server, thread
-            host, port = server.server_address[:2]
-            self._address = (str(host), int(port))
+            self._thread.start()
+            self._bound_port = int(self._server.server_address[1])
         return self
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self) -> None:
         """Stop promptly: closes the listener, live connections, and wakes hung handlers."""
         with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-            if server is None:
+            server = self._server
+            thread = self._thread
+            self._server = None
+            if server is None or thread is None:
                 return
             self._stop_event.set()
         server.shutdown()
         server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+        thread.join(2.0)
         with self._lock:
             conns = list(self._conns)
             threads = list(self._handler_threads)
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + 2.0
+        for handler in threads:
+            handler.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> NgcEmulator:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
     def port(self) -> int:
-        if self._address is None:
+        if self._bound_port is None:
             raise RuntimeError("NgcEmulator is not started")
-        return self._address[1]
+        return self._bound_port
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT`` (the ``{api}`` base of the contract)."""
-        if self._address is None:
-            raise RuntimeError("NgcEmulator is not started")
-        return f"http://{self._address[0]}:{self._address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     # ---- models
 
@@ -1000,42 +952,30 @@ class NgcEmulator:
         return self._models[name]
 
     def set_models(self, models: Iterable[EmulatedModel]) -> None:
-        new: dict[str, EmulatedModel] = {}
-        for m in models:
-            if m.name in new:
-                raise ValueError(f"duplicate model name {m.name!r}")
-            new[m.name] = m
         with self._lock:
-            self._models = new
+            self._models = {}
+            self.add_models(models)
 
     def add_models(self, models: Iterable[EmulatedModel]) -> None:
         with self._lock:
             new = dict(self._models)
-            for m in models:
-                if m.name in new:
-                    raise ValueError(f"duplicate model name {m.name!r}")
-                new[m.name] = m
+            for model in models:
+                if model.name in new:
+                    raise ValueError(f"duplicate model name {model.name!r}")
+                new[model.name] = model
             self._models = new
 
-    def remove_model(self, name: str) -> EmulatedModel:
+    def remove_model(self, name: str) -> None:
         with self._lock:
-            new = dict(self._models)
-            removed = new.pop(name)
-            self._models = new
-        return removed
+            models = dict(self._models)
+            del models[name]
+            self._models = models
 
-    def update_model(self, name: str, **changes: Any) -> EmulatedModel:
-        """Replace fields of a model (keeps its position); renaming is allowed."""
+    def update_model(self, name: str, **changes: Any) -> None:
+        """Replace fields of a model (not its name), keeping its place in the catalog."""
         with self._lock:
-            old = self._models[name]
-            updated = dataclasses.replace(old, **changes)
-            if updated.name != name and updated.name in self._models:
-                raise ValueError(f"duplicate model name {updated.name!r}")
-            self._models = {
-                (updated.name if k == name else k): (updated if k == name else v)
-                for k, v in self._models.items()
-            }
-        return updated
+            updated = dataclasses.replace(self._models[name], **changes)
+            self._models = {**self._models, name: updated}
 
     # ---- faults
 
@@ -1085,80 +1025,65 @@ class NgcEmulator:
             else:
                 self._forever[target] = fault
 
-    def _take_fault(self, target: FaultTarget) -> Fault | None:
-        with self._lock:
-            queue = self._queued.get(target)
-            if queue:
-                return queue.popleft()
-            return self._forever.get(target)
-
-    def _take_model_fault(self, name: str, *, eu: bool) -> Fault | None:
-        """The fault for one request to model ``name``; EU-only faults apply if ``eu``."""
-        targets: tuple[FaultTarget, ...] = (("model", name),)
-        if eu:
-            targets = (("model_eu", name), ("model", name))
+    def _take_fault(self, *targets: FaultTarget) -> Fault | None:
+        """The fault for one request: the first queued for ``targets``, else the first
+        forever one."""
         with self._lock:
             for target in targets:
-                queue = self._queued.get(target)
-                if queue:
-                    return queue.popleft()
-            for target in targets:
-                fault = self._forever.get(target)
-                if fault is not None:
-                    return fault
-        return None
+                if self._queued.get(target):
+                    return self._queued[target].popleft()
+            return next((self._forever[t] for t in targets if t in self._forever), None)
 
     def _flaky_fault(self) -> Fault | None:
-        rate503, rate429 = self.flaky_rate, self.flaky_429_rate
-        if rate503 <= 0 and rate429 <= 0:
+        if self.flaky_rate <= 0 and self.flaky_429_rate <= 0:
             return None
         with self._lock:
             draw = self._rng.random()
-        if draw < rate503:
+        if draw < self.flaky_rate:
             return Fault.status(503)
-        if draw < rate503 + rate429:
+        if draw < self.flaky_rate + self.flaky_429_rate:
             return Fault.status(429, retry_after="0")
         return None
 
     # ---- answers
 
     def _latency_for(self, kind: str) -> float:
-        return self.latency_by_kind.get(kind, self.latency)
+        return self.latency_by_kind.get(kind, 0.0)
 
     def _is_eu(self, address: str) -> bool:
         return self.eu_mode or address in self.eu_addresses
 
-    def _catalog_resource(self, m: EmulatedModel) -> dict[str, Any]:
+    def _catalog_resource(self, model: EmulatedModel) -> dict[str, Any]:
         tpl, attrs = self._templates.resource, self._templates.attributes
         res: dict[str, Any] = {
-            "orgName": m.org,
-            "resourceId": m.resource_id,
+            "orgName": model.org,
+            "resourceId": model.resource_id,
             "labels": tpl.get("labels", []),
-            "sharedWithTeams": [m.namespace] if m.team is not None else [],
+            "sharedWithTeams": [model.namespace] if model.team is not None else [],
         }
-        if m.team is not None:
-            res["teamName"] = m.team
+        if model.team is not None:
+            res["teamName"] = model.team
         attributes: list[dict[str, str]] = []
-        if m.latest_tag is not None:
-            attributes.append({"key": "latestTag", "value": m.latest_tag})
+        if model.latest_tag is not None:
+            attributes.append({"key": "latestTag", "value": model.latest_tag})
         attributes += [
             {"key": "size", "value": attrs.get("size", "0")},
             {"key": "hasSignedTag", "value": attrs.get("hasSignedTag", "true")},
             {"key": "oneClickDeploy", "value": attrs.get("oneClickDeploy", "false")},
-            {"key": "latestTagPushedDate", "value": m.latest_tag_pushed_date},
+            {"key": "latestTagPushedDate", "value": model.latest_tag_pushed_date},
         ]
         res.update(
             {
                 "msgTimestamp": tpl.get("msgTimestamp", 0),
-                "dateModified": m.date_modified,
+                "dateModified": model.date_modified,
                 "sharedWithOrgs": [],
-                "description": m.short_description,
+                "description": model.short_description,
                 "accessType": "LISTED",
-                "dateCreated": tpl.get("dateCreated", m.updated_date),
+                "dateCreated": tpl.get("dateCreated", model.updated_date),
                 "weightPopular": tpl.get("weightPopular", 0),
                 "createdBy": tpl.get("createdBy", ""),
-                "displayName": m.display_name,
-                "name": m.name,
+                "displayName": model.display_name,
+                "name": model.name,
                 "resourceType": "CONTAINER",
                 "attributes": attributes,
             }
@@ -1205,18 +1130,20 @@ class NgcEmulator:
         }
         return _Answer(200, payload)
 
-    def _repo_payload(self, m: EmulatedModel) -> dict[str, Any]:
+    def _repo_payload(self, model: EmulatedModel) -> dict[str, Any]:
         out = dict(self._templates.repo)
-        latest = m.latest_tag if m.latest_tag is not None else (m.tags[0] if m.tags else None)
+        latest = model.latest_tag
+        if latest is None and model.tags:
+            latest = model.tags[0]
         out.update(
             {
-                "sharedWithTeams": [m.namespace],
-                "shortDescription": m.short_description,
-                "namespace": m.namespace,
-                "tags": list(m.tags),
-                "displayName": m.display_name,
-                "name": m.name,
-                "updatedDate": m.updated_date,
+                "sharedWithTeams": [model.namespace],
+                "shortDescription": model.short_description,
+                "namespace": model.namespace,
+                "tags": list(model.tags),
+                "displayName": model.display_name,
+                "name": model.name,
+                "updatedDate": model.updated_date,
                 "latestTag": latest,
             }
         )
@@ -1224,7 +1151,7 @@ class NgcEmulator:
             del out["latestTag"]
         # The latest tag's image per platform, with a digest of this model's own.
         out["latestArchitectureVariants"] = [
-            {**v, "digest": fake_digest(m.name, latest, str(v.get("architecture")))}
+            {**v, "digest": fake_digest(model.name, latest, str(v.get("architecture")))}
             for v in self._templates.repo.get("latestArchitectureVariants", [])
             if latest is not None
         ]
@@ -1262,7 +1189,7 @@ class NgcEmulator:
             self._kind_counts[kind] += 1
             self._log.append(RequestRecord(kind, path, status, client, start, end))
 
-    def _note_page(self, page: int, start: float) -> None:
+    def _note_page(self, page: int) -> None:
         with self._stats:
             self._page_calls[page] += 1
 
