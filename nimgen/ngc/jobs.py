@@ -25,7 +25,7 @@ from nimgen.ngc.parse import (
 )
 from nimgen.selection import Selection
 from nimgen.tags import tag_problem
-from nimgen.tree.configmap import MAX_OBJECT_BYTES, render_configmap
+from nimgen.tree.configmap import MAX_OBJECT_BYTES, entry_bytes, render_configmap
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class RunState:
     end: int | None = None
     listed: dict[int, int] = field(default_factory=dict)
     page_tasks: dict[asyncio.Task[ParsedPage], int] = field(default_factory=dict)
-    # The bytes of a ConfigMap of the records so far, and of one holding none.
+    # At most the bytes of a ConfigMap of the records so far (tree.configmap.entry_bytes),
+    # and those of one holding none.
     configmap_bytes: int = 0
     empty_configmap_bytes: int = 0
 
@@ -132,7 +133,7 @@ def take_page(page: ParsedPage, state: RunState) -> None:
         jobs: list[Job] = []
         previous = scope.previous.get(entry.resource_id) if scope.previous else None
         if previous is not None and unchanged_since(entry, previous):
-            size = configmap_bytes(previous.record)
+            size = entry_bytes(previous.record)
             if fits(entry, size, state):
                 keep(entry, previous.replace(eu=None), size, state)
                 state.reused += 1
@@ -161,7 +162,9 @@ async def _run_jobs(entry: CatalogEntry, jobs: list[Job], state: RunState) -> No
 
 
 def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
-    """Whether a ConfigMap of this record alone (``size`` bytes) fits; else the model fails."""
+    """Whether a ConfigMap of this record alone (its entry ``size`` bytes) fits; else the
+    model fails."""
+    size += state.empty_configmap_bytes
     if size < MAX_OBJECT_BYTES:
         return True
     reason = (
@@ -175,8 +178,12 @@ def fits(entry: CatalogEntry, size: int, state: RunState) -> bool:
 def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) -> None:
     """Keep ``model``; stop the run once the records bound for one ConfigMap cannot fit."""
     state.records[entry.resource_id] = model
-    state.configmap_bytes += size - state.empty_configmap_bytes
+    state.configmap_bytes += size
     # Less a byte a model: an EU flag set later writes "true" for "false".
+    if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+        # Over by the estimate: the rendered size decides (once it decides, the run stops).
+        records = (m.record for m in state.records.values())
+        state.configmap_bytes = render_configmap(records).size_bytes
     if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
         failure = RunFailed(
             f"the {len(state.records)} models collected so far make a ConfigMap of "
@@ -187,15 +194,10 @@ def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) 
         state.stop_with(failure)
 
 
-def configmap_bytes(record: ModelRecord) -> int:
-    """The size of a ConfigMap holding ``record`` alone (tree.configmap has the rules)."""
-    return render_configmap((record,)).size_bytes
-
-
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
-    """The record of a per-model answer and its ``configmap_bytes`` (no record when too
-    big), measured before the tags are sorted, costly for a hostile answer of very many
-    tags; an answer the record's rules refuse goes the whole way, which names the problem."""
+    """The record of a per-model answer and its ``entry_bytes`` (no record when too big),
+    measured before the tags are sorted, costly for a hostile answer of very many tags; an
+    answer the record's rules refuse goes the whole way, which names the problem."""
     tags = body.get("tags") if isinstance(body, dict) else None
     latest = body.get("latestTag") if isinstance(body, dict) else None
     if (
@@ -204,10 +206,10 @@ def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, i
         and all(type(tag) is str and tag_problem(tag) is None for tag in tags)
     ):
         head = record_from_answer({**body, "tags": [latest]}, entry)
-        size = configmap_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
+        size = entry_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
         return (record_from_answer(body, entry) if size < MAX_OBJECT_BYTES else None), size
     record = record_from_answer(body, entry)  # says what is wrong with the answer
-    return record, configmap_bytes(record)
+    return record, entry_bytes(record)
 
 
 async def _details(entry: CatalogEntry, state: RunState) -> None:

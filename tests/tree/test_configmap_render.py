@@ -15,6 +15,7 @@ from nimgen.tree.configmap import (
     LABEL_MODELS_DATA,
     configmap_data,
     content_digest,
+    entry_bytes,
     render_configmap,
 )
 from nimgen.tree.layout import TREE_FILES, render_tree
@@ -126,3 +127,11 @@ def test_the_sample_configmap_is_byte_for_byte_as_before() -> None:
     assert rendered.apply_annotation_bytes == 102_979
     first = json.loads(next(iter(configmap_data(m.record for m in models[:1]).values())))
     assert list(first) == list(models[0].record.as_json_dict())  # the contract's field order
+
+
+def test_entry_bytes_bound_the_rendered_size_closely() -> None:
+    records = [m.record for m in load_models(sample_path()).models]
+    empty = render_configmap(()).size_bytes
+    for chosen in (records[:1], records):
+        over = empty + sum(map(entry_bytes, chosen)) - render_configmap(chosen).size_bytes
+        assert 0 <= over <= 2 * len(chosen) + 3  # never under: a size check never lets through
