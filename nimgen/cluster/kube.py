@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nimgen.errors import BadInput, RunFailed
+from pydantic import BaseModel, ValidationError
+
+from nimgen.errors import BadInput, RunFailed, validation_reason
 
 JsonObject = dict[str, Any]
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
@@ -84,6 +86,33 @@ class Ref:
         return cls(namespace, name, resource, uid)
 
 
+class ObjectMeta(BaseModel):
+    """The metadata nimgen reads, checked: kubectl's output (a wrapper's, a proxy's) is input."""
+
+    name: str
+    namespace: str = ""
+    uid: str = ""
+    creationTimestamp: str = ""
+    deletionTimestamp: str = ""
+    annotations: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    finalizers: list[str] = []
+    ownerReferences: list[dict[str, Any]] = []
+
+
+class KubeObject(BaseModel):
+    """An object as nimgen reads it; the document itself is kept as kubectl printed it."""
+
+    metadata: ObjectMeta
+    spec: dict[str, Any] = {}
+    status: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+
+
+class KubeList(BaseModel):
+    items: list[KubeObject] = []
+
+
 def settling(document: JsonObject) -> bool:
     """Deleted, with at most the garbage collector's finalizer left: as good as gone."""
     meta = document.get("metadata") or {}
@@ -99,6 +128,19 @@ def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObje
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
     group = str(item.get("apiVersion", "")).rpartition("/")[0]
     return next((r for r in kinds if (r.kind, r.group) == (item.get("kind"), group)), None)
+
+
+def parse(out: bytes, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
+    """kubectl's JSON, checked against ``shape``; else the one-line error of ``what``."""
+    try:
+        document: JsonObject = json.loads(out)
+        shape.model_validate(document)
+    except json.JSONDecodeError:
+        raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
+    except ValidationError as exc:
+        reason = validation_reason(exc)
+        raise KubeError(f"{what}: kubectl printed what nimgen cannot read ({reason})") from None
+    return document
 
 
 class KubeError(RunFailed):
@@ -224,15 +266,8 @@ class Kubectl:
             os.kill(os.getpid(), signal.SIGKILL)
         return out
 
-    def _json(self, *args: str, what: str) -> JsonObject:
-        out = self.run(*args, "-o", "json", what=what)
-        try:
-            document = json.loads(out) if out.strip() else {}
-        except json.JSONDecodeError:
-            raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
-        if not isinstance(document, dict):
-            raise KubeError(f"{what}: kubectl printed JSON that is not an object")
-        return document
+    def _json(self, *args: str, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
+        return parse(self.run(*args, "-o", "json", what=what), what, shape)
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> JsonObject | None:
         """The object; None when it does not exist, is left to the collector or its kind is
@@ -258,8 +293,8 @@ class Kubectl:
         args = ["get", kinds] + (["-n", namespace] if namespace else ["-A"])
         args += ["-l", selector] if selector else []
         where = f"in {namespace}" if namespace else "in all namespaces"
-        items = self._json(*args, what=f"list {resource.plural} {where}").get("items") or []
-        kept = (i for i in items if isinstance(i, dict) and not settling(i))
+        listed = self._json(*args, what=f"list {resource.plural} {where}", shape=KubeList)
+        kept = (i for i in listed.get("items") or () if not settling(i))
         return sorted(
             kept, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])
         )
@@ -297,8 +332,7 @@ class Kubectl:
         """A JSON patch (``kind='json'``, with ``test`` ops as guards) or a merge patch."""
         args = ("patch", ref.resource.kubectl_name, ref.name, "-n", ref.namespace, "--type", kind)
         out = self._change(f"patch {ref}", patch, *args, "--patch-file", "/dev/stdin", "-o", "json")
-        result = json.loads(out)
-        return result if isinstance(result, dict) else {}
+        return parse(out, f"patch {ref}")
 
     def delete(self, ref: Ref) -> bool:
         """Delete exactly ``ref`` (the uid precondition refuses a same-named newer object), with
@@ -325,10 +359,13 @@ class Kubectl:
         out = self.run("create", "-f", "-", "-o", "json", stdin=manifest, what="check rights")
         answers: list[bool] = []
         decoder, text, position = json.JSONDecoder(), out.decode().strip(), 0
-        while position < len(text):  # kubectl prints one JSON document per review
-            review, end = decoder.raw_decode(text, position)
-            answers.append((review.get("status") or {}).get("allowed") is True)
-            position = len(text) - len(text[end:].lstrip())
+        try:
+            while position < len(text):  # kubectl prints one JSON document per review
+                review, end = decoder.raw_decode(text, position)
+                answers.append((review.get("status") or {}).get("allowed") is True)
+                position = len(text) - len(text[end:].lstrip())
+        except (ValueError, AttributeError):
+            raise KubeError("check rights: kubectl printed what nimgen cannot read") from None
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers

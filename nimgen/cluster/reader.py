@@ -170,7 +170,7 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
     found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {
-            "namespace": m["namespace"],
+            "namespace": m.get("namespace", ""),
             "name": m["name"],
             "finalizer": FINALIZER in (m.get("finalizers") or ()),
             "beingDeleted": bool(m.get("deletionTimestamp")),

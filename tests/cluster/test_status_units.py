@@ -3,9 +3,13 @@ the choice of the applications namespace."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from nimgen.catalog import SCHEMA_VERSION
+from nimgen.cli import main
 from nimgen.cluster.kube import NAMESPACE, KubeError, PermissionDenied, Resource
 from nimgen.cluster.reader import accounts_everywhere, choose_namespace, judge, pick
 
@@ -98,3 +102,27 @@ def test_accounts_are_read_where_they_may_be_and_the_rest_named() -> None:
     assert [a["metadata"]["namespace"] for a in found] == ["apps", "team-a"]
     assert unread == ("team-b", "team-c")
     assert accounts_everywhere(_Partly(set(), None)) == ([], ("*",))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("printed", "failed"),
+    [
+        ("not JSON", "list configmaps in apps: kubectl printed something that is not JSON"),
+        ("[]", "list configmaps in apps: kubectl printed what nimgen cannot read (document: "),
+        ('{"items": [{"kind": "ConfigMap"}]}', "(items.0.metadata: Field required)"),
+        ('{"items": [{"metadata": {"name": "a", "annotations": "x"}}]}', "annotations: Input"),
+        # Every call prints this: the list is fine, the OdhDashboardConfig is not.
+        ('{"items": [], "metadata": {"name": "d"}, "spec": []}', "odh-dashboard-config: kubectl"),
+    ],
+)
+def test_unexpected_kubectl_output_is_one_line_exit_1(
+    printed: str, failed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncat <<'EOF'\n{printed}\nEOF\n")
+    kubectl.chmod(0o755)
+    with pytest.raises(SystemExit) as caught:
+        main(["status", "-n", "apps", "--kubectl", str(kubectl)])
+    stderr = capsys.readouterr().err
+    assert caught.value.code == 1 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("nimgen: error: ") and failed in stderr
