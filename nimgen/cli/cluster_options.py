@@ -11,7 +11,7 @@ import typer
 from nimgen.cli.options import option_group
 
 if TYPE_CHECKING:
-    from nimgen.cluster.kube import ClusterAccess
+    from nimgen.cluster.kube import Kubectl
 
 CLUSTER_EXIT_HELP = (
     "Exit codes: 0 nothing to do (or done); 1 the run failed (cluster unreachable, "
@@ -57,7 +57,8 @@ class Cluster:
     context: Context = None
     kubectl: KubectlPath = "kubectl"
 
-    def access(self) -> ClusterAccess:
-        from nimgen.cluster.kube import ClusterAccess
+    def client(self) -> Kubectl:
+        """Called in the command's body: a kubectl that is not there is its error."""
+        from nimgen.cluster.kube import Kubectl
 
-        return ClusterAccess(self.kubectl, self.kubeconfig, self.context)
+        return Kubectl(self.kubectl, self.kubeconfig, self.context)

@@ -22,6 +22,7 @@ from nimgen.errors import BadInput, RunFailed, validation_reason
 JsonObject = dict[str, Any]
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
 TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
+REQUEST_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True, order=True)
@@ -87,7 +88,8 @@ class Ref:
 
 
 class ObjectMeta(BaseModel):
-    """The metadata nimgen reads, checked: kubectl's output (a wrapper's, a proxy's) is input."""
+    """What nimgen reads of an object, checked: kubectl's output (a wrapper's, a proxy's) is
+    input like any other. The documents themselves stay as kubectl printed them."""
 
     name: str
     namespace: str = ""
@@ -101,8 +103,6 @@ class ObjectMeta(BaseModel):
 
 
 class KubeObject(BaseModel):
-    """An object as nimgen reads it; the document itself is kept as kubectl printed it."""
-
     metadata: ObjectMeta
     spec: dict[str, Any] = {}
     status: dict[str, Any] = {}
@@ -115,7 +115,7 @@ class KubeList(BaseModel):
 
 def settling(document: JsonObject) -> bool:
     """Deleted, with at most the garbage collector's finalizer left: as good as gone."""
-    meta = document.get("metadata") or {}
+    meta = document["metadata"]
     return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {"orphan"}
 
 
@@ -128,19 +128,6 @@ def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObje
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
     group = str(item.get("apiVersion", "")).rpartition("/")[0]
     return next((r for r in kinds if (r.kind, r.group) == (item.get("kind"), group)), None)
-
-
-def parse(out: bytes, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
-    """kubectl's JSON, checked against ``shape``; else the one-line error of ``what``."""
-    try:
-        document: JsonObject = json.loads(out)
-        shape.model_validate(document)
-    except json.JSONDecodeError:
-        raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
-    except ValidationError as exc:
-        reason = validation_reason(exc)
-        raise KubeError(f"{what}: kubectl printed what nimgen cannot read ({reason})") from None
-    return document
 
 
 class KubeError(RunFailed):
@@ -170,7 +157,6 @@ class PermissionDenied(KubeError):
             f"permission denied: your kubeconfig's user may not {verb} {resource}{where}; "
             "see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
         )
-        self.namespace = namespace
 
 
 _REASON = re.compile(r"Error from server \((\w+)\)")
@@ -212,45 +198,49 @@ def classify(stderr: str, what: str) -> KubeError:
     return KubeError(f"{what}: {line}")
 
 
+def parse(out: bytes, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
+    """kubectl's JSON, checked against ``shape``; else the one-line error of ``what``."""
+    try:
+        document: JsonObject = json.loads(out)
+        shape.model_validate(document)
+    except json.JSONDecodeError:
+        raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
+    except ValidationError as exc:
+        reason = validation_reason(exc)
+        raise KubeError(f"{what}: kubectl printed what nimgen cannot read ({reason})") from None
+    return document
+
+
 class Kubectl:
     """kubectl with one kubeconfig and context; every call returns parsed JSON or raises."""
 
-    def __init__(
-        self, binary: str = "kubectl", *, kubeconfig: Path | None = None, context: str | None = None
-    ) -> None:
+    def __init__(self, binary: str, kubeconfig: Path | None, context: str | None) -> None:
         found = shutil.which(binary)
         if found is None:
             raise BadInput(f"{binary}: not found; install kubectl or oc, or give --kubectl PATH")
         if kubeconfig is not None and not kubeconfig.is_file():
             raise BadInput(f"--kubeconfig {kubeconfig}: no such file")
         self.binary, self.kubeconfig, self.context = found, kubeconfig, context
-        self.request_timeout = 30
         self.changes = 0
         self.kill_after = int(os.environ.get(TEST_KILL_AFTER_ENV) or 0)
 
-    def _exec(
-        self, args: tuple[str, ...], stdin: bytes | None, what: str
-    ) -> subprocess.CompletedProcess[bytes]:
-        argv = [self.binary, f"--request-timeout={self.request_timeout}s"]
+    def run(self, *args: str, what: str, stdin: bytes = b"") -> bytes:
+        """kubectl's stdout; raises the classified error on a non-zero exit."""
+        argv = [self.binary, f"--request-timeout={REQUEST_TIMEOUT_SECONDS}s"]
         argv += [f"--kubeconfig={self.kubeconfig}"] if self.kubeconfig else []
         argv += [f"--context={self.context}"] if self.context else []
         try:
-            return subprocess.run(
+            done = subprocess.run(
                 [*argv, *args],
-                input=stdin or b"",
+                input=stdin,
                 capture_output=True,
-                timeout=self.request_timeout * 3 + 15,
+                timeout=REQUEST_TIMEOUT_SECONDS * 3 + 15,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             raise KubeError(f"{what}: kubectl did not answer in time") from None
         except OSError as exc:
             raise KubeError(f"{what}: cannot run {self.binary}: {exc.strerror or exc}") from None
-
-    def run(self, *args: str, stdin: bytes | None = None, what: str = "") -> bytes:
-        """kubectl's stdout; raises the classified error on a non-zero exit."""
-        what = what or f"kubectl {args[0]}"
-        done = self._exec(args, stdin, what)
         if done.returncode != 0:
             stderr = done.stderr.decode("utf-8", "replace")
             if "error: context" in stderr and "does not exist" in stderr:
@@ -369,15 +359,3 @@ class Kubectl:
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers
-
-
-@dataclass(frozen=True)
-class ClusterAccess:
-    """``--kubectl``, ``--kubeconfig`` and ``--context``: how to reach the cluster."""
-
-    kubectl: str = "kubectl"
-    kubeconfig: Path | None = None
-    context: str | None = None
-
-    def client(self) -> Kubectl:
-        return Kubectl(self.kubectl, kubeconfig=self.kubeconfig, context=self.context)

@@ -5,11 +5,11 @@ Exit codes: 0 nothing to do (or done), 1 failed, 2 bad input, 3 a plan with work
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.cluster.kube import ClusterAccess, JsonObject
+from nimgen.cluster.kube import JsonObject, Kubectl
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
@@ -43,7 +43,7 @@ def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
     return ClusterResult(command, document, ExitCode.DRIFT)
 
 
-def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
+def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.accounts import plan_cleanup
     from nimgen.cluster.allowlist import plan_carry
     from nimgen.cluster.backup import backup_directory
@@ -52,12 +52,12 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
     from nimgen.snapshot import load_models
 
     if options.restore is not None:
-        return _restore(log, access, options)
+        return _restore(log, connect, options)
     target = backup_directory(options.backup, "cleanup", options.apply)
     if options.from_path is not None and not options.carry_allowlist:
         raise BadInput("--from is for --carry-allowlist: give both, or neither")
     catalog = load_models(options.from_path) if options.from_path is not None else None
-    kube = access.client()
+    kube = connect()
     scope = options.namespaces or None
     keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
     plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
@@ -81,14 +81,14 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
     return ClusterResult("cleanup", {**document, "backup": str(target), "done": done})
 
 
-def _restore(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
+def _restore(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.cleanup import restore
     from nimgen.report.cleanup import NOT_RESTORED, events
 
     if options.apply or options.carry_allowlist or options.backup or options.namespaces:
         raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
     assert options.restore is not None
-    outcome, omitted = restore(access.client(), options.restore)
+    outcome, omitted = restore(connect(), options.restore)
     done = events(outcome.events)
     say(log, [f"  {line}" for line in done], [NOT_RESTORED.format(name) for name in omitted])
     return ClusterResult("cleanup", {"mode": "restore", "done": done, "notRestored": omitted})
