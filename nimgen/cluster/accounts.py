@@ -21,12 +21,12 @@ from nimgen.cluster.kube import (
     Kubectl,
     Ref,
 )
-from nimgen.cluster.refs import References, account_pointer, read_users
+from nimgen.cluster.refs import ACCOUNT_FIELDS, References, account_pointer, read_users
 from nimgen.cluster.secretdata import SHARED_SECRETS, protect
 
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
 OWNED_KINDS = (CONFIGMAP, SECRET, TEMPLATE)
-STATUS_POINTERS = ("nimConfig", "runtimeTemplate", "nimPullSecret")
+STATUS_POINTERS = tuple(name for section, name, _ in ACCOUNT_FIELDS if section == "status")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,6 @@ class Step:
 
     @property
     def key_stays(self) -> bool:
-        """An NGC key that stays on the cluster: said loudly."""
         return self.ref.resource == SECRET and self.action != "delete"
 
 
@@ -86,12 +85,15 @@ class CleanupPlan:
     def nothing_to_do(self) -> bool:
         return not self.accounts
 
+    @property
+    def keys_left(self) -> list[Step]:
+        """The NGC keys that stay on the cluster: said loudly."""
+        return [s for a in self.accounts for s in a.steps if s.key_stays]
+
 
 def owner_index(document: JsonObject, uid: str) -> int | None:
-    owners = (document.get("metadata") or {}).get("ownerReferences") or []
-    return next(
-        (i for i, o in enumerate(owners) if isinstance(o, dict) and o.get("uid") == uid), None
-    )
+    owners = document["metadata"].get("ownerReferences") or []
+    return next((i for i, owner in enumerate(owners) if owner.get("uid") == uid), None)
 
 
 def models_of(document: JsonObject) -> tuple[tuple[str, ...], str | None]:
@@ -140,11 +142,10 @@ class _Planner:
         step = Step(
             ref, owner_index(document, uid), self.refs.of_object(ref, self.retiring), forced
         )
-        if step.action == "delete":  # into the backup: a Secret's values registered first
-            secret = ref.resource == SECRET
-            self.documents[ref] = (
-                protect(document, keep_values=self.backup_secrets) if secret else document
-            )
+        if step.action == "delete" and ref.resource == SECRET:  # its values registered first
+            document = protect(document, keep_values=self.backup_secrets)
+        if step.action == "delete":  # into the backup
+            self.documents[ref] = document
         return step
 
     def account(self, document: JsonObject) -> AccountPlan:
@@ -156,13 +157,13 @@ class _Planner:
             if owner_index(d, account.uid) is not None
         ]
         notes = []
+        owned = {(s.ref.namespace, s.ref.name) for s in steps}
         for pointer_field in STATUS_POINTERS:
             pointer = account_pointer(document, "status", pointer_field)
-            if pointer is not None and not any(
-                (s.ref.namespace, s.ref.name) == pointer for s in steps
-            ):
-                where = f"{pointer[0]}/{pointer[1]}"
-                notes.append(f"status.{pointer_field} names {where}, not owned by it: kept")
+            if pointer is not None and pointer not in owned:
+                notes.append(
+                    f"status.{pointer_field} names {'/'.join(pointer)}, not owned by it: kept"
+                )
         key = account_pointer(document, "spec", "apiKeySecret")
         if key and self.scope and key[0] not in self.scope:  # who uses it there is unread
             notes.append(f"the key Secret {key[0]}/{key[1]} is outside --namespace: kept")
@@ -172,7 +173,7 @@ class _Planner:
             steps.append(self.step(*found, account.uid, forced=self.keep_key))
         return AccountPlan(
             account=account,
-            finalizers=tuple(str(f) for f in document["metadata"].get("finalizers") or ()),
+            finalizers=tuple(document["metadata"].get("finalizers") or ()),
             being_deleted=bool(document["metadata"].get("deletionTimestamp")),
             steps=tuple(steps),
             allowlist=self.allowlist(document),

@@ -1,11 +1,12 @@
 """``migrate-deployments``: from the shared per-project Secrets to per-deployment ones.
 
 Per deployment still on ``nvidia-nim-secrets`` / ``ngc-secret``: create
-``nim-api-key-<deployment>`` and ``nim-image-pull-<deployment>`` and point its runtime at
-them (the env var found by name; one JSON patch guarded by ``test`` ops), which KServe
-answers by rolling the predictor. A shared Secret goes once nothing names it
-(``nimgen.cluster.refs``): old pods do until replaced, so a later run finishes the job.
-The key: ``--api-key-file``, ``$NGC_API_KEY``, or a personal key in ``nvidia-nim-secrets``.
+``nim-api-key-<deployment>`` and ``nim-image-pull-<deployment>`` (an existing one kept) and
+point its runtime at them (the env var found by name; one JSON patch guarded by ``test``
+ops), which KServe answers by rolling the predictor. A shared Secret goes, after its
+backup, once a fresh read finds nothing naming it (``nimgen.cluster.refs``): old pods do
+until replaced, so a later run finishes the job. The key: ``--api-key-file``,
+``$NGC_API_KEY``, or a personal key in ``nvidia-nim-secrets``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import copy
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from nimgen.apikey import PERSONAL_KEY_PREFIX
+from nimgen.cluster.backup import render_backup, write_backup
+from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import (
     INFERENCE_SERVICE,
     SECRET,
@@ -26,13 +31,14 @@ from nimgen.cluster.kube import (
     Ref,
     Resource,
 )
-from nimgen.cluster.refs import References
+from nimgen.cluster.refs import References, read_users
 from nimgen.cluster.secretdata import (
     KEY_ENV,
     SHARED_KEY_SECRET,
     SHARED_PULL_SECRET,
     SHARED_SECRETS,
     decode,
+    new_secret,
     protect,
 )
 
@@ -40,6 +46,8 @@ KEY_SECRET = "nim-api-key-{}"
 PULL_SECRET = "nim-image-pull-{}"
 GPU = "nvidia.com/gpu"
 NIM_RUNTIME_ANNOTATION = "runtimes.opendatahub.io/nvidia-nim"
+RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
+CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
 Place = tuple[str, str]  # (namespace, name)
 
 
@@ -239,10 +247,56 @@ def plan_migration(
             (r, patched(d, moving[place(d)]) if r == SERVING_RUNTIME and place(d) in moving else d)
             for r, d in documents
         )
-        plan.shared = shared_secrets(after, sorted(shared))
+        plan.shared = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
     return plan
 
 
-def shared_secrets(refs: References, existing: list[Ref]) -> tuple[SharedSecret, ...]:
-    """The shared Secrets that exist, and who names them in ``refs``."""
-    return tuple(SharedSecret(ref, refs.of_object(ref)) for ref in existing)
+def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
+    needs: set[Need] = set()
+    for item in (d for d in plan.deployments if d.has_work):
+        if item.creates:
+            needs.add(Need("create", SECRET, item.namespace))
+        if item.ops:
+            needs.add(Need("patch", SERVING_RUNTIME, item.namespace))
+        if restart:
+            needs.add(Need("patch", INFERENCE_SERVICE, item.namespace))
+    needs |= {Need("delete", SECRET, s.ref.namespace) for s in plan.shared if not s.users}
+    return sorted(needs)
+
+
+def _migrate(kube: Kubectl, item: Deployment, key: str, restart: bool) -> list[Event]:
+    done: list[Event] = []
+    created_for = {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"}
+    for name in item.creates:
+        pull = name == PULL_SECRET.format(item.name)
+        made = kube.create(new_secret(name, item.namespace, key, pull, created_for))
+        done.append(("created" if made else "existed", f"Secret {item.namespace}/{name}"))
+    if item.ops and item.runtime is not None:
+        kube.patch(Ref(item.namespace, item.runtime, SERVING_RUNTIME), list(item.ops))
+        done.append(("repointed", f"ServingRuntime {item.namespace}/{item.runtime}"))
+    if restart:
+        moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"predictor": {"annotations": {RESTART_ANNOTATION: moment}}}}
+        kube.patch(Ref(item.namespace, item.name, INFERENCE_SERVICE), patch, kind="merge")
+        done.append(("restarted", f"InferenceService {item.namespace}/{item.name}"))
+    return done
+
+
+def apply_migration(
+    kube: Kubectl, plan: MigrationPlan, *, restart: bool, backup: Path
+) -> list[Event]:
+    """Carry out ``plan``; what was done, one event per change (or per Secret kept)."""
+    check_permissions(kube, permissions_needed(plan, restart))
+    done: list[Event] = []
+    for item in (d for d in plan.deployments if d.has_work):
+        done += _migrate(kube, item, plan.keys.get(item.namespace, ""), restart)
+    for namespace in sorted({s.ref.namespace for s in plan.shared if not s.users}):
+        planned = [s.ref for s in plan.shared if s.ref.namespace == namespace and not s.users]
+        refs = References.of(read_users(kube, (namespace,)))
+        now = [SharedSecret(ref, refs.of_object(ref)) for ref in planned]
+        if still := [s for s in now if s.users]:
+            done += [("still-used", f"{s.ref}: named by {', '.join(s.users)}") for s in still]
+        if gone := {s.ref: plan.documents[s.ref] for s in now if not s.users}:
+            write_backup(backup, render_backup(gone, frozenset(gone)))
+            done += [("deleted" if kube.delete(ref) else "gone", str(ref)) for ref in gone]
+    return done

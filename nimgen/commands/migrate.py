@@ -30,8 +30,7 @@ def migrate(log: RunLog, connect: Callable[[], Kubectl], options: MigrateOptions
     from nimgen.apikey import ENV_VAR, load_api_key
     from nimgen.cluster.backup import backup_directory
     from nimgen.cluster.kube import INFERENCE_SERVICE
-    from nimgen.cluster.migrate import plan_migration
-    from nimgen.cluster.migrate_apply import apply_migration
+    from nimgen.cluster.migrate import apply_migration, plan_migration
     from nimgen.cluster.refs import read_users
     from nimgen.report.migrate import RESTART_WARNING, events, plan_json, plan_lines
 
