@@ -52,6 +52,7 @@ SECRET = Resource("Secret", "v1", "secrets")
 NAMESPACE = Resource("Namespace", "v1", "namespaces")
 TEMPLATE = Resource("Template", "template.openshift.io/v1", "templates")
 ACCOUNT = Resource("Account", "nim.opendatahub.io/v1", "accounts")
+FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"  # an Account's, its controller's
 SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "servingruntimes")
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
 NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
@@ -111,6 +112,11 @@ class KubeObject(BaseModel):
 
 class KubeList(BaseModel):
     items: list[KubeObject] = []
+
+
+def place(document: JsonObject) -> tuple[str, str]:
+    """(namespace, name): where an object is."""
+    return document["metadata"].get("namespace", ""), document["metadata"]["name"]
 
 
 def settling(document: JsonObject) -> bool:
@@ -220,7 +226,9 @@ class Kubectl:
             raise BadInput(f"{binary}: not found; install kubectl or oc, or give --kubectl PATH")
         if kubeconfig is not None and not kubeconfig.is_file():
             raise BadInput(f"--kubeconfig {kubeconfig}: no such file")
-        self.binary, self.kubeconfig, self.context = found, kubeconfig, context
+        self.binary = found
+        self.kubeconfig = kubeconfig
+        self.context = context
         self.changes = 0
         self.kill_after = int(os.environ.get(TEST_KILL_AFTER_ENV) or 0)
 
@@ -270,24 +278,15 @@ class Kubectl:
         return None if settling(found) else found
 
     def objects(
-        self,
-        resource: Resource,
-        namespace: str | None = None,
-        *,
-        selector: str | None = None,
-        also: list[Resource] | tuple[Resource, ...] = (),
+        self, *kinds: Resource, namespace: str | None = None, selector: str | None = None
     ) -> list[JsonObject]:
-        """The objects of a kind (and ``also`` of others) in ``namespace`` (every namespace
-        when None), sorted."""
-        kinds = ",".join(r.kubectl_name for r in (resource, *also))
-        args = ["get", kinds] + (["-n", namespace] if namespace else ["-A"])
+        """The objects of the kinds in ``namespace`` (every namespace when None), sorted."""
+        args = ["get", ",".join(r.kubectl_name for r in kinds)]
+        args += ["-n", namespace] if namespace else ["-A"]
         args += ["-l", selector] if selector else []
         where = f"in {namespace}" if namespace else "in all namespaces"
-        listed = self._json(*args, what=f"list {resource.plural} {where}", shape=KubeList)
-        kept = (i for i in listed.get("items") or () if not settling(i))
-        return sorted(
-            kept, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])
-        )
+        listed = self._json(*args, what=f"list {kinds[0].plural} {where}", shape=KubeList)
+        return sorted((i for i in listed.get("items") or () if not settling(i)), key=place)
 
     def served(
         self, resources: tuple[Resource, ...], namespace: str | None = None
@@ -299,7 +298,7 @@ class Kubectl:
             try:
                 return [
                     (resource, item)
-                    for item in self.objects(wanted[0], namespace, also=wanted[1:])
+                    for item in self.objects(*wanted, namespace=namespace)
                     if (resource := _kind_of(item, wanted)) is not None
                 ]
             except NoResourceType as err:
@@ -348,10 +347,11 @@ class Kubectl:
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": reviews}).encode()
         out = self.run("create", "-f", "-", "-o", "json", stdin=manifest, what="check rights")
         answers: list[bool] = []
-        decoder, text, position = json.JSONDecoder(), out.decode().strip(), 0
+        text = out.decode().strip()
+        position = 0
         try:
             while position < len(text):  # kubectl prints one JSON document per review
-                review, end = decoder.raw_decode(text, position)
+                review, end = json.JSONDecoder().raw_decode(text, position)
                 answers.append((review.get("status") or {}).get("allowed") is True)
                 position = len(text) - len(text[end:].lstrip())
         except (ValueError, AttributeError):

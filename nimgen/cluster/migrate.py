@@ -30,6 +30,7 @@ from nimgen.cluster.kube import (
     Kubectl,
     Ref,
     Resource,
+    place,
 )
 from nimgen.cluster.refs import References, read_users
 from nimgen.cluster.secretdata import (
@@ -49,10 +50,6 @@ NIM_RUNTIME_ANNOTATION = "runtimes.opendatahub.io/nvidia-nim"
 RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
 CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
 Place = tuple[str, str]  # (namespace, name)
-
-
-def place(document: JsonObject) -> Place:
-    return document["metadata"].get("namespace", ""), document["metadata"]["name"]
 
 
 def runtime_of(service: JsonObject) -> str | None:
@@ -213,7 +210,9 @@ def plan_migration(
     }
     existing: dict[Place, JsonObject] = {}
     for namespace in sorted(namespaces):
-        existing |= {(namespace, d["metadata"]["name"]): d for d in kube.objects(SECRET, namespace)}
+        existing |= {
+            (namespace, d["metadata"]["name"]): d for d in kube.objects(SECRET, namespace=namespace)
+        }
     # The shared Secrets, protected: the key registered, the values kept only to back up.
     shared = {
         Ref.of(SECRET, d): protect(d, keep_values=backup_secrets)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nimgen.catalog import SCHEMA_VERSION
-from nimgen.cluster.accounts import FINALIZER
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    FINALIZER,
     NAMESPACE,
     TEMPLATE,
     JsonObject,
@@ -157,7 +157,7 @@ def _custom_of(nim_config: JsonObject | None, namespace: str) -> tuple[str, str]
 
 
 def labelled_configmaps(kube: Kubectl, namespace: str) -> list[JsonObject]:
-    return kube.objects(CONFIGMAP, namespace, selector=f"{LABEL_MODELS_DATA}=true")
+    return kube.objects(CONFIGMAP, namespace=namespace, selector=f"{LABEL_MODELS_DATA}=true")
 
 
 def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
@@ -168,8 +168,6 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
     nim_config = (dashboard or {}).get("spec", {}).get("nimConfig")
     nim_config = nim_config if isinstance(nim_config, dict) else None
     custom = _custom_of(nim_config, namespace)
-    custom_exists = custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None
-    template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
     found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {
@@ -185,10 +183,10 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
         candidates=tuple(candidates),
         picked=pick(candidates),
         custom=custom,
-        custom_exists=custom_exists,
+        custom_exists=custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None,
         dashboard_found=dashboard is not None,
         nim_config=nim_config,
-        template_found=template_found,
+        template_found=kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None,
         accounts=accounts,
         unread=unread,
     )
@@ -209,7 +207,7 @@ def accounts_everywhere(kube: Kubectl) -> tuple[list[JsonObject], tuple[str, ...
     unread = []
     for namespace in namespaces:
         try:
-            found += kube.objects(ACCOUNT, namespace)
+            found += kube.objects(ACCOUNT, namespace=namespace)
         except PermissionDenied:
             unread.append(namespace)
     return found, tuple(unread)

@@ -44,10 +44,9 @@ def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
 
 
 def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.accounts import plan_cleanup
     from nimgen.cluster.allowlist import plan_carry
     from nimgen.cluster.backup import backup_directory
-    from nimgen.cluster.cleanup import apply_cleanup, restore
+    from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
     from nimgen.report import cleanup as report
     from nimgen.snapshot import load_models
 
@@ -68,7 +67,7 @@ def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions
     keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
     plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
     name = options.allowlist_name
-    found = (plan_carry(kube, a, name=name, catalog=catalog) for a in plan.accounts)
+    found = (plan_carry(kube, a, name, catalog) for a in plan.accounts)
     carries = {c.account: c for c in found if c is not None} if options.carry_allowlist else {}
     say(log, report.plan_lines(plan, carries))
     document = {"mode": "apply" if options.apply else "plan", **report.plan_json(plan, carries)}

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan, Step
 from nimgen.cluster.allowlist import Carry
-from nimgen.cluster.cleanup import Event
-from nimgen.cluster.kube import JsonObject, Ref
+from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Event, Step
+from nimgen.cluster.kube import FINALIZER, JsonObject, Ref
 from nimgen.cluster.reader import DASHBOARD_NAME
 
 CARRY_FLAG = "--carry-allowlist"
