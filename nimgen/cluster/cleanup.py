@@ -4,14 +4,10 @@ Owned objects are found by owner uid, whatever their name (odh-model-controller'
 ``<account>-cm/-template/-pull``, before 72385a62 ``nvidia-nim-images-data``,
 ``-serving-template``, ``-image-pull``). Each, and the key Secret, is deleted when nothing
 names it (``refs``; Accounts retired in the same run are no users), else kept: an owned
-one without its owner reference.
-
-``--apply`` goes in an order that cannot hang, orphan or lose anything: rights, backup,
-carry-over; per Account each unused owned object and key Secret deleted (uid
-precondition, Orphan policy), each used one kept without its owner reference, and only
-then the finalizer cleared and the Account deleted. Each step tolerates one already
-done, so a re-run after any interruption finishes the job. ``--restore`` creates again
-what a backup holds."""
+one without its owner reference. ``--apply`` checks rights, writes the backup, then per
+Account deletes (uid precondition, Orphan policy) or unowns each, and only then clears the
+finalizer and deletes the Account; each step tolerates one already done, so a re-run
+after any interruption finishes the job."""
 
 from __future__ import annotations
 
@@ -152,9 +148,8 @@ class _Planner:
         return next(((r, d) for r, d in listed if (r.resource, r.name) == wanted), None)
 
     def step(self, ref: Ref, document: JsonObject, uid: str, *, forced: bool = False) -> Step:
-        step = Step(
-            ref, owner_index(document, uid), self.refs.of_object(ref, self.retiring), forced
-        )
+        users = self.refs.of_object(ref, self.retiring)
+        step = Step(ref, owner_index(document, uid), users, forced)
         if step.action == "delete" and ref.resource == SECRET:  # its values registered first
             document = protect(document, keep_values=self.backup_secrets)
         if step.action == "delete":  # into the backup
@@ -174,9 +169,8 @@ class _Planner:
         for pointer_field in STATUS_POINTERS:
             pointer = account_pointer(document, "status", pointer_field)
             if pointer is not None and pointer not in owned:
-                notes.append(
-                    f"status.{pointer_field} names {'/'.join(pointer)}, not owned by it: kept"
-                )
+                where = "/".join(pointer)
+                notes.append(f"status.{pointer_field} names {where}, not owned by it: kept")
         key = account_pointer(document, "spec", "apiKeySecret")
         if key and self.scope and key[0] not in self.scope:  # who uses it there is unread
             notes.append(f"the key Secret {key[0]}/{key[1]} is outside --namespace: kept")
@@ -205,11 +199,7 @@ class _Planner:
 
 
 def plan_cleanup(
-    kube: Kubectl,
-    scope: tuple[str, ...] | None,
-    *,
-    keep_api_key: bool = False,
-    backup_secrets: bool = False,
+    kube: Kubectl, scope: tuple[str, ...] | None, *, keep_api_key: bool, backup_secrets: bool
 ) -> CleanupPlan:
     """Read every Account in ``scope`` (every namespace when None) and plan its retirement."""
     users = read_users(kube, scope)

@@ -345,17 +345,10 @@ class Kubectl:
         kind = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
         reviews = [{**kind, "spec": {"resourceAttributes": a}} for a in asked]
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": reviews}).encode()
-        out = self.run("create", "-f", "-", "-o", "json", stdin=manifest, what="check rights")
-        answers: list[bool] = []
-        text = out.decode().strip()
-        position = 0
-        try:
-            while position < len(text):  # kubectl prints one JSON document per review
-                review, end = json.JSONDecoder().raw_decode(text, position)
-                answers.append((review.get("status") or {}).get("allowed") is True)
-                position = len(text) - len(text[end:].lstrip())
-        except (ValueError, AttributeError):
-            raise KubeError("check rights: kubectl printed what nimgen cannot read") from None
+        # One line per review: "true" or "false".
+        jsonpath = 'jsonpath={.status.allowed}{"\\n"}'
+        out = self.run("create", "-f", "-", "-o", jsonpath, stdin=manifest, what="check rights")
+        answers = [answer == "true" for answer in out.decode("utf-8", "replace").split()]
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers

@@ -1,7 +1,4 @@
-"""The body of ``nimgen cleanup``: read, plan, show, and with ``--apply`` do; ``--restore``.
-
-Exit codes: 0 nothing to do (or done), 1 failed, 2 bad input, 3 a plan with work.
-"""
+"""The body of ``nimgen cleanup``: read, plan, show, and with ``--apply`` do; ``--restore``."""
 
 from __future__ import annotations
 
@@ -63,11 +60,13 @@ def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions
         raise BadInput("--from is for --carry-allowlist: give both, or neither")
     catalog = load_models(options.from_path) if options.from_path is not None else None
     kube = connect()
-    scope = options.namespaces or None
-    keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
-    plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
-    name = options.allowlist_name
-    found = (plan_carry(kube, a, name, catalog) for a in plan.accounts)
+    plan = plan_cleanup(
+        kube,
+        options.namespaces or None,
+        keep_api_key=options.keep_api_key_secret,
+        backup_secrets=options.backup_secrets,
+    )
+    found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
     carries = {c.account: c for c in found if c is not None} if options.carry_allowlist else {}
     say(log, report.plan_lines(plan, carries))
     document = {"mode": "apply" if options.apply else "plan", **report.plan_json(plan, carries)}

@@ -32,7 +32,8 @@ def migrate(log: RunLog, connect: Callable[[], Kubectl], options: MigrateOptions
     from nimgen.cluster.kube import INFERENCE_SERVICE
     from nimgen.cluster.migrate import apply_migration, plan_migration
     from nimgen.cluster.refs import read_users
-    from nimgen.report.migrate import RESTART_WARNING, events, plan_json, plan_lines
+    from nimgen.report.cleanup import events
+    from nimgen.report.migrate import RESTART_WARNING, plan_json, plan_lines
 
     if options.all_namespaces == bool(options.namespaces):
         raise BadInput("give --namespace NS (one or more) or --all-namespaces")

@@ -1,8 +1,4 @@
-"""The body of ``nimgen status``: what a reader finds, and Account leftovers everywhere.
-
-Exit 3: Account leftovers remain; else 1: a reader does not find its ConfigMap or
-Template, or some namespace's Accounts could not be read; else 0.
-"""
+"""The body of ``nimgen status``: what a reader finds, and Account leftovers everywhere."""
 
 from __future__ import annotations
 

@@ -69,17 +69,16 @@ def plan_lines(plan: CleanupPlan, carries: dict[Ref, Carry]) -> list[str]:
     ``carries`` has an account's carry-over only under --carry-allowlist."""
     lines = [] if plan.accounts else ["No Account is left on this cluster: nothing to clean up."]
     for account in plan.accounts:
-        ref, carry = account.account, carries.get(account.account)
+        ref = account.account
+        carry = carries.get(ref)
         lines.append(f"Account {ref.namespace}/{ref.name}:")
         if carry is not None and carry.problem is None:
             if carry.configmap is not None:
                 why = f"{len(carry.models)} allowlisted models, from {carry.source}"
                 lines.append(_row("create", "ConfigMap", carry.target, why))
             if carry.patch_dashboard:
-                where, why = (
-                    f"{ref.namespace}/{DASHBOARD_NAME}",
-                    f"customConfigMap: {carry.target.name}",
-                )
+                where = f"{ref.namespace}/{DASHBOARD_NAME}"
+                why = f"customConfigMap: {carry.target.name}"
                 lines.append(_row("patch", "OdhDashboardConfig", where, why))
         lines += [_row(s.action, s.ref.resource.kind, s.ref, _why(s)) for s in account.steps]
         if account.has_finalizer:

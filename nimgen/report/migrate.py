@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from nimgen.cluster.kube import JsonObject
 from nimgen.cluster.migrate import MigrationPlan
-from nimgen.report.cleanup import events as events
 
 RESTART_WARNING = (
     "--restart also annotates each predictor, for a KServe that does not roll a predictor "

@@ -59,7 +59,8 @@ def test_a_missing_revision_counts_as_zero_and_ties_go_to_the_newest() -> None:
 
 class _Namespaces:
     def __init__(self, existing: set[str], forbidden: bool = False) -> None:
-        self.existing, self.forbidden = existing, forbidden
+        self.existing = existing
+        self.forbidden = forbidden
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> object:
         if self.forbidden:
@@ -81,7 +82,8 @@ class _Partly:
     """A user who may list Accounts only in some namespaces (and maybe not namespaces)."""
 
     def __init__(self, readable: set[str], namespaces: list[str] | None) -> None:
-        self.readable, self.namespaces = readable, namespaces
+        self.readable = readable
+        self.namespaces = namespaces
 
     def served(self, resources: tuple[Resource, ...], namespace: str | None = None) -> object:
         raise PermissionDenied("list", "accounts.nim.opendatahub.io", None)
