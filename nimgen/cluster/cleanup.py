@@ -344,12 +344,12 @@ def apply_cleanup(kube: Kubectl, plan: CleanupPlan, carries: list[Carry], backup
     return outcome
 
 
-def restore(kube: Kubectl, directory: Path) -> tuple[Outcome, list[str]]:
+def restore(kube: Kubectl, directory: Path) -> tuple[list[Event], list[str]]:
     """Create every object of a backup that does not exist; the Secrets saved without values
     are returned (they cannot be)."""
     objects, omitted = read_backup(directory)
     check_permissions(kube, sorted({Need("create", r.resource, r.namespace) for r, _ in objects}))
-    outcome = Outcome()
-    for ref, document in objects:
-        outcome.events.append(("restored" if kube.create(document) else "existed", str(ref)))
-    return outcome, omitted
+    done = [
+        ("restored" if kube.create(document) else "existed", str(ref)) for ref, document in objects
+    ]
+    return done, omitted

@@ -150,9 +150,8 @@ class MigrationPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not any(d.has_work or d.problem for d in self.deployments) and not any(
-            not s.users for s in self.shared
-        )
+        pending = any(d.has_work or d.problem for d in self.deployments)
+        return not pending and all(s.users for s in self.shared)
 
 
 def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str]:
@@ -210,9 +209,7 @@ def plan_migration(
     }
     existing: dict[Place, JsonObject] = {}
     for namespace in sorted(namespaces):
-        existing |= {
-            (namespace, d["metadata"]["name"]): d for d in kube.objects(SECRET, namespace=namespace)
-        }
+        existing |= {place(d): d for d in kube.objects(SECRET, namespace=namespace)}
     # The shared Secrets, protected: the key registered, the values kept only to back up.
     shared = {
         Ref.of(SECRET, d): protect(d, keep_values=backup_secrets)

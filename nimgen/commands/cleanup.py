@@ -50,8 +50,8 @@ def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions
     if options.restore is not None:
         if options.apply or options.carry_allowlist or options.backup or options.namespaces:
             raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
-        outcome, omitted = restore(connect(), options.restore)
-        done = report.events(outcome.events)
+        restored, omitted = restore(connect(), options.restore)
+        done = report.events(restored)
         not_restored = [report.NOT_RESTORED.format(name) for name in omitted]
         say(log, [f"  {line}" for line in done], not_restored)
         return ClusterResult("cleanup", {"mode": "restore", "done": done, "notRestored": omitted})
