@@ -79,5 +79,6 @@ def cleanup(
         namespaces=tuple(namespace or ()),
         restore=restore,
     )
-    access = cluster.access()
-    run_command("cleanup", out.console(), lambda log: commands.cleanup(log, access, options))
+    run_command(
+        "cleanup", out.console(), lambda log: commands.cleanup(log, cluster.client, options)
+    )

@@ -11,23 +11,13 @@ import typer
 from nimgen.cli.options import option_group
 
 if TYPE_CHECKING:
-    from nimgen.cluster.kube import ClusterAccess
+    from nimgen.cluster.kube import Kubectl
 
 CLUSTER_EXIT_HELP = (
     "Exit codes: 0 nothing to do (or done); 1 the run failed (cluster unreachable, "
     "permission denied); 2 usage or bad input; 3 there is something to do (a plan)."
 )
 
-Kubeconfig = Annotated[
-    Path | None,
-    typer.Option("--kubeconfig", dir_okay=False, help="The kubeconfig (default: kubectl's)."),
-]
-Context = Annotated[
-    str | None, typer.Option("--context", help="The kubeconfig context (default: current).")
-]
-KubectlPath = Annotated[
-    str, typer.Option("--kubectl", help="kubectl or oc to run (a name on PATH or a path).")
-]
 Apply = Annotated[bool, typer.Option("--apply", help="Do it (default: only show the plan).")]
 Backup = Annotated[
     Path | None,
@@ -53,11 +43,19 @@ class Cluster:
     """``--kubeconfig``, ``--context``, ``--kubectl``: the cluster is reached through the
     user's own kubectl and kubeconfig, never a client of nimgen's."""
 
-    kubeconfig: Kubeconfig = None
-    context: Context = None
-    kubectl: KubectlPath = "kubectl"
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", dir_okay=False, help="The kubeconfig (default: kubectl's)."),
+    ] = None
+    context: Annotated[
+        str | None, typer.Option("--context", help="The kubeconfig context (default: current).")
+    ] = None
+    kubectl: Annotated[
+        str, typer.Option("--kubectl", help="kubectl or oc to run (a name on PATH or a path).")
+    ] = "kubectl"
 
-    def access(self) -> ClusterAccess:
-        from nimgen.cluster.kube import ClusterAccess
+    def client(self) -> Kubectl:
+        """Called in the command's body: a kubectl that is not there is its error."""
+        from nimgen.cluster.kube import Kubectl
 
-        return ClusterAccess(self.kubectl, self.kubeconfig, self.context)
+        return Kubectl(self.kubectl, self.kubeconfig, self.context)

@@ -72,7 +72,8 @@ def migrate_deployments(
         backup=backup,
         backup_secrets=backup_secrets,
     )
-    access = cluster.access()
     run_command(
-        "migrate-deployments", out.console(), lambda log: commands.migrate(log, access, options)
+        "migrate-deployments",
+        out.console(),
+        lambda log: commands.migrate(log, cluster.client, options),
     )

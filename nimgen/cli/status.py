@@ -44,5 +44,6 @@ def status(
     from nimgen.commands import status as commands
     from nimgen.report.run import run_command
 
-    access = cluster.access()
-    run_command("status", out.console(), lambda log: commands.status(log, access, namespace))
+    run_command(
+        "status", out.console(), lambda log: commands.status(log, cluster.client, namespace)
+    )

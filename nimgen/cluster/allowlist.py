@@ -8,19 +8,21 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from nimgen.airgap.plan import Mirror, TagChoice, plan_airgap
 from nimgen.airgap.render import render_custom_configmap
-from nimgen.cluster.accounts import AccountPlan
 from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
 from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, load_models
 
-DEFAULT_NAME = "custom-nim-models"
+if TYPE_CHECKING:
+    from nimgen.cluster.cleanup import AccountPlan
+
 # plan_airgap names mirror images; a carried-over ConfigMap uses none of them.
 _NO_MIRROR = Mirror("mirror.invalid")
 
@@ -75,9 +77,7 @@ def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loade
     return loaded, f"ConfigMap {namespace}/{chosen.name} (revision {chosen.revision})"
 
 
-def plan_carry(
-    kube: Kubectl, plan: AccountPlan, *, name: str = DEFAULT_NAME, catalog: Loaded | None = None
-) -> Carry | None:
+def plan_carry(kube: Kubectl, plan: AccountPlan, name: str, catalog: Loaded | None) -> Carry | None:
     """How ``plan``'s allowlist would be carried over; None when it has none. The models
     come from ``catalog`` (``--from``, read by the caller) or the cluster's shipped
     ConfigMap."""
@@ -103,13 +103,8 @@ def plan_carry(
         )
     except BadInput as err:
         return Carry(plan.account, target, problem=err.message)
-    carry = Carry(
-        plan.account,
-        target,
-        models=tuple(r.name for r in airgap.records),
-        unmatched=airgap.unmatched_patterns,
-        source=source,
-    )
+    models = tuple(r.name for r in airgap.records)
+    carry = Carry(plan.account, target, models, airgap.unmatched_patterns, source)
     document = yaml.safe_load(render_custom_configmap(airgap).text)
     existing = kube.get(CONFIGMAP, name, namespace)
     if existing is not None and existing.get("data") != document.get("data"):
@@ -121,6 +116,5 @@ def plan_carry(
     wanted = dashboard_patch(target)["spec"]["nimConfig"]["customConfigMap"]
     if current and current != wanted:
         return replace(carry, problem=f"the dashboard already uses custom ConfigMap {current}")
-    return replace(
-        carry, configmap=document if existing is None else None, patch_dashboard=current != wanted
-    )
+    configmap = document if existing is None else None
+    return replace(carry, configmap=configmap, patch_dashboard=current != wanted)

@@ -45,16 +45,10 @@ def restorable(document: JsonObject, deleted_uids: frozenset[str] = frozenset())
         annotations.pop(LAST_APPLIED, None)
         if not annotations:
             metadata.pop("annotations")
-    owners = [
-        o for o in metadata.pop("ownerReferences", None) or () if o.get("uid") not in deleted_uids
-    ]
-    if owners:
-        metadata["ownerReferences"] = owners
+    owners = metadata.pop("ownerReferences", None) or ()
+    if kept := [o for o in owners if o.get("uid") not in deleted_uids]:
+        metadata["ownerReferences"] = kept
     return restored
-
-
-def file_name(ref: Ref) -> str:
-    return f"{ref.resource.kind.lower()}_{ref.namespace}_{ref.name}.yaml"
 
 
 def _omitted_note(ref: Ref, document: JsonObject) -> str:
@@ -73,12 +67,13 @@ def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> 
     files: dict[str, bytes] = {}
     for ref in sorted(documents):
         document = documents[ref]
+        name = f"{ref.resource.kind.lower()}_{ref.namespace}_{ref.name}.yaml"
         if ref.resource == SECRET and "data" not in document and "dataKeys" in document:
-            files[file_name(ref) + OMITTED] = _omitted_note(ref, document).encode()
+            files[name + OMITTED] = _omitted_note(ref, document).encode()
             continue
         why = "before deleting it" if ref in deleted else "for the record (it is kept)"
         body = yaml.safe_dump(restorable(document, deleted_uids), sort_keys=True)
-        files[file_name(ref)] = f"# {ref}, saved by nimgen {why}\n{body}".encode()
+        files[name] = f"# {ref}, saved by nimgen {why}\n{body}".encode()
     files["README.txt"] = (
         b"Saved by nimgen (cleanup or migrate-deployments) before it deleted the objects here.\n"
         b"Restore them with:  nimgen cleanup --restore THIS-DIRECTORY\n"

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nimgen.errors import BadInput, RunFailed
+from pydantic import BaseModel, ValidationError
+
+from nimgen.errors import BadInput, RunFailed, validation_reason
 
 JsonObject = dict[str, Any]
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
 TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
+REQUEST_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True, order=True)
@@ -49,6 +52,7 @@ SECRET = Resource("Secret", "v1", "secrets")
 NAMESPACE = Resource("Namespace", "v1", "namespaces")
 TEMPLATE = Resource("Template", "template.openshift.io/v1", "templates")
 ACCOUNT = Resource("Account", "nim.opendatahub.io/v1", "accounts")
+FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"  # an Account's, its controller's
 SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "servingruntimes")
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
 NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
@@ -84,9 +88,40 @@ class Ref:
         return cls(namespace, name, resource, uid)
 
 
+class ObjectMeta(BaseModel):
+    """What nimgen reads of an object, checked: kubectl's output (a wrapper's, a proxy's) is
+    input like any other. The documents themselves stay as kubectl printed them."""
+
+    name: str
+    namespace: str = ""
+    uid: str = ""
+    creationTimestamp: str = ""
+    deletionTimestamp: str = ""
+    annotations: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    finalizers: list[str] = []
+    ownerReferences: list[dict[str, Any]] = []
+
+
+class KubeObject(BaseModel):
+    metadata: ObjectMeta
+    spec: dict[str, Any] = {}
+    status: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+
+
+class KubeList(BaseModel):
+    items: list[KubeObject] = []
+
+
+def place(document: JsonObject) -> tuple[str, str]:
+    """(namespace, name): where an object is."""
+    return document["metadata"].get("namespace", ""), document["metadata"]["name"]
+
+
 def settling(document: JsonObject) -> bool:
     """Deleted, with at most the garbage collector's finalizer left: as good as gone."""
-    meta = document.get("metadata") or {}
+    meta = document["metadata"]
     return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {"orphan"}
 
 
@@ -128,7 +163,6 @@ class PermissionDenied(KubeError):
             f"permission denied: your kubeconfig's user may not {verb} {resource}{where}; "
             "see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
         )
-        self.namespace = namespace
 
 
 _REASON = re.compile(r"Error from server \((\w+)\)")
@@ -170,45 +204,51 @@ def classify(stderr: str, what: str) -> KubeError:
     return KubeError(f"{what}: {line}")
 
 
+def parse(out: bytes, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
+    """kubectl's JSON, checked against ``shape``; else the one-line error of ``what``."""
+    try:
+        document: JsonObject = json.loads(out)
+        shape.model_validate(document)
+    except json.JSONDecodeError:
+        raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
+    except ValidationError as exc:
+        reason = validation_reason(exc)
+        raise KubeError(f"{what}: kubectl printed what nimgen cannot read ({reason})") from None
+    return document
+
+
 class Kubectl:
     """kubectl with one kubeconfig and context; every call returns parsed JSON or raises."""
 
-    def __init__(
-        self, binary: str = "kubectl", *, kubeconfig: Path | None = None, context: str | None = None
-    ) -> None:
+    def __init__(self, binary: str, kubeconfig: Path | None, context: str | None) -> None:
         found = shutil.which(binary)
         if found is None:
             raise BadInput(f"{binary}: not found; install kubectl or oc, or give --kubectl PATH")
         if kubeconfig is not None and not kubeconfig.is_file():
             raise BadInput(f"--kubeconfig {kubeconfig}: no such file")
-        self.binary, self.kubeconfig, self.context = found, kubeconfig, context
-        self.request_timeout = 30
+        self.binary = found
+        self.kubeconfig = kubeconfig
+        self.context = context
         self.changes = 0
         self.kill_after = int(os.environ.get(TEST_KILL_AFTER_ENV) or 0)
 
-    def _exec(
-        self, args: tuple[str, ...], stdin: bytes | None, what: str
-    ) -> subprocess.CompletedProcess[bytes]:
-        argv = [self.binary, f"--request-timeout={self.request_timeout}s"]
+    def run(self, *args: str, what: str, stdin: bytes = b"") -> bytes:
+        """kubectl's stdout; raises the classified error on a non-zero exit."""
+        argv = [self.binary, f"--request-timeout={REQUEST_TIMEOUT_SECONDS}s"]
         argv += [f"--kubeconfig={self.kubeconfig}"] if self.kubeconfig else []
         argv += [f"--context={self.context}"] if self.context else []
         try:
-            return subprocess.run(
+            done = subprocess.run(
                 [*argv, *args],
-                input=stdin or b"",
+                input=stdin,
                 capture_output=True,
-                timeout=self.request_timeout * 3 + 15,
+                timeout=REQUEST_TIMEOUT_SECONDS * 3 + 15,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             raise KubeError(f"{what}: kubectl did not answer in time") from None
         except OSError as exc:
             raise KubeError(f"{what}: cannot run {self.binary}: {exc.strerror or exc}") from None
-
-    def run(self, *args: str, stdin: bytes | None = None, what: str = "") -> bytes:
-        """kubectl's stdout; raises the classified error on a non-zero exit."""
-        what = what or f"kubectl {args[0]}"
-        done = self._exec(args, stdin, what)
         if done.returncode != 0:
             stderr = done.stderr.decode("utf-8", "replace")
             if "error: context" in stderr and "does not exist" in stderr:
@@ -224,15 +264,8 @@ class Kubectl:
             os.kill(os.getpid(), signal.SIGKILL)
         return out
 
-    def _json(self, *args: str, what: str) -> JsonObject:
-        out = self.run(*args, "-o", "json", what=what)
-        try:
-            document = json.loads(out) if out.strip() else {}
-        except json.JSONDecodeError:
-            raise KubeError(f"{what}: kubectl printed something that is not JSON") from None
-        if not isinstance(document, dict):
-            raise KubeError(f"{what}: kubectl printed JSON that is not an object")
-        return document
+    def _json(self, *args: str, what: str, shape: type[BaseModel] = KubeObject) -> JsonObject:
+        return parse(self.run(*args, "-o", "json", what=what), what, shape)
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> JsonObject | None:
         """The object; None when it does not exist, is left to the collector or its kind is
@@ -245,24 +278,15 @@ class Kubectl:
         return None if settling(found) else found
 
     def objects(
-        self,
-        resource: Resource,
-        namespace: str | None = None,
-        *,
-        selector: str | None = None,
-        also: list[Resource] | tuple[Resource, ...] = (),
+        self, *kinds: Resource, namespace: str | None = None, selector: str | None = None
     ) -> list[JsonObject]:
-        """The objects of a kind (and ``also`` of others) in ``namespace`` (every namespace
-        when None), sorted."""
-        kinds = ",".join(r.kubectl_name for r in (resource, *also))
-        args = ["get", kinds] + (["-n", namespace] if namespace else ["-A"])
+        """The objects of the kinds in ``namespace`` (every namespace when None), sorted."""
+        args = ["get", ",".join(r.kubectl_name for r in kinds)]
+        args += ["-n", namespace] if namespace else ["-A"]
         args += ["-l", selector] if selector else []
         where = f"in {namespace}" if namespace else "in all namespaces"
-        items = self._json(*args, what=f"list {resource.plural} {where}").get("items") or []
-        kept = (i for i in items if isinstance(i, dict) and not settling(i))
-        return sorted(
-            kept, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])
-        )
+        listed = self._json(*args, what=f"list {kinds[0].plural} {where}", shape=KubeList)
+        return sorted((i for i in listed.get("items") or () if not settling(i)), key=place)
 
     def served(
         self, resources: tuple[Resource, ...], namespace: str | None = None
@@ -274,7 +298,7 @@ class Kubectl:
             try:
                 return [
                     (resource, item)
-                    for item in self.objects(wanted[0], namespace, also=wanted[1:])
+                    for item in self.objects(*wanted, namespace=namespace)
                     if (resource := _kind_of(item, wanted)) is not None
                 ]
             except NoResourceType as err:
@@ -297,8 +321,7 @@ class Kubectl:
         """A JSON patch (``kind='json'``, with ``test`` ops as guards) or a merge patch."""
         args = ("patch", ref.resource.kubectl_name, ref.name, "-n", ref.namespace, "--type", kind)
         out = self._change(f"patch {ref}", patch, *args, "--patch-file", "/dev/stdin", "-o", "json")
-        result = json.loads(out)
-        return result if isinstance(result, dict) else {}
+        return parse(out, f"patch {ref}")
 
     def delete(self, ref: Ref) -> bool:
         """Delete exactly ``ref`` (the uid precondition refuses a same-named newer object), with
@@ -322,25 +345,10 @@ class Kubectl:
         kind = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
         reviews = [{**kind, "spec": {"resourceAttributes": a}} for a in asked]
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": reviews}).encode()
-        out = self.run("create", "-f", "-", "-o", "json", stdin=manifest, what="check rights")
-        answers: list[bool] = []
-        decoder, text, position = json.JSONDecoder(), out.decode().strip(), 0
-        while position < len(text):  # kubectl prints one JSON document per review
-            review, end = decoder.raw_decode(text, position)
-            answers.append((review.get("status") or {}).get("allowed") is True)
-            position = len(text) - len(text[end:].lstrip())
+        # One line per review: "true" or "false".
+        jsonpath = 'jsonpath={.status.allowed}{"\\n"}'
+        out = self.run("create", "-f", "-", "-o", jsonpath, stdin=manifest, what="check rights")
+        answers = [answer == "true" for answer in out.decode("utf-8", "replace").split()]
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers
-
-
-@dataclass(frozen=True)
-class ClusterAccess:
-    """``--kubectl``, ``--kubeconfig`` and ``--context``: how to reach the cluster."""
-
-    kubectl: str = "kubectl"
-    kubeconfig: Path | None = None
-    context: str | None = None
-
-    def client(self) -> Kubectl:
-        return Kubectl(self.kubectl, kubeconfig=self.kubeconfig, context=self.context)

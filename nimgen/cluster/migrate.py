@@ -1,20 +1,27 @@
 """``migrate-deployments``: from the shared per-project Secrets to per-deployment ones.
 
 Per deployment still on ``nvidia-nim-secrets`` / ``ngc-secret``: create
-``nim-api-key-<deployment>`` and ``nim-image-pull-<deployment>`` and point its runtime at
-them (the env var found by name; one JSON patch guarded by ``test`` ops), which KServe
-answers by rolling the predictor. A shared Secret goes once nothing names it
-(``nimgen.cluster.refs``): old pods do until replaced, so a later run finishes the job.
-The key: ``--api-key-file``, ``$NGC_API_KEY``, or a personal key in ``nvidia-nim-secrets``.
+``nim-api-key-<deployment>`` and ``nim-image-pull-<deployment>`` (an existing one kept) and
+point its runtime at them (the env var found by name; one JSON patch guarded by ``test``
+ops), which KServe answers by rolling the predictor. A shared Secret goes, after its
+backup, once a fresh read finds nothing naming it (``nimgen.cluster.refs``): old pods do
+until replaced, so a later run finishes the job. The key: ``--api-key-file``,
+``$NGC_API_KEY``, or a personal key in ``nvidia-nim-secrets``.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from nimgen.apikey import PERSONAL_KEY_PREFIX
+from nimgen.cluster.backup import render_backup, write_backup
+from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import (
     INFERENCE_SERVICE,
     SECRET,
@@ -23,14 +30,16 @@ from nimgen.cluster.kube import (
     Kubectl,
     Ref,
     Resource,
+    place,
 )
-from nimgen.cluster.refs import References
+from nimgen.cluster.refs import References, read_users
 from nimgen.cluster.secretdata import (
     KEY_ENV,
     SHARED_KEY_SECRET,
     SHARED_PULL_SECRET,
     SHARED_SECRETS,
     decode,
+    new_secret,
     protect,
 )
 
@@ -38,14 +47,15 @@ KEY_SECRET = "nim-api-key-{}"
 PULL_SECRET = "nim-image-pull-{}"
 GPU = "nvidia.com/gpu"
 NIM_RUNTIME_ANNOTATION = "runtimes.opendatahub.io/nvidia-nim"
-Documents = list[tuple[Resource, JsonObject]]
+RESTART_ANNOTATION = "nimgen.opendatahub.io/restarted-at"
+CREATED_FOR_ANNOTATION = "nimgen.opendatahub.io/created-for"
+Place = tuple[str, str]  # (namespace, name)
 
 
 def runtime_of(service: JsonObject) -> str | None:
     """The ServingRuntime an InferenceService names (KServe's ``predictor.model.runtime``)."""
-    runtime = (((service.get("spec") or {}).get("predictor") or {}).get("model") or {}).get(
-        "runtime"
-    )
+    model = ((service.get("spec") or {}).get("predictor") or {}).get("model") or {}
+    runtime = model.get("runtime")
     return runtime if isinstance(runtime, str) and runtime else None
 
 
@@ -63,16 +73,13 @@ def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
             ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
             if env.get("name") == KEY_ENV and ref.get("name") == SHARED_KEY_SECRET:
                 path = f"/spec/containers/{c}/env/{e}"
-                ops += [_op("test", f"{path}/name", KEY_ENV)]
-                ops += [_op("test", f"{path}/valueFrom/secretKeyRef/name", SHARED_KEY_SECRET)]
+                key_ref = f"{path}/valueFrom/secretKeyRef"
                 ops += [
-                    _op(
-                        "replace",
-                        f"{path}/valueFrom/secretKeyRef/name",
-                        KEY_SECRET.format(deployment),
-                    )
+                    _op("test", f"{path}/name", KEY_ENV),
+                    _op("test", f"{key_ref}/name", SHARED_KEY_SECRET),
+                    _op("replace", f"{key_ref}/name", KEY_SECRET.format(deployment)),
+                    _op("add", f"{key_ref}/key", KEY_ENV),
                 ]
-                ops += [_op("add", f"{path}/valueFrom/secretKeyRef/key", KEY_ENV)]
     for p, pull in enumerate(spec.get("imagePullSecrets") or []):
         if isinstance(pull, dict) and pull.get("name") == SHARED_PULL_SECRET:
             path = f"/spec/imagePullSecrets/{p}/name"
@@ -83,7 +90,7 @@ def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
     return [_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
 
 
-def patched(document: JsonObject, ops: list[JsonObject] | tuple[JsonObject, ...]) -> JsonObject:
+def patched(document: JsonObject, ops: Sequence[JsonObject]) -> JsonObject:
     """``document`` after the replace/add ops of ``runtime_patch``."""
     result = copy.deepcopy(document)
     for op in ops:
@@ -143,9 +150,8 @@ class MigrationPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not any(d.has_work or d.problem for d in self.deployments) and not any(
-            not s.users for s in self.shared
-        )
+        pending = any(d.has_work or d.problem for d in self.deployments)
+        return not pending and all(s.users for s in self.shared)
 
 
 def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str]:
@@ -163,37 +169,25 @@ def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str
 
 
 def _deployment(
-    service: JsonObject,
-    runtimes: dict[tuple[str, str], JsonObject],
-    sharing: dict[tuple[str, str], int],
-    existing: set[tuple[str, str]],
+    service: JsonObject, runtimes: dict[Place, JsonObject], sharing: Counter[Place]
 ) -> Deployment:
-    namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
+    namespace, name = place(service)
     runtime_name = runtime_of(service)
     runtime = runtimes.get((namespace, runtime_name or ""))
     if runtime is None:
-        return Deployment(
-            namespace, name, runtime_name, problem="names no ServingRuntime that exists"
-        )
+        problem = "names no ServingRuntime that exists"
+        return Deployment(namespace, name, runtime_name, problem=problem)
     ops = tuple(runtime_patch(runtime, name))
     item = Deployment(namespace, name, runtime_name, ops, gpus=gpus_of(service, runtime))
-    if ops and sharing[(namespace, runtime_name or "")] > 1:
-        users = sharing[(namespace, runtime_name or "")]
-        return replace(
-            item,
-            problem=f"its ServingRuntime serves {users} deployments; per-deployment secrets "
-            "need one runtime per deployment",
-        )
-    wanted = (f.format(name) for f in (KEY_SECRET, PULL_SECRET))
-    values = {op.get("value") for op in ops}
-    return replace(
-        item, creates=tuple(n for n in wanted if n in values and (namespace, n) not in existing)
-    )
+    if ops and (users := sharing[(namespace, runtime_name or "")]) > 1:
+        problem = f"its ServingRuntime serves {users} deployments; per-deployment secrets "
+        return replace(item, problem=problem + "need one runtime per deployment")
+    return item
 
 
 def plan_migration(
     kube: Kubectl,
-    documents: Documents,
+    documents: list[tuple[Resource, JsonObject]],
     *,
     deployment: str | None = None,
     key: str | None = None,
@@ -204,38 +198,33 @@ def plan_migration(
     """Plan the move of every deployment in ``documents`` (or only ``deployment``) still on a
     shared Secret; ``documents`` are the users of ``nimgen.cluster.refs.read_users``."""
     services = [d for r, d in documents if r == INFERENCE_SERVICE]
-    runtimes = {
-        (d["metadata"]["namespace"], d["metadata"]["name"]): d
-        for r, d in documents
-        if r == SERVING_RUNTIME
-    }
-    sharing: dict[tuple[str, str], int] = {}
-    for service in services:
-        place = (service["metadata"]["namespace"], runtime_of(service) or "")
-        sharing[place] = sharing.get(place, 0) + 1
-    chosen = [s for s in services if deployment in (None, s["metadata"]["name"])]
+    runtimes = {place(d): d for r, d in documents if r == SERVING_RUNTIME}
+    sharing = Counter((place(s)[0], runtime_of(s) or "") for s in services)
+    chosen = [s for s in services if deployment in (None, place(s)[1])]
     # Projects the old dashboard deployed NIM into: a user's own ngc-secret elsewhere is theirs.
-    namespaces = {s["metadata"]["namespace"] for s in chosen}
-    namespaces |= {
-        ns
-        for (ns, _), r in runtimes.items()
+    namespaces = {place(s)[0] for s in chosen} | {
+        namespace
+        for (namespace, _), r in runtimes.items()
         if (r["metadata"].get("annotations") or {}).get(NIM_RUNTIME_ANNOTATION) == "true"
     }
-    existing: dict[tuple[str, str], JsonObject] = {}
-    shared: dict[Ref, JsonObject] = {}  # protected: the key registered, values only to back up
+    existing: dict[Place, JsonObject] = {}
     for namespace in sorted(namespaces):
-        for document in kube.objects(SECRET, namespace):
-            ref = Ref.of(SECRET, document)
-            existing[(namespace, ref.name)] = document
-            if ref.name in SHARED_SECRETS:
-                shared[ref] = protect(document, keep_values=backup_secrets)
-    planned = [_deployment(s, runtimes, sharing, set(existing)) for s in chosen]
+        existing |= {place(d): d for d in kube.objects(SECRET, namespace=namespace)}
+    # The shared Secrets, protected: the key registered, the values kept only to back up.
+    shared = {
+        Ref.of(SECRET, d): protect(d, keep_values=backup_secrets)
+        for (_, name), d in existing.items()
+        if name in SHARED_SECRETS
+    }
     plan = MigrationPlan(documents=shared)
     final = []
-    for item in planned:
+    for item in (_deployment(s, runtimes, sharing) for s in chosen):
         if deployment is None and not item.ops:
             continue  # a run over projects names only the deployments still on a shared Secret
-        if item.creates:
+        wanted = (f.format(item.name) for f in (KEY_SECRET, PULL_SECRET))
+        values = {op.get("value") for op in item.ops}
+        creates = tuple(n for n in wanted if n in values and (item.namespace, n) not in existing)
+        if creates and item.problem is None:
             if item.namespace not in plan.key_sources:
                 where = f"{item.namespace}/{SHARED_KEY_SECRET}"
                 found = existing.get((item.namespace, SHARED_KEY_SECRET))
@@ -244,26 +233,66 @@ def plan_migration(
                 )
                 if value is not None:
                     plan.keys[item.namespace] = value
-            if item.problem is None and item.namespace not in plan.keys:
-                item = replace(item, problem=plan.key_sources[item.namespace])
+            problem = None if item.namespace in plan.keys else plan.key_sources[item.namespace]
+            item = replace(item, creates=creates, problem=problem)
         final.append(item)
     plan.deployments = tuple(final)
     if not keep_shared:
         moving = {(d.namespace, d.runtime): d.ops for d in final if d.has_work}
-
-        def moved(resource: Resource, document: JsonObject) -> JsonObject:
-            place = (document["metadata"].get("namespace"), document["metadata"]["name"])
-            return (
-                patched(document, moving[place])
-                if resource == SERVING_RUNTIME and place in moving
-                else document
-            )
-
-        after = References.of((r, moved(r, d)) for r, d in documents)
-        plan.shared = shared_secrets(after, sorted(shared))
+        after = References.of(
+            (r, patched(d, moving[place(d)]) if r == SERVING_RUNTIME and place(d) in moving else d)
+            for r, d in documents
+        )
+        plan.shared = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
     return plan
 
 
-def shared_secrets(refs: References, existing: list[Ref]) -> tuple[SharedSecret, ...]:
-    """The shared Secrets that exist, and who names them in ``refs``."""
-    return tuple(SharedSecret(ref, refs.of_object(ref)) for ref in existing)
+def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
+    needs: set[Need] = set()
+    for item in (d for d in plan.deployments if d.has_work):
+        if item.creates:
+            needs.add(Need("create", SECRET, item.namespace))
+        if item.ops:
+            needs.add(Need("patch", SERVING_RUNTIME, item.namespace))
+        if restart:
+            needs.add(Need("patch", INFERENCE_SERVICE, item.namespace))
+    needs |= {Need("delete", SECRET, s.ref.namespace) for s in plan.shared if not s.users}
+    return sorted(needs)
+
+
+def _migrate(kube: Kubectl, item: Deployment, key: str, restart: bool) -> list[Event]:
+    done: list[Event] = []
+    created_for = {CREATED_FOR_ANNOTATION: f"InferenceService/{item.name}"}
+    for name in item.creates:
+        pull = name == PULL_SECRET.format(item.name)
+        made = kube.create(new_secret(name, item.namespace, key, pull, created_for))
+        done.append(("created" if made else "existed", f"Secret {item.namespace}/{name}"))
+    if item.ops and item.runtime is not None:
+        kube.patch(Ref(item.namespace, item.runtime, SERVING_RUNTIME), list(item.ops))
+        done.append(("repointed", f"ServingRuntime {item.namespace}/{item.runtime}"))
+    if restart:
+        moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"predictor": {"annotations": {RESTART_ANNOTATION: moment}}}}
+        kube.patch(Ref(item.namespace, item.name, INFERENCE_SERVICE), patch, kind="merge")
+        done.append(("restarted", f"InferenceService {item.namespace}/{item.name}"))
+    return done
+
+
+def apply_migration(
+    kube: Kubectl, plan: MigrationPlan, *, restart: bool, backup: Path
+) -> list[Event]:
+    """Carry out ``plan``; what was done, one event per change (or per Secret kept)."""
+    check_permissions(kube, permissions_needed(plan, restart))
+    done: list[Event] = []
+    for item in (d for d in plan.deployments if d.has_work):
+        done += _migrate(kube, item, plan.keys.get(item.namespace, ""), restart)
+    for namespace in sorted({s.ref.namespace for s in plan.shared if not s.users}):
+        planned = [s.ref for s in plan.shared if s.ref.namespace == namespace and not s.users]
+        refs = References.of(read_users(kube, (namespace,)))
+        now = [SharedSecret(ref, refs.of_object(ref)) for ref in planned]
+        if still := [s for s in now if s.users]:
+            done += [("still-used", f"{s.ref}: named by {', '.join(s.users)}") for s in still]
+        if gone := {s.ref: plan.documents[s.ref] for s in now if not s.users}:
+            write_backup(backup, render_backup(gone, frozenset(gone)))
+            done += [("deleted" if kube.delete(ref) else "gone", str(ref)) for ref in gone]
+    return done

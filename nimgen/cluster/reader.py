@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nimgen.catalog import SCHEMA_VERSION
-from nimgen.cluster.accounts import FINALIZER
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    FINALIZER,
     NAMESPACE,
     TEMPLATE,
     JsonObject,
@@ -23,7 +23,7 @@ from nimgen.tree.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_
 DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
 TEMPLATE_NAME = "nim-http-template"
 DASHBOARD_NAME = "odh-dashboard-config"
-KNOWN_SCHEMAS = frozenset({SCHEMA_VERSION})
+# A reader's 64-bit integer holds any revision of 18 digits.
 _MAX_REVISION_DIGITS = 18
 
 
@@ -42,6 +42,11 @@ class Candidate:
     def usable(self) -> bool:
         return self.problem is None
 
+    @property
+    def rank(self) -> tuple[int, str, str]:
+        """The highest wins: revision, then the newest, then the name."""
+        return self.revision or 0, self.created, self.name
+
     def as_json(self) -> JsonObject:
         return {
             "name": self.name,
@@ -54,36 +59,33 @@ class Candidate:
 
 
 def judge(document: JsonObject) -> Candidate:
-    metadata = document.get("metadata") or {}
+    metadata = document["metadata"]
     annotations = metadata.get("annotations") or {}
     schema = annotations.get(ANNOTATION_SCHEMA)
     text = annotations.get(ANNOTATION_REVISION)
     problem = None
     revision: int | None = 0
     if text is not None:
-        ok = isinstance(text, str) and text.isascii() and text.isdecimal()
-        revision = int(text) if ok and len(text) <= _MAX_REVISION_DIGITS else None
+        ok = text.isascii() and text.isdecimal() and len(text) <= _MAX_REVISION_DIGITS
+        revision = int(text) if ok else None
         if revision is None:
             problem = f"revision {text!r} is not a decimal number"
-    if schema not in KNOWN_SCHEMAS:
+    if schema != SCHEMA_VERSION:
         shown = "missing" if schema is None else repr(schema)
         problem = f"schema version {shown} is not one this reader knows ({SCHEMA_VERSION!r})"
     return Candidate(
-        name=str(metadata.get("name", "")),
-        schema=schema if isinstance(schema, str) else None,
+        name=metadata["name"],
+        schema=schema,
         revision=revision,
         models=len(document.get("data") or {}),
-        created=str(metadata.get("creationTimestamp", "")),
+        created=metadata.get("creationTimestamp", ""),
         problem=problem,
     )
 
 
 def pick(candidates: list[Candidate]) -> Candidate | None:
     """The reader's choice among labelled ConfigMaps (steps 2 and 3 of the rule)."""
-    usable = [c for c in candidates if c.usable]
-    if not usable:
-        return None
-    return max(usable, key=lambda c: (c.revision or 0, c.created, c.name))
+    return max((c for c in candidates if c.usable), key=lambda c: c.rank, default=None)
 
 
 @dataclass(frozen=True)
@@ -155,22 +157,21 @@ def _custom_of(nim_config: JsonObject | None, namespace: str) -> tuple[str, str]
 
 
 def labelled_configmaps(kube: Kubectl, namespace: str) -> list[JsonObject]:
-    return kube.objects(CONFIGMAP, namespace, selector=f"{LABEL_MODELS_DATA}=true")
+    return kube.objects(CONFIGMAP, namespace=namespace, selector=f"{LABEL_MODELS_DATA}=true")
 
 
 def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
-    candidates = [judge(d) for d in labelled_configmaps(kube, namespace)]
-    candidates.sort(key=lambda c: ((c.revision or 0), c.created, c.name), reverse=True)
+    candidates = sorted(
+        (judge(d) for d in labelled_configmaps(kube, namespace)), key=lambda c: c.rank, reverse=True
+    )
     dashboard = kube.get(DASHBOARD_CONFIG, DASHBOARD_NAME, namespace)
     nim_config = (dashboard or {}).get("spec", {}).get("nimConfig")
     nim_config = nim_config if isinstance(nim_config, dict) else None
     custom = _custom_of(nim_config, namespace)
-    custom_exists = custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None
-    template_found = kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None
     found, unread = accounts_everywhere(kube)
     accounts = tuple(
         {
-            "namespace": m["namespace"],
+            "namespace": m.get("namespace", ""),
             "name": m["name"],
             "finalizer": FINALIZER in (m.get("finalizers") or ()),
             "beingDeleted": bool(m.get("deletionTimestamp")),
@@ -182,10 +183,10 @@ def read_status(kube: Kubectl, namespace: str) -> ClusterStatus:
         candidates=tuple(candidates),
         picked=pick(candidates),
         custom=custom,
-        custom_exists=custom_exists,
+        custom_exists=custom is not None and kube.get(CONFIGMAP, custom[1], custom[0]) is not None,
         dashboard_found=dashboard is not None,
         nim_config=nim_config,
-        template_found=template_found,
+        template_found=kube.get(TEMPLATE, TEMPLATE_NAME, namespace) is not None,
         accounts=accounts,
         unread=unread,
     )
@@ -202,10 +203,11 @@ def accounts_everywhere(kube: Kubectl) -> tuple[list[JsonObject], tuple[str, ...
         namespaces = [n["metadata"]["name"] for n in kube.objects(NAMESPACE)]
     except PermissionDenied:
         return [], ("*",)
-    found, unread = [], []
+    found = []
+    unread = []
     for namespace in namespaces:
         try:
-            found += kube.objects(ACCOUNT, namespace)
+            found += kube.objects(ACCOUNT, namespace=namespace)
         except PermissionDenied:
             unread.append(namespace)
     return found, tuple(unread)

@@ -31,7 +31,7 @@ USERS = (ACCOUNT, SERVING_RUNTIME, INFERENCE_SERVICE, NIM_SERVICE, *WORKLOADS)
 # ``secretName``); ``secret`` and ``configMap`` also in projected volumes.
 _POD_FIELDS = dict.fromkeys(("secretKeyRef", "secretRef", "secret"), SECRET)
 _POD_FIELDS |= dict.fromkeys(("configMapKeyRef", "configMapRef", "configMap"), CONFIGMAP)
-_ACCOUNT_FIELDS = (
+ACCOUNT_FIELDS = (
     ("spec", "apiKeySecret", SECRET),
     ("spec", "modelListConfig", CONFIGMAP),
     ("status", "nimConfig", CONFIGMAP),
@@ -77,7 +77,7 @@ def account_pointer(account: JsonObject, section: str, field: str) -> tuple[str,
 def named_by(resource: Resource, document: JsonObject) -> Iterator[Named]:
     """Every object ``document`` (of kind ``resource``) names."""
     if resource == ACCOUNT:
-        for section, field, kind in _ACCOUNT_FIELDS:
+        for section, field, kind in ACCOUNT_FIELDS:
             pointer = account_pointer(document, section, field)
             if pointer is not None:
                 yield kind, *pointer

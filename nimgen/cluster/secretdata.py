@@ -27,34 +27,25 @@ _MIN_SECRET_LENGTH = 8
 
 def decode(value: object) -> str | None:
     """A Secret ``data`` value as text; None when it is not base64 of UTF-8."""
+    if not isinstance(value, str):
+        return None
     try:
-        return (
-            base64.b64decode(value, validate=True).decode("utf-8")
-            if isinstance(value, str)
-            else None
-        )
+        return base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
 
 
-def _register(text: str) -> None:
-    text = text.strip()
-    if len(text) >= _MIN_SECRET_LENGTH:
-        register_secret(text)
-
-
 def _register_values(data: object) -> None:
     """Every value of a Secret's ``data`` (base64) or ``stringData`` (plain), in every form
-    it can be printed in: base64, decoded, and a docker config's password and auth."""
-    for value in (data or {}).values() if isinstance(data, dict) else ():
-        if not isinstance(value, str):
-            continue
-        _register(value)
+    it can be printed in: base64, decoded, and a docker config's password and auth (the
+    rest of its JSON holds names)."""
+    for value in data.values() if isinstance(data, dict) else ():
         text = decode(value) or value
-        auths = _docker_auths(text)  # a docker config: its JSON holds names, only these are secret
-        for form in [a.get(f) for a in auths for f in ("password", "auth")] if auths else [text]:
-            if isinstance(form, str):
-                _register(form)
+        auths = _docker_auths(text) if isinstance(text, str) else []
+        forms = [a.get(f) for a in auths for f in ("password", "auth")] if auths else [text]
+        for form in (value, *forms):
+            if isinstance(form, str) and len(form.strip()) >= _MIN_SECRET_LENGTH:
+                register_secret(form.strip())
 
 
 def protect(document: JsonObject, *, keep_values: bool) -> JsonObject:

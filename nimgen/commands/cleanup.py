@@ -1,15 +1,12 @@
-"""The body of ``nimgen cleanup``: read, plan, show, and with ``--apply`` do; ``--restore``.
-
-Exit codes: 0 nothing to do (or done), 1 failed, 2 bad input, 3 a plan with work.
-"""
+"""The body of ``nimgen cleanup``: read, plan, show, and with ``--apply`` do; ``--restore``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.cluster.kube import ClusterAccess, JsonObject
+from nimgen.cluster.kube import JsonObject, Kubectl
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
@@ -43,31 +40,36 @@ def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
     return ClusterResult(command, document, ExitCode.DRIFT)
 
 
-def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.accounts import plan_cleanup
+def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
     from nimgen.cluster.allowlist import plan_carry
     from nimgen.cluster.backup import backup_directory
-    from nimgen.cluster.cleanup import apply_cleanup
+    from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
     from nimgen.report import cleanup as report
     from nimgen.snapshot import load_models
 
     if options.restore is not None:
-        return _restore(log, access, options)
+        if options.apply or options.carry_allowlist or options.backup or options.namespaces:
+            raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
+        restored, omitted = restore(connect(), options.restore)
+        done = report.events(restored)
+        not_restored = [report.NOT_RESTORED.format(name) for name in omitted]
+        say(log, [f"  {line}" for line in done], not_restored)
+        return ClusterResult("cleanup", {"mode": "restore", "done": done, "notRestored": omitted})
     target = backup_directory(options.backup, "cleanup", options.apply)
     if options.from_path is not None and not options.carry_allowlist:
         raise BadInput("--from is for --carry-allowlist: give both, or neither")
     catalog = load_models(options.from_path) if options.from_path is not None else None
-    kube = access.client()
-    scope = options.namespaces or None
-    keep_key, backup_secrets = options.keep_api_key_secret, options.backup_secrets
-    plan = plan_cleanup(kube, scope, keep_api_key=keep_key, backup_secrets=backup_secrets)
-    carrying = options.carry_allowlist
-    name = options.allowlist_name
-    found = (plan_carry(kube, a, name=name, catalog=catalog) for a in plan.accounts)
-    carries = {c.account: c for c in found if c is not None} if carrying else {}
-    say(log, report.plan_lines(plan, carries, carrying))
-    mode = "apply" if options.apply else "plan"
-    document = {"mode": mode, **report.plan_json(plan, carries, carrying)}
+    kube = connect()
+    plan = plan_cleanup(
+        kube,
+        options.namespaces or None,
+        keep_api_key=options.keep_api_key_secret,
+        backup_secrets=options.backup_secrets,
+    )
+    found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
+    carries = {c.account: c for c in found if c is not None} if options.carry_allowlist else {}
+    say(log, report.plan_lines(plan, carries))
+    document = {"mode": "apply" if options.apply else "plan", **report.plan_json(plan, carries)}
     if plan.nothing_to_do:
         return ClusterResult("cleanup", document)
     if not options.apply:
@@ -79,16 +81,3 @@ def cleanup(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> Clus
     say(log, [f"  {line}" for line in done], warnings)
     log.info(report.DONE.format(target))
     return ClusterResult("cleanup", {**document, "backup": str(target), "done": done})
-
-
-def _restore(log: RunLog, access: ClusterAccess, options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.cleanup import restore
-    from nimgen.report.cleanup import NOT_RESTORED, events
-
-    if options.apply or options.carry_allowlist or options.backup or options.namespaces:
-        raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
-    assert options.restore is not None
-    outcome, omitted = restore(access.client(), options.restore)
-    done = events(outcome.events)
-    say(log, [f"  {line}" for line in done], [NOT_RESTORED.format(name) for name in omitted])
-    return ClusterResult("cleanup", {"mode": "restore", "done": done, "notRestored": omitted})

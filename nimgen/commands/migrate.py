@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.cluster.kube import ClusterAccess
+from nimgen.cluster.kube import Kubectl
 from nimgen.commands.cleanup import plan_only, say
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
@@ -25,14 +26,14 @@ class MigrateOptions:
     backup_secrets: bool = False
 
 
-def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> ClusterResult:
+def migrate(log: RunLog, connect: Callable[[], Kubectl], options: MigrateOptions) -> ClusterResult:
     from nimgen.apikey import ENV_VAR, load_api_key
     from nimgen.cluster.backup import backup_directory
     from nimgen.cluster.kube import INFERENCE_SERVICE
-    from nimgen.cluster.migrate import plan_migration
-    from nimgen.cluster.migrate_apply import apply_migration
+    from nimgen.cluster.migrate import apply_migration, plan_migration
     from nimgen.cluster.refs import read_users
-    from nimgen.report.migrate import RESTART_WARNING, events, plan_json, plan_lines
+    from nimgen.report.cleanup import events
+    from nimgen.report.migrate import RESTART_WARNING, plan_json, plan_lines
 
     if options.all_namespaces == bool(options.namespaces):
         raise BadInput("give --namespace NS (one or more) or --all-namespaces")
@@ -42,7 +43,7 @@ def migrate(log: RunLog, access: ClusterAccess, options: MigrateOptions) -> Clus
     warnings: list[str] = []
     key = load_api_key(options.api_key_file, warn=warnings, required=False)
     say(log, warnings=warnings)
-    kube = access.client()
+    kube = connect()
     documents = read_users(kube, options.namespaces or None)
     services = {d["metadata"]["name"] for r, d in documents if r == INFERENCE_SERVICE}
     if options.deployment is not None and options.deployment not in services:

@@ -1,22 +1,20 @@
-"""The body of ``nimgen status``: what a reader finds, and Account leftovers everywhere.
-
-Exit 3: Account leftovers remain; else 1: a reader does not find its ConfigMap or
-Template, or some namespace's Accounts could not be read; else 0.
-"""
+"""The body of ``nimgen status``: what a reader finds, and Account leftovers everywhere."""
 
 from __future__ import annotations
 
-from nimgen.cluster.kube import ClusterAccess
+from collections.abc import Callable
+
+from nimgen.cluster.kube import Kubectl
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import ExitCode
 
 
-def status(log: RunLog, access: ClusterAccess, namespace: str | None) -> ClusterResult:
+def status(log: RunLog, connect: Callable[[], Kubectl], namespace: str | None) -> ClusterResult:
     from nimgen.cluster.reader import choose_namespace, read_status
     from nimgen.report.status import status_lines
 
-    kube = access.client()
+    kube = connect()
     found = read_status(kube, choose_namespace(kube, namespace))
     for line in status_lines(found):
         log.info(line)

@@ -1,14 +1,13 @@
-"""What ``cleanup`` says: its plan, what ``--apply`` and ``--restore`` did, its ``--json``.
-Names only, never a Secret value."""
+"""What ``cleanup`` says: its plan, what ``--apply`` and ``--restore`` did (and what
+``migrate-deployments --apply`` did), its ``--json``. Names only, never a Secret value."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan, Step
 from nimgen.cluster.allowlist import Carry
-from nimgen.cluster.cleanup import Event
-from nimgen.cluster.kube import JsonObject, Ref
+from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Event, Step
+from nimgen.cluster.kube import FINALIZER, JsonObject, Ref
 from nimgen.cluster.reader import DASHBOARD_NAME
 
 CARRY_FLAG = "--carry-allowlist"
@@ -26,11 +25,15 @@ EVENTS = {
     "restored": "restored {}",
     "dropped-nim-config": "{} dropped spec.nimConfig (its CRD predates the redesign): the "
     "dashboard uses the custom ConfigMap only once it is upgraded and patched again",
+    # migrate-deployments
+    "repointed": "pointed {} at its own secrets (KServe now rolls its predictor)",
+    "restarted": "annotated the predictor of {} to restart it",
+    "still-used": "kept {} (a later run deletes it once nothing names it)",
 }
 
 
-def events(done: Iterable[Event], words: dict[str, str] = EVENTS) -> list[str]:
-    return [words[what].format(subject) for what, subject in done]
+def events(done: Iterable[Event]) -> list[str]:
+    return [EVENTS[what].format(subject) for what, subject in done]
 
 
 def _row(action: str, kind: str, where: str | Ref, why: str = "") -> str:
@@ -44,48 +47,39 @@ def _users(step: Step) -> str:
 
 
 def _why(step: Step) -> str:
+    if step.action == "delete" and step.owner_index is not None:
+        return "owned by the Account, unused"
     if step.action == "delete":
-        owned = step.owner_index is not None
-        return (
-            "owned by the Account, unused"
-            if owned
-            else "the NGC API key (spec.apiKeySecret), unused"
-        )
-    return f"KEPT, {_users(step)}" + (
-        "; its owner reference is removed" if step.action == "unown" else ""
-    )
+        return "the NGC API key (spec.apiKeySecret), unused"
+    unowned = "; its owner reference is removed" if step.action == "unown" else ""
+    return f"KEPT, {_users(step)}{unowned}"
 
 
 def key_warnings(plan: CleanupPlan) -> list[str]:
     """Said loudly, in the plan and the summary: every NGC key that stays on the cluster."""
-    stay = [s for a in plan.accounts for s in a.steps if s.key_stays]
     return [
         f"the NGC key stays in {s.ref} ({_users(s)}); once nothing names it: "
         f"kubectl delete secret {s.ref.name} -n {s.ref.namespace}"
-        for s in stay
+        for s in plan.keys_left
     ]
 
 
-def plan_lines(plan: CleanupPlan, carries: dict[Ref, Carry], carrying: bool) -> list[str]:
-    """The plan as a table, one line per action, in the order ``--apply`` takes them."""
+def plan_lines(plan: CleanupPlan, carries: dict[Ref, Carry]) -> list[str]:
+    """The plan as a table, one line per action, in the order ``--apply`` takes them.
+    ``carries`` has an account's carry-over only under --carry-allowlist."""
     lines = [] if plan.accounts else ["No Account is left on this cluster: nothing to clean up."]
     for account in plan.accounts:
-        ref, carry = account.account, carries.get(account.account)
+        ref = account.account
+        carry = carries.get(ref)
         lines.append(f"Account {ref.namespace}/{ref.name}:")
-        if carrying and carry is not None and carry.problem is None:
+        if carry is not None and carry.problem is None:
             if carry.configmap is not None:
                 why = f"{len(carry.models)} allowlisted models, from {carry.source}"
                 lines.append(_row("create", "ConfigMap", carry.target, why))
             if carry.patch_dashboard:
                 where = f"{ref.namespace}/{DASHBOARD_NAME}"
-                lines.append(
-                    _row(
-                        "patch",
-                        "OdhDashboardConfig",
-                        where,
-                        f"customConfigMap: {carry.target.name}",
-                    )
-                )
+                why = f"customConfigMap: {carry.target.name}"
+                lines.append(_row("patch", "OdhDashboardConfig", where, why))
         lines += [_row(s.action, s.ref.resource.kind, s.ref, _why(s)) for s in account.steps]
         if account.has_finalizer:
             lines.append(_row("clear", "finalizer", FINALIZER))
@@ -93,14 +87,12 @@ def plan_lines(plan: CleanupPlan, carries: dict[Ref, Carry], carrying: bool) -> 
             lines.append(_row("wait", "finalizers", ", ".join(others), "their owners clear them"))
         why = "already being deleted; " if account.being_deleted else ""
         lines.append(_row("delete", "Account", ref, why + "Orphan policy: nothing goes with it"))
-        lines += _allowlist_lines(account, carry, carrying) + [
-            f"  note: {n}" for n in account.notes
-        ]
+        lines += _allowlist_lines(account, carry) + [f"  note: {n}" for n in account.notes]
     command = "Per-deployment secrets: nimgen migrate-deployments --namespace {}"
     return lines + [command.format(ns) for ns in plan.migrate_namespaces]
 
 
-def _allowlist_lines(account: AccountPlan, carry: Carry | None, carrying: bool) -> list[str]:
+def _allowlist_lines(account: AccountPlan, carry: Carry | None) -> list[str]:
     allowlist = account.allowlist
     if allowlist is None:
         return []
@@ -108,11 +100,11 @@ def _allowlist_lines(account: AccountPlan, carry: Carry | None, carrying: bool) 
         return [_row("keep", "ConfigMap", allowlist.ref, f"allowlist {allowlist.problem}")]
     why = f"allowlist of {len(allowlist.models)} model(s), saved in the backup"
     lines = [_row("keep", "ConfigMap", allowlist.ref, why)]
-    if not carrying:
+    if carry is None:
         lines.append(f"    carry it over as a custom ConfigMap: add {CARRY_FLAG}")
-    elif carry is not None and carry.problem is not None:
+    elif carry.problem is not None:
         lines.append(f"    not carried over: {carry.problem}")
-    if carrying and carry is not None and carry.unmatched:
+    if carry is not None and carry.unmatched:
         lines.append(f"    not in the catalog, left out: {', '.join(carry.unmatched)}")
     return lines
 
@@ -121,7 +113,7 @@ def _ref_json(ref: Ref, **more: object) -> JsonObject:
     return {"kind": ref.resource.kind, "namespace": ref.namespace, "name": ref.name, **more}
 
 
-def _account_json(account: AccountPlan, carry: Carry | None, carrying: bool) -> JsonObject:
+def _account_json(account: AccountPlan, carry: Carry | None) -> JsonObject:
     steps = [
         _ref_json(s.ref, action=s.action, owned=s.owner_index is not None, usedBy=list(s.users))
         for s in account.steps
@@ -130,14 +122,13 @@ def _account_json(account: AccountPlan, carry: Carry | None, carrying: bool) -> 
         account.allowlist.ref,
         models=list(account.allowlist.models),
         problem=account.allowlist.problem,
-        carryOver=carry.as_json() if carry is not None and carrying else None,
-        carryCommand=None if carrying else f"nimgen cleanup --apply {CARRY_FLAG}",
+        carryOver=carry and carry.as_json(),
+        carryCommand=None if carry else f"nimgen cleanup --apply {CARRY_FLAG}",
     )
-    others = [f for f in account.finalizers if f != FINALIZER]
     return _ref_json(
         account.account,
         finalizer=account.has_finalizer,
-        otherFinalizers=others,
+        otherFinalizers=[f for f in account.finalizers if f != FINALIZER],
         beingDeleted=account.being_deleted,
         steps=steps,
         allowlist=allowlist,
@@ -145,10 +136,10 @@ def _account_json(account: AccountPlan, carry: Carry | None, carrying: bool) -> 
     )
 
 
-def plan_json(plan: CleanupPlan, carries: dict[Ref, Carry], carrying: bool) -> JsonObject:
+def plan_json(plan: CleanupPlan, carries: dict[Ref, Carry]) -> JsonObject:
     return {
         "nothingToDo": plan.nothing_to_do,
-        "accounts": [_account_json(a, carries.get(a.account), carrying) for a in plan.accounts],
-        "keysLeft": [_ref_json(s.ref) for a in plan.accounts for s in a.steps if s.key_stays],
+        "accounts": [_account_json(a, carries.get(a.account)) for a in plan.accounts],
+        "keysLeft": [_ref_json(s.ref) for s in plan.keys_left],
         "migrateNamespaces": list(plan.migrate_namespaces),
     }

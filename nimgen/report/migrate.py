@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from nimgen.cluster.cleanup import Event
 from nimgen.cluster.kube import JsonObject
-from nimgen.cluster.migrate import Deployment, MigrationPlan
-from nimgen.report import cleanup
+from nimgen.cluster.migrate import MigrationPlan
 
-EVENTS = {
-    **cleanup.EVENTS,
-    "repointed": "pointed {} at its own secrets (KServe now rolls its predictor)",
-    "restarted": "annotated the predictor of {} to restart it",
-    "still-used": "kept {} (a later run deletes it once nothing names it)",
-}
 RESTART_WARNING = (
     "--restart also annotates each predictor, for a KServe that does not roll a predictor "
     "when its runtime changes; the roll needs twice the predictor's GPUs for a while"
 )
-
-
-def events(done: Iterable[Event]) -> list[str]:
-    return cleanup.events(done, EVENTS)
-
-
-def roll_cost(item: Deployment) -> str:
-    """What patching the runtime costs: KServe rolls the predictor, new pod before old."""
-    gpus = f"{item.gpus} more GPU(s)" if item.gpus is not None else "as many GPUs again"
-    return (
-        f"  restarts: patching the runtime makes KServe roll its predictor: the new pod starts "
-        f"before the old one stops and needs {gpus} while it rolls (without them it stays "
-        "Pending and the old pod keeps serving)"
-    )
+# What patching the runtime costs: KServe rolls the predictor, the new pod before the old.
+ROLL_COST = (
+    "  restarts: patching the runtime makes KServe roll its predictor: the new pod starts "
+    "before the old one stops and needs {} while it rolls (without them it stays "
+    "Pending and the old pod keeps serving)"
+)
 
 
 def plan_lines(plan: MigrationPlan) -> list[str]:
@@ -45,7 +27,8 @@ def plan_lines(plan: MigrationPlan) -> list[str]:
         lines.append(head)
         lines += [f"  create Secret {name}" for name in item.creates]
         if item.ops:
-            lines += [f"  patch  ServingRuntime {item.runtime} to use them", roll_cost(item)]
+            gpus = f"{item.gpus} more GPU(s)" if item.gpus is not None else "as many GPUs again"
+            lines += [f"  patch  ServingRuntime {item.runtime} to use them", ROLL_COST.format(gpus)]
     lines += [f"key for {ns}: {origin}" for ns, origin in sorted(plan.key_sources.items())]
     for shared in plan.shared:
         if shared.users:

@@ -20,22 +20,16 @@ def status_lines(found: ClusterStatus) -> list[str]:
         lines.append(f"Dashboard: no OdhDashboardConfig {DASHBOARD_NAME}")
     elif found.custom is not None:
         state = "exists" if found.custom_exists else "MISSING"
-        lines.append(
-            f"Dashboard: nimConfig.customConfigMap {found.reader_uses} ({state}) wins over labels"
-        )
+        custom = f"nimConfig.customConfigMap {found.reader_uses} ({state})"
+        lines.append(f"Dashboard: {custom} wins over labels")
     else:
         lines.append(f"Dashboard: nimConfig {found.nim_config or 'not set'}")
     lines.append(f"A reader uses: {found.reader_uses or 'nothing'}")
     lines.append(f"Template {TEMPLATE_NAME}: {'found' if found.template_found else 'MISSING'}")
+    trap = " (with the finalizer only the removed controller cleared)"
     for account in found.accounts:
-        trap = (
-            " (with the finalizer only the removed controller cleared)"
-            if account["finalizer"]
-            else ""
-        )
-        lines.append(
-            f"Account leftover {account['namespace']}/{account['name']}{trap}: run 'nimgen cleanup'"
-        )
+        where = f"{account['namespace']}/{account['name']}{trap if account['finalizer'] else ''}"
+        lines.append(f"Account leftover {where}: run 'nimgen cleanup'")
     if found.unread == ("*",):
         lines.append("Accounts: could not be listed cluster-wide, nor the namespaces to look in")
     elif found.unread:

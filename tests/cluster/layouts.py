@@ -36,12 +36,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tests.support.kube.cluster import KubeCluster
 
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
 MANAGED = {"opendatahub.io/managed": "true"}
+DASHBOARD = {"opendatahub.io/dashboard": "true"}
 ACCOUNTS = "accounts.nim.opendatahub.io"
 # Every kind the layout holds, as kubectl lists them all at once.
 KINDS = "accounts.nim.opendatahub.io,configmaps,secrets,templates.template.openshift.io,"
@@ -91,25 +93,15 @@ def names(cluster: KubeCluster, kind: str, namespace: str) -> set[str]:
 
 
 def obj(api: str, kind: str, name: str, namespace: str, body: Doc, **metadata: Any) -> Doc:
-    return {
-        "apiVersion": api,
-        "kind": kind,
-        "metadata": {"name": name, "namespace": namespace, **metadata},
-        **body,
-    }
+    metadata = {"name": name, "namespace": namespace, **metadata}
+    return {"apiVersion": api, "kind": kind, "metadata": metadata, **body}
 
 
 def secret(
     name: str, namespace: str, data: dict[str, str], kind: str = "Opaque", **more: Any
 ) -> Doc:
-    return obj(
-        "v1",
-        "Secret",
-        name,
-        namespace,
-        {"type": kind, "data": {k: b64(v) for k, v in data.items()}},
-        **more,
-    )
+    body = {"type": kind, "data": {k: b64(v) for k, v in data.items()}}
+    return obj("v1", "Secret", name, namespace, body, **more)
 
 
 def pull_secret(name: str, namespace: str, key: str, **more: Any) -> Doc:
@@ -136,10 +128,9 @@ def nim_runtime(name: str, namespace: str, *, key_env_index: int = 1) -> Doc:
     key = {"secretKeyRef": {"name": "nvidia-nim-secrets", "key": "NGC_API_KEY"}}
     env.insert(key_env_index, {"name": "NGC_API_KEY", "valueFrom": key})
     gpu = {"nvidia.com/gpu": "2", "cpu": "1", "memory": "4Gi"}
-    image = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
     container = {
         "name": "kserve-container",
-        "image": image,
+        "image": "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4",
         "env": env,
         "resources": {"limits": gpu, "requests": gpu},
     }
@@ -147,32 +138,20 @@ def nim_runtime(name: str, namespace: str, *, key_env_index: int = 1) -> Doc:
         "containers": [container],
         "imagePullSecrets": [{"name": "ngc-secret"}],
         "multiModel": False,
+        "supportedModelFormats": [{"name": "llama-3.1-8b-instruct"}],
     }
-    labels, annotations = (
-        {"opendatahub.io/dashboard": "true"},
-        {"runtimes.opendatahub.io/nvidia-nim": "true"},
-    )
-    runtime = {"spec": {**spec, "supportedModelFormats": [{"name": "llama-3.1-8b-instruct"}]}}
-    return obj(
-        "serving.kserve.io/v1alpha1",
-        "ServingRuntime",
-        name,
-        namespace,
-        runtime,
-        labels=labels,
-        annotations=annotations,
-    )
+    more = {
+        "labels": DASHBOARD,
+        "annotations": {"runtimes.opendatahub.io/nvidia-nim": "true"},
+    }
+    api = "serving.kserve.io/v1alpha1"
+    return obj(api, "ServingRuntime", name, namespace, {"spec": spec}, **more)
 
 
 def inference_service(name: str, namespace: str, runtime: str) -> Doc:
     model = {"runtime": runtime, "modelFormat": {"name": "llama-3.1-8b-instruct"}}
-    return obj(
-        "serving.kserve.io/v1beta1",
-        "InferenceService",
-        name,
-        namespace,
-        {"spec": {"predictor": {"model": model}}},
-    )
+    body = {"spec": {"predictor": {"model": model}}}
+    return obj("serving.kserve.io/v1beta1", "InferenceService", name, namespace, body)
 
 
 def pod_spec(
@@ -182,12 +161,8 @@ def pod_spec(
     container: Doc = {"name": "main", "image": "registry.invalid/app:1"}
     spec: Doc = {"containers": [container], "automountServiceAccountToken": False}
     if key:
-        container["env"] = [
-            {
-                "name": "NGC_API_KEY",
-                "valueFrom": {"secretKeyRef": {"name": key, "key": "NGC_API_KEY"}},
-            }
-        ]
+        key_ref = {"secretKeyRef": {"name": key, "key": "NGC_API_KEY"}}
+        container["env"] = [{"name": "NGC_API_KEY", "valueFrom": key_ref}]
     if pull:
         spec["imagePullSecrets"] = [{"name": pull}]
     if configmap_volume:
@@ -202,9 +177,8 @@ def workload(kind: str, name: str, namespace: str, spec: Doc) -> Doc:
     template = {"metadata": {"labels": labels}, "spec": {**spec, "restartPolicy": restart}}
     cron = {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": template}}}
     bodies = {"Pod": template["spec"], "Job": {"template": template}, "CronJob": cron}
-    body = bodies.get(
-        kind, {"replicas": 0, "selector": {"matchLabels": labels}, "template": template}
-    )
+    replicated = {"replicas": 0, "selector": {"matchLabels": labels}, "template": template}
+    body = bodies.get(kind, replicated)
     body |= {"serviceName": name} if kind == "StatefulSet" else {}
     version = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1beta1"}.get(kind, "apps/v1")
     return obj(version, kind, name, namespace, {"spec": body}, labels=labels)
@@ -232,30 +206,22 @@ def make_account(
         apply(cluster, configmap(f"{name}-models", namespace, {"models": json.dumps(allowlist)}))
         spec["modelListConfig"] = {"name": f"{name}-models"}
     api = "nim.opendatahub.io/v1"
+    body = {"spec": spec}
     apply(
-        cluster,
-        obj(
-            api, "Account", name, namespace, {"spec": spec}, labels=MANAGED, finalizers=[FINALIZER]
-        ),
+        cluster, obj(api, "Account", name, namespace, body, labels=MANAGED, finalizers=[FINALIZER])
     )
     uid = str((get(cluster, ACCOUNTS, name, namespace) or {})["metadata"]["uid"])
-    owner = {
-        "apiVersion": api,
-        "kind": "Account",
-        "name": name,
-        "uid": uid,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    owner = {"apiVersion": api, "kind": "Account", "name": name, "uid": uid}
+    owner |= {"controller": True, "blockOwnerDeletion": True}
     more = {"labels": MANAGED, "ownerReferences": [owner]}
     annotations = {
         "opendatahub.io/apiProtocol": "REST",
         "opendatahub.io/modelServingSupport": '["single"]',
     }
     current = (f"{name}-cm", f"{name}-template", f"{name}-pull")
+    models = {"llama-3.1-8b-instruct": json.dumps({"name": "llama-3.1-8b-instruct"})}
+    runtime = nim_runtime("nvidia-nim-runtime", namespace)
     for cm, runtimes, pull in [current, OLD_NAMES] if old_names else [current]:
-        models = {"llama-3.1-8b-instruct": json.dumps({"name": "llama-3.1-8b-instruct"})}
-        runtime = nim_runtime("nvidia-nim-runtime", namespace)
         apply(
             cluster,
             configmap(cm, namespace, models, **more),
@@ -265,36 +231,26 @@ def make_account(
     pointers = zip(("nimConfig", "runtimeTemplate", "nimPullSecret"), current, strict=True)
     condition = {"type": "AccountStatus", "status": "True", "reason": "AccountSuccessful"}
     condition |= {"message": "the account is healthy", "lastTransitionTime": "2025-01-01T00:00:00Z"}
-    status = {k: {"name": v, "namespace": namespace} for k, v in pointers} | {
-        "conditions": [condition]
-    }
+    status: Doc = {k: {"name": v, "namespace": namespace} for k, v in pointers}
+    status["conditions"] = [condition]
     patch = ("patch", ACCOUNTS, name, "-n", namespace, "--subresource=status", "--type=merge", "-p")
     cluster.kubectl(*patch, json.dumps({"status": status}), check=True)
     return uid
 
 
 def make_user_project(
-    cluster: KubeCluster,
-    namespace: str,
-    key: str,
-    deployments: tuple[str, ...] = ("llama",),
-    *,
-    key_env_index: int = 1,
+    cluster: KubeCluster, namespace: str, key: str, deployment: str, *, key_env_index: int = 1
 ) -> None:
-    """A project where the old dashboard deployed NIMs: the shared Secrets, and a runtime and
-    an InferenceService per deployment."""
+    """A project where the old dashboard deployed a NIM: the shared Secrets (unless they
+    exist), and the deployment's runtime and InferenceService."""
     for shared in (
         secret("nvidia-nim-secrets", namespace, {"NGC_API_KEY": key}),
         pull_secret("ngc-secret", namespace, key),
     ):
         if get(cluster, "secret", shared["metadata"]["name"], namespace) is None:
             apply(cluster, shared)
-    for name in deployments:
-        apply(
-            cluster,
-            nim_runtime(name, namespace, key_env_index=key_env_index),
-            inference_service(name, namespace, name),
-        )
+    runtime = nim_runtime(deployment, namespace, key_env_index=key_env_index)
+    apply(cluster, runtime, inference_service(deployment, namespace, deployment))
 
 
 @dataclass(frozen=True)
@@ -332,26 +288,17 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
         "opendatahub.io/nim-models-schema-version": "1",
         "opendatahub.io/nim-models-revision": "1",
     }
+    shipped_labels = {**MANAGED, "opendatahub.io/nim-models-data": "true"}
+    report = pod_spec(configmap_volume="nvidia-nim-images-data")
     apply(
         cluster,
         workload("Job", "nim-mirror", apps, pod_spec(pull="nvidia-nim-image-pull")),
-        workload(
-            "CronJob", "nim-report", apps, pod_spec(configmap_volume="nvidia-nim-images-data")
-        ),
+        workload("CronJob", "nim-report", apps, report),
         secret("nvidia-nim-access-old", apps, {"api_key": personal_key()}),
         configmap("nim-settings", apps, {"a": "b"}, labels=MANAGED),
-        template(
-            "vllm-runtime-template",
-            apps,
-            [],
-            labels={**MANAGED, "opendatahub.io/dashboard": "true"},
-        ),
+        template("vllm-runtime-template", apps, [], labels=MANAGED | DASHBOARD),
         configmap(
-            "nim-models-data-0123456789",
-            apps,
-            {},
-            labels={**MANAGED, "opendatahub.io/nim-models-data": "true"},
-            annotations=shipped,
+            "nim-models-data-0123456789", apps, {}, labels=shipped_labels, annotations=shipped
         ),
         template("nim-http-template", apps, [], labels=MANAGED),
     )
@@ -360,42 +307,28 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
     data = {"api_key": layout.project_key, "NGC_API_KEY": layout.project_key}
     apply(cluster, secret("nvidia-nim-secrets", team_a, data, labels=MANAGED))
     make_account(cluster, team_a, key=layout.project_key, key_secret="nvidia-nim-secrets")
-    make_user_project(cluster, team_a, layout.project_key, ("llama-ks",))
+    make_user_project(cluster, team_a, layout.project_key, "llama-ks")
     image = {
         "repository": "nvcr.io/nim/meta/llama-3.1-8b-instruct",
         "tag": "1.8.4",
         "pullSecrets": ["odh-nim-account-pull"],
     }
+    service = {"spec": {"authSecret": "nvidia-nim-secrets", "image": image}}
+    warmer = pod_spec(configmap_volume="odh-nim-account-cm")
     apply(
         cluster,
-        obj(
-            "apps.nvidia.com/v1alpha1",
-            "NIMService",
-            "llama-svc",
-            team_a,
-            {"spec": {"authSecret": "nvidia-nim-secrets", "image": image}},
-        ),
-        workload(
-            "StatefulSet",
-            "nim-cache-warmer",
-            team_a,
-            pod_spec(configmap_volume="odh-nim-account-cm"),
-        ),
+        obj("apps.nvidia.com/v1alpha1", "NIMService", "llama-svc", team_a, service),
+        workload("StatefulSet", "nim-cache-warmer", team_a, warmer),
     )
     # The dashboard's "disable NIM" deleted the Account: it hangs on the finalizer.
     cluster.kubectl("delete", ACCOUNTS, "odh-nim-account", "-n", team_a, "--wait=false", check=True)
     # A project the old dashboard deployed into: KServe's raw-mode predictor runs on the
     # shared Secrets (its Deployment, ReplicaSet and Pod name them).
-    make_user_project(cluster, team_b, layout.legacy_key, ("mistral",), key_env_index=2)
+    make_user_project(cluster, team_b, layout.legacy_key, "mistral", key_env_index=2)
     predictor = pod_spec(key="nvidia-nim-secrets", pull="ngc-secret")
     wait_for_service_account(cluster, team_b)
-    apply(
-        cluster,
-        *(
-            workload(kind, "mistral-predictor", team_b, predictor)
-            for kind in ("Deployment", "ReplicaSet", "Pod")
-        ),
-    )
+    kinds = ("Deployment", "ReplicaSet", "Pod")
+    apply(cluster, *(workload(kind, "mistral-predictor", team_b, predictor) for kind in kinds))
     # A project without NIM: the user's own ngc-secret, used by their Deployment.
     apply(
         cluster,
@@ -441,14 +374,8 @@ def run_nimgen(
 ) -> subprocess.CompletedProcess[str]:
     """``nimgen ARGS`` against the test cluster, as the user of ``context``."""
     full_env = {k: v for k, v in cluster.env().items() if k != "NGC_API_KEY"} | (env or {})
-    argv = [
-        sys.executable,
-        "-m",
-        "nimgen",
-        *args,
-        f"--kubeconfig={cluster.kubeconfig}",
-        f"--context={context}",
-    ]
+    cluster_args = (f"--kubeconfig={cluster.kubeconfig}", f"--context={context}")
+    argv = [sys.executable, "-m", "nimgen", *args, *cluster_args]
     # In the cluster's work dir: a default backup directory lands there, not in the checkout.
     return subprocess.run(
         argv,
@@ -460,6 +387,16 @@ def run_nimgen(
         stdin=subprocess.DEVNULL,
         cwd=cluster.workdir,
     )
+
+
+def logging_kubectl(directory: Path) -> tuple[Path, Path]:
+    """A kubectl that appends each argument list to a log, then runs the real one; and
+    the log."""
+    log = directory / "argv.log"
+    script = directory / "kubectl-logged"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec kubectl "$@"\n')
+    script.chmod(0o755)
+    return script, log
 
 
 @contextlib.contextmanager

@@ -20,7 +20,6 @@ from tests.support.kube.cluster import KubeCluster
 
 OVERLAY_NAMESPACES = {"odh": "opendatahub", "rhoai": "redhat-ods-applications"}
 IMAGE = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
-ANNOTATION_LIMIT = 262144
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +47,11 @@ def _load(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _get(cluster: KubeCluster, *args: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(_ok(cluster.kubectl("get", *args, "-o", "json")))
+    return doc
+
+
 def _ensure_namespace(cluster: KubeCluster, name: str) -> None:
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     _ok(cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest)))
@@ -71,8 +75,7 @@ def test_overlay_applies(
         # Applying the same tree again is a no-op, not an error (immutable ConfigMap included).
         _ok(kube_cluster.kubectl(*apply))
 
-        listed = json.loads(_ok(kube_cluster.kubectl("get", "-k", tree, "-o", "json")))
-        by_kind = {item["kind"]: item for item in listed["items"]}
+        by_kind = {item["kind"]: item for item in _get(kube_cluster, "-k", tree)["items"]}
         assert set(by_kind) == {"ConfigMap", "Template"}
         configmap = by_kind["ConfigMap"]
         assert configmap["metadata"]["namespace"] == namespace
@@ -106,19 +109,7 @@ def test_immutable_configmap_refuses_a_change(
 
     assert result.returncode != 0, result.stdout
     assert "field is immutable when `immutable` is set" in result.stderr
-    stored = json.loads(
-        _ok(
-            kube_cluster.kubectl(
-                "get",
-                "configmap",
-                configmap["metadata"]["name"],
-                "-n",
-                kube_namespace,
-                "-o",
-                "json",
-            )
-        )
-    )
+    stored = _get(kube_cluster, "configmap", configmap["metadata"]["name"], "-n", kube_namespace)
     assert stored["data"][key] == configmap["data"][key]
 
 
@@ -136,19 +127,8 @@ def test_template_servingruntime_accepted_by_kserve_crd(
     runtime = _runtime_from_template(rendered, kube_namespace)
     _ok(kube_cluster.kubectl("create", "-f", "-", input=json.dumps(runtime)))
 
-    stored = json.loads(
-        _ok(
-            kube_cluster.kubectl(
-                "get",
-                "servingruntimes.serving.kserve.io",
-                runtime["metadata"]["name"],
-                "-n",
-                kube_namespace,
-                "-o",
-                "json",
-            )
-        )
-    )
+    name = runtime["metadata"]["name"]
+    stored = _get(kube_cluster, "servingruntimes.serving.kserve.io", name, "-n", kube_namespace)
     # Nothing pruned by the CRD's structural schema: what was sent is what is stored.
     assert stored["spec"] == runtime["spec"]
     assert stored["metadata"]["labels"] == runtime["metadata"]["labels"]
@@ -169,65 +149,9 @@ def test_kserve_crd_schema_is_enforced(
 def test_dashboard_generic_selector_does_not_match_the_template(
     kube_cluster: KubeCluster, kube_namespace: str, rendered: Path
 ) -> None:
-    _ok(
-        kube_cluster.kubectl(
-            "apply", "--server-side", "-n", kube_namespace, "-k", str(rendered / "base")
-        )
-    )
-    assert _ok(
-        kube_cluster.kubectl(
-            "get", "templates.template.openshift.io", "-n", kube_namespace, "-o", "name"
-        )
-    ).strip()
-
-    matched = _ok(
-        kube_cluster.kubectl(
-            "get",
-            "templates.template.openshift.io",
-            "-n",
-            kube_namespace,
-            "-l",
-            "opendatahub.io/dashboard=true",
-            "-o",
-            "name",
-        )
-    )
+    base = str(rendered / "base")
+    _ok(kube_cluster.kubectl("apply", "--server-side", "-n", kube_namespace, "-k", base))
+    templates = ("get", "templates.template.openshift.io", "-n", kube_namespace, "-o", "name")
+    assert _ok(kube_cluster.kubectl(*templates)).strip()
+    matched = _ok(kube_cluster.kubectl(*templates, "-l", "opendatahub.io/dashboard=true"))
     assert matched.strip() == ""
-
-
-def _large_configmap(namespace: str) -> dict[str, Any]:
-    chunk = "x" * 100_000
-    data = {f"model-{i}": chunk for i in range(3)}
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "nim-models-data-large", "namespace": namespace},
-        "immutable": True,
-        "data": data,
-    }
-
-
-def test_large_configmap_needs_server_side_apply(
-    kube_cluster: KubeCluster, kube_namespace: str
-) -> None:
-    configmap = _large_configmap(kube_namespace)
-    manifest = yaml.safe_dump(configmap)
-    assert len(manifest.encode()) > ANNOTATION_LIMIT
-
-    client = kube_cluster.kubectl("apply", "-f", "-", input=manifest)
-    assert client.returncode != 0, client.stdout
-    assert f"Too long: must have at most {ANNOTATION_LIMIT} bytes" in client.stderr
-
-    _ok(kube_cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest))
-    stored = json.loads(
-        _ok(
-            kube_cluster.kubectl(
-                "get", "configmap", "nim-models-data-large", "-n", kube_namespace, "-o", "json"
-            )
-        )
-    )
-    assert stored["immutable"] is True
-    assert stored["data"] == configmap["data"]
-    assert "kubectl.kubernetes.io/last-applied-configuration" not in stored["metadata"].get(
-        "annotations", {}
-    )

@@ -79,7 +79,8 @@ def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
 def test_without_backup_secrets_a_secret_is_recorded_not_saved(
     kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
-    ns, key = kube_namespace, personal_key()
+    ns = kube_namespace
+    key = personal_key()
     make_account(kube_cluster, ns, key=key)
     backup = tmp_path / "backup"
     done = run_nimgen(kube_cluster, "cleanup", "-n", ns, "--apply", "--backup", str(backup))

@@ -12,13 +12,20 @@ from typing import Any
 import pytest
 
 from nimgen.apikey import redact
-from nimgen.cluster.accounts import FINALIZER, AccountPlan, CleanupPlan, Step
 from nimgen.cluster.allowlist import Carry
 from nimgen.cluster.backup import read_backup, render_backup, restorable, write_backup
-from nimgen.cluster.cleanup import Outcome, _carry_over, permissions_needed
+from nimgen.cluster.cleanup import (
+    AccountPlan,
+    CleanupPlan,
+    Outcome,
+    Step,
+    _carry_over,
+    permissions_needed,
+)
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
+    FINALIZER,
     NIM_SERVICE,
     SECRET,
     TEMPLATE,
@@ -222,7 +229,7 @@ def test_permissions_are_exactly_what_the_plan_does() -> None:
         steps=(Step(Ref("apps", "nvidia-nim-access", SECRET, "s1"), None, forced=True),),
         finalizers=(),
     )
-    assert kept.steps[0].action == "keep" and kept.steps[0].key_stays
+    assert kept.steps[0].action == "keep" and CleanupPlan((kept,)).keys_left == [kept.steps[0]]
     needed = {str(n) for n in permissions_needed(CleanupPlan((kept,)))}
     assert needed == {
         "get accounts.nim.opendatahub.io in namespace apps",

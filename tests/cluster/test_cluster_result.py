@@ -21,7 +21,8 @@ from nimgen.report.run import CommandExit, run_command
 def run(
     body: Callable[[Console], ClusterResult], *, json_output: bool = True, quiet: bool = False
 ) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
+    stdout = io.StringIO()
+    stderr = io.StringIO()
     console = Console(quiet=quiet, json_output=json_output, stdout=stdout, stderr=stderr)
     with pytest.raises(CommandExit) as caught:
         run_command("status", console, body)

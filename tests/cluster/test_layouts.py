@@ -26,12 +26,13 @@ from tests.cluster.layouts import (
     build,
     get,
     listed,
+    logging_kubectl,
     roll_predictor,
     run_nimgen,
     wait_until,
 )
-from tests.support.kube.cluster import USER, KubeCluster, missing_reason
-from tests.support.kube.fixtures import CRD_DIR, CRD_FILES, unavailable
+from tests.support.kube.cluster import USER, KubeCluster
+from tests.support.kube.fixtures import running_cluster
 
 Doc = dict[str, Any]
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac" / "nimgen-cleanup-clusterrole.yaml"
@@ -41,10 +42,7 @@ UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 @pytest.fixture(scope="module")
 def own_cluster() -> Iterator[KubeCluster]:
     """A cluster of this module's own, so that its commands may run cluster-wide."""
-    reason = missing_reason()
-    if reason:
-        unavailable(reason)
-    with KubeCluster(crds=[CRD_DIR / name for name in CRD_FILES]) as cluster:
+    with running_cluster() as cluster:
         yield cluster
 
 
@@ -105,11 +103,8 @@ def check_end_state(layout: Layout, items: list[Doc]) -> None:
     }
     for (namespace, name), user in named.items():
         assert ("Secret", namespace, name) in where, f"{user} names a missing Secret {name}"
-    keys = [
-        form
-        for key in (layout.apps_key, layout.project_key, layout.legacy_key)
-        for form in layout.forms(key)
-    ]
+    era_keys = (layout.apps_key, layout.project_key, layout.legacy_key)
+    keys = [form for key in era_keys for form in layout.forms(key)]
     for item in (i for i in items if i["kind"] == "Secret"):
         if any(form in json.dumps(item.get("data")) for form in keys):
             place = (item["metadata"]["namespace"], item["metadata"]["name"])
@@ -182,14 +177,12 @@ def test_every_layout_retires_for_the_least_privileged_user(
         (team_a, "nvidia-nim-secrets"),
     }
     assert {(k["namespace"], k["name"]) for k in plan["keysLeft"]} == kept_keys
-    loud = (
-        f"the NGC key stays in Secret {apps}/nvidia-nim-image-pull (used by Job {apps}/nim-mirror)"
-    )
+    pull = f"Secret {apps}/nvidia-nim-image-pull"
+    loud = f"the NGC key stays in {pull} (used by Job {apps}/nim-mirror)"
     assert any(w.startswith(loud) for w in plan["warnings"])
     assert plan["migrateNamespaces"] == [team_a, team_b]
-    refused = run_nimgen(
-        cluster, "cleanup", "--apply", "--backup", str(tmp_path / "no"), context=USER
-    )
+    no_backup = ("--backup", str(tmp_path / "no"))
+    refused = run_nimgen(cluster, "cleanup", "--apply", *no_backup, context=USER)
     assert refused.returncode == 1 and "nothing was changed" in refused.stderr, refused.stderr
     assert f"may not delete secrets in namespace {apps}" in refused.stderr
     assert settled(cluster, layout)[0] == before and not (tmp_path / "no").exists()
@@ -198,20 +191,13 @@ def test_every_layout_retires_for_the_least_privileged_user(
     for namespace in (apps, team_a):
         grant(cluster, "nimgen-cleanup", namespace)
     backup = tmp_path / "backup"
-    cleanup = ("cleanup", "--apply", "--backup", str(backup), "--backup-secrets", "--json")
+    backup_args = ("--apply", "--backup", str(backup), "--backup-secrets", "--json")
+    cleanup = ("cleanup", *backup_args)
     done = _json(run_nimgen(cluster, *cleanup, context=USER), 0)
     assert any(w.startswith(loud) for w in done["warnings"])
     for namespace in (team_a, team_b):
         grant(cluster, "nimgen-migrate-deployments", namespace)
-    migrate = (
-        "migrate-deployments",
-        "-A",
-        "--apply",
-        "--backup",
-        str(backup),
-        "--backup-secrets",
-        "--json",
-    )
+    migrate = ("migrate-deployments", "-A", *backup_args)
     migrated = run_nimgen(cluster, *migrate, context=USER)
     moved = _json(migrated, 0)
     rolls = {
@@ -219,9 +205,8 @@ def test_every_layout_retires_for_the_least_privileged_user(
     }
     assert rolls == {(team_a, "llama-ks", True, 2), (team_b, "mistral", True, 2)}
     assert "needs 2 more GPU(s) while it rolls" in migrated.stderr
-    predictor = [
-        f"{kind} {team_b}/mistral-predictor" for kind in ("Deployment", "Pod", "ReplicaSet")
-    ]
+    kinds = ("Deployment", "Pod", "ReplicaSet")
+    predictor = [f"{kind} {team_b}/mistral-predictor" for kind in kinds]
     assert {(s["namespace"], s["name"]): s["usedBy"] for s in moved["sharedSecrets"]} == {
         (team_a, "ngc-secret"): [],
         (team_a, "nvidia-nim-secrets"): [f"NIMService {team_a}/llama-svc"],
@@ -237,9 +222,8 @@ def test_every_layout_retires_for_the_least_privileged_user(
     check_end_state(layout, items)
     assert f"{team_b}/Secret/ngc-secret".replace(layout.prefix, "P") not in after
     assert _json(run_nimgen(cluster, "cleanup", "--json", context=USER), 0)["nothingToDo"]
-    assert _json(run_nimgen(cluster, "migrate-deployments", "-A", "--json", context=USER), 0)[
-        "nothingToDo"
-    ]
+    again = run_nimgen(cluster, "migrate-deployments", "-A", "--json", context=USER)
+    assert _json(again, 0)["nothingToDo"]
     final = _json(run_nimgen(cluster, "status", "-n", apps, "--json", context=USER), 0)
     assert final["accountLeftovers"] == [] and final["accountsUnreadIn"] == []
     lookalikes = ("apps/Secret/nvidia-nim-access-old", "apps/ConfigMap/nim-settings")
@@ -313,9 +297,7 @@ def retire(cluster: KubeCluster, layout: Layout, backup: Path, kill: tuple[int, 
 def reference(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     """The layout retired without interruption, and how many changes each command made."""
     tmp = tmp_path_factory.mktemp("reference")
-    log, script = tmp / "argv.log", tmp / "kubectl-logged"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec kubectl "$@"\n')
-    script.chmod(0o755)
+    script, log = logging_kubectl(tmp)
     layout = build(kube_cluster, f"ref-{uuid.uuid4().hex[:6]}")
     scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
     counts = []
@@ -324,13 +306,9 @@ def reference(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactor
         args = (command, *scope, "--apply", "--backup", str(tmp / "b"), "--kubectl", str(script))
         done = run_nimgen(kube_cluster, *args)
         assert done.returncode == 0, done.stderr
-        lines = log.read_text().splitlines()  # not the rights check: "create -f - -o json"
-        counts.append(
-            sum(
-                line.endswith(" create -f -") or " patch " in line or " delete --raw " in line
-                for line in lines
-            )
-        )
+        # A create from stdin (not the rights check, "create -f - -o json"), patch or delete.
+        change = re.compile(r" create -f -$| patch | delete --raw ")
+        counts.append(sum(bool(change.search(line)) for line in log.read_text().splitlines()))
     return Reference(settled(kube_cluster, layout)[0], (counts[0], counts[1]))
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
-import stat
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.cluster.layouts import (
     b64,
     docker_config,
     get,
     legacy_key,
+    logging_kubectl,
     make_user_project,
     names,
     personal_key,
@@ -27,24 +24,6 @@ from tests.cluster.layouts import (
 from tests.support.kube.cluster import KubeCluster
 
 
-@pytest.fixture
-def project(kube_cluster: KubeCluster) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    kube_cluster.kubectl("create", "namespace", name, check=True)
-    yield name
-    kube_cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
-
-
-@pytest.fixture
-def logging_kubectl(tmp_path: Path) -> tuple[str, Path]:
-    """A kubectl that records every argument list it is given, then runs the real one."""
-    log = tmp_path / "argv.log"
-    script = tmp_path / "kubectl-logged"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec kubectl "$@"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return str(script), log
-
-
 def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servingruntime") -> Any:
     document = get(cluster, kind, name, namespace)
     assert document is not None, name
@@ -52,63 +31,60 @@ def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servi
 
 
 def test_two_deployments_one_after_the_other(
-    kube_cluster: KubeCluster, project: str, logging_kubectl: tuple[str, Path]
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     """NGC_API_KEY is the 2nd env var of one runtime and the 3rd of the other; the shared
     secrets go only after the second deployment moved; the key never is an argument."""
-    shared_key, new_key = personal_key(), personal_key()
-    make_user_project(kube_cluster, project, shared_key, ("llama",), key_env_index=1)
-    make_user_project(kube_cluster, project, shared_key, ("mistral",), key_env_index=2)
-    kubectl, argv_log = logging_kubectl
+    ns = kube_namespace
+    shared_key = personal_key()
+    new_key = personal_key()
+    make_user_project(kube_cluster, ns, shared_key, "llama", key_env_index=1)
+    make_user_project(kube_cluster, ns, shared_key, "mistral", key_env_index=2)
+    kubectl, argv_log = logging_kubectl(tmp_path)
     env = {"NGC_API_KEY": new_key}
 
-    migrate = ("migrate-deployments", "-n", project, "--kubectl", kubectl)
+    migrate = ("migrate-deployments", "-n", ns, "--kubectl", str(kubectl))
     plan = run_nimgen(kube_cluster, *migrate, "llama", "--json", env=env)
     assert plan.returncode == 3, plan.stderr
     document = json.loads(plan.stdout)
     assert [d["deployment"] for d in document["deployments"]] == ["llama"]
     assert {s["name"]: s["usedBy"] for s in document["sharedSecrets"]} == {
-        "ngc-secret": [f"ServingRuntime {project}/mistral"],
-        "nvidia-nim-secrets": [f"ServingRuntime {project}/mistral"],
+        "ngc-secret": [f"ServingRuntime {ns}/mistral"],
+        "nvidia-nim-secrets": [f"ServingRuntime {ns}/mistral"],
     }
-    assert document["keySources"] == {project: "$NGC_API_KEY"}
+    assert document["keySources"] == {ns: "$NGC_API_KEY"}
 
     first = run_nimgen(kube_cluster, *migrate, "llama", "--apply", env=env)
     assert first.returncode == 0, first.stderr
-    key_secret = _runtime(kube_cluster, project, "nim-api-key-llama", "secret")
+    key_secret = _runtime(kube_cluster, ns, "nim-api-key-llama", "secret")
     assert key_secret["type"] == "Opaque"
     assert key_secret["data"] == {"NGC_API_KEY": b64(new_key)}
-    pull = _runtime(kube_cluster, project, "nim-image-pull-llama", "secret")
+    pull = _runtime(kube_cluster, ns, "nim-image-pull-llama", "secret")
     assert pull["type"] == "kubernetes.io/dockerconfigjson"
     config = json.loads(base64.b64decode(pull["data"][".dockerconfigjson"]))
     assert config["auths"]["nvcr.io"]["username"] == "$oauthtoken"
     assert config["auths"]["nvcr.io"]["password"] == new_key
-    env_vars = _runtime(kube_cluster, project, "llama")["spec"]["containers"][0]["env"]
+    env_vars = _runtime(kube_cluster, ns, "llama")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "NGC_API_KEY", "OTHER_SETTING"]
     assert env_vars[1]["valueFrom"]["secretKeyRef"] == {
         "name": "nim-api-key-llama",
         "key": "NGC_API_KEY",
     }
-    pulls = _runtime(kube_cluster, project, "llama")["spec"]["imagePullSecrets"]
+    pulls = _runtime(kube_cluster, ns, "llama")["spec"]["imagePullSecrets"]
     assert pulls == [{"name": "nim-image-pull-llama"}]
-    assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
-    untouched = _runtime(kube_cluster, project, "mistral")["spec"]
+    assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", ns)
+    untouched = _runtime(kube_cluster, ns, "mistral")["spec"]
     assert untouched["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
     second = run_nimgen(kube_cluster, *migrate, "mistral", "--apply", env=env)
     assert second.returncode == 0, second.stderr
-    env_vars = _runtime(kube_cluster, project, "mistral")["spec"]["containers"][0]["env"]
+    env_vars = _runtime(kube_cluster, ns, "mistral")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
     assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
-    shared = {
-        "nvidia-nim-secrets",
-        "ngc-secret",
-    }  # deleted, the collector finishes the Orphan delete
-    wait_until(
-        kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", project)
-    )
+    shared = {"nvidia-nim-secrets", "ngc-secret"}  # deleted: the collector finishes the delete
+    wait_until(kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", ns))
 
-    again = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json", env=env)
+    again = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
     logged = argv_log.read_text()
     assert "create -f -" in logged  # the manifests went on stdin
@@ -117,66 +93,58 @@ def test_two_deployments_one_after_the_other(
             assert form not in text
 
 
-def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, project: str) -> None:
+def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    ns = kube_namespace
     key = personal_key()
-    make_user_project(kube_cluster, project, key, ("llama",))
-    done = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply", "--json")
+    make_user_project(kube_cluster, ns, key, "llama")
+    done = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--apply", "--json")
     assert done.returncode == 0, done.stderr
-    assert "reused from" in json.loads(done.stdout)["keySources"][project]
-    assert _runtime(kube_cluster, project, "nim-api-key-llama", "secret")["data"][
-        "NGC_API_KEY"
-    ] == b64(key)
+    assert "reused from" in json.loads(done.stdout)["keySources"][ns]
+    created = _runtime(kube_cluster, ns, "nim-api-key-llama", "secret")
+    assert created["data"]["NGC_API_KEY"] == b64(key)
     assert key not in done.stdout + done.stderr
 
 
 def test_a_legacy_shared_key_is_refused_for_reuse(
-    kube_cluster: KubeCluster, project: str, tmp_path: Path
+    kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
+    ns = kube_namespace
     key = legacy_key()
-    make_user_project(kube_cluster, project, key, ("llama",))
-    before = _runtime(kube_cluster, project, "llama")
-    plan = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--json")
+    make_user_project(kube_cluster, ns, key, "llama")
+    before = _runtime(kube_cluster, ns, "llama")
+    plan = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--json")
     assert plan.returncode == 3, plan.stderr
     skipped = json.loads(plan.stdout)["deployments"][0]
     assert "legacy key" in skipped["problem"]
-    applied = run_nimgen(kube_cluster, "migrate-deployments", "-n", project, "--apply")
+    applied = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--apply")
     assert applied.returncode == 1
     assert "legacy key" in applied.stderr and "--api-key-file" in applied.stderr
     assert key not in plan.stdout + plan.stderr + applied.stderr
-    assert (
-        _runtime(kube_cluster, project, "llama")["metadata"]["resourceVersion"]
-        == before["metadata"]["resourceVersion"]
-    )
-    assert "nim-api-key-llama" not in names(kube_cluster, "secrets", project)
+    after = _runtime(kube_cluster, ns, "llama")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert "nim-api-key-llama" not in names(kube_cluster, "secrets", ns)
     # With a personal key given in a file, it goes through.
     key_file = tmp_path / "ngc-key"
     key_file.write_text(personal_key())
     key_file.chmod(0o600)
-    done = run_nimgen(
-        kube_cluster,
-        "migrate-deployments",
-        "-n",
-        project,
-        "--apply",
-        "--api-key-file",
-        str(key_file),
-    )
+    given = ("--apply", "--api-key-file", str(key_file))
+    done = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, *given)
     assert done.returncode == 0, done.stderr
-    assert "nim-api-key-llama" in names(kube_cluster, "secrets", project)
+    assert "nim-api-key-llama" in names(kube_cluster, "secrets", ns)
 
 
-def test_all_namespaces_and_restart(kube_cluster: KubeCluster, project: str) -> None:
+def test_all_namespaces_and_restart(kube_cluster: KubeCluster, kube_namespace: str) -> None:
+    ns = kube_namespace
     other = f"t-{uuid.uuid4().hex[:12]}"
     kube_cluster.kubectl("create", "namespace", other, check=True)
     try:
-        make_user_project(kube_cluster, project, personal_key(), ("llama",))
-        make_user_project(kube_cluster, other, personal_key(), ("phi",))
+        make_user_project(kube_cluster, ns, personal_key(), "llama")
+        make_user_project(kube_cluster, other, personal_key(), "phi")
         plan = run_nimgen(kube_cluster, "migrate-deployments", "-A", "--json")
         assert plan.returncode == 3, plan.stderr
-        planned = {
-            (d["namespace"], d["deployment"]) for d in json.loads(plan.stdout)["deployments"]
-        }
-        assert {(project, "llama"), (other, "phi")} <= planned
+        deployments = json.loads(plan.stdout)["deployments"]
+        planned = {(d["namespace"], d["deployment"]) for d in deployments}
+        assert {(ns, "llama"), (other, "phi")} <= planned
         done = run_nimgen(kube_cluster, "migrate-deployments", "-n", other, "--apply", "--restart")
         assert done.returncode == 0, done.stderr
         assert "twice the predictor's GPUs" in done.stderr
@@ -185,7 +153,7 @@ def test_all_namespaces_and_restart(kube_cluster: KubeCluster, project: str) -> 
         assert "nimgen.opendatahub.io/restarted-at" in service["spec"]["predictor"]["annotations"]
         assert service["spec"]["predictor"]["model"]["runtime"] == "phi"
         # The other project was left as it was.
-        assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", project)
+        assert {"nvidia-nim-secrets", "ngc-secret"} <= names(kube_cluster, "secrets", ns)
     finally:
         kube_cluster.kubectl("delete", "namespace", other, "--wait=false", "--ignore-not-found")
 

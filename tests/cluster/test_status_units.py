@@ -3,9 +3,13 @@ the choice of the applications namespace."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from nimgen.catalog import SCHEMA_VERSION
+from nimgen.cli import main
 from nimgen.cluster.kube import NAMESPACE, KubeError, PermissionDenied, Resource
 from nimgen.cluster.reader import accounts_everywhere, choose_namespace, judge, pick
 
@@ -55,7 +59,8 @@ def test_a_missing_revision_counts_as_zero_and_ties_go_to_the_newest() -> None:
 
 class _Namespaces:
     def __init__(self, existing: set[str], forbidden: bool = False) -> None:
-        self.existing, self.forbidden = existing, forbidden
+        self.existing = existing
+        self.forbidden = forbidden
 
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> object:
         if self.forbidden:
@@ -77,7 +82,8 @@ class _Partly:
     """A user who may list Accounts only in some namespaces (and maybe not namespaces)."""
 
     def __init__(self, readable: set[str], namespaces: list[str] | None) -> None:
-        self.readable, self.namespaces = readable, namespaces
+        self.readable = readable
+        self.namespaces = namespaces
 
     def served(self, resources: tuple[Resource, ...], namespace: str | None = None) -> object:
         raise PermissionDenied("list", "accounts.nim.opendatahub.io", None)
@@ -98,3 +104,27 @@ def test_accounts_are_read_where_they_may_be_and_the_rest_named() -> None:
     assert [a["metadata"]["namespace"] for a in found] == ["apps", "team-a"]
     assert unread == ("team-b", "team-c")
     assert accounts_everywhere(_Partly(set(), None)) == ([], ("*",))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("printed", "failed"),
+    [
+        ("not JSON", "list configmaps in apps: kubectl printed something that is not JSON"),
+        ("[]", "list configmaps in apps: kubectl printed what nimgen cannot read (document: "),
+        ('{"items": [{"kind": "ConfigMap"}]}', "(items.0.metadata: Field required)"),
+        ('{"items": [{"metadata": {"name": "a", "annotations": "x"}}]}', "annotations: Input"),
+        # Every call prints this: the list is fine, the OdhDashboardConfig is not.
+        ('{"items": [], "metadata": {"name": "d"}, "spec": []}', "odh-dashboard-config: kubectl"),
+    ],
+)
+def test_unexpected_kubectl_output_is_one_line_exit_1(
+    printed: str, failed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncat <<'EOF'\n{printed}\nEOF\n")
+    kubectl.chmod(0o755)
+    with pytest.raises(SystemExit) as caught:
+        main(["status", "-n", "apps", "--kubectl", str(kubectl)])
+    stderr = capsys.readouterr().err
+    assert caught.value.code == 1 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("nimgen: error: ") and failed in stderr

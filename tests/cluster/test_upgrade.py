@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nimgen.snapshot import sample_path
 from nimgen.tree.configmap import ANNOTATION_REVISION, MAX_ANNOTATION_BYTES, client_apply_bytes
@@ -135,7 +136,12 @@ def test_past_256_kib_nimgen_warns_and_only_server_side_apply_works(
     assert refused.returncode != 0
     assert "Too long: must have at most 262144 bytes" in refused.stderr
     _ok(kube_cluster.kubectl("apply", "--server-side", "-k", str(overlay)))
-    assert len(_configmaps(kube_cluster, kube_namespace)) == 1
+    [stored] = _configmaps(kube_cluster, kube_namespace)
+    rendered = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())
+    assert stored["immutable"] is True and stored["data"] == rendered["data"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in stored["metadata"].get(
+        "annotations", {}
+    )
 
 
 @pytest.mark.parametrize("annotated", [True, False])

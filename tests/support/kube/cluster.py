@@ -1,8 +1,8 @@
 """A real Kubernetes API server on loopback, for the cluster tests.
 
-``KubeCluster`` starts etcd, kube-apiserver and (optionally) kube-controller-manager on
-127.0.0.1 with random free ports, a throwaway CA and serving certificate (``openssl``), a
-service-account key pair and a static token file with two users:
+``KubeCluster`` starts etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 with
+random free ports, a throwaway CA and serving certificate (``openssl``), a service-account
+key pair and a static token file with two users:
 
 * ``admin``: in ``system:masters``, can do anything;
 * ``user``: only ``system:authenticated``, for RBAC tests (grant it what a test needs).
@@ -58,33 +58,37 @@ _WORKDIR_PREFIX = "nimgen-kube-"
 # in 1.30): stripped from CRDs before they are applied.
 UNSUPPORTED_SCHEMA_KEYS = frozenset({"x-kubernetes-validations"})
 UNSUPPORTED_VERSION_KEYS = frozenset({"selectableFields"})
+# openssl's commands for the CA, the API server's certificate and the service-account keys.
+_EC = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+_PKI_COMMANDS = (
+    f"req -x509 {_EC} -keyout pki/ca.key -out pki/ca.crt -days 2 -subj /CN=nimgen-test-ca"
+    # Python 3.13's strict X.509 checks want a CA's key usage stated.
+    " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
+    f"req {_EC} -keyout pki/apiserver.key -out pki/apiserver.csr -subj /CN=kube-apiserver",
+    "x509 -req -in pki/apiserver.csr -CA pki/ca.crt -CAkey pki/ca.key -CAcreateserial -days 2"
+    " -extfile pki/san.ext -out pki/apiserver.crt",
+    "genrsa -out pki/sa.key 2048",
+    "rsa -in pki/sa.key -pubout -out pki/sa.pub",
+)
 
 
 class KubeClusterError(RuntimeError):
     """The cluster could not be started, or a helper's command failed."""
 
 
-def cache_dir() -> Path:
+def bin_dir() -> Path:
     """Where build.sh puts its binaries: the same rule as the script."""
     explicit = os.environ.get("NIMGEN_KUBE_CACHE")
-    if explicit:
-        return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "nimgen-kube"
-
-
-def bin_dir() -> Path:
-    return cache_dir() / "bin"
+    return (Path(explicit) if explicit else Path(xdg) / "nimgen-kube") / "bin"
 
 
 def missing_reason() -> str | None:
     """Why a cluster cannot start here (``None`` when it can)."""
     bins = bin_dir()
-    for name in BINARIES:
-        if not os.access(bins / name, os.X_OK):
+    for name in (*BINARIES, ".stamp"):
+        if not os.access(bins / name, os.F_OK if name == ".stamp" else os.X_OK):
             return f"kube-apiserver not built: run tests/support/kube/build.sh (no {bins / name})"
-    if not (bins / ".stamp").is_file():
-        return f"kube-apiserver not built: run tests/support/kube/build.sh (no {bins}/.stamp)"
     for tool in ("etcd", "openssl", "kubectl"):
         if shutil.which(tool) is None:
             hint = " (apt-get install etcd-server)" if tool == "etcd" else ""
@@ -146,8 +150,7 @@ def _strip_unsupported(node: Any) -> Any:
 def crd_for_1_20(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A CRD document without the fields a 1.20 server rejects or does not know."""
     crd: dict[str, Any] = _strip_unsupported(dict(doc))
-    versions = crd.get("spec", {}).get("versions", [])
-    for version in versions:
+    for version in crd.get("spec", {}).get("versions", []):
         for key in UNSUPPORTED_VERSION_KEYS:
             version.pop(key, None)
     return crd
@@ -162,36 +165,24 @@ class _Proc:
 
 
 class KubeCluster:
-    """etcd + kube-apiserver (+ kube-controller-manager) on loopback; a context manager."""
+    """etcd + kube-apiserver + kube-controller-manager on loopback; a context manager."""
 
-    def __init__(
-        self,
-        *,
-        controller_manager: bool = True,
-        ready_timeout: float | None = None,
-        bins: Path | None = None,
-        etcd: str | None = None,
-        crds: Sequence[Path] = (),
-    ) -> None:
-        self.bins = bins or bin_dir()
+    def __init__(self, *, crds: Sequence[Path] = ()) -> None:
         # Applied before the controller manager starts, so its garbage collector watches
         # their kinds at once (it notices a later CRD only at its 30 s discovery resync).
         self.crds = tuple(crds)
-        self.etcd_binary = etcd or shutil.which("etcd") or "/usr/bin/etcd"
-        self.with_controller_manager = controller_manager
         # About 4 s on an idle 2-core machine, 7 to 14 s at a load average of 15.
-        self.ready_timeout = ready_timeout or float(
-            os.environ.get("NIMGEN_KUBE_READY_TIMEOUT") or DEFAULT_READY_TIMEOUT
-        )
+        timeout = os.environ.get("NIMGEN_KUBE_READY_TIMEOUT")
+        self.ready_timeout = float(timeout) if timeout else DEFAULT_READY_TIMEOUT
         self.workdir: Path | None = None
         self.server = ""
-        self.startup_seconds = 0.0
         self._procs: list[_Proc] = []
-        self._tokens = {ADMIN: secrets.token_hex(16), USER: secrets.token_hex(16)}
+        self._tokens = {
+            ADMIN: secrets.token_hex(16),
+            USER: secrets.token_hex(16),
+            "controller-manager": secrets.token_hex(16),
+        }
         self._kubeconfig: Path | None = None
-        self._atexit_registered = False
-
-    # --- lifecycle -----------------------------------------------------------------------------
 
     def __enter__(self) -> KubeCluster:
         self.start()
@@ -209,15 +200,13 @@ class KubeCluster:
         """Start everything and wait until the API server is ready (at most ready_timeout)."""
         if self._procs:
             raise KubeClusterError("cluster already started")
-        reason = missing_reason() if self.bins == bin_dir() else None
+        reason = missing_reason()
         if reason:
             raise KubeClusterError(reason)
-        started = time.monotonic()
         reap_stale_workdirs()
         self.workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
         (self.workdir / "owner.pid").write_text(f"{os.getpid()}\n")
         atexit.register(self.stop)
-        self._atexit_registered = True
         try:
             self._write_pki()
             # Ports are picked free and then bound by another process: a rare race with a
@@ -230,7 +219,6 @@ class KubeCluster:
                     if "address already in use" not in str(err) or attempt == 2:
                         raise
                     self._stop_processes()
-            self.startup_seconds = time.monotonic() - started
         except BaseException:
             self.stop()
             raise
@@ -241,12 +229,11 @@ class KubeCluster:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-        if self._atexit_registered:
-            atexit.unregister(self.stop)
-            self._atexit_registered = False
+        atexit.unregister(self.stop)
 
     def _stop_processes(self) -> None:
-        procs, self._procs = self._procs[::-1], []
+        procs = self._procs[::-1]
+        self._procs = []
         for proc in procs:
             if proc.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -261,50 +248,26 @@ class KubeCluster:
                 proc.popen.wait(timeout=_STOP_GRACE)
             proc.log_file.close()
 
-    # --- setup ---------------------------------------------------------------------------------
-
     @property
     def _dir(self) -> Path:
         if self.workdir is None:
             raise KubeClusterError("cluster not started")
         return self.workdir
 
-    def _openssl(self, *args: str) -> None:
-        result = subprocess.run(
-            ["openssl", *args], cwd=self._dir, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise KubeClusterError(f"openssl {args[0]} failed: {result.stderr.strip()}")
-
     def _write_pki(self) -> None:
         pki = self._dir / "pki"
         pki.mkdir()
-        ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-        self._openssl(
-            "req", "-x509", *ec, "-keyout", "pki/ca.key", "-out", "pki/ca.crt",
-            "-days", "2", "-subj", "/CN=nimgen-test-ca",
-            # Python 3.13's strict X.509 checks want a CA's key usage stated.
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        )  # fmt: skip
-        self._openssl(
-            "req", *ec, "-keyout", "pki/apiserver.key", "-out", "pki/apiserver.csr",
-            "-subj", "/CN=kube-apiserver",
-        )  # fmt: skip
         (pki / "san.ext").write_text(
             "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
             "DNS:kubernetes.default,DNS:kubernetes.default.svc\n"
             "keyUsage=critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage=serverAuth\n"
         )
-        self._openssl(
-            "x509", "-req", "-in", "pki/apiserver.csr", "-CA", "pki/ca.crt",
-            "-CAkey", "pki/ca.key", "-CAcreateserial", "-days", "2",
-            "-extfile", "pki/san.ext", "-out", "pki/apiserver.crt",
-        )  # fmt: skip
-        self._openssl("genrsa", "-out", "pki/sa.key", "2048")
-        self._openssl("rsa", "-in", "pki/sa.key", "-pubout", "-out", "pki/sa.pub")
-        self._tokens["controller-manager"] = secrets.token_hex(16)
+        for command in _PKI_COMMANDS:
+            argv = ["openssl", *command.split()]
+            done = subprocess.run(argv, cwd=self._dir, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise KubeClusterError(f"openssl {command}: {done.stderr.strip()}")
         # token,user,uid,"groups": the controller manager runs as a master (it needs to list
         # and delete everything for garbage collection and namespace deletion).
         (pki / "tokens.csv").write_text(
@@ -334,13 +297,15 @@ class KubeCluster:
 
     def _start_servers(self) -> None:
         d = self._dir
-        client, peer, secure = free_port(), free_port(), free_port()
+        client = free_port()
+        peer = free_port()
+        secure = free_port()
         etcd_dir = d / "etcd"
         shutil.rmtree(etcd_dir, ignore_errors=True)
         etcd = self._spawn(
             "etcd",
             [
-                self.etcd_binary,
+                shutil.which("etcd") or "/usr/bin/etcd",
                 "--name=nimgen",
                 f"--data-dir={etcd_dir}",
                 f"--listen-client-urls=http://127.0.0.1:{client}",
@@ -358,7 +323,7 @@ class KubeCluster:
         apiserver = self._spawn(
             "kube-apiserver",
             [
-                str(self.bins / "kube-apiserver"),
+                str(bin_dir() / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{client}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
@@ -380,19 +345,18 @@ class KubeCluster:
             ],
         )
         self.server = f"https://127.0.0.1:{secure}"
-        self._write_kubeconfig()
+        self._kubeconfig = self._write_kubeconfig((ADMIN, USER), "kubeconfig")
         self._wait_ready(
             f"{self.server}/readyz", watch=(etcd, apiserver), token=self._tokens[ADMIN]
         )
         self.apply_crds(self.crds)
-        if not self.with_controller_manager:
-            return
         kcm_port = free_port()
+        kcm_config = self._write_kubeconfig(("controller-manager",), "kubeconfig-kcm")
         kcm = self._spawn(
             "kube-controller-manager",
             [
-                str(self.bins / "kube-controller-manager"),
-                f"--kubeconfig={self._write_kubeconfig_for('controller-manager')}",
+                str(bin_dir() / "kube-controller-manager"),
+                f"--kubeconfig={kcm_config}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={kcm_port}",
                 "--port=0",
@@ -409,9 +373,11 @@ class KubeCluster:
         )
         self._wait_ready(f"https://127.0.0.1:{kcm_port}/healthz", watch=(kcm,), verify=False)
 
-    def _kubeconfig_doc(self, users: Iterable[str], current: str) -> dict[str, Any]:
+    def _write_kubeconfig(self, users: Iterable[str], file_name: str) -> Path:
+        """A kubeconfig with a context per user, the first one current."""
+        users = tuple(users)
         ca = str(self._dir / "pki" / "ca.crt")
-        return {
+        config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
@@ -422,18 +388,10 @@ class KubeCluster:
                 {"name": u, "context": {"cluster": "nimgen", "user": u, "namespace": "default"}}
                 for u in users
             ],
-            "current-context": current,
+            "current-context": users[0],
         }
-
-    def _write_kubeconfig(self) -> None:
-        path = self._dir / "kubeconfig"
-        path.write_text(json.dumps(self._kubeconfig_doc((ADMIN, USER), ADMIN), indent=2))
-        path.chmod(0o600)
-        self._kubeconfig = path
-
-    def _write_kubeconfig_for(self, user: str) -> Path:
-        path = self._dir / f"kubeconfig-{user}"
-        path.write_text(json.dumps(self._kubeconfig_doc((user,), user), indent=2))
+        path = self._dir / file_name
+        path.write_text(json.dumps(config, indent=2))
         path.chmod(0o600)
         return path
 
@@ -483,8 +441,6 @@ class KubeCluster:
                 )
             time.sleep(0.2)
 
-    # --- helpers -------------------------------------------------------------------------------
-
     @property
     def kubeconfig(self) -> Path:
         """The kubeconfig: contexts ``admin`` (current) and ``user``."""
@@ -492,15 +448,12 @@ class KubeCluster:
             raise KubeClusterError("cluster not started")
         return self._kubeconfig
 
-    def token(self, user: str = ADMIN) -> str:
-        return self._tokens[user]
-
     def env(self) -> dict[str, str]:
         """An environment for kubectl and friends: KUBECONFIG set, caches in the work dir."""
-        env = dict(os.environ)
-        env["KUBECONFIG"] = str(self.kubeconfig)
-        env["KUBECACHEDIR"] = str(self._dir / "kube-cache")
-        return env
+        return os.environ | {
+            "KUBECONFIG": str(self.kubeconfig),
+            "KUBECACHEDIR": str(self._dir / "kube-cache"),
+        }
 
     def kubectl(
         self,
@@ -509,12 +462,9 @@ class KubeCluster:
         input: str | None = None,
         check: bool = False,
         timeout: float = 120.0,
-        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl as ``user`` (``admin`` or ``user``) against this cluster.
-
-        With ``check=True`` a non-zero exit raises ``KubeClusterError`` with its stderr.
-        """
+        """Run kubectl as ``user`` (``admin`` or ``user``) against this cluster; with
+        ``check=True`` a non-zero exit raises ``KubeClusterError`` with its stderr."""
         argv = [
             "kubectl",
             f"--kubeconfig={self.kubeconfig}",
@@ -529,7 +479,6 @@ class KubeCluster:
             text=True,
             env=self.env(),
             timeout=timeout,
-            cwd=cwd,
             check=False,
         )
         if check and result.returncode != 0:
@@ -539,19 +488,13 @@ class KubeCluster:
             )
         return result
 
-    def apply_crds(self, paths: Iterable[Path], *, timeout: float = 60.0) -> list[str]:
-        """Apply CRD files (server-side, stripped for 1.20) and wait until established.
-
-        Returns the CRD names.
-        """
-        docs: list[dict[str, Any]] = []
-        for path in paths:
-            for doc in yaml.safe_load_all(path.read_text()):
-                if doc:
-                    docs.append(crd_for_1_20(doc))
+    def apply_crds(self, paths: Iterable[Path], *, timeout: float = 60.0) -> None:
+        """Apply CRD files (server-side, stripped for 1.20) and wait until established."""
+        docs = [
+            crd_for_1_20(d) for path in paths for d in yaml.safe_load_all(path.read_text()) if d
+        ]
         if not docs:
-            return []
-        names = [str(doc["metadata"]["name"]) for doc in docs]
+            return
         manifest = {"apiVersion": "v1", "kind": "List", "items": docs}
         self.kubectl(
             "apply",
@@ -564,8 +507,7 @@ class KubeCluster:
             check=True,
             timeout=timeout,
         )
-        self.wait_established(names, timeout=timeout)
-        return names
+        self.wait_established([str(doc["metadata"]["name"]) for doc in docs], timeout=timeout)
 
     def wait_established(self, names: Sequence[str], *, timeout: float = 60.0) -> None:
         """Poll until every named CRD is Established (bounded by ``timeout``).

@@ -7,6 +7,7 @@ Registered as a plugin from tests/conftest.py (``pytest_plugins``). Without the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -29,31 +30,33 @@ CRD_FILES = (
 )
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("NIMGEN_REQUIRE_KUBE") == "1":
-        pytest.fail(f"{reason} (NIMGEN_REQUIRE_KUBE=1)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def kube_cluster() -> Iterator[KubeCluster]:
-    """One cluster per xdist worker, with the CRDs of tests/fixtures/crds/ established.
+@contextlib.contextmanager
+def running_cluster() -> Iterator[KubeCluster]:
+    """A cluster with the CRDs of tests/fixtures/crds/ established, stopped afterwards.
 
     Contexts ``admin`` (system:masters) and ``user`` (no rights until a test grants some).
     """
     reason = missing_reason()
+    if reason and os.environ.get("NIMGEN_REQUIRE_KUBE") == "1":
+        pytest.fail(f"{reason} (NIMGEN_REQUIRE_KUBE=1)", pytrace=False)
     if reason:
-        unavailable(reason)
+        pytest.skip(reason)
     cluster = KubeCluster(crds=[CRD_DIR / name for name in CRD_FILES])
     try:
         cluster.start()
     except KubeClusterError as err:
-        cluster.stop()
         pytest.fail(f"the test cluster did not start (or its CRDs): {err}", pytrace=False)
     try:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_cluster() -> Iterator[KubeCluster]:
+    """One cluster per xdist worker."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture
