@@ -11,7 +11,7 @@ import typer
 from nimgen.cli.options import option_group
 
 if TYPE_CHECKING:
-    from nimgen.eu import EuRequest
+    from nimgen.eu.resolve import EuRequest
 
 EU_PROXY_ENV = "NIMGEN_EU_PROXY"  # as nimgen.eu.EU_PROXY_ENV
 DEFAULT_MAX_AGE_DAYS = 30.0  # as nimgen.eu.DEFAULT_MAX_AGE_DAYS
@@ -87,7 +87,7 @@ class FetchEu:
     eu_max_age: EuMaxAge = DEFAULT_MAX_AGE_DAYS
 
     def request(self, *, no_eu: bool = False) -> EuRequest:
-        from nimgen.eu import EuRequest
+        from nimgen.eu.resolve import EuRequest
 
         return EuRequest(
             eu_list=self.eu_list,

@@ -61,7 +61,7 @@ def render(
     from nimgen.commands.render import RenderRequest
     from nimgen.commands.render import render as render_tree
     from nimgen.commands.tree import TreeRequest
-    from nimgen.eu import EuRequest
+    from nimgen.eu.resolve import EuRequest
     from nimgen.report.run import run_command
 
     request = RenderRequest(

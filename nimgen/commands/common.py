@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from nimgen.collection import ProgressHook
-    from nimgen.eu import EuOutcome
     from nimgen.eu.proxy import ProxyUrl
+    from nimgen.eu.rule import EuOutcome
 
 
 class RunLog(Protocol):
@@ -91,7 +91,7 @@ def log_outcome(outcome: EuOutcome, log: RunLog) -> None:
 @contextlib.contextmanager
 def eu_warnings_first(log: RunLog) -> Iterator[None]:
     """Under ``--eu-uncertain fail``, the warnings gathered so far before the error."""
-    from nimgen.eu import UncertainEuStatus
+    from nimgen.eu.rule import UncertainEuStatus
 
     try:
         yield

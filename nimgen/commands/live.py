@@ -26,7 +26,9 @@ from nimgen.commands.common import (
 from nimgen.commands.previous import reusable_records
 from nimgen.commands.results import Reuse
 from nimgen.errors import NimgenError, RunFailed
-from nimgen.eu import EuOutcome, EuRequest, EuSource, ProxyUrl, check_eu_source, resolve_eu
+from nimgen.eu.proxy import ProxyUrl
+from nimgen.eu.resolve import EuRequest, EuSource, check_eu_source, resolve_eu
+from nimgen.eu.rule import EuOutcome
 from nimgen.ngc.client import NgcClient, Throttle
 from nimgen.ngc.collect import collect_catalog
 from nimgen.ngc.jobs import Scope

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from nimgen import aiorun
 from nimgen.commands.common import ModelChoice, NgcAccess, RunLog, request_log
 from nimgen.commands.results import ProbeResult
-from nimgen.eu import ProxyUrl, check_proxy_url
 from nimgen.eu.probe_file import EuProbe, build_probe, probe_json
+from nimgen.eu.proxy import ProxyUrl, check_proxy_url
 from nimgen.ngc.client import NgcClient
 from nimgen.ngc.collect import collect_catalog
 from nimgen.ngc.jobs import Scope

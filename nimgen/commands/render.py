@@ -13,7 +13,7 @@ from nimgen.selection import check_unmatched
 
 if TYPE_CHECKING:
     from nimgen.commands.results import RenderResult
-    from nimgen.eu import EuRequest
+    from nimgen.eu.resolve import EuRequest
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def render(request: RenderRequest, log: RunLog) -> RenderResult:
     """Render ``request.source`` offline; EU flags from --eu-list, --no-eu or the input."""
     from nimgen.collection import NullProgress
     from nimgen.commands.results import RenderResult
-    from nimgen.eu import carried_eu, check_eu_source, resolve_eu
+    from nimgen.eu.resolve import carried_eu, check_eu_source, resolve_eu
     from nimgen.snapshot import SAMPLE_DATE, SnapshotFileSource, sample_path
 
     source_path = request.source

@@ -13,7 +13,7 @@ from nimgen.commands.common import ModelChoice, NgcAccess
 from nimgen.commands.fetch import FetchRequest, fetch
 from nimgen.commands.live import LiveRequest
 from nimgen.errors import RunFailed
-from nimgen.eu import EuRequest
+from nimgen.eu.resolve import EuRequest
 from nimgen.report.console import Console
 from tests.support.model_records import make_record
 

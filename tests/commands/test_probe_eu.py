@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nimgen.apikey import ApiKey
 from nimgen.commands.probe_eu import run_probe
-from nimgen.eu import check_proxy_url
+from nimgen.eu.proxy import check_proxy_url
 from nimgen.ngc.settings import ClientSettings
 from nimgen.report.console import Console
 from nimgen.selection import Selection

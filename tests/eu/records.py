@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nimgen import eu
 from nimgen.catalog import CatalogFacts, EuStatus, ModelRecord, SnapshotModel
 from nimgen.eu import probe_file as probefile
+from nimgen.eu.rule import EuOutcome
 
 
 def model(name: str, rid: str | None = None, eu_status: EuStatus | None = None) -> SnapshotModel:
@@ -49,5 +49,5 @@ def probe_file(tmp_path: Path, entries: list[tuple[str, str, str | None]]) -> Pa
 MODELS = (model("a"), model("b"), model("c"))
 
 
-def flags(outcome: eu.EuOutcome) -> dict[str, bool]:
+def flags(outcome: EuOutcome) -> dict[str, bool]:
     return {m.record.name: m.record.euRestricted for m in outcome.models}

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from nimgen import eu
 from nimgen.catalog import EuStatus
 from nimgen.errors import BadInput
 from nimgen.eu import probe_file as probefile
+from nimgen.eu.proxy import check_proxy_url
+from nimgen.eu.resolve import freshness_problems
 from tests.eu.records import probe_file
 
 
@@ -38,7 +39,7 @@ def test_probe_file_is_sorted_versioned_and_reads_back(tmp_path: Path) -> None:
 
 
 def test_build_probe_keeps_detail_only_for_inconclusive() -> None:
-    proxy = eu.check_proxy_url("http://user:build-probe-pw@proxy.example:3128")
+    proxy = check_proxy_url("http://user:build-probe-pw@proxy.example:3128")
     probe = probefile.build_probe(
         {
             "nim/meta/x": EuStatus(status="restricted"),
@@ -97,8 +98,8 @@ def test_a_probe_file_dated_in_the_future_warns(tmp_path: Path) -> None:
     facts = probefile.load_eu_list(probe_file(tmp_path, [("a", "available", None)]))
     probed = datetime(2026, 1, 1, tzinfo=UTC)  # the file's probedAt
     skewed = probed - timedelta(minutes=2)  # this machine's clock a little behind: believed
-    assert eu.freshness_problems(facts, 30, api_url=None, now=skewed) == ()
-    (warning,) = eu.freshness_problems(facts, 30, api_url=None, now=probed - timedelta(days=1))
+    assert freshness_problems(facts, 30, api_url=None, now=skewed) == ()
+    (warning,) = freshness_problems(facts, 30, api_url=None, now=probed - timedelta(days=1))
     assert warning.startswith(
         f"the EU probe file {tmp_path / 'probe.json'} is dated in the future "
         "(probed 2026-01-01T00:00:00Z): a clock was wrong"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from nimgen import eu
 from nimgen.apikey import redact
 from nimgen.errors import BadInput
+from nimgen.eu.proxy import check_proxy_url
 
 
 def test_proxy_credentials_are_registered_and_redacted() -> None:
-    proxy = eu.check_proxy_url("http://eu-user:pa%40ss-w0rd-1@127.0.0.1:3128")
+    proxy = check_proxy_url("http://eu-user:pa%40ss-w0rd-1@127.0.0.1:3128")
     assert proxy.redacted == "http://***@127.0.0.1:3128"
     assert "pa%40ss" not in repr(proxy)
     line = "via http://eu-user:pa%40ss-w0rd-1@127.0.0.1:3128 pw pa@ss-w0rd-1 / pa%40ss-w0rd-1"
     assert "pa@ss-w0rd-1" not in redact(line) and "pa%40ss-w0rd-1" not in redact(line)
-    assert eu.check_proxy_url("https://proxy.example").redacted == "https://proxy.example"
+    assert check_proxy_url("https://proxy.example").redacted == "https://proxy.example"
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_proxy_credentials_are_registered_and_redacted() -> None:
 )
 def test_bad_proxy_urls_never_echo_the_password(url: str, message: str) -> None:
     with pytest.raises(BadInput, match=message) as caught:
-        eu.check_proxy_url(url)
+        check_proxy_url(url)
     assert "pw-" not in caught.value.message
 
 
@@ -38,7 +38,7 @@ def test_bad_proxy_urls_never_echo_the_password(url: str, message: str) -> None:
     "password", ["se#cret-pw-1", "se/cret-pw-2", "se?cret-pw-3", "s#e/c?r@et-4"]
 )
 def test_a_password_with_url_delimiters_is_parsed_and_encoded(password: str) -> None:
-    proxy = eu.check_proxy_url(f"http://eu-user:{password}@proxy.example:3128")
+    proxy = check_proxy_url(f"http://eu-user:{password}@proxy.example:3128")
     assert proxy.redacted == "http://***@proxy.example:3128"
     # httpx gets the password percent-encoded, so it reads the same password back
     import httpx
@@ -64,7 +64,7 @@ def test_a_password_with_url_delimiters_is_parsed_and_encoded(password: str) -> 
 )
 def test_errors_never_show_the_user_or_any_part_of_the_password(url: str, message: str) -> None:
     with pytest.raises(BadInput, match=message) as caught:
-        eu.check_proxy_url(url)
+        check_proxy_url(url)
     text = caught.value.message
     assert "eu-user" not in text and "se" not in text.split("://", 1)[1].split("@")[0]
     assert "cret" not in text and "***@" in text

@@ -6,19 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from nimgen import eu
 from nimgen.catalog import EuStatus
 from nimgen.eu import probe_file as probefile
+from nimgen.eu.rule import (
+    Policy,
+    UncertainEuStatus,
+    apply_eu,
+    carries_eu_facts,
+    facts_from_models,
+    keep_records,
+    no_facts,
+)
 from nimgen.selection import Selection
 from tests.eu.records import MODELS, flags, model, probe_file
 
 
 @pytest.mark.parametrize("policy", ["restrict", "allow"])
-def test_probe_file_statuses_and_policies(tmp_path: Path, policy: eu.Policy) -> None:
+def test_probe_file_statuses_and_policies(tmp_path: Path, policy: Policy) -> None:
     facts = probefile.load_eu_list(
         probe_file(tmp_path, [("a", "restricted", None), ("b", "inconclusive", "HTTP 503")])
     )
-    outcome = eu.apply_eu(MODELS, facts, policy)
+    outcome = apply_eu(MODELS, facts, policy)
     uncertain = policy == "restrict"
     assert flags(outcome) == {"a": True, "b": uncertain, "c": uncertain}
     assert outcome.uncertain == {"b": "inconclusive: HTTP 503", "c": "not in the probe file"}
@@ -41,8 +49,8 @@ def test_fail_policy_raises_naming_the_uncertain(tmp_path: Path) -> None:
             ],
         )
     )
-    with pytest.raises(eu.UncertainEuStatus) as caught:
-        eu.apply_eu(MODELS, facts, "fail")
+    with pytest.raises(UncertainEuStatus) as caught:
+        apply_eu(MODELS, facts, "fail")
     assert caught.value.exit_code == 1
     assert caught.value.details == ("b: inconclusive: HTTP 503", "c: not in the probe file")
     assert any("gone" in w for w in caught.value.warnings)
@@ -55,7 +63,7 @@ def test_all_conclusive_has_no_uncertainty(tmp_path: Path) -> None:
             [("a", "restricted", None), ("b", "available", None), ("c", "available", None)],
         )
     )
-    outcome = eu.apply_eu(MODELS, facts, "fail")
+    outcome = apply_eu(MODELS, facts, "fail")
     assert flags(outcome) == {"a": True, "b": False, "c": False}
     assert outcome.uncertain == {} and outcome.warnings == ()
 
@@ -68,7 +76,7 @@ def test_stale_entries_are_named_unless_left_out_on_purpose(tmp_path: Path) -> N
             + [("d", "restricted", None)],
         )
     )
-    outcome = eu.apply_eu(
+    outcome = apply_eu(
         MODELS,
         facts,
         "restrict",
@@ -83,14 +91,14 @@ def test_stale_entries_are_named_unless_left_out_on_purpose(tmp_path: Path) -> N
 def test_a_moved_model_matches_by_name(tmp_path: Path) -> None:
     facts = probefile.load_eu_list(probe_file(tmp_path, [("a", "restricted", None)]))
     moved = (model("a", rid="nim/other-team/a"),)
-    outcome = eu.apply_eu(moved, facts, "allow")
+    outcome = apply_eu(moved, facts, "allow")
     assert flags(outcome) == {"a": True} and outcome.warnings == ()
 
 
 def test_flat_list_absent_means_available(fixtures_dir: Path) -> None:
     facts = probefile.load_eu_list(fixtures_dir / "ngc" / "eu-restricted-2025.json")
     models = (model("llama-4-scout-17b-16e-instruct"), model("llama-3.1-8b-instruct"))
-    outcome = eu.apply_eu(models, facts, "fail")
+    outcome = apply_eu(models, facts, "fail")
     assert flags(outcome) == {
         "llama-4-scout-17b-16e-instruct": True,
         "llama-3.1-8b-instruct": False,
@@ -107,7 +115,7 @@ def test_no_451_at_all_warns_about_the_vantage(tmp_path: Path) -> None:
             tmp_path, [("a", "available", None), ("b", "available", None), ("c", "available", None)]
         )
     )
-    outcome = eu.apply_eu(MODELS, facts, "restrict")
+    outcome = apply_eu(MODELS, facts, "restrict")
     assert len(outcome.warnings) == 1 and "may not be in the EU" in outcome.warnings[0]
 
 
@@ -117,11 +125,11 @@ def test_statuses_carried_by_the_models() -> None:
         model("b", eu_status=EuStatus(status="available")),
         model("c"),
     )
-    assert eu.carries_eu_facts(models, "none")
-    assert not eu.carries_eu_facts((model("x"),), "none")
-    assert eu.carries_eu_facts((model("x"),), "probe-file sha256:00")
-    facts = eu.facts_from_models("snapshot", "probe-file sha256:00")
-    outcome = eu.apply_eu(models, facts, "restrict")
+    assert carries_eu_facts(models, "none")
+    assert not carries_eu_facts((model("x"),), "none")
+    assert carries_eu_facts((model("x"),), "probe-file sha256:00")
+    facts = facts_from_models("snapshot", "probe-file sha256:00")
+    outcome = apply_eu(models, facts, "restrict")
     assert flags(outcome) == {"a": True, "b": False, "c": True}
     assert outcome.uncertain == {"c": "no EU status recorded"}
     assert outcome.source == "probe-file sha256:00"
@@ -130,7 +138,7 @@ def test_statuses_carried_by_the_models() -> None:
 
 def test_keep_records_changes_nothing() -> None:
     restricted = model("a").replace(record=model("a").record.replace(euRestricted=True))
-    outcome = eu.keep_records((restricted, model("b")), "probe-file sha256:11")
+    outcome = keep_records((restricted, model("b")), "probe-file sha256:11")
     assert outcome.restricted == ("a",) and outcome.source == "probe-file sha256:11"
 
 
@@ -138,7 +146,7 @@ def test_no_facts_clears_every_flag() -> None:
     restricted = model("a").replace(
         record=model("a").record.replace(euRestricted=True), eu=EuStatus(status="restricted")
     )
-    outcome = eu.no_facts((restricted, model("b")))
+    outcome = no_facts((restricted, model("b")))
     assert flags(outcome) == {"a": False, "b": False}
     assert outcome.source == "none" and outcome.restricted == ()
     assert all(m.eu is None for m in outcome.models)
