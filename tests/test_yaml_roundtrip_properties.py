@@ -62,7 +62,7 @@ def _read_back(configmap_text: str) -> dict[str, Any]:
 
 
 @given(st.lists(records(), max_size=8, unique_by=lambda r: r.name))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_render_then_parse_gives_back_every_record(batch: list[ModelRecord]) -> None:
     rendered = render_configmap(batch)
     read = _read_back(rendered.text)
