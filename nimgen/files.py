@@ -103,15 +103,15 @@ def read_regular_file(path: Path, *, what: str = "", max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def read_stdin(*, what: str = "standard input", max_bytes: int) -> bytes:
+def read_stdin(*, max_bytes: int) -> bytes:
     """Standard input (``-``), at most ``max_bytes`` of it (a pipe is fine here)."""
     try:
         data = sys.stdin.buffer.read(max_bytes + 1)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise _refuse("", what, reason, os_error=True) from None
+        raise _refuse("", "standard input", reason, os_error=True) from None
     if len(data) > max_bytes:
-        raise _refuse("", what, _too_large(None, max_bytes))
+        raise _refuse("", "standard input", _too_large(None, max_bytes))
     return data
 
 

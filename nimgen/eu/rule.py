@@ -98,7 +98,7 @@ class EuOutcome:
     notes: tuple[str, ...] = ()
 
 
-def keep_records(models: tuple[SnapshotModel, ...], source: str = "none") -> EuOutcome:
+def keep_records(models: tuple[SnapshotModel, ...], source: str) -> EuOutcome:
     """No EU facts to apply: the records stay as they are."""
     restricted = tuple(sorted(m.record.name for m in models if m.record.euRestricted))
     return EuOutcome(models=models, source=source, restricted=restricted)
