@@ -1,9 +1,6 @@
-"""The NGC API key: where it comes from, and how it is kept out of every output.
-
-The key is read from ``NGC_API_KEY`` or ``--api-key-file``, never from an
-argument value (which would land in shell history and process listings). It
-lives in an ``ApiKey`` whose ``str`` and ``repr`` are masked, and every line
-nimgen prints goes through ``redact``.
+"""The NGC API key: read from ``NGC_API_KEY`` or ``--api-key-file``, never an argument (shell
+history, process listings); held in a masked ``ApiKey``; every printed line goes through
+``redact``.
 """
 
 from __future__ import annotations
@@ -30,9 +27,8 @@ _RUNS: re.Pattern[str] | None = None
 
 
 def register_secret(secret: str) -> None:
-    """Scrub ``secret`` from everything printed, also in its URL-encoded forms
-    (as it appears in a proxy URL's user:password or a form body), and any piece of
-    it of ``LEAK_MIN_CHARS`` characters or more, in any case."""
+    """Scrub ``secret`` from everything printed: also URL-encoded (a proxy URL, a form body),
+    and any piece of ``LEAK_MIN_CHARS`` characters or more, in any case."""
     global _RUNS
     from urllib.parse import quote, quote_plus
 
@@ -52,11 +48,7 @@ def register_secret(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret, and every piece of one at least
-    ``LEAK_MIN_CHARS`` long in any case, replaced by ``***``.
-
-    The one redaction function: every line nimgen prints goes through it.
-    """
+    """``text`` with every registered secret (or a long enough piece of one) as ``***``."""
     for secret in _SECRETS:
         if secret in text:
             text = text.replace(secret, "***")
@@ -66,8 +58,7 @@ def redact(text: str) -> str:
 
 
 def _scrub_run(match: re.Match[str]) -> str:
-    """One run of secret characters, with every stretch covered by secret pieces
-    replaced by ``***`` (overlapping pieces make one stretch)."""
+    """The run with each stretch of (overlapping) secret pieces replaced by ``***``."""
     run = match.group(0)
     lowered = run.lower()
     covered_until = -1
@@ -140,10 +131,7 @@ def check_personal(value: str, origin: str) -> ApiKey:
 def load_api_key(
     key_file: Path | None, *, warn: list[str] | None = None, required: bool = True
 ) -> ApiKey | None:
-    """The key from ``key_file`` if given, else from ``$NGC_API_KEY``.
-
-    Appends a warning to ``warn`` when the key file is readable by other users.
-    """
+    """The key from ``key_file``, else ``$NGC_API_KEY``; ``warn`` gets a loose file mode."""
     if key_file is not None:
         from nimgen.files import KEY_FILE_MAX_BYTES, read_regular_file
 

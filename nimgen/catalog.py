@@ -1,10 +1,6 @@
-"""The catalog's values, each defined once: frozen pydantic models, checked field by field.
-
-``ModelRecord`` is the contract's ConfigMap value (eight fields, in this order);
-``SnapshotModel`` adds the catalog facts a ``fetch`` snapshot keeps, so that a later run
-can tell whether a model changed. Every field is strict (no conversion, no unknown
-field), so a snapshot or a hand-written ConfigMap is held to the rules the values built
-from NGC's answers are, and ``nimgen schema`` prints the very rules ``validate`` applies.
+"""The catalog's values, each defined once: frozen, strict pydantic models, so a snapshot or a
+hand-written ConfigMap meets the rules values built from NGC meet, and ``nimgen schema``
+prints the rules ``validate`` applies. ``ModelRecord`` is the contract's ConfigMap value.
 """
 
 from __future__ import annotations
@@ -43,8 +39,6 @@ _RESOURCE_ID = re.compile(rf"({NAMESPACE_PATTERN})/([^/]+)")
 
 
 def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
-    """A pydantic check from a rule that says why a value is refused (or None)."""
-
     def check(value: str) -> str:
         problem = problem_of(value)
         if problem is not None:
@@ -69,7 +63,7 @@ class Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (field names as keywords), checked like a new value."""
+        """A copy with ``changes``, checked like a new value."""
         return self.model_validate({**dict(self), **changes})
 
     def as_json_dict(self) -> dict[str, Any]:
@@ -82,8 +76,7 @@ class ModelRecord(Value):
 
     model_config = ConfigDict(title="NIM model entry (schema version 1)")
 
-    # The rules of name, namespace and tags are checked by their functions (whose messages
-    # name the value), and stated for the JSON Schema.
+    # Checked by the rules' functions (their messages name the value); stated for the schema.
     name: Annotated[StrictStr, _checked(configmap_key_problem)] = Field(
         description="The model's name; equals its ConfigMap key.",
         json_schema_extra={"pattern": CONFIGMAP_KEY_SCHEMA_PATTERN, "maxLength": CONFIGMAP_KEY_MAX},
@@ -111,7 +104,6 @@ class ModelRecord(Value):
         return self
 
     def canonical(self) -> ModelRecord:
-        """The same record with its tags in canonical order."""
         return self.replace(tags=canonical_tags(self.tags))
 
 
@@ -150,13 +142,8 @@ class ImageDigest(Value):
 
 
 class SnapshotModel(Value):
-    """A model in a ``fetch`` snapshot: its record plus the catalog facts.
-
-    ``digests`` holds the image digests NGC reported (today: the latest tag's, one per
-    platform), sorted. Snapshots written before nimgen recorded digests, and models read
-    from a ConfigMap, have none; an empty tuple is left out of the snapshot JSON, so such
-    snapshots keep their exact bytes.
-    """
+    """A model in a ``fetch`` snapshot: its record, catalog facts and image digests (sorted;
+    none is left out of the JSON, so snapshots from before digests keep their bytes)."""
 
     record: ModelRecord
     catalog: CatalogFacts
@@ -187,7 +174,6 @@ class SnapshotModel(Value):
         return data
 
     def digests_of(self, tag: str) -> tuple[ImageDigest, ...]:
-        """The recorded digests of ``tag``, by platform (empty when none are known)."""
         return tuple(d for d in self.digests if d.tag == tag)
 
 
@@ -213,8 +199,7 @@ def resource_parts(resource_id: str) -> tuple[str, str] | None:
 
 
 def resource_problem(resource_id: str, record: ModelRecord) -> str | None:
-    """Why ``record`` is not the model its catalog resource names (its name the resourceId's
-    last segment, its namespace the org/team before it), or None."""
+    """Why ``record`` is not the model its catalog resource names, or None."""
     if resource_id == f"{record.namespace}/{record.name}":
         return None
     return (
@@ -224,7 +209,6 @@ def resource_problem(resource_id: str, record: ModelRecord) -> str | None:
 
 
 def record_json_schema() -> dict[str, Any]:
-    """The JSON Schema of one ConfigMap entry."""
     schema = ModelRecord.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema  # extra="forbid" states additionalProperties: false

@@ -67,17 +67,13 @@ class ProgressHook(Protocol):
 
 
 class NullProgress:
-    def start(self, total: int | None) -> None:
-        pass
+    def start(self, total: int | None) -> None: ...
 
-    def add_total(self, count: int) -> None:
-        pass
+    def add_total(self, count: int) -> None: ...
 
-    def advance(self, name: str) -> None:
-        pass
+    def advance(self, name: str) -> None: ...
 
-    def stop(self) -> None:
-        pass
+    def stop(self) -> None: ...
 
 
 Logger = Callable[[str], None]

@@ -1,9 +1,4 @@
-"""Errors nimgen reports to its user, each carrying the exit code it maps to.
-
-Exit codes are part of the command-line interface (see the README):
-0 success, 1 the run failed, 2 usage or bad input, 3 drift found (``--check``),
-4 key rejected, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
-"""
+"""Errors nimgen reports to its user, each carrying its exit code (part of the CLI: README)."""
 
 from __future__ import annotations
 
@@ -53,12 +48,8 @@ class KeyRejected(NimgenError):
 
 
 class SignalReceived(KeyboardInterrupt):
-    """Raised by nimgen's SIGTERM handler (Python raises ``KeyboardInterrupt`` for SIGINT).
-
-    A ``KeyboardInterrupt`` on purpose: asyncio and most libraries let it through,
-    while an ordinary exception raised inside an event-loop callback is logged and
-    swallowed. ``finally`` blocks still run, so temporary files are removed.
-    """
+    """Raised on SIGTERM: a ``KeyboardInterrupt`` because asyncio and most libraries let it
+    through, while they log and swallow an ordinary exception in a callback."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -66,7 +57,6 @@ class SignalReceived(KeyboardInterrupt):
 
 
 def signal_number(exc: KeyboardInterrupt) -> int:
-    """The signal behind ``exc``: SIGTERM for ``SignalReceived``, else SIGINT."""
     import signal
 
     return exc.signum if isinstance(exc, SignalReceived) else int(signal.SIGINT)
@@ -84,8 +74,7 @@ class Interrupted(NimgenError):
 
 
 def validation_reason(exc: ValidationError) -> str:
-    """A pydantic validation failure in one line: where the first problem is, what it is,
-    and how many more there are."""
+    """A pydantic validation failure in one line: the first problem, and how many more."""
     error = exc.errors()[0]
     where = ".".join(str(p) for p in error["loc"]) or "document"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""

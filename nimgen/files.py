@@ -1,14 +1,7 @@
 """Reading the files a user names: regular files only, and never more than a cap.
 
-Every file option (``--from``, ``--previous``, ``--eu-list``, ``--models-file``,
-``--api-key-file``, ``validate``, ``diff``) reads through ``read_regular_file``.
-A named pipe or a device would block a plain ``open``/``read`` forever (a FIFO
-nobody writes to) or never end (``/dev/zero``), so the file is opened without
-blocking, checked with ``fstat`` to be a regular file, and read up to its cap
-plus one byte: a larger file is refused, unread when its size says so already.
-
-The caps are far above any valid input and low enough that parsing the largest
-accepted file stays cheap; the parsers (``nimgen.yamlio``) bound the rest.
+A FIFO or a device would block a plain ``read`` forever (or never end), so the file is
+opened without blocking, checked with ``fstat`` and read up to its cap plus one byte.
 """
 
 from __future__ import annotations
@@ -27,9 +20,8 @@ MIB = 1024 * KIB
 # ``kubectl kustomize`` output holds a few small objects beside the ConfigMap. A
 # YAML file over twice the object limit cannot be one ConfigMap the API server takes.
 YAML_MAX_BYTES = 2 * MIB
-# A snapshot or EU probe file: the built-in 186-model snapshot is 160 KiB, so this
-# leaves room for a catalog a hundred times larger, while the worst JSON of this
-# size (empty objects) still parses in about 0.4 s and 430 MiB.
+# A snapshot or EU probe file: room for a catalog a hundred times today's, while the
+# worst JSON of this size still parses cheaply.
 JSON_MAX_BYTES = 16 * MIB
 # One model name (at most 253 characters) a line: thousands of names.
 MODELS_FILE_MAX_BYTES = 1 * MIB
@@ -40,9 +32,8 @@ _CHUNK = 1 * MIB
 
 
 class UnreadableFile(BadInput):
-    """A file refused before or while reading it: ``reason`` says why, without the path;
-    ``os_error``: the system could not read it (missing, no permission), rather than
-    nimgen refusing what it is or its size."""
+    """A file refused: ``reason`` says why, without the path; ``os_error``: the system could
+    not read it (missing, no permission), rather than nimgen refusing it."""
 
     def __init__(self, message: str, reason: str, *, os_error: bool = False) -> None:
         super().__init__(message)
@@ -59,7 +50,6 @@ def _size_text(size: int) -> str:
 
 
 def _not_regular(mode: int) -> str | None:
-    """Why a file of this mode is refused, or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
@@ -87,13 +77,8 @@ def _refuse(what: str, path: Path | str, reason: str, *, os_error: bool = False)
 
 
 def read_regular_file(path: Path, *, what: str = "", max_bytes: int) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``max_bytes`` of them.
-
-    ``what`` names the file in the message (``"the EU list"`` gives ``cannot read
-    the EU list PATH: REASON``). Raises ``UnreadableFile`` (exit 2) for a missing
-    or unreadable file, anything that is not a regular file (directory, FIFO,
-    device, socket) and a file over ``max_bytes``; never blocks on a FIFO.
-    """
+    """The bytes of the regular file at ``path`` (``UnreadableFile`` otherwise, or over
+    ``max_bytes``); ``what`` names it: ``cannot read the EU list PATH: REASON``."""
     try:
         # stat first, so a device is refused without even opening it.
         reason = _not_regular(path.stat().st_mode)
@@ -118,15 +103,15 @@ def read_regular_file(path: Path, *, what: str = "", max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def read_stdin(*, what: str = "standard input", max_bytes: int) -> bytes:
+def read_stdin(*, max_bytes: int) -> bytes:
     """Standard input (``-``), at most ``max_bytes`` of it (a pipe is fine here)."""
     try:
         data = sys.stdin.buffer.read(max_bytes + 1)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise _refuse("", what, reason, os_error=True) from None
+        raise _refuse("", "standard input", reason, os_error=True) from None
     if len(data) > max_bytes:
-        raise _refuse("", what, _too_large(None, max_bytes))
+        raise _refuse("", "standard input", _too_large(None, max_bytes))
     return data
 
 

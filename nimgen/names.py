@@ -1,10 +1,6 @@
-"""Names Kubernetes and container registries accept, each rule written once.
-
-Every check returns why a name is refused (one phrase, for a one-line error) or
-None. The ConfigMap key, object name and namespace rules are the API server's
-own, transcribed from k8s.io/apimachinery ``pkg/util/validation/validation.go``;
-the image rules are the OCI distribution reference grammar
-(github.com/distribution/reference, ``regexp.go``).
+"""Names Kubernetes and container registries accept, each rule written once; a check returns
+why a name is refused, or None. From k8s.io/apimachinery ``pkg/util/validation`` and
+github.com/distribution/reference ``regexp.go``.
 """
 
 from __future__ import annotations

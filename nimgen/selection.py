@@ -35,9 +35,8 @@ class Selection:
 
 
 def check_unmatched(unmatched: Iterable[str], where: str, warn: Callable[[str], None]) -> None:
-    """A pattern that matches nothing is most likely a typo: a glob (``llama-*``) fails the
-    run (exit 1, as a run left with no model does); an exact name, which a catalog may
-    have dropped, is a warning."""
+    """A glob matching nothing is most likely a typo and fails the run; an exact name, which a
+    catalog may have dropped, is a warning."""
     globs = [p for p in unmatched if any(c in p for c in "*?[")]
     if globs:
         shown = ", ".join(repr(p) for p in globs)
@@ -52,14 +51,9 @@ _LIST_SHAPES = "one name a line, a JSON list of names, or a ConfigMap whose data
 
 
 def read_models_file(path: Path) -> tuple[str, ...]:
-    """Model names from a file: one per line (``#`` comments), a JSON list, or the
-    old Account model-list ConfigMap whose ``data.models`` is a JSON list of names.
-
-    A file that names no model is an error, not "every model": an empty list or a
-    file of comments most likely lost its content, and shipping the whole catalog
-    instead would be a silent surprise. Read through ``nimgen.files`` and
-    ``nimgen.yamlio`` (a FIFO or device refused, size capped, duplicate keys refused).
-    """
+    """Model names from a file: one per line (``#`` comments), a JSON list, or the old
+    Account ConfigMap whose ``data.models`` is one. Naming none is an error, not "every
+    model": such a file most likely lost its content."""
     from nimgen.files import MODELS_FILE_MAX_BYTES, decode_utf8, read_regular_file
     from nimgen.yamlio import load_json, load_yaml_documents
 
@@ -85,7 +79,6 @@ def read_models_file(path: Path) -> tuple[str, ...]:
 
 
 def _names_from_document(document: Any, path: Path) -> tuple[str, ...]:
-    """The names of a JSON list, or of a ConfigMap's ``data.models`` (a JSON list)."""
     if isinstance(document, list):
         return _names(document, path)
     if isinstance(document, dict) and ("data" in document or document.get("kind") == "ConfigMap"):

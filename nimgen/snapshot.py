@@ -1,8 +1,5 @@
-"""The offline source: models from a ``fetch`` snapshot, a rendered ConfigMap or tree.
-
-Used by ``render --from``, ``airgap --from``, ``diff`` and ``--previous``. The
-package ships a dated sample snapshot so the main job runs with no key and no
-network.
+"""The offline source: models from a ``fetch`` snapshot, a rendered ConfigMap or tree, or
+the dated sample snapshot the package ships (so ``render`` needs no key and no network).
 """
 
 from __future__ import annotations
@@ -37,17 +34,14 @@ from nimgen.selection import Selection
 from nimgen.yamlio import YamlProblem, load_json, load_yaml_documents, parse_documents
 
 SAMPLE_DATE = "2026-02-19"
-SAMPLE_NAME = "sample-snapshot.json"
 
 
 def sample_path() -> Path:
-    return Path(__file__).resolve().parent / "data" / SAMPLE_NAME
+    return Path(__file__).resolve().parent / "data" / "sample-snapshot.json"
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """Models read from a file, and what kind of file it was."""
-
     path: Path
     kind: str  # "snapshot" or "configmap"
     models: tuple[SnapshotModel, ...]
@@ -58,8 +52,7 @@ class Loaded:
 
 
 def load_models(path: Path) -> Loaded:
-    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory), through
-    ``nimgen.files`` and ``nimgen.yamlio`` like every other file nimgen reads."""
+    """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory)."""
     if path.is_dir():
         for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
             if (path / candidate).is_file():
@@ -118,9 +111,8 @@ def _is_models_configmap(document: Any) -> bool:
 
 
 def _try_configmap_file(path: Path) -> Loaded | None:
-    """The models of ``path`` when it holds a ConfigMap; None for a file that is not
-    YAML at all (another tool's file in the directory). A ConfigMap with a duplicate
-    key, or YAML refused for an alias or its size, is an error, never skipped."""
+    """The models of ``path`` when it holds a ConfigMap; None for another tool's file. YAML
+    refused (a duplicate key, an alias, its size) is an error, never skipped."""
     try:
         text = decode_utf8(read_regular_file(path, max_bytes=YAML_MAX_BYTES), label=str(path))
         parsed = parse_documents(text)
@@ -172,8 +164,6 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
 
 
 class SnapshotFileSource:
-    """The models of a file: no network, nothing guessed."""
-
     def __init__(self, path: Path) -> None:
         self.path = path
         # What the last collect() read (its kind and EU facts), for the caller.
@@ -198,8 +188,7 @@ class SnapshotFileSource:
 def snapshot_json(
     models: tuple[SnapshotModel, ...], *, api_url: str, fetched_at: str, eu_facts: str = "none"
 ) -> bytes:
-    """The snapshot document, deterministic for the same models and time; ``RunFailed`` when
-    it is larger than ``load_models`` reads back (the one limit of both)."""
+    """The snapshot document; ``RunFailed`` when it is larger than ``load_models`` reads."""
     snapshot = Snapshot(
         source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
         models=tuple(sorted(models, key=lambda m: m.record.name)),

@@ -1,13 +1,7 @@
-"""Image tags: the one rule a tag follows, and the canonical order of a model's tags.
+"""Image tags: the OCI grammar a tag follows, and the canonical (total) order of a model's tags.
 
-A tag follows the OCI distribution reference grammar (``TAG_PATTERN``, from
-github.com/distribution/reference ``regexp.go``); ``tag_problem`` says why one does not.
-
-Plain version tags come first, newest first by their numeric parts read left to
-right (``1.10`` before ``1.9``; ``1.2.0`` before ``1.2`` before ``1``). A variant
-such as ``1.8.0-rtx`` follows its base version. Tags that are not versions
-(``latest``, ``rtx-latest``) come last, alphabetically. The order is total, so
-it does not depend on the order NGC lists the tags in.
+Version tags first, newest first by numeric parts (``1.10`` before ``1.9``; ``1.2.0``
+before ``1.2``), a variant (``1.8.0-rtx``) after its base; other tags last, alphabetically.
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ _TAG = re.compile(TAG_PATTERN)
 
 
 def tag_problem(tag: str) -> str | None:
-    """Why ``tag`` is not an image tag (the OCI grammar), or None when it is."""
     if _TAG.fullmatch(tag) is not None:
         return None
     shown = tag if len(tag) <= 64 else f"{tag[:64]}..."

@@ -1,12 +1,8 @@
 """Names and locks of nimgen's temporary paths, and removal of those a killed run left.
 
-A run killed outright (``kill -9``, a lost node, an OOM kill) cannot remove its
-temporary paths. Each is named ``.nimgen-tmp-<pid>-<host>-<random>`` and held
-under an exclusive ``flock`` while its run lives. The next run that writes into
-the same directory removes those whose owner is gone: owned by the same user,
-not a live process of that pid on this host, and nobody holding the lock (which
-covers pid reuse, containers where every run is pid 1, and other hosts on a
-shared file system). It says so in one line on stderr.
+Each is named ``.nimgen-tmp-<pid>-<host>-<random>`` and flocked while its run lives; the
+next run removes those of the same user whose pid is gone and whose lock nobody holds
+(which covers pid reuse, containers where every run is pid 1, and shared file systems).
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ def _host_tag() -> str:
 
 
 def temp_prefix() -> str:
-    """``.nimgen-tmp-<pid>-<host>-``: who made a temporary path, for the next run."""
     return f"{TEMP_PREFIX}{os.getpid()}-{_host_tag()}-"
 
 
@@ -72,7 +67,6 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _is_leftover(entry: os.DirEntry[str], live: Collection[Path]) -> bool:
-    """Whether ``entry`` is a temporary path of a nimgen run that is gone."""
     owner = _OWNED_TEMP.match(entry.name)
     if owner is None or Path(entry.path) in live:
         return False

@@ -1,17 +1,8 @@
-"""The one way nimgen reads YAML and JSON it did not write.
-
-Every reader (``render --from``, ``airgap --from``, ``diff``, ``--previous``, ``validate``,
-``--models-file``, ``--eu-list``) parses through here, so all refuse the same files for the
-same reasons: a key given twice in one mapping or object (kubectl refuses such a file, and
-PyYAML or ``json`` would silently keep the last value); YAML aliases (a ConfigMap has no
-use for them, and a few nested ones expand a 550-byte file into gigabytes); nesting deeper
-than ``MAX_DEPTH`` and more than ``MAX_NODES`` nodes. Sizes are bounded before parsing,
-by ``nimgen.files``.
-
-YAML is read by PyYAML's safe loader, its C version when libyaml is there. A first pass
-over the parse events refuses aliases, depth and floods where they start, before a node
-is built (the C composer builds a whole document at once); the loader then builds the
-documents and records every key given twice.
+"""The one way nimgen reads YAML and JSON it did not write, so every reader refuses the same
+files: a key given twice (kubectl refuses it; PyYAML and ``json`` keep the last value),
+YAML aliases (a few nested ones expand a small file into gigabytes), nesting deeper than
+``MAX_DEPTH`` and more than ``MAX_NODES`` nodes. A pass over the parse events refuses
+these before a node is built (libyaml's composer builds a whole document at once).
 """
 
 from __future__ import annotations
@@ -46,8 +37,7 @@ MAX_NODES = 20_000
 
 
 class YamlProblem(Exception):
-    """Why a YAML text cannot be read. ``refused``: a limit (alias, depth, node count)
-    rather than a syntax error."""
+    """Why a YAML text cannot be read. ``refused``: a limit rather than a syntax error."""
 
     def __init__(self, line: int | None, message: str, *, refused: bool = False) -> None:
         super().__init__(message)
@@ -72,8 +62,6 @@ _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 @dataclass(frozen=True)
 class DuplicateKey:
-    """A key given twice in one mapping: where it first was and where it came again."""
-
     mapping: Node
     key: Any
     first_line: int
@@ -81,11 +69,8 @@ class DuplicateKey:
 
 
 class StrictLoader(SafeLoader):
-    """PyYAML's safe loader that records (rather than resolves) every key given twice.
-
-    Keys brought in by a merge (``<<``) could override, as YAML intends, but a merge
-    needs an alias, and aliases are refused before this loader runs.
-    """
+    """PyYAML's safe loader that records every key given twice. Merge keys (``<<``) are
+    skipped: a merge needs an alias, refused before this loader runs."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -120,8 +105,6 @@ StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yam
 
 @dataclass
 class ParsedDocument:
-    """One YAML document: its node tree, its data and the duplicates found in it."""
-
     index: int  # 1-based
     node: Node
     data: Any
@@ -130,8 +113,6 @@ class ParsedDocument:
 
 
 def _check_events(text: str) -> None:
-    """Refuse an alias, nesting deeper than MAX_DEPTH or more than MAX_NODES nodes where
-    it starts, before the loader builds anything."""
     depth = nodes = 0
     for event in yaml.parse(text, Loader=SafeLoader):
         if isinstance(event, CollectionEndEvent):
@@ -157,8 +138,7 @@ def _check_events(text: str) -> None:
 
 
 def parse_documents(text: str) -> list[ParsedDocument]:
-    """Every document of ``text``; raises ``YamlProblem``. Duplicates are recorded,
-    not raised (``validate`` reports them beside its other findings)."""
+    """Every document of ``text``; duplicates are recorded, not raised (for ``validate``)."""
     documents: list[ParsedDocument] = []
     try:
         _check_events(text)
@@ -202,8 +182,7 @@ def mapping_paths(root: Node) -> dict[int, str]:
 
 
 def load_yaml_documents(text: str, *, source: str) -> list[Any]:
-    """The non-empty documents of ``text``, strictly: any problem, a duplicate key
-    included, is a ``BadInput`` (exit 2) naming ``source`` and the line."""
+    """The non-empty documents of ``text``; any problem is a ``BadInput`` naming ``source``."""
     try:
         documents = parse_documents(text)
     except YamlProblem as exc:
@@ -221,18 +200,15 @@ def load_yaml_documents(text: str, *, source: str) -> list[Any]:
 
 
 def read_yaml_file(path: Path, *, what: str = "", max_bytes: int = YAML_MAX_BYTES) -> list[Any]:
-    """The documents of the YAML file at ``path`` (bounded, strict; see the module)."""
     text = decode_utf8(read_regular_file(path, what=what, max_bytes=max_bytes), label=str(path))
     return load_yaml_documents(text, source=str(path))
 
 
 class DuplicateJsonKey(ValueError):
-    """A key given twice in one JSON object (``args[0]``), from ``refuse_duplicate_keys``."""
+    """A key given twice in one JSON object (``args[0]``)."""
 
 
 def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``json.loads``'s ``object_pairs_hook`` that raises ``DuplicateJsonKey`` instead of
-    keeping the last of two values."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -242,8 +218,7 @@ def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_json(text: str, *, source: str) -> Any:
-    """``text`` as JSON, strictly: a key twice in one object, invalid JSON and
-    nesting deeper than Python's recursion limit are ``BadInput`` naming ``source``."""
+    """``text`` as JSON; a duplicate key, invalid JSON or deep nesting is ``BadInput``."""
     try:
         return json.loads(text, object_pairs_hook=refuse_duplicate_keys)
     except DuplicateJsonKey as exc:

@@ -1,6 +1,5 @@
-"""The live phase of ``generate`` and ``fetch``: ``prepare`` checks everything that needs
-no network (URL, selection, key, EU source), so bad input exits 2 before any request;
-``fetch_models`` collects the catalog, applies the strict rule and decides EU flags.
+"""The live phase of ``generate`` and ``fetch``: ``prepare`` checks all input before any
+request (bad input exits 2); ``fetch_models`` collects the catalog and decides EU flags.
 """
 
 from __future__ import annotations
@@ -94,8 +93,7 @@ def reporting(collection: Collection) -> Iterator[None]:
 
 
 def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
-    """Collect the catalog, fail on failed models (unless --allow-partial), decide EU flags.
-    ``one_configmap`` (generate): stop as soon as the models cannot fit in one ConfigMap."""
+    """``one_configmap`` (generate): stop once the models cannot fit in one ConfigMap."""
     request = prepared.request
     reusable = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
     collection = collect_live(prepared, reusable, log, one_configmap)
@@ -146,8 +144,8 @@ def collect_live(
     log: RunLog,
     one_configmap: bool = False,
 ) -> Collection:
-    """Key check, catalog and selected models; with an EU proxy each model is probed through
-    it too (same throttle), a key check through it alongside so a broken proxy fails early."""
+    """With an EU proxy each model is probed through it too (same throttle), and the key
+    checked through it alongside, so a broken proxy fails early."""
     proxy = prepared.eu.proxy
     scope = Scope(selection=prepared.selection, previous=previous, one_configmap=one_configmap)
 

@@ -1,7 +1,5 @@
-"""The typed results of the commands: frozen, built once at the end of a run.
-
-``nimgen.report`` turns each into the summary table and the ``--json`` document
-(``nimgen.report.json_models`` documents that schema); nothing else fills them in.
+"""The typed results of the commands: frozen, built once at the end of a run, turned into
+the summary table and the ``--json`` document by ``nimgen.report``.
 """
 
 from __future__ import annotations
@@ -76,12 +74,8 @@ class ModelLoss:
 
 @dataclass(frozen=True, kw_only=True)
 class ShippedModels:
-    """What a run that decided the models' EU flags and wrote them to ``output`` has.
-
-    ``generate`` is ``fetch``'s live phase followed by ``render``'s tree: the results
-    share their fields through these bases, and the summary and ``--json`` print them
-    from one place.
-    """
+    """A run that decided the models' EU flags and wrote them to ``output`` (generate is
+    fetch's live phase then render's tree: they share fields through these bases)."""
 
     eu: EuOutcome
     output: Path
@@ -159,8 +153,7 @@ class ValidateResult:
 
 @dataclass(frozen=True)
 class AirgapResult:
-    """``airgap``: the plan it wrote to ``output`` (every file atomically), and the admin's
-    next steps."""
+    """``airgap``: the plan it wrote to ``output``, and the admin's next steps."""
 
     command: ClassVar[str] = "airgap"
     plan: AirgapPlan
@@ -185,9 +178,8 @@ class AirgapResult:
 
 @dataclass(frozen=True)
 class ClusterResult:
-    """A cluster command's finding (cleanup, status, migrate-deployments): its own
-    ``--json`` fields, which no schema covers yet, and its exit code. No summary table:
-    the command printed its plan or findings as it went."""
+    """A cluster command's finding: its own ``--json`` fields (no schema yet) and exit code;
+    no summary table (it printed its plan or findings as it went)."""
 
     COMMANDS: ClassVar[frozenset[str]] = frozenset({"cleanup", "status", "migrate-deployments"})
     command: str

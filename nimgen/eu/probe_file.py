@@ -1,9 +1,6 @@
-"""The files that carry EU facts: nimgen's probe file, and the flat list older tooling wrote.
-
-``nimgen probe-eu`` records what an EU vantage saw in a versioned probe file
-(``EuProbe``): when, from where, against which NGC API, and per model its status.
-``load_eu_list`` reads it back for ``--eu-list``, and also accepts the flat list
-``[{name, resourceId, org, team}]`` (listed = restricted, no coverage recorded).
+"""The files that carry EU facts: the probe file ``nimgen probe-eu`` writes (``EuProbe``),
+and the flat list ``[{name, resourceId, org, team}]`` older tooling wrote (listed =
+restricted, no coverage recorded); ``load_eu_list`` reads either for ``--eu-list``.
 """
 
 from __future__ import annotations
@@ -38,8 +35,7 @@ class ProbeVantage(Value):
 
 
 class ProbedModel(Value):
-    """What the vantage saw for one model: HTTP 451 restricted, 200 available, else
-    inconclusive (``detail``: the last status or error)."""
+    """HTTP 451 restricted, 200 available, else inconclusive (``detail``: the last answer)."""
 
     name: StrictStr = Field(min_length=1)
     resourceId: StrictStr = Field(min_length=1)
@@ -72,7 +68,6 @@ def build_probe(
     api_url: str,
     proxy: ProxyUrl | None,
 ) -> EuProbe:
-    """The probe document from the collector's per-resourceId results."""
     vantage = ProbeVantage(
         kind="local" if proxy is None else "proxy",
         proxy=None if proxy is None else proxy.redacted,
@@ -101,8 +96,6 @@ class _LegacyEntry(BaseModel):
 
 
 def load_eu_list(path: Path) -> EuFacts:
-    """Read ``--eu-list``: a nimgen probe file, or the flat list ``[{name, resourceId, ...}]``."""
-    # Bounded, regular files only (a FIFO never hangs it); duplicate keys refused.
     raw = read_regular_file(path, what="the EU list", max_bytes=JSON_MAX_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
     document = load_json(decode_utf8(raw, label=str(path)), source=str(path))

@@ -1,8 +1,6 @@
-"""A proxy URL given on the command line (``--eu-proxy``, ``--proxy``), and its secrets.
-
-A proxy URL may carry ``user:password@``. The password is registered as a secret
-before anything can print it, and every message names the proxy only in its
-redacted form (``http://***@host:port``), never with its user name or password.
+"""A proxy URL given on the command line (``--eu-proxy``, ``--proxy``): its ``user:password@``
+is registered as a secret before anything can print it, and messages name the proxy only
+redacted (``http://***@host:port``).
 """
 
 from __future__ import annotations
@@ -34,12 +32,8 @@ def _encoded(part: str) -> str:
 
 
 def check_proxy_url(url: str, option: str = "--eu-proxy") -> ProxyUrl:
-    """Validate a proxy URL and register its credentials as secrets before anything prints it.
-
-    The userinfo is split off at the last ``@`` before the URL is parsed, so a password
-    holding ``#``, ``/`` or ``?`` is neither mis-read as a fragment, path or query nor
-    echoed in an error.
-    """
+    """The checked URL, its credentials registered as secrets. The userinfo is split off at
+    the last ``@`` first, so a password holding ``#``, ``/`` or ``?`` is not mis-parsed."""
     text = url.strip()
     scheme, separator, rest = text.partition("://")
     if separator != "://" or scheme.lower() not in ("http", "https"):

@@ -1,10 +1,7 @@
 """One decision per run: where its EU facts come from, and what they make of each model.
 
-A run that writes a ConfigMap needs an explicit EU source: ``--eu-proxy`` (probe inline
-from the EU), ``--eu-list`` (a probe file, or the flat legacy list), ``--no-eu`` (an
-explicit opt-out), or - for ``render`` - the EU facts its input carries.
-``check_eu_source`` checks the options before any request; ``resolve_eu`` applies
-the source to the models and says what the run should tell its user.
+A run that writes a ConfigMap needs an explicit source: ``--eu-proxy``, ``--eu-list``,
+``--no-eu`` or (``render``) the facts its input carries.
 """
 
 from __future__ import annotations
@@ -87,10 +84,7 @@ class CarriedEu:
 
 
 def check_eu_source(request: EuRequest, *, required: bool) -> EuSource:
-    """At most one source; the proxy's credentials become secrets; the list is read.
-
-    ``required`` (``generate``): no source at all is a usage error naming the ways out.
-    """
+    """At most one source, checked before any request; ``required``: none is exit 2."""
     given = [
         name
         for name, value in (
@@ -142,16 +136,8 @@ def resolve_eu(
     api_url: str | None = None,
     now: datetime | None = None,
 ) -> EuOutcome:
-    """Decide each model's ``euRestricted`` from the run's EU source.
-
-    In order: the inline probe (statuses on the models); ``--eu-list`` (checked for age
-    against ``now``, and for the NGC API it probed against ``api_url``); the facts
-    ``carried`` by render's input; ``--no-eu`` (every flag false, and a warning). An
-    input without facts and no source is refused (exit 2); a live run without a source
-    (``fetch``) records every flag false. Raises ``UncertainEuStatus`` (exit 1) under
-    ``--eu-uncertain fail`` when any model is uncertain or the probe file is stale or
-    foreign.
-    """
+    """Each model's ``euRestricted`` from, in order: the inline probe, ``--eu-list`` (its
+    age and NGC API checked), the facts ``carried`` by render's input, ``--no-eu``."""
     facts: EuFacts | None = source.facts
     early: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -202,7 +188,6 @@ def _with(
     notes: tuple[str, ...] = (),
     first: bool = False,
 ) -> EuOutcome:
-    """``outcome`` with more warnings (before its own when ``first``) and notes."""
     import dataclasses
 
     joined = warnings + outcome.warnings if first else outcome.warnings + warnings
@@ -212,10 +197,8 @@ def _with(
 def freshness_problems(
     facts: EuFacts, max_age_days: float, *, api_url: str | None, now: datetime | None
 ) -> tuple[str, ...]:
-    """Why a probe file may not describe this run's catalog: its age, its NGC API URL.
-
-    Only warns (or fails under ``--eu-uncertain fail``): the tree never depends on ``now``.
-    """
+    """Why a probe file may not describe this catalog (its age, its NGC API): only warnings,
+    so the tree never depends on ``now``."""
     problems: list[str] = []
     if facts.probed_at is not None:
         probed = _parse_time(facts.probed_at)

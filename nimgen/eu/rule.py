@@ -1,14 +1,7 @@
-"""The conservative EU rule: from EU facts to each record's ``euRestricted``.
-
-NGC answers a model's per-model call with HTTP 451 when the caller is in the EU and
-the model is restricted there, so the facts can only be seen from an EU vantage
-(``nimgen probe-eu``, or an inline probe through ``--eu-proxy``). ``apply_eu`` turns
-them into each record's ``euRestricted``:
-
-* ``restricted`` (451) -> true, ``available`` (200) -> false;
-* uncertain - ``inconclusive``, or not mentioned by facts that claim coverage -
-  follows the ``--eu-uncertain`` policy: ``restrict`` (true, the default),
-  ``allow`` (false) or ``fail`` (the run fails naming them).
+"""The conservative EU rule: from EU facts (seen only from an EU vantage, where NGC answers
+a restricted model with HTTP 451) to each record's ``euRestricted``: restricted -> true,
+available -> false; uncertain (inconclusive, or unmentioned by facts that claim coverage)
+follows ``--eu-uncertain``: ``restrict`` (true, the default), ``allow`` (false) or ``fail``.
 """
 
 from __future__ import annotations
@@ -27,22 +20,13 @@ if TYPE_CHECKING:
 Policy = Literal["restrict", "allow", "fail"]
 POLICIES: tuple[Policy, ...] = ("restrict", "allow", "fail")
 
-# Where the EU facts of a run came from (``EuFacts.kind``).
 FactsKind = Literal["probe-file", "flat-list", "inline-probe", "snapshot"]
-
-
-# -- EU facts: what a run knows, and from where ---------------------------------
 
 
 @dataclass(frozen=True)
 class EuFacts:
-    """The EU facts of a run.
-
-    ``statuses`` maps resourceId to status (file kinds); ``from_models`` means the
-    statuses sit on the models themselves (an inline probe or a snapshot).
-    ``coverage``: a model the facts do not mention is uncertain (True) or available
-    (False, the flat list). ``source`` is the ConfigMap annotation value.
-    """
+    """The EU facts of a run. ``from_models``: the statuses sit on the models (an inline
+    probe, a snapshot); ``coverage``: an unmentioned model is uncertain, not available."""
 
     kind: FactsKind
     source: str
@@ -72,26 +56,20 @@ def probe_file_source(digest: str, probed_at: str | None) -> str:
 
 
 def carried_source(text: str) -> str:
-    """The annotation value for EU facts a snapshot or ConfigMap carries: its own value
-    when it is one nimgen writes, the bare kind otherwise (an older nimgen named the
-    proxy; a hand-written file may say anything)."""
+    """A carried annotation value when nimgen writes such a value, else the bare kind
+    (an older nimgen named the proxy; a hand-written file may say anything)."""
     if _SOURCE_VALUE.fullmatch(text):
         return text
     return "inline-probe" if text.startswith("inline-probe") else "snapshot"
 
 
 def facts_from_models(kind: FactsKind, source: str) -> EuFacts:
-    """Facts carried by the models' own ``eu`` statuses (an inline probe, a snapshot)."""
     label = "the inline EU probe" if kind == "inline-probe" else "the snapshot's EU statuses"
     return EuFacts(kind=kind, source=source, coverage=True, from_models=True, label=label)
 
 
 def carries_eu_facts(models: Iterable[SnapshotModel], eu_facts: str) -> bool:
-    """True when a loaded snapshot holds EU statuses to apply."""
     return eu_facts != "none" or any(m.eu is not None for m in models)
-
-
-# -- the rule ------------------------------------------------------------------
 
 
 class UncertainEuStatus(RunFailed):
@@ -120,11 +98,7 @@ class EuOutcome:
     notes: tuple[str, ...] = ()
 
 
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(names)
-
-
-def keep_records(models: tuple[SnapshotModel, ...], source: str = "none") -> EuOutcome:
+def keep_records(models: tuple[SnapshotModel, ...], source: str) -> EuOutcome:
     """No EU facts to apply: the records stay as they are."""
     restricted = tuple(sorted(m.record.name for m in models if m.record.euRestricted))
     return EuOutcome(models=models, source=source, restricted=restricted)
@@ -150,12 +124,9 @@ def apply_eu(
     selection: Selection | None = None,
     not_shipped: Collection[str] = (),
 ) -> EuOutcome:
-    """Decide each model's ``euRestricted`` from ``facts`` under ``policy``.
+    """Each model's ``euRestricted`` from ``facts`` (matched by resourceId, else by name).
 
-    A model matches a file entry by resourceId, else by name. ``selection`` and
-    ``not_shipped`` (models without a tag, or that failed) keep entries for models the
-    run deliberately left out from being reported as stale. Raises ``UncertainEuStatus``
-    (exit 1) under ``policy == "fail"`` when any model is uncertain.
+    Entries for models the run left out (``selection``, ``not_shipped``) are not stale.
     """
     # Here, not at the top: this module is loaded before a live run's first request,
     # which the catalog's values need not delay.
@@ -218,12 +189,12 @@ def apply_eu(
         if stale:
             warnings.append(
                 f"{facts.label} names {len(stale)} model(s) not in the catalog "
-                f"(a stale list?): {_names(stale)}"
+                f"(a stale list?): {', '.join(stale)}"
             )
     if unmentioned and not facts.from_models:
         warnings.append(
             f"{facts.label} does not mention {len(unmentioned)} catalog model(s), "
-            f"so their EU status is uncertain: {_names(sorted(unmentioned))}"
+            f"so their EU status is uncertain: {', '.join(sorted(unmentioned))}"
         )
     if (
         facts.kind in ("probe-file", "inline-probe")

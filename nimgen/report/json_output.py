@@ -23,8 +23,7 @@ ClusterDocument = Mapping[str, Any]
 
 
 def dumps(document: BaseModel | ClusterDocument) -> str:
-    """Sorted keys, two-space indent, ASCII: the same result prints the same bytes in
-    every locale."""
+    """Sorted keys, ASCII: the same result prints the same bytes in every locale."""
     data = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
     return json.dumps(data, indent=2, sort_keys=True)
 

@@ -19,12 +19,10 @@ class CommandExit(SystemExit):
 
 
 def run_command(command: str, console: Console, body: Callable[[Console], Result]) -> NoReturn:
-    """Call ``body``; report its result (or its error) as the options ask; then put its
-    output in place; exit with its code.
+    """Call ``body``, report its result or error, then put its output in place; exit.
 
-    The output goes in place only once the report is out: a run that cannot print its
-    result fails (exit 1) with the previous output as it was. From then on SIGINT and
-    SIGTERM are held: the run is over (``cli.main`` says if one arrived).
+    Only once the report is out: a run that cannot print its result fails (exit 1) with the
+    previous output as it was. From then on SIGINT and SIGTERM are held.
     """
     from nimgen import tempnames
     from nimgen.tree.write import swaps_after_report
@@ -51,8 +49,7 @@ def run_command(command: str, console: Console, body: Callable[[Console], Result
 
 
 def _report_error(command: str, console: Console, exc: BaseException, *, json: bool) -> int:
-    """The error line on stderr and, with ``--json`` (unless a result went out already),
-    the error document; its exit code."""
+    """The error line on stderr, and the ``--json`` error document unless a result went out."""
     from nimgen.report.errors import as_error
 
     error = as_error(exc)
@@ -85,8 +82,7 @@ def present(result: Result, console: Console) -> None:
 
 
 def summary_width(console: Console) -> int | None:
-    """The summary's width: the terminal's when stderr is one; rich's default (COLUMNS or 80)
-    otherwise."""
+    """The terminal's width when stderr is one; else rich's default (COLUMNS or 80)."""
     if console.stderr.isatty():
         import shutil
 

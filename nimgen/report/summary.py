@@ -24,13 +24,13 @@ from nimgen.tree.check import CheckResult
 Rows = list[tuple[str, str]]
 
 
+def _names(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... (+{len(names) - limit})" if len(names) > limit else "")
+
+
 def count_and_names(names: tuple[str, ...] | list[str], limit: int = 8) -> str:
-    if not names:
-        return "0"
-    shown = ", ".join(names[:limit]) + (
-        f", ... (+{len(names) - limit})" if len(names) > limit else ""
-    )
-    return f"{len(names)}: {shown}"
+    return f"{len(names)}: {_names(names, limit)}" if names else "0"
 
 
 def _collected(c: Collection, *, fetched: bool = True) -> Rows:
@@ -64,12 +64,8 @@ def _configmap(cm: ConfigMapFacts) -> Rows:
     if cm.client_apply_bytes is not None and cm.share_of_client_apply_limit is not None:
         share = cm.share_of_client_apply_limit * 100
         over = "; use --server-side" if share > 100 else ""
-        rows.append(
-            (
-                "client-side apply",
-                f"{cm.client_apply_bytes:,} bytes ({share:.1f}% of the 256 KiB limit{over})",
-            )
-        )
+        text = f"{cm.client_apply_bytes:,} bytes ({share:.1f}% of the 256 KiB limit{over})"
+        rows.append(("client-side apply", text))
     return rows
 
 
@@ -83,7 +79,6 @@ def _loss(loss: ModelLoss | None) -> Rows:
 
 
 def _shipped(result: ShippedModels) -> Rows:
-    """The EU decision, the models lost, the output and the ConfigMap written."""
     output = ("output", str(result.output))
     if not isinstance(result, ShippedTree):
         return [*_eu(result.eu), output]
@@ -91,7 +86,6 @@ def _shipped(result: ShippedModels) -> Rows:
 
 
 def _selected(skipped_by_selection: int, models: int) -> Rows:
-    """The models of a file: those left out by the selection (if any), those shipped."""
     rows: Rows = (
         [("skipped by selection", str(skipped_by_selection))] if skipped_by_selection else []
     )
@@ -123,9 +117,8 @@ def rows_of(result: Result) -> tuple[str, Rows] | None:
 
 
 def summary_table(title: str, rows: Rows, width: int | None, *, ascii_only: bool = False) -> str:
-    """The table as text, laid out for a terminal ``width`` columns wide (rich, imported
-    here); ASCII lines where the stream cannot encode box drawing. Cells are plain text
-    (no rich markup), every hidden character shown as an escape."""
+    """The table for a terminal ``width`` columns wide; ASCII lines where the stream cannot
+    encode box drawing; cells plain text (no markup), hidden characters escaped."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -144,11 +137,6 @@ def summary_table(title: str, rows: Rows, width: int | None, *, ascii_only: bool
     buffer = io.StringIO()
     Console(file=buffer, highlight=False, soft_wrap=True, width=width).print(table)
     return buffer.getvalue()
-
-
-def _names(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... (+{len(names) - limit})" if len(names) > limit else "")
 
 
 def check_lines(result: CheckResult) -> list[str]:

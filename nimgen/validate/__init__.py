@@ -1,12 +1,6 @@
-"""``nimgen validate``: check nim-models-data ConfigMaps written by anyone.
-
-The rules are the contract's (docs/contract.md), and each entry is validated by the
-``ModelRecord`` whose schema ``nimgen schema`` prints. YAML is read by ``nimgen.yamlio``,
-the loader every nimgen reader uses.
-
-Every finding is a ``Problem`` printed as ``FILE: key: what is wrong``, where
-``key`` is the model's key in ``data`` or the path of the field
-(``metadata.name``). Warnings do not make a file invalid.
+"""``nimgen validate``: check nim-models-data ConfigMaps written by anyone, by the contract's
+rules (docs/contract.md) and the ``ModelRecord`` whose schema ``nimgen schema`` prints.
+Each finding prints as ``FILE: key: what is wrong``; warnings leave a file valid.
 """
 
 from __future__ import annotations

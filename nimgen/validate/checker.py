@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from nimgen.catalog import SCHEMA_VERSION, ModelRecord
-from nimgen.files import YAML_MAX_BYTES, UnreadableFile, read_regular_file, read_stdin
+from nimgen.files import YAML_MAX_BYTES, UnreadableFile, decode_utf8, read_regular_file, read_stdin
 from nimgen.names import configmap_key_problem, dns_label_problem, dns_subdomain_problem
 from nimgen.report.validate import entry_messages, json_type, quoted, yaml_type
 from nimgen.tree.configmap import (
@@ -210,12 +210,8 @@ class _Checker:
 
 
 def validate_text(text: str, file: str = "<stdin>") -> FileResult:
-    """Check every ConfigMap in a YAML (or JSON) text of one or more documents.
-
-    YAML nimgen refuses to read at all (an alias, nesting or a node count over the
-    limits of ``nimgen.yamlio``) makes the file ``unreadable`` (exit 2); a syntax
-    error, a duplicate key and every rule are findings (exit 1).
-    """
+    """Check every ConfigMap in a YAML (or JSON) text: YAML refused by ``nimgen.yamlio``'s
+    limits makes the file ``unreadable`` (exit 2); every other fault is a finding."""
     checker = _Checker(file)
     try:
         documents = [d for d in parse_documents(text) if d.data is not None]
@@ -252,19 +248,15 @@ def validate_text(text: str, file: str = "<stdin>") -> FileResult:
 
 
 def validate_file(path: str) -> FileResult:
-    """Check one file (``-`` reads standard input); at most ``YAML_MAX_BYTES`` of it,
-    and only a regular file (a FIFO or a device is refused, never waited on)."""
+    """Check one file (``-``: standard input), read through ``nimgen.files``."""
     label = "<stdin>" if path == "-" else path
     try:
         if path == "-":
             raw = read_stdin(max_bytes=YAML_MAX_BYTES)
         else:
             raw = read_regular_file(Path(path), max_bytes=YAML_MAX_BYTES)
+        text = decode_utf8(raw, label=label)
     except UnreadableFile as exc:
         reason = f"cannot read it: {exc.reason}" if exc.os_error else exc.reason
         return FileResult(label, unreadable=reason)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return FileResult(label, unreadable=f"not UTF-8 text (byte {exc.start})")
-    return validate_text(text.removeprefix("\ufeff"), label)
+    return validate_text(text, label)
