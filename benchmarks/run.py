@@ -117,7 +117,8 @@ def live_scenario(
     options: Sequence[str] = (),
 ) -> Row:  # fmt: skip
     runs: list[list[tuple[Measure, dict[str, int], dict[str, float]]]] = [[] for _ in nimgens]
-    with NgcEmulator(make_models(models), latency=latency) as emu:
+    every_kind = dict.fromkeys(("catalog", "key", "model"), latency)
+    with NgcEmulator(make_models(models), latency_by_kind=every_kind) as emu:
         for n in range(repeat):
             for i, nimgen in enumerate(nimgens):  # interleaved: both meet the same load
                 runs[i].append(live_once(emu, nimgen, work / f"{name}-{i}-{n}", options))
