@@ -113,9 +113,14 @@ def live_once(
 
 
 def live_scenario(
-    name: str, nimgens: Sequence[str], work: Path, models: int, latency: float, repeat: int,
+    name: str,
+    nimgens: Sequence[str],
+    work: Path,
+    models: int,
+    latency: float,
+    repeat: int,
     options: Sequence[str] = (),
-) -> Row:  # fmt: skip
+) -> Row:
     runs: list[list[tuple[Measure, dict[str, int], dict[str, float]]]] = [[] for _ in nimgens]
     every_kind = dict.fromkeys(("catalog", "key", "model"), latency)
     with NgcEmulator(make_models(models), latency_by_kind=every_kind) as emu:
@@ -179,10 +184,19 @@ def local_scenarios(nimgens: Sequence[str], work: Path, repeat: int) -> list[Row
 
 
 def format_table(rows: list[Row]) -> str:
-    header = ["scenario", "wall s", "CPU s", "CPU/request ms", "start-up / network / after s",
-              "peak RSS MiB", "requests (pages/key/models; max in flight)",
-              "baseline wall / CPU s", "baseline CPU/request ms", "this / baseline wall, CPU",
-              "target"]  # fmt: skip
+    header = [
+        "scenario",
+        "wall s",
+        "CPU s",
+        "CPU/request ms",
+        "start-up / network / after s",
+        "peak RSS MiB",
+        "requests (pages/key/models; max in flight)",
+        "baseline wall / CPU s",
+        "baseline CPU/request ms",
+        "this / baseline wall, CPU",
+        "target",
+    ]
     lines = [header]
     for r in rows:
         q, b = r.requests, r.baseline
@@ -195,16 +209,21 @@ def format_table(rows: list[Row]) -> str:
             else ""
         )
         wall, cpu = r.ratio("wall_s"), r.ratio("cpu_s")
-        lines.append([
-            r.scenario, f"{r.this.wall_s:.2f}", f"{r.this.cpu_s:.2f}",
-            f"{r.this.cpu_per_request_ms:.3f}" if r.this.cpu_per_request_ms else "",
-            phases if r.this.phases_s else "", f"{r.this.peak_rss_mib:.0f}",
-            counts,
-            f"{b.wall_s:.2f} / {b.cpu_s:.2f}" if b else "",
-            f"{b.cpu_per_request_ms:.3f}" if b and b.cpu_per_request_ms else "",
-            f"{wall:.2f}x, {cpu:.2f}x" if wall and cpu else "",
-            r.target + ("" if r.met is None else (" met" if r.met else " MISSED")),
-        ])  # fmt: skip
+        lines.append(
+            [
+                r.scenario,
+                f"{r.this.wall_s:.2f}",
+                f"{r.this.cpu_s:.2f}",
+                f"{r.this.cpu_per_request_ms:.3f}" if r.this.cpu_per_request_ms else "",
+                phases if r.this.phases_s else "",
+                f"{r.this.peak_rss_mib:.0f}",
+                counts,
+                f"{b.wall_s:.2f} / {b.cpu_s:.2f}" if b else "",
+                f"{b.cpu_per_request_ms:.3f}" if b and b.cpu_per_request_ms else "",
+                f"{wall:.2f}x, {cpu:.2f}x" if wall and cpu else "",
+                r.target + ("" if r.met is None else (" met" if r.met else " MISSED")),
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):
