@@ -65,6 +65,9 @@ def check_proxy_url(url: str, option: str = "--eu-proxy") -> ProxyUrl:
         raise BadInput(f"{option} {redacted}: a proxy URL has no path, query or fragment")
     credentials = ""
     if at:
-        credentials = _encoded(user) + (f":{_encoded(password)}" if ":" in userinfo else "") + "@"
+        encoded_password = _encoded(password)
+        credentials = _encoded(user) + (f":{encoded_password}" if ":" in userinfo else "") + "@"
         register_secret(credentials[:-1])
+        if encoded_password:  # as httpx is given it, in its own error messages
+            register_secret(encoded_password)
     return ProxyUrl(url=f"{scheme}://{credentials}{parts.netloc}", redacted=redacted)

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from nimgen.apikey import redact, register_secret
+from nimgen.apikey import redact
 from nimgen.errors import BadInput
+from nimgen.eu.proxy import ProxyUrl
+from nimgen.eu.proxy import check_proxy_url as check_proxy_syntax
 
 if TYPE_CHECKING:
-    from nimgen.eu.proxy import ProxyUrl
     from nimgen.ngc.settings import ClientSettings
 
 # A CA bundle is a few hundred KiB (certifi's is 0.3 MiB); anything past this is not one.
@@ -70,12 +71,8 @@ def check_api_url(url: str) -> str:
 def check_proxy_url(url: str) -> ProxyUrl:
     """``--proxy``: a proxy URL as ``nimgen.eu.proxy`` checks it (its credentials registered
     as secrets), plain ``http://`` only to a loopback proxy."""
-    from nimgen.eu.proxy import check_proxy_url as check_proxy_syntax
-
     proxy = check_proxy_syntax(url, "--proxy")
     parts = urlsplit(proxy.url)
-    if parts.password:
-        register_secret(parts.password)  # as httpx is given it: percent-encoded
     if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         shown = f"http://{parts.netloc.rpartition('@')[2]}"
         raise BadInput(

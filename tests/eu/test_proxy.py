@@ -68,3 +68,10 @@ def test_errors_never_show_the_user_or_any_part_of_the_password(url: str, messag
     text = caught.value.message
     assert "eu-user" not in text and "se" not in text.split("://", 1)[1].split("@")[0]
     assert "cret" not in text and "***@" in text
+
+
+def test_a_short_password_is_redacted_as_httpx_is_given_it() -> None:
+    """Too short for the piece scrubbing, the percent-encoded form is a secret of its own."""
+    proxy = check_proxy_url("http://eu-user:k7 q!@proxy.example:3128")
+    assert "eu-user:k7%20q!@" in proxy.url
+    assert redact("httpx: proxy refused password k7%20q!") == "httpx: proxy refused password ***"
