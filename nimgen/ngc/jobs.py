@@ -34,7 +34,8 @@ class Scope:
 
     selection: Selection = field(default_factory=Selection)
     fetch_details: bool = True
-    # Reuse these records (by resourceId) when the catalog says they are unchanged.
+    # Reuse these records (by resourceId) when the catalog says they are unchanged; their
+    # EU status already cleared (commands/previous.py), as it belongs to this run.
     previous: Mapping[str, SnapshotModel] | None = None
     # The records go into one ConfigMap (generate): stop as soon as they cannot fit.
     one_configmap: bool = False
@@ -135,7 +136,7 @@ def take_page(page: ParsedPage, state: RunState) -> None:
         if previous is not None and unchanged_since(entry, previous):
             size = entry_bytes(previous.record)
             if fits(entry, size, state):
-                keep(entry, previous.replace(eu=None), size, state)
+                keep(entry, previous, size, state)
                 state.reused += 1
         elif scope.fetch_details:
             jobs.append(_details(entry, state))
