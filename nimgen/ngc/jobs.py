@@ -24,7 +24,7 @@ from nimgen.ngc.parse import (
     unchanged_since,
 )
 from nimgen.selection import Selection
-from nimgen.tags import tag_problem
+from nimgen.tags import canonical_tags, tag_problem
 from nimgen.tree.configmap import MAX_OBJECT_BYTES, entry_bytes, render_configmap
 
 
@@ -208,7 +208,8 @@ def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, i
     ):
         head = record_from_answer({**body, "tags": [latest]}, entry)
         size = entry_bytes(head.replace(tags=tuple(dict.fromkeys(tags))))
-        return (record_from_answer(body, entry) if size < MAX_OBJECT_BYTES else None), size
+        # Every other field comes from the same body, and every tag was checked above.
+        return (head.replace(tags=canonical_tags(tags)) if size < MAX_OBJECT_BYTES else None), size
     record = record_from_answer(body, entry)  # says what is wrong with the answer
     return record, entry_bytes(record)
 
