@@ -185,14 +185,14 @@ def keep(entry: CatalogEntry, model: SnapshotModel, size: int, state: RunState) 
         # Over by the estimate: the rendered size decides (once it decides, the run stops).
         records = (m.record for m in state.records.values())
         state.configmap_bytes = render_configmap(records).size_bytes
-    if state.scope.one_configmap and state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
-        failure = RunFailed(
-            f"the {len(state.records)} models collected so far make a ConfigMap of "
-            f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
-            "accepts: stopped early, nothing was written; choose fewer models with "
-            "--models or --exclude"
-        )
-        state.stop_with(failure)
+        if state.configmap_bytes - len(state.records) >= MAX_OBJECT_BYTES:
+            failure = RunFailed(
+                f"the {len(state.records)} models collected so far make a ConfigMap of "
+                f"{state.configmap_bytes:,} bytes, over the {MAX_OBJECT_BYTES:,} bytes etcd "
+                "accepts: stopped early, nothing was written; choose fewer models with "
+                "--models or --exclude"
+            )
+            state.stop_with(failure)
 
 
 def _sized_record(body: Any, entry: CatalogEntry) -> tuple[ModelRecord | None, int]:
