@@ -31,7 +31,13 @@ from nimgen.files import (
     read_regular_file,
 )
 from nimgen.selection import Selection
-from nimgen.yamlio import YamlProblem, load_json, load_yaml_documents, parse_documents
+from nimgen.yamlio import (
+    YamlProblem,
+    document_values,
+    load_json,
+    load_yaml_documents,
+    parse_documents,
+)
 
 SAMPLE_DATE = "2026-02-19"
 
@@ -124,7 +130,7 @@ def _try_configmap_file(path: Path) -> Loaded | None:
         return None
     if not any(_is_models_configmap(d.data) for d in parsed):
         return None
-    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
+    return _load_configmap(path, document_values(parsed, source=str(path)))
 
 
 def _load_configmap(path: Path, documents: list[Any]) -> Loaded:

@@ -187,6 +187,12 @@ def load_yaml_documents(text: str, *, source: str) -> list[Any]:
         documents = parse_documents(text)
     except YamlProblem as exc:
         raise BadInput(f"{source}: {exc}") from None
+    return document_values(documents, source=source)
+
+
+def document_values(documents: list[ParsedDocument], *, source: str) -> list[Any]:
+    """The data of the non-empty ``documents``; a duplicate key is a ``BadInput`` naming
+    ``source``."""
     for document in documents:
         for duplicate in document.duplicates:
             path = mapping_paths(document.node).get(id(duplicate.mapping), "")
