@@ -31,6 +31,7 @@ from nimgen.eu.rule import EuOutcome
 from nimgen.ngc.client import NgcClient, Throttle
 from nimgen.ngc.collect import collect_catalog
 from nimgen.ngc.jobs import Scope
+from nimgen.ngc.policy import tls_for
 from nimgen.selection import check_unmatched
 
 if TYPE_CHECKING:
@@ -151,7 +152,11 @@ def collect_live(
 
     async def run() -> Collection:
         throttle = Throttle(prepared.settings.concurrency)
-        client = NgcClient(prepared.settings, prepared.key, throttle=throttle, log=request_log(log))
+        # One SSL context for both vantages: certifi and --ca-bundle are loaded once.
+        tls = tls_for(prepared.settings, proxy.url if proxy else None)
+        client = NgcClient(
+            prepared.settings, prepared.key, throttle=throttle, tls=tls, log=request_log(log)
+        )
         async with client:
             if proxy is None:
                 return await collect_catalog(client, scope, log.progress("fetching models"))
@@ -159,6 +164,7 @@ def collect_live(
                 dataclasses.replace(prepared.settings, proxy=proxy.url),
                 prepared.key,
                 throttle=throttle,
+                tls=tls,
                 log=request_log(log, "[eu-proxy] "),
             )
             async with eu_client:

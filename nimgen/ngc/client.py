@@ -109,9 +109,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class NgcClient:
-    """Key validation, catalog pages and per-model details, each retried; ``throttle`` may
-    be shared with the EU vantage's client. Each request in flight has an httpx client of
-    one keep-alive connection (all share one SSL context), not a slot in one pool:
+    """Key validation, catalog pages and per-model details, each retried; ``throttle`` and
+    ``tls`` (else ``tls_for(settings)``) may be shared with the EU vantage's client. Each
+    request in flight has an httpx client of one keep-alive connection (all share one SSL
+    context), not a slot in one pool:
     httpcore's pool re-scans its connections for every queued request on every event
     (encode/httpcore#1035)."""
 
@@ -121,6 +122,7 @@ class NgcClient:
         key: ApiKey,
         *,
         throttle: Throttle | None = None,
+        tls: ssl.SSLContext | None = None,
         log: Logger | None = None,
     ) -> None:
         self.settings = settings
@@ -128,7 +130,7 @@ class NgcClient:
         self._echo = SecretEcho(key.reveal())
         self._throttle = throttle or Throttle(settings.concurrency)
         self._log = log
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
         self._backoff = tenacity.wait_random_exponential(
@@ -136,7 +138,8 @@ class NgcClient:
         )
 
     async def __aenter__(self) -> NgcClient:
-        self._tls = tls_for(self.settings)
+        if self._tls is None:
+            self._tls = tls_for(self.settings)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -115,10 +115,14 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     )
 
 
-def tls_for(settings: ClientSettings) -> ssl.SSLContext:
-    """The one TLS context of a client's connections and proxy. Without https anywhere
-    (plain http to loopback) it trusts no CA, which saves loading certifi's bundle."""
-    uses_tls = settings.api_url.startswith("https:") or (settings.proxy or "").startswith("https:")
+def tls_for(settings: ClientSettings, eu_proxy: str | None = None) -> ssl.SSLContext:
+    """The one TLS context of a client's connections and proxy, shared with the EU vantage's
+    client (through ``eu_proxy``) when given. Without https anywhere (plain http to
+    loopback) it trusts no CA, which saves loading certifi's bundle."""
+    proxies = (settings.proxy or "", eu_proxy or "")
+    uses_tls = settings.api_url.startswith("https:") or any(
+        proxy.startswith("https:") for proxy in proxies
+    )
     if uses_tls or settings.ca_bundle is not None:
         return tls_context(settings.ca_bundle)
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

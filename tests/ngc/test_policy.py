@@ -10,7 +10,8 @@ import pytest
 
 from nimgen.apikey import redact
 from nimgen.errors import BadInput
-from nimgen.ngc.policy import check_api_url, check_proxy_url, tls_context
+from nimgen.ngc.policy import check_api_url, check_proxy_url, tls_context, tls_for
+from nimgen.ngc.settings import ClientSettings
 
 
 @pytest.mark.parametrize(
@@ -90,6 +91,17 @@ def test_tls_trusts_ssl_cert_file_like_httpx_did(
     assert tls_context().cert_store_stats()["x509_ca"] == 1
     # --ca-bundle adds to certifi's CAs, whatever the environment says.
     assert tls_context(one).cert_store_stats()["x509_ca"] > 100
+
+
+def test_the_context_shared_with_the_eu_vantage_trusts_what_an_https_eu_proxy_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    loopback = ClientSettings(api_url="http://127.0.0.1:8080")
+    assert tls_for(loopback).cert_store_stats()["x509_ca"] == 0  # no https anywhere
+    assert tls_for(loopback, "http://127.0.0.1:3128").cert_store_stats()["x509_ca"] == 0
+    assert tls_for(loopback, "https://eu-proxy.example").cert_store_stats()["x509_ca"] > 100
 
 
 def test_a_ca_bundle_that_is_not_pem_is_bad_input(tmp_path: Path) -> None:
