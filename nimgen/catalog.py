@@ -6,6 +6,7 @@ prints the rules ``validate`` applies. ``ModelRecord`` is the contract's ConfigM
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Self
@@ -69,6 +70,11 @@ class Value(BaseModel):
     def as_json_dict(self) -> dict[str, Any]:
         """As nimgen writes it: fields in their order, those that are None left out."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    def json_text(self) -> str:
+        """The JSON nimgen writes: ``as_json_dict`` two spaces indented, ASCII, one
+        value or item a line, ending in a newline."""
+        return json.dumps(self.as_json_dict(), indent=2, ensure_ascii=True) + "\n"
 
 
 class ModelRecord(Value):

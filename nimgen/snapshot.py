@@ -4,7 +4,6 @@ the dated sample snapshot the package ships (so ``render`` needs no key and no n
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,8 +198,7 @@ def snapshot_json(
         source=SnapshotSource(apiUrl=api_url, fetchedAt=fetched_at, euFacts=eu_facts),
         models=tuple(sorted(models, key=lambda m: m.record.name)),
     )
-    document = snapshot.as_json_dict()
-    data = (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    data = snapshot.json_text().encode("ascii")
     if len(data) > JSON_MAX_BYTES:
         raise RunFailed(
             f"the snapshot of {len(models):,} models would be {len(data):,} bytes, over the "

@@ -6,7 +6,6 @@ restricted, no coverage recorded); ``load_eu_list`` reads either for ``--eu-list
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,7 +56,7 @@ class EuProbe(Value):
 def probe_json(probe: EuProbe) -> bytes:
     """The probe file: models sorted, ASCII, so it is deterministic apart from ``probedAt``."""
     ordered = probe.replace(models=sorted(probe.models, key=lambda m: (m.name, m.resourceId)))
-    return (json.dumps(ordered.as_json_dict(), indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    return ordered.json_text().encode("ascii")
 
 
 def build_probe(
