@@ -6,6 +6,7 @@ A run that writes a ConfigMap needs an explicit source: ``--eu-proxy``, ``--eu-l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from nimgen.errors import BadInput
+from nimgen.eu.probe_file import load_eu_list
+from nimgen.eu.proxy import ProxyUrl, check_proxy_url
 from nimgen.eu.rule import (
     EuFacts,
     EuOutcome,
@@ -29,7 +32,6 @@ from nimgen.selection import Selection
 
 if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
-    from nimgen.eu.proxy import ProxyUrl
     from nimgen.snapshot import Loaded
 
 EU_PROXY_ENV = "NIMGEN_EU_PROXY"
@@ -97,12 +99,8 @@ def check_eu_source(request: EuRequest, *, required: bool) -> EuSource:
     if len(given) > 1:
         raise BadInput(f"{' and '.join(given)} cannot be combined: give one source of EU facts")
     if request.eu_proxy:
-        from nimgen.eu.proxy import check_proxy_url
-
         return EuSource(proxy=check_proxy_url(request.eu_proxy))
     if request.eu_list is not None:
-        from nimgen.eu.probe_file import load_eu_list
-
         return EuSource(facts=load_eu_list(request.eu_list))
     if request.no_eu:
         return EuSource(no_eu=True)
@@ -188,8 +186,6 @@ def _with(
     notes: tuple[str, ...] = (),
     first: bool = False,
 ) -> EuOutcome:
-    import dataclasses
-
     joined = warnings + outcome.warnings if first else outcome.warnings + warnings
     return dataclasses.replace(outcome, warnings=joined, notes=outcome.notes + notes)
 

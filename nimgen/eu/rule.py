@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from nimgen.catalog import DIGEST_PATTERN, EuStatus, SnapshotModel
 from nimgen.errors import RunFailed
 from nimgen.selection import Selection
-
-if TYPE_CHECKING:
-    from nimgen.catalog import EuStatus, SnapshotModel
 
 Policy = Literal["restrict", "allow", "fail"]
 POLICIES: tuple[Policy, ...] = ("restrict", "allow", "fail")
@@ -44,8 +42,10 @@ class EuFacts:
 # The eu-source annotation (and --json's euSource) names the kind of source, never a
 # host or a path: a proxy's host is internal, and a carried value is text from a file.
 _SOURCE_VALUE = re.compile(
-    r"none|inline-probe|snapshot|sample \d{4}-\d{2}-\d{2}|flat-list sha256:[0-9a-f]{64}"
-    r"|probe-file (probed \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z )?sha256:[0-9a-f]{64}"
+    r"none|inline-probe|snapshot|sample \d{4}-\d{2}-\d{2}"
+    f"|flat-list {DIGEST_PATTERN}"
+    r"|probe-file (probed \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z )?"
+    f"{DIGEST_PATTERN}"
 )
 
 
@@ -128,10 +128,6 @@ def apply_eu(
 
     Entries for models the run left out (``selection``, ``not_shipped``) are not stale.
     """
-    # Here, not at the top: this module is loaded before a live run's first request,
-    # which the catalog's values need not delay.
-    from nimgen.catalog import EuStatus
-
     if policy not in POLICIES:
         raise ValueError(f"unknown --eu-uncertain policy {policy!r}")
     warnings: list[str] = list(facts.warnings)
