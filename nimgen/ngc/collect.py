@@ -92,7 +92,7 @@ async def _run(state: RunState) -> None:
     tasks = state.page_tasks
     next_page = 1
     while True:
-        last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
+        last = state.pages_to_read()
         while next_page < last and len(tasks) < client.settings.concurrency:
             tasks[asyncio.create_task(_fetch_page(client, next_page, expected))] = next_page
             next_page += 1
@@ -191,7 +191,7 @@ def _deadline_failure(state: RunState, deadline: float) -> RunFailed:
     if not state.listed:
         what = "the NGC catalog could not be read in time (key check or first page pending)"
     else:
-        last = state.frontier if state.end is None else min(state.frontier, state.end + 1)
+        last = state.pages_to_read()
         unread = [page for page in range(last) if page not in state.listed]
         what = f"{len(unfinished)} model(s) unfinished"
         if unread:

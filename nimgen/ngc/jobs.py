@@ -77,6 +77,10 @@ class RunState:
     configmap_bytes: int = 0
     empty_configmap_bytes: int = 0
 
+    def pages_to_read(self) -> int:
+        """Pages 0 up to this one (excluded) must be read: to the frontier, not past the end."""
+        return self.frontier if self.end is None else min(self.frontier, self.end + 1)
+
     def forget(self, task: asyncio.Task[None]) -> None:
         self.pending.discard(task)
         settle(task)
