@@ -30,6 +30,7 @@ from nimgen.files import (
     read_regular_file,
 )
 from nimgen.selection import Selection
+from nimgen.tree.configmap import ANNOTATION_EU_SOURCE, CONFIGMAP_FILENAME
 from nimgen.yamlio import (
     YamlProblem,
     document_values,
@@ -59,7 +60,7 @@ class Loaded:
 def load_models(path: Path) -> Loaded:
     """Read a snapshot (JSON), a ConfigMap (YAML) or an output tree (directory)."""
     if path.is_dir():
-        for candidate in ("base/nim-models-data.yaml", "nim-models-data.yaml"):
+        for candidate in (f"base/{CONFIGMAP_FILENAME}", CONFIGMAP_FILENAME):
             if (path / candidate).is_file():
                 return load_models(path / candidate)
         for yaml_file in sorted(path.glob("*.yaml")):
@@ -163,7 +164,7 @@ def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
         path,
         "configmap",
         tuple(sorted(models, key=lambda m: m.record.name)),
-        eu_facts=str(annotations.get("opendatahub.io/nim-models-eu-source", "none")),
+        eu_facts=str(annotations.get(ANNOTATION_EU_SOURCE, "none")),
         configmap_name=name if isinstance(name, str) else None,
     )
 
