@@ -5,7 +5,6 @@ the shipped ConfigMap the reader picks (or ``--from``), and the OdhDashboardConf
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl
 from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models
+from nimgen.snapshot import Loaded, configmap_models
 
 if TYPE_CHECKING:
     from nimgen.cluster.cleanup import AccountPlan
@@ -70,10 +69,7 @@ def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loade
             f"no shipped NIM model ConfigMap in {namespace} to take the models from; "
             "give one with --from (a snapshot, ConfigMap or tree)"
         )
-    with tempfile.TemporaryDirectory(prefix="nimgen-carry-") as scratch:
-        path = Path(scratch) / f"{chosen.name}.yaml"
-        path.write_text(yaml.safe_dump(documents[chosen.name]), encoding="utf-8")
-        loaded = load_models(path)
+    loaded = configmap_models(Path(f"{namespace}/{chosen.name}"), [documents[chosen.name]])
     return loaded, f"ConfigMap {namespace}/{chosen.name} (revision {chosen.revision})"
 
 
