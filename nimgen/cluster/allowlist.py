@@ -13,8 +13,16 @@ import yaml
 
 from nimgen.airgap.plan import Mirror, TagChoice, plan_airgap
 from nimgen.airgap.render import render_custom_configmap
-from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
-from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
+from nimgen.cluster.kube import (
+    CONFIGMAP,
+    DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
+    JsonObject,
+    Kubectl,
+    Ref,
+    custom_configmap,
+)
+from nimgen.cluster.reader import judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded, configmap_models
@@ -55,7 +63,7 @@ class Carry:
 def dashboard_patch(target: Ref) -> JsonObject:
     """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
     key collection stays on, this is a connected cluster)."""
-    reference = {"name": target.name, "namespace": target.namespace}
+    reference = custom_configmap(target.name, target.namespace)
     return {"spec": {"nimConfig": {"customConfigMap": reference}}}
 
 
@@ -109,7 +117,7 @@ def plan_carry(kube: Kubectl, plan: AccountPlan, name: str, catalog: Loaded | No
     if dashboard is None:
         return replace(carry, problem=f"no OdhDashboardConfig {namespace}/{DASHBOARD_NAME}")
     current = ((dashboard.get("spec") or {}).get("nimConfig") or {}).get("customConfigMap")
-    wanted = dashboard_patch(target)["spec"]["nimConfig"]["customConfigMap"]
+    wanted = custom_configmap(target.name, target.namespace)
     if current and current != wanted:
         return replace(carry, problem=f"the dashboard already uses custom ConfigMap {current}")
     configmap = document if existing is None else None

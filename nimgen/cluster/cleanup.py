@@ -24,6 +24,7 @@ from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
     FINALIZER,
     SECRET,
     SERVING_RUNTIME,
@@ -35,7 +36,6 @@ from nimgen.cluster.kube import (
     Resource,
     guarded_removal,
 )
-from nimgen.cluster.reader import DASHBOARD_NAME
 from nimgen.cluster.refs import ACCOUNT_FIELDS, References, account_pointer, read_users
 from nimgen.cluster.secretdata import SHARED_SECRETS, protect
 from nimgen.errors import RunFailed

@@ -57,6 +57,7 @@ SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "serv
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
 NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
 DASHBOARD_CONFIG = Resource("OdhDashboardConfig", "opendatahub.io/v1alpha", "odhdashboardconfigs")
+DASHBOARD_NAME = "odh-dashboard-config"
 # kubectl resolves "cronjobs.batch" to the version the server prefers (v1beta1 before 1.21).
 WORKLOADS = (
     Resource("Pod", "v1", "pods"),
@@ -86,6 +87,12 @@ class Ref:
         meta = document.get("metadata") or {}
         namespace, name, uid = (str(meta.get(k, "")) for k in ("namespace", "name", "uid"))
         return cls(namespace, name, resource, uid)
+
+
+def custom_configmap(name: str, namespace: str) -> JsonObject:
+    """The dashboard's ``spec.nimConfig.customConfigMap``: the model list it offers instead
+    of the shipped one (``nimgen airgap`` and ``cleanup --carry-allowlist`` point it)."""
+    return {"name": name, "namespace": namespace}
 
 
 class ObjectMeta(BaseModel):

@@ -10,6 +10,7 @@ from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
     FINALIZER,
     NAMESPACE,
     TEMPLATE,
@@ -19,12 +20,10 @@ from nimgen.cluster.kube import (
     PermissionDenied,
 )
 from nimgen.tree.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
+from nimgen.tree.revision import MAX_REVISION_DIGITS
+from nimgen.tree.template import TEMPLATE_NAME
 
 DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
-TEMPLATE_NAME = "nim-http-template"
-DASHBOARD_NAME = "odh-dashboard-config"
-# A reader's 64-bit integer holds any revision of 18 digits.
-_MAX_REVISION_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def judge(document: JsonObject) -> Candidate:
     problem = None
     revision: int | None = 0
     if text is not None:
-        ok = text.isascii() and text.isdecimal() and len(text) <= _MAX_REVISION_DIGITS
+        ok = text.isascii() and text.isdecimal() and len(text) <= MAX_REVISION_DIGITS
         revision = int(text) if ok else None
         if revision is None:
             problem = f"revision {text!r} is not a decimal number"

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 
 from nimgen.cluster.allowlist import Carry
 from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Event, Step
-from nimgen.cluster.kube import FINALIZER, JsonObject, Ref
-from nimgen.cluster.reader import DASHBOARD_NAME
+from nimgen.cluster.kube import DASHBOARD_NAME, FINALIZER, JsonObject, Ref
 
 CARRY_FLAG = "--carry-allowlist"
 PLAN_ONLY = "This is a plan: nothing was changed. Run again with --apply to do it."

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nimgen.cluster.reader import DASHBOARD_NAME, TEMPLATE_NAME, ClusterStatus
+from nimgen.cluster.kube import DASHBOARD_NAME
+from nimgen.cluster.reader import ClusterStatus
+from nimgen.tree.template import TEMPLATE_NAME
 
 
 def status_lines(found: ClusterStatus) -> list[str]:
