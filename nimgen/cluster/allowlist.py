@@ -60,13 +60,6 @@ class Carry:
         }
 
 
-def dashboard_patch(target: Ref) -> JsonObject:
-    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
-    key collection stays on, this is a connected cluster)."""
-    reference = custom_configmap(target.name, target.namespace)
-    return {"spec": {"nimConfig": {"customConfigMap": reference}}}
-
-
 def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loaded, str]:
     if given is not None:
         return given, str(given.path)

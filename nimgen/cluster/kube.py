@@ -13,13 +13,14 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from nimgen.errors import BadInput, RunFailed, validation_reason
 
 JsonObject = dict[str, Any]
+Event = tuple[str, str]  # (what happened, to what): nimgen.report.cleanup words it
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
 TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
 REQUEST_TIMEOUT_SECONDS = 30
@@ -93,6 +94,13 @@ def custom_configmap(name: str, namespace: str) -> JsonObject:
     """The dashboard's ``spec.nimConfig.customConfigMap``: the model list it offers instead
     of the shipped one (``nimgen airgap`` and ``cleanup --carry-allowlist`` point it)."""
     return {"name": name, "namespace": namespace}
+
+
+def dashboard_patch(target: Ref) -> JsonObject:
+    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
+    key collection stays on, this is a connected cluster)."""
+    reference = custom_configmap(target.name, target.namespace)
+    return {"spec": {"nimConfig": {"customConfigMap": reference}}}
 
 
 class ObjectMeta(BaseModel):
@@ -359,3 +367,25 @@ class Kubectl:
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers
+
+
+class Need(NamedTuple):
+    verb: str
+    resource: Resource
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.resource.kubectl_name} in namespace {self.namespace}"
+
+
+def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
+    """Raise, naming every missing right, before anything is changed."""
+    answers = kube.allowed(needs) if needs else []
+    missing = [need for need, ok in zip(needs, answers, strict=True) if not ok]
+    if missing:
+        more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
+        raise RunFailed(
+            f"permission denied: your kubeconfig's user may not {missing[0]}{more}; nothing "
+            "was changed. The roles nimgen needs: deploy/rbac/nimgen-cleanup-clusterrole.yaml",
+            details=tuple(f"may not {need}" for need in missing),
+        )

@@ -21,15 +21,17 @@ from typing import Any
 
 from nimgen.apikey import PERSONAL_KEY_PREFIX
 from nimgen.cluster.backup import render_backup, write_backup
-from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import (
     INFERENCE_SERVICE,
     SECRET,
     SERVING_RUNTIME,
+    Event,
     JsonObject,
     Kubectl,
+    Need,
     Ref,
     Resource,
+    check_permissions,
     place,
 )
 from nimgen.cluster.refs import References, read_users

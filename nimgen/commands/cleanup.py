@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nimgen.cluster.kube import JsonObject, Kubectl
+from nimgen.cluster.kube import JsonObject, Kubectl, Ref
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
+
+if TYPE_CHECKING:
+    from nimgen.cluster.allowlist import Carry
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,6 @@ def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
 
 
 def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.allowlist import plan_carry
     from nimgen.cluster.backup import backup_directory
     from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
     from nimgen.report import cleanup as report
@@ -66,8 +69,12 @@ def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions
         keep_api_key=options.keep_api_key_secret,
         backup_secrets=options.backup_secrets,
     )
-    found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
-    carries = {c.account: c for c in found if c is not None} if options.carry_allowlist else {}
+    carries: dict[Ref, Carry] = {}
+    if options.carry_allowlist:  # the air-gap renderer it needs loads only then
+        from nimgen.cluster.allowlist import plan_carry
+
+        found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
+        carries = {c.account: c for c in found if c is not None}
     say(log, report.plan_lines(plan, carries))
     document = {"mode": "apply" if options.apply else "plan", **report.plan_json(plan, carries)}
     if plan.nothing_to_do:

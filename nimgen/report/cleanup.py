@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from nimgen.cluster.allowlist import Carry
-from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Event, Step
-from nimgen.cluster.kube import DASHBOARD_NAME, FINALIZER, JsonObject, Ref
+from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Step
+from nimgen.cluster.kube import DASHBOARD_NAME, FINALIZER, Event, JsonObject, Ref
+
+if TYPE_CHECKING:
+    from nimgen.cluster.allowlist import Carry
 
 CARRY_FLAG = "--carry-allowlist"
 PLAN_ONLY = "This is a plan: nothing was changed. Run again with --apply to do it."
