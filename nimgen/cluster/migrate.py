@@ -157,8 +157,9 @@ class MigrationPlan:
 
 
 def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str]:
-    """The personal key in a project's shared Secret, or None and why not."""
-    data = protect(document, keep_values=True).get("data") or {} if document else {}
+    """The personal key in a project's shared Secret, or None and why not. Its values are
+    registered for redaction already: ``plan_migration`` protects every shared Secret."""
+    data = (document or {}).get("data") or {}
     value = (decode(data.get(KEY_ENV)) or "").strip()
     if not value:
         return None, f"no key given and no {KEY_ENV} in a Secret {where} to reuse"
