@@ -89,7 +89,7 @@ class AccountPlan:
         return FINALIZER in self.finalizers
 
 
-@dataclass
+@dataclass(frozen=True)
 class CleanupPlan:
     accounts: tuple[AccountPlan, ...]
     # What the backup holds: every object --apply deletes, and the allowlists. Secrets

@@ -142,13 +142,13 @@ class SharedSecret:
     users: tuple[str, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class MigrationPlan:
-    deployments: tuple[Deployment, ...] = ()
-    shared: tuple[SharedSecret, ...] = ()
-    keys: dict[str, str] = field(default_factory=dict, repr=False)  # namespace -> key
-    key_sources: dict[str, str] = field(default_factory=dict)  # namespace -> where from
-    documents: dict[Ref, JsonObject] = field(default_factory=dict)  # the shared Secrets
+    deployments: tuple[Deployment, ...]
+    shared: tuple[SharedSecret, ...]
+    keys: dict[str, str] = field(repr=False)  # namespace -> key
+    key_sources: dict[str, str]  # namespace -> where from
+    documents: dict[Ref, JsonObject]  # the shared Secrets
 
     @property
     def nothing_to_do(self) -> bool:
@@ -219,7 +219,8 @@ def plan_migration(
         for (_, name), d in existing.items()
         if name in SHARED_SECRETS
     }
-    plan = MigrationPlan(documents=shared)
+    keys: dict[str, str] = {}
+    key_sources: dict[str, str] = {}
     final = []
     for item in (_deployment(s, runtimes, sharing) for s in chosen):
         if deployment is None and not item.ops:
@@ -228,26 +229,26 @@ def plan_migration(
         values = {op.get("value") for op in item.ops}
         creates = tuple(n for n in wanted if n in values and (item.namespace, n) not in existing)
         if creates and item.problem is None:
-            if item.namespace not in plan.key_sources:
+            if item.namespace not in key_sources:
                 where = f"{item.namespace}/{SHARED_KEY_SECRET}"
                 found = existing.get((item.namespace, SHARED_KEY_SECRET))
-                value, plan.key_sources[item.namespace] = (
+                value, key_sources[item.namespace] = (
                     (key, key_origin) if key else shared_key(found, where)
                 )
                 if value is not None:
-                    plan.keys[item.namespace] = value
-            problem = None if item.namespace in plan.keys else plan.key_sources[item.namespace]
+                    keys[item.namespace] = value
+            problem = None if item.namespace in keys else key_sources[item.namespace]
             item = replace(item, creates=creates, problem=problem)
         final.append(item)
-    plan.deployments = tuple(final)
+    shared_secrets: tuple[SharedSecret, ...] = ()
     if not keep_shared:
         moving = {(d.namespace, d.runtime): d.ops for d in final if d.has_work}
         after = References.of(
             (r, patched(d, moving[place(d)]) if r == SERVING_RUNTIME and place(d) in moving else d)
             for r, d in documents
         )
-        plan.shared = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
-    return plan
+        shared_secrets = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
+    return MigrationPlan(tuple(final), shared_secrets, keys, key_sources, shared)
 
 
 def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:
