@@ -47,18 +47,6 @@ class Carry:
     patch_dashboard: bool = False
     problem: str | None = None
 
-    def as_json(self) -> JsonObject:
-        return {
-            "account": f"{self.account.namespace}/{self.account.name}",
-            "configMap": f"{self.target.namespace}/{self.target.name}",
-            "models": list(self.models),
-            "notInCatalog": list(self.unmatched),
-            "catalogSource": self.source,
-            "create": self.configmap is not None,
-            "patchDashboard": self.patch_dashboard,
-            "problem": self.problem,
-        }
-
 
 def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loaded, str]:
     if given is not None:

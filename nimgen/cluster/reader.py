@@ -46,16 +46,6 @@ class Candidate:
         """The highest wins: revision, then the newest, then the name."""
         return self.revision or 0, self.created, self.name
 
-    def as_json(self) -> JsonObject:
-        return {
-            "name": self.name,
-            "schemaVersion": self.schema,
-            "revision": self.revision,
-            "models": self.models,
-            "created": self.created,
-            "ignoredBecause": self.problem,
-        }
-
 
 def judge(document: JsonObject) -> Candidate:
     metadata = document["metadata"]
@@ -115,22 +105,6 @@ class ClusterStatus:
         if not self.template_found:
             found.append(f"no Template {self.namespace}/{TEMPLATE_NAME}")
         return found
-
-    def as_json(self) -> JsonObject:
-        return {
-            "namespace": self.namespace,
-            "configMaps": [c.as_json() for c in self.candidates],
-            "pickedByLabel": self.picked.name if self.picked else None,
-            "dashboardConfigFound": self.dashboard_found,
-            "nimConfig": self.nim_config,
-            "customConfigMap": self.custom
-            and {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists},
-            "readerUses": self.reader_uses,
-            "template": {"name": TEMPLATE_NAME, "found": self.template_found},
-            "accountLeftovers": list(self.accounts),
-            "accountsUnreadIn": list(self.unread),
-            "problems": self.problems(),
-        }
 
 
 def choose_namespace(kube: Kubectl, namespace: str | None) -> str:

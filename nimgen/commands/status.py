@@ -12,7 +12,7 @@ from nimgen.errors import ExitCode
 
 def status(log: RunLog, connect: Callable[[], Kubectl], namespace: str | None) -> ClusterResult:
     from nimgen.cluster.reader import choose_namespace, read_status
-    from nimgen.report.status import status_lines
+    from nimgen.report.status import status_json, status_lines
 
     kube = connect()
     found = read_status(kube, choose_namespace(kube, namespace))
@@ -23,4 +23,4 @@ def status(log: RunLog, connect: Callable[[], Kubectl], namespace: str | None) -
         code = ExitCode.DRIFT
     elif found.problems() or found.unread:
         code = ExitCode.RUN_FAILED
-    return ClusterResult("status", found.as_json(), code)
+    return ClusterResult("status", status_json(found), code)
