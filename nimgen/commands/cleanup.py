@@ -18,15 +18,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CleanupOptions:
-    apply: bool = False
-    backup: Path | None = None
-    backup_secrets: bool = False
-    keep_api_key_secret: bool = False
-    carry_allowlist: bool = False
-    allowlist_name: str = "custom-nim-models"
-    from_path: Path | None = None
-    namespaces: tuple[str, ...] = ()  # none: every namespace
-    restore: Path | None = None
+    apply: bool
+    backup: Path | None
+    backup_secrets: bool
+    keep_api_key_secret: bool
+    carry_allowlist: bool
+    allowlist_name: str
+    from_path: Path | None
+    namespaces: tuple[str, ...]  # none: every namespace
+    restore: Path | None
 
 
 def say(log: RunLog, lines: Iterable[str] = (), warnings: Iterable[str] = ()) -> None:

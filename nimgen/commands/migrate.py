@@ -15,15 +15,15 @@ from nimgen.errors import BadInput, RunFailed
 
 @dataclass(frozen=True)
 class MigrateOptions:
-    deployment: str | None = None
-    namespaces: tuple[str, ...] = ()
-    all_namespaces: bool = False
-    apply: bool = False
-    restart: bool = False
-    keep_shared_secrets: bool = False
-    api_key_file: Path | None = None
-    backup: Path | None = None
-    backup_secrets: bool = False
+    deployment: str | None
+    namespaces: tuple[str, ...]
+    all_namespaces: bool
+    apply: bool
+    restart: bool
+    keep_shared_secrets: bool
+    api_key_file: Path | None
+    backup: Path | None
+    backup_secrets: bool
 
 
 def migrate(log: RunLog, connect: Callable[[], Kubectl], options: MigrateOptions) -> ClusterResult:
