@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nimgen.cluster.backup import backup_directory
+from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
 from nimgen.cluster.kube import JsonObject, Kubectl, Ref
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
+from nimgen.report import cleanup as report
+from nimgen.snapshot import load_models
 
 if TYPE_CHECKING:
     from nimgen.cluster.allowlist import Carry
@@ -38,18 +42,11 @@ def say(log: RunLog, lines: Iterable[str] = (), warnings: Iterable[str] = ()) ->
 
 def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
     """Without --apply nothing is changed: say so, and exit 3 (there is something to do)."""
-    from nimgen.report.cleanup import PLAN_ONLY
-
-    log.info(PLAN_ONLY)
+    log.info(report.PLAN_ONLY)
     return ClusterResult(command, document, ExitCode.DRIFT)
 
 
 def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.backup import backup_directory
-    from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
-    from nimgen.report import cleanup as report
-    from nimgen.snapshot import load_models
-
     if options.restore is not None:
         if options.apply or options.carry_allowlist or options.backup or options.namespaces:
             raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
