@@ -140,10 +140,15 @@ def settling(document: JsonObject) -> bool:
     return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {"orphan"}
 
 
+def patch_op(op: str, path: str, value: str | None = None) -> JsonObject:
+    """One JSON patch operation (``remove`` takes no value)."""
+    return {"op": op, "path": path} | ({} if value is None else {"value": value})
+
+
 def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObject]:
     """A JSON patch removing ``path``, refused unless the uid and ``test`` hold what was read."""
-    ops = [("test", "/metadata/uid", uid), ("test", test, value), ("remove", path, None)]
-    return [{"op": op, "path": at, **({"value": v} if v else {})} for op, at, v in ops]
+    guards = [patch_op("test", "/metadata/uid", uid), patch_op("test", test, value)]
+    return [*guards, patch_op("remove", path)]
 
 
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
@@ -171,12 +176,16 @@ class NoResourceType(KubeError):
     """The cluster does not serve this kind (its CRD is not installed)."""
 
 
+# What a missing right is called, and where the roles that grant them are.
+DENIED = "permission denied: your kubeconfig's user may not "
+ROLES_FILE = "deploy/rbac/nimgen-cleanup-clusterrole.yaml"
+
+
 class PermissionDenied(KubeError):
     def __init__(self, verb: str, resource: str, namespace: str | None) -> None:
         where = f" in namespace {namespace}" if namespace else " cluster-wide"
         super().__init__(
-            f"permission denied: your kubeconfig's user may not {verb} {resource}{where}; "
-            "see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
+            f"{DENIED}{verb} {resource}{where}; see {ROLES_FILE} for the roles nimgen needs"
         )
 
 
@@ -385,7 +394,7 @@ def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
     if missing:
         more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
         raise RunFailed(
-            f"permission denied: your kubeconfig's user may not {missing[0]}{more}; nothing "
-            "was changed. The roles nimgen needs: deploy/rbac/nimgen-cleanup-clusterrole.yaml",
+            f"{DENIED}{missing[0]}{more}; nothing was changed. The roles nimgen needs: "
+            + ROLES_FILE,
             details=tuple(f"may not {need}" for need in missing),
         )

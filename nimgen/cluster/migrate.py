@@ -32,6 +32,7 @@ from nimgen.cluster.kube import (
     Ref,
     Resource,
     check_permissions,
+    patch_op,
     place,
 )
 from nimgen.cluster.refs import References, read_users
@@ -61,10 +62,6 @@ def runtime_of(service: JsonObject) -> str | None:
     return runtime if isinstance(runtime, str) and runtime else None
 
 
-def _op(op: str, path: str, value: str) -> JsonObject:
-    return {"op": op, "path": path, "value": value}
-
-
 def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
     """The JSON patch moving ``runtime`` to ``deployment``'s own Secrets (empty: none needed),
     each change guarded by ``test`` ops on the uid and on what it replaces."""
@@ -77,19 +74,19 @@ def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
                 path = f"/spec/containers/{c}/env/{e}"
                 key_ref = f"{path}/valueFrom/secretKeyRef"
                 ops += [
-                    _op("test", f"{path}/name", KEY_ENV),
-                    _op("test", f"{key_ref}/name", SHARED_KEY_SECRET),
-                    _op("replace", f"{key_ref}/name", KEY_SECRET.format(deployment)),
-                    _op("add", f"{key_ref}/key", KEY_ENV),
+                    patch_op("test", f"{path}/name", KEY_ENV),
+                    patch_op("test", f"{key_ref}/name", SHARED_KEY_SECRET),
+                    patch_op("replace", f"{key_ref}/name", KEY_SECRET.format(deployment)),
+                    patch_op("add", f"{key_ref}/key", KEY_ENV),
                 ]
     for p, pull in enumerate(spec.get("imagePullSecrets") or []):
         if isinstance(pull, dict) and pull.get("name") == SHARED_PULL_SECRET:
             path = f"/spec/imagePullSecrets/{p}/name"
             ops += [
-                _op("test", path, SHARED_PULL_SECRET),
-                _op("replace", path, PULL_SECRET.format(deployment)),
+                patch_op("test", path, SHARED_PULL_SECRET),
+                patch_op("replace", path, PULL_SECRET.format(deployment)),
             ]
-    return [_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
+    return [patch_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
 
 
 def patched(document: JsonObject, ops: Sequence[JsonObject]) -> JsonObject:
