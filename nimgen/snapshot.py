@@ -78,7 +78,7 @@ def load_models(path: Path) -> Loaded:
             "(a ConfigMap is at most 1 MiB)"
         )
         raise UnreadableFile(f"cannot read {path}: {reason}", reason)
-    return _load_configmap(path, load_yaml_documents(text, source=str(path)))
+    return configmap_models(path, load_yaml_documents(text, source=str(path)))
 
 
 def _load_snapshot(path: Path, text: str) -> Loaded:
@@ -130,10 +130,12 @@ def _try_configmap_file(path: Path) -> Loaded | None:
         return None
     if not any(_is_models_configmap(d.data) for d in parsed):
         return None
-    return _load_configmap(path, document_values(parsed, source=str(path)))
+    return configmap_models(path, document_values(parsed, source=str(path)))
 
 
-def _load_configmap(path: Path, documents: list[Any]) -> Loaded:
+def configmap_models(path: Path, documents: list[Any]) -> Loaded:
+    """The models of the one ConfigMap among ``documents`` (parsed YAML or a cluster's
+    object); ``path`` names it in every error."""
     documents = [d for d in documents if _is_models_configmap(d)]
     if not documents:
         raise BadInput(f"{path}: neither a nimgen snapshot nor a YAML ConfigMap")

@@ -8,7 +8,7 @@ from pathlib import Path
 from shlex import quote
 
 from nimgen.airgap.plan import ACCOUNT_NAME, ARCHIVE_DIR, SOURCE_REGISTRY, AirgapPlan
-from nimgen.airgap.render import DASHBOARD_NAME, DASHBOARD_PATCH_FILE, DSC_NAME, DSC_PATCH_FILE
+from nimgen.airgap.render import DASHBOARD_PATCH_FILE, DSC_NAME, DSC_PATCH_FILE
 from nimgen.airgap.weights import (
     CACHE_MOUNT,
     LABEL_COMPONENT,
@@ -19,6 +19,7 @@ from nimgen.airgap.weights import (
     STAGING_DIR,
     WeightsPlan,
 )
+from nimgen.cluster.kube import DASHBOARD_NAME
 
 _MAX_NAMED = 5
 

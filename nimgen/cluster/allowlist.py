@@ -5,7 +5,6 @@ the shipped ConfigMap the reader picks (or ``--from``), and the OdhDashboardConf
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,11 +13,19 @@ import yaml
 
 from nimgen.airgap.plan import Mirror, TagChoice, plan_airgap
 from nimgen.airgap.render import render_custom_configmap
-from nimgen.cluster.kube import CONFIGMAP, DASHBOARD_CONFIG, JsonObject, Kubectl, Ref
-from nimgen.cluster.reader import DASHBOARD_NAME, judge, labelled_configmaps, pick
+from nimgen.cluster.kube import (
+    CONFIGMAP,
+    DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
+    JsonObject,
+    Kubectl,
+    Ref,
+    custom_configmap,
+)
+from nimgen.cluster.reader import judge, labelled_configmaps, pick
 from nimgen.errors import BadInput
 from nimgen.selection import Selection
-from nimgen.snapshot import Loaded, load_models
+from nimgen.snapshot import Loaded, configmap_models
 
 if TYPE_CHECKING:
     from nimgen.cluster.cleanup import AccountPlan
@@ -40,25 +47,6 @@ class Carry:
     patch_dashboard: bool = False
     problem: str | None = None
 
-    def as_json(self) -> JsonObject:
-        return {
-            "account": f"{self.account.namespace}/{self.account.name}",
-            "configMap": f"{self.target.namespace}/{self.target.name}",
-            "models": list(self.models),
-            "notInCatalog": list(self.unmatched),
-            "catalogSource": self.source,
-            "create": self.configmap is not None,
-            "patchDashboard": self.patch_dashboard,
-            "problem": self.problem,
-        }
-
-
-def dashboard_patch(target: Ref) -> JsonObject:
-    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
-    key collection stays on, this is a connected cluster)."""
-    reference = {"name": target.name, "namespace": target.namespace}
-    return {"spec": {"nimConfig": {"customConfigMap": reference}}}
-
 
 def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loaded, str]:
     if given is not None:
@@ -70,10 +58,7 @@ def _catalog(kube: Kubectl, namespace: str, given: Loaded | None) -> tuple[Loade
             f"no shipped NIM model ConfigMap in {namespace} to take the models from; "
             "give one with --from (a snapshot, ConfigMap or tree)"
         )
-    with tempfile.TemporaryDirectory(prefix="nimgen-carry-") as scratch:
-        path = Path(scratch) / f"{chosen.name}.yaml"
-        path.write_text(yaml.safe_dump(documents[chosen.name]), encoding="utf-8")
-        loaded = load_models(path)
+    loaded = configmap_models(Path(f"{namespace}/{chosen.name}"), [documents[chosen.name]])
     return loaded, f"ConfigMap {namespace}/{chosen.name} (revision {chosen.revision})"
 
 
@@ -113,7 +98,7 @@ def plan_carry(kube: Kubectl, plan: AccountPlan, name: str, catalog: Loaded | No
     if dashboard is None:
         return replace(carry, problem=f"no OdhDashboardConfig {namespace}/{DASHBOARD_NAME}")
     current = ((dashboard.get("spec") or {}).get("nimConfig") or {}).get("customConfigMap")
-    wanted = dashboard_patch(target)["spec"]["nimConfig"]["customConfigMap"]
+    wanted = custom_configmap(target.name, target.namespace)
     if current and current != wanted:
         return replace(carry, problem=f"the dashboard already uses custom ConfigMap {current}")
     configmap = document if existing is None else None

@@ -83,8 +83,7 @@ def render_backup(documents: dict[Ref, JsonObject], deleted: frozenset[Ref]) -> 
 
 
 def write_backup(directory: Path, files: dict[str, bytes]) -> None:
-    """Write each file atomically; leave other files alone. The 0700 directory keeps them
-    private until each is made 0600."""
+    """Write each file atomically, 0600 before it gets its name; leave other files alone."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -92,8 +91,7 @@ def write_backup(directory: Path, files: dict[str, bytes]) -> None:
             f"could not make the backup directory {directory}: {exc.strerror or exc}"
         ) from None
     for name, content in sorted(files.items()):
-        write_file(directory / name, content)
-        (directory / name).chmod(0o600)
+        write_file(directory / name, content, mode=0o600)
 
 
 def read_backup(directory: Path) -> tuple[list[tuple[Ref, JsonObject]], list[str]]:

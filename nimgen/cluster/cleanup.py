@@ -16,29 +16,34 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
-from nimgen.cluster.allowlist import Carry, dashboard_patch
 from nimgen.cluster.backup import read_backup, render_backup, write_backup
 from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
     FINALIZER,
     SECRET,
     SERVING_RUNTIME,
     TEMPLATE,
+    Event,
     JsonObject,
     Kubectl,
     KubeError,
+    Need,
     Ref,
-    Resource,
+    check_permissions,
+    dashboard_patch,
     guarded_removal,
 )
-from nimgen.cluster.reader import DASHBOARD_NAME
 from nimgen.cluster.refs import ACCOUNT_FIELDS, References, account_pointer, read_users
 from nimgen.cluster.secretdata import SHARED_SECRETS, protect
 from nimgen.errors import RunFailed
+
+if TYPE_CHECKING:
+    from nimgen.cluster.allowlist import Carry
 
 OWNED_KINDS = (CONFIGMAP, SECRET, TEMPLATE)
 STATUS_POINTERS = tuple(name for section, name, _ in ACCOUNT_FIELDS if section == "status")
@@ -84,7 +89,7 @@ class AccountPlan:
         return FINALIZER in self.finalizers
 
 
-@dataclass
+@dataclass(frozen=True)
 class CleanupPlan:
     accounts: tuple[AccountPlan, ...]
     # What the backup holds: every object --apply deletes, and the allowlists. Secrets
@@ -219,16 +224,6 @@ def plan_cleanup(
 
 
 GONE_TIMEOUT_SECONDS = 60.0
-Event = tuple[str, str]  # (what happened, to what): nimgen.report.cleanup words it
-
-
-class Need(NamedTuple):
-    verb: str
-    resource: Resource
-    namespace: str
-
-    def __str__(self) -> str:
-        return f"{self.verb} {self.resource.kubectl_name} in namespace {self.namespace}"
 
 
 def permissions_needed(plan: CleanupPlan, carries: Iterable[Carry] = ()) -> list[Need]:
@@ -245,19 +240,6 @@ def permissions_needed(plan: CleanupPlan, carries: Iterable[Carry] = ()) -> list
         if carry.patch_dashboard:
             needs.add(Need("patch", DASHBOARD_CONFIG, carry.target.namespace))
     return sorted(needs)
-
-
-def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
-    """Raise, naming every missing right, before anything is changed."""
-    answers = kube.allowed(needs) if needs else []
-    missing = [need for need, ok in zip(needs, answers, strict=True) if not ok]
-    if missing:
-        more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
-        raise RunFailed(
-            f"permission denied: your kubeconfig's user may not {missing[0]}{more}; nothing "
-            "was changed. The roles nimgen needs: deploy/rbac/nimgen-cleanup-clusterrole.yaml",
-            details=tuple(f"may not {need}" for need in missing),
-        )
 
 
 @dataclass

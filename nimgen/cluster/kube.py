@@ -13,13 +13,14 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from nimgen.errors import BadInput, RunFailed, validation_reason
 
 JsonObject = dict[str, Any]
+Event = tuple[str, str]  # (what happened, to what): nimgen.report.cleanup words it
 # TEST-ONLY: SIGKILL nimgen right after its N-th change to the cluster (a crash at any point).
 TEST_KILL_AFTER_ENV = "NIMGEN_TEST_KILL_AFTER"
 REQUEST_TIMEOUT_SECONDS = 30
@@ -57,6 +58,7 @@ SERVING_RUNTIME = Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "serv
 INFERENCE_SERVICE = Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices")
 NIM_SERVICE = Resource("NIMService", "apps.nvidia.com/v1alpha1", "nimservices")
 DASHBOARD_CONFIG = Resource("OdhDashboardConfig", "opendatahub.io/v1alpha", "odhdashboardconfigs")
+DASHBOARD_NAME = "odh-dashboard-config"
 # kubectl resolves "cronjobs.batch" to the version the server prefers (v1beta1 before 1.21).
 WORKLOADS = (
     Resource("Pod", "v1", "pods"),
@@ -86,6 +88,19 @@ class Ref:
         meta = document.get("metadata") or {}
         namespace, name, uid = (str(meta.get(k, "")) for k in ("namespace", "name", "uid"))
         return cls(namespace, name, resource, uid)
+
+
+def custom_configmap(name: str, namespace: str) -> JsonObject:
+    """The dashboard's ``spec.nimConfig.customConfigMap``: the model list it offers instead
+    of the shipped one (``nimgen airgap`` and ``cleanup --carry-allowlist`` point it)."""
+    return {"name": name, "namespace": namespace}
+
+
+def dashboard_patch(target: Ref) -> JsonObject:
+    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
+    key collection stays on, this is a connected cluster)."""
+    reference = custom_configmap(target.name, target.namespace)
+    return {"spec": {"nimConfig": {"customConfigMap": reference}}}
 
 
 class ObjectMeta(BaseModel):
@@ -125,10 +140,15 @@ def settling(document: JsonObject) -> bool:
     return bool(meta.get("deletionTimestamp")) and set(meta.get("finalizers") or ()) <= {"orphan"}
 
 
+def patch_op(op: str, path: str, value: str | None = None) -> JsonObject:
+    """One JSON patch operation (``remove`` takes no value)."""
+    return {"op": op, "path": path} | ({} if value is None else {"value": value})
+
+
 def guarded_removal(uid: str, path: str, test: str, value: str) -> list[JsonObject]:
     """A JSON patch removing ``path``, refused unless the uid and ``test`` hold what was read."""
-    ops = [("test", "/metadata/uid", uid), ("test", test, value), ("remove", path, None)]
-    return [{"op": op, "path": at, **({"value": v} if v else {})} for op, at, v in ops]
+    guards = [patch_op("test", "/metadata/uid", uid), patch_op("test", test, value)]
+    return [*guards, patch_op("remove", path)]
 
 
 def _kind_of(item: JsonObject, kinds: list[Resource]) -> Resource | None:
@@ -156,12 +176,16 @@ class NoResourceType(KubeError):
     """The cluster does not serve this kind (its CRD is not installed)."""
 
 
+# What a missing right is called, and where the roles that grant them are.
+DENIED = "permission denied: your kubeconfig's user may not "
+ROLES_FILE = "deploy/rbac/nimgen-cleanup-clusterrole.yaml"
+
+
 class PermissionDenied(KubeError):
     def __init__(self, verb: str, resource: str, namespace: str | None) -> None:
         where = f" in namespace {namespace}" if namespace else " cluster-wide"
         super().__init__(
-            f"permission denied: your kubeconfig's user may not {verb} {resource}{where}; "
-            "see deploy/rbac/nimgen-cleanup-clusterrole.yaml for the roles nimgen needs"
+            f"{DENIED}{verb} {resource}{where}; see {ROLES_FILE} for the roles nimgen needs"
         )
 
 
@@ -352,3 +376,25 @@ class Kubectl:
         if len(answers) != len(checks):
             raise KubeError("check rights: kubectl printed an answer per review, not as many")
         return answers
+
+
+class Need(NamedTuple):
+    verb: str
+    resource: Resource
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.resource.kubectl_name} in namespace {self.namespace}"
+
+
+def check_permissions(kube: Kubectl, needs: list[Need]) -> None:
+    """Raise, naming every missing right, before anything is changed."""
+    answers = kube.allowed(needs) if needs else []
+    missing = [need for need, ok in zip(needs, answers, strict=True) if not ok]
+    if missing:
+        more = f" (and {len(missing) - 1} more right(s), below)" if len(missing) > 1 else ""
+        raise RunFailed(
+            f"{DENIED}{missing[0]}{more}; nothing was changed. The roles nimgen needs: "
+            + ROLES_FILE,
+            details=tuple(f"may not {need}" for need in missing),
+        )

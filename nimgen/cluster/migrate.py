@@ -21,15 +21,18 @@ from typing import Any
 
 from nimgen.apikey import PERSONAL_KEY_PREFIX
 from nimgen.cluster.backup import render_backup, write_backup
-from nimgen.cluster.cleanup import Event, Need, check_permissions
 from nimgen.cluster.kube import (
     INFERENCE_SERVICE,
     SECRET,
     SERVING_RUNTIME,
+    Event,
     JsonObject,
     Kubectl,
+    Need,
     Ref,
     Resource,
+    check_permissions,
+    patch_op,
     place,
 )
 from nimgen.cluster.refs import References, read_users
@@ -59,10 +62,6 @@ def runtime_of(service: JsonObject) -> str | None:
     return runtime if isinstance(runtime, str) and runtime else None
 
 
-def _op(op: str, path: str, value: str) -> JsonObject:
-    return {"op": op, "path": path, "value": value}
-
-
 def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
     """The JSON patch moving ``runtime`` to ``deployment``'s own Secrets (empty: none needed),
     each change guarded by ``test`` ops on the uid and on what it replaces."""
@@ -75,19 +74,19 @@ def runtime_patch(runtime: JsonObject, deployment: str) -> list[JsonObject]:
                 path = f"/spec/containers/{c}/env/{e}"
                 key_ref = f"{path}/valueFrom/secretKeyRef"
                 ops += [
-                    _op("test", f"{path}/name", KEY_ENV),
-                    _op("test", f"{key_ref}/name", SHARED_KEY_SECRET),
-                    _op("replace", f"{key_ref}/name", KEY_SECRET.format(deployment)),
-                    _op("add", f"{key_ref}/key", KEY_ENV),
+                    patch_op("test", f"{path}/name", KEY_ENV),
+                    patch_op("test", f"{key_ref}/name", SHARED_KEY_SECRET),
+                    patch_op("replace", f"{key_ref}/name", KEY_SECRET.format(deployment)),
+                    patch_op("add", f"{key_ref}/key", KEY_ENV),
                 ]
     for p, pull in enumerate(spec.get("imagePullSecrets") or []):
         if isinstance(pull, dict) and pull.get("name") == SHARED_PULL_SECRET:
             path = f"/spec/imagePullSecrets/{p}/name"
             ops += [
-                _op("test", path, SHARED_PULL_SECRET),
-                _op("replace", path, PULL_SECRET.format(deployment)),
+                patch_op("test", path, SHARED_PULL_SECRET),
+                patch_op("replace", path, PULL_SECRET.format(deployment)),
             ]
-    return [_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
+    return [patch_op("test", "/metadata/uid", runtime["metadata"]["uid"]), *ops] if ops else []
 
 
 def patched(document: JsonObject, ops: Sequence[JsonObject]) -> JsonObject:
@@ -140,13 +139,13 @@ class SharedSecret:
     users: tuple[str, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class MigrationPlan:
-    deployments: tuple[Deployment, ...] = ()
-    shared: tuple[SharedSecret, ...] = ()
-    keys: dict[str, str] = field(default_factory=dict, repr=False)  # namespace -> key
-    key_sources: dict[str, str] = field(default_factory=dict)  # namespace -> where from
-    documents: dict[Ref, JsonObject] = field(default_factory=dict)  # the shared Secrets
+    deployments: tuple[Deployment, ...]
+    shared: tuple[SharedSecret, ...]
+    keys: dict[str, str] = field(repr=False)  # namespace -> key
+    key_sources: dict[str, str]  # namespace -> where from
+    documents: dict[Ref, JsonObject]  # the shared Secrets
 
     @property
     def nothing_to_do(self) -> bool:
@@ -155,8 +154,9 @@ class MigrationPlan:
 
 
 def shared_key(document: JsonObject | None, where: str) -> tuple[str | None, str]:
-    """The personal key in a project's shared Secret, or None and why not."""
-    data = protect(document, keep_values=True).get("data") or {} if document else {}
+    """The personal key in a project's shared Secret, or None and why not. Its values are
+    registered for redaction already: ``plan_migration`` protects every shared Secret."""
+    data = (document or {}).get("data") or {}
     value = (decode(data.get(KEY_ENV)) or "").strip()
     if not value:
         return None, f"no key given and no {KEY_ENV} in a Secret {where} to reuse"
@@ -216,7 +216,8 @@ def plan_migration(
         for (_, name), d in existing.items()
         if name in SHARED_SECRETS
     }
-    plan = MigrationPlan(documents=shared)
+    keys: dict[str, str] = {}
+    key_sources: dict[str, str] = {}
     final = []
     for item in (_deployment(s, runtimes, sharing) for s in chosen):
         if deployment is None and not item.ops:
@@ -225,26 +226,26 @@ def plan_migration(
         values = {op.get("value") for op in item.ops}
         creates = tuple(n for n in wanted if n in values and (item.namespace, n) not in existing)
         if creates and item.problem is None:
-            if item.namespace not in plan.key_sources:
+            if item.namespace not in key_sources:
                 where = f"{item.namespace}/{SHARED_KEY_SECRET}"
                 found = existing.get((item.namespace, SHARED_KEY_SECRET))
-                value, plan.key_sources[item.namespace] = (
+                value, key_sources[item.namespace] = (
                     (key, key_origin) if key else shared_key(found, where)
                 )
                 if value is not None:
-                    plan.keys[item.namespace] = value
-            problem = None if item.namespace in plan.keys else plan.key_sources[item.namespace]
+                    keys[item.namespace] = value
+            problem = None if item.namespace in keys else key_sources[item.namespace]
             item = replace(item, creates=creates, problem=problem)
         final.append(item)
-    plan.deployments = tuple(final)
+    shared_secrets: tuple[SharedSecret, ...] = ()
     if not keep_shared:
         moving = {(d.namespace, d.runtime): d.ops for d in final if d.has_work}
         after = References.of(
             (r, patched(d, moving[place(d)]) if r == SERVING_RUNTIME and place(d) in moving else d)
             for r, d in documents
         )
-        plan.shared = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
-    return plan
+        shared_secrets = tuple(SharedSecret(ref, after.of_object(ref)) for ref in sorted(shared))
+    return MigrationPlan(tuple(final), shared_secrets, keys, key_sources, shared)
 
 
 def permissions_needed(plan: MigrationPlan, restart: bool) -> list[Need]:

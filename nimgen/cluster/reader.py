@@ -10,6 +10,7 @@ from nimgen.cluster.kube import (
     ACCOUNT,
     CONFIGMAP,
     DASHBOARD_CONFIG,
+    DASHBOARD_NAME,
     FINALIZER,
     NAMESPACE,
     TEMPLATE,
@@ -19,12 +20,10 @@ from nimgen.cluster.kube import (
     PermissionDenied,
 )
 from nimgen.tree.configmap import ANNOTATION_REVISION, ANNOTATION_SCHEMA, LABEL_MODELS_DATA
+from nimgen.tree.revision import MAX_REVISION_DIGITS
+from nimgen.tree.template import TEMPLATE_NAME
 
 DEFAULT_NAMESPACES = ("redhat-ods-applications", "opendatahub")
-TEMPLATE_NAME = "nim-http-template"
-DASHBOARD_NAME = "odh-dashboard-config"
-# A reader's 64-bit integer holds any revision of 18 digits.
-_MAX_REVISION_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -47,16 +46,6 @@ class Candidate:
         """The highest wins: revision, then the newest, then the name."""
         return self.revision or 0, self.created, self.name
 
-    def as_json(self) -> JsonObject:
-        return {
-            "name": self.name,
-            "schemaVersion": self.schema,
-            "revision": self.revision,
-            "models": self.models,
-            "created": self.created,
-            "ignoredBecause": self.problem,
-        }
-
 
 def judge(document: JsonObject) -> Candidate:
     metadata = document["metadata"]
@@ -66,7 +55,7 @@ def judge(document: JsonObject) -> Candidate:
     problem = None
     revision: int | None = 0
     if text is not None:
-        ok = text.isascii() and text.isdecimal() and len(text) <= _MAX_REVISION_DIGITS
+        ok = text.isascii() and text.isdecimal() and len(text) <= MAX_REVISION_DIGITS
         revision = int(text) if ok else None
         if revision is None:
             problem = f"revision {text!r} is not a decimal number"
@@ -116,22 +105,6 @@ class ClusterStatus:
         if not self.template_found:
             found.append(f"no Template {self.namespace}/{TEMPLATE_NAME}")
         return found
-
-    def as_json(self) -> JsonObject:
-        return {
-            "namespace": self.namespace,
-            "configMaps": [c.as_json() for c in self.candidates],
-            "pickedByLabel": self.picked.name if self.picked else None,
-            "dashboardConfigFound": self.dashboard_found,
-            "nimConfig": self.nim_config,
-            "customConfigMap": self.custom
-            and {"namespace": self.custom[0], "name": self.custom[1], "exists": self.custom_exists},
-            "readerUses": self.reader_uses,
-            "template": {"name": TEMPLATE_NAME, "found": self.template_found},
-            "accountLeftovers": list(self.accounts),
-            "accountsUnreadIn": list(self.unread),
-            "problems": self.problems(),
-        }
 
 
 def choose_namespace(kube: Kubectl, namespace: str | None) -> str:

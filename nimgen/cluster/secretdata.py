@@ -102,5 +102,5 @@ def new_secret(
     document: JsonObject = {"apiVersion": "v1", "kind": "Secret", "type": kind}
     document["metadata"] = {"name": name, "namespace": namespace, "annotations": annotations}
     document["data"] = {k: encode(v) for k, v in data.items()}
-    protect(document, keep_values=True)
+    _register_values(document["data"])
     return document

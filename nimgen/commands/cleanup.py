@@ -5,24 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nimgen.cluster.kube import JsonObject, Kubectl
+from nimgen.cluster.backup import backup_directory
+from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
+from nimgen.cluster.kube import JsonObject, Kubectl, Ref
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, ExitCode
+from nimgen.report import cleanup as report
+from nimgen.snapshot import load_models
+
+if TYPE_CHECKING:
+    from nimgen.cluster.allowlist import Carry
 
 
 @dataclass(frozen=True)
 class CleanupOptions:
-    apply: bool = False
-    backup: Path | None = None
-    backup_secrets: bool = False
-    keep_api_key_secret: bool = False
-    carry_allowlist: bool = False
-    allowlist_name: str = "custom-nim-models"
-    from_path: Path | None = None
-    namespaces: tuple[str, ...] = ()  # none: every namespace
-    restore: Path | None = None
+    apply: bool
+    backup: Path | None
+    backup_secrets: bool
+    keep_api_key_secret: bool
+    carry_allowlist: bool
+    allowlist_name: str
+    from_path: Path | None
+    namespaces: tuple[str, ...]  # none: every namespace
+    restore: Path | None
 
 
 def say(log: RunLog, lines: Iterable[str] = (), warnings: Iterable[str] = ()) -> None:
@@ -34,19 +42,11 @@ def say(log: RunLog, lines: Iterable[str] = (), warnings: Iterable[str] = ()) ->
 
 def plan_only(command: str, log: RunLog, document: JsonObject) -> ClusterResult:
     """Without --apply nothing is changed: say so, and exit 3 (there is something to do)."""
-    from nimgen.report.cleanup import PLAN_ONLY
-
-    log.info(PLAN_ONLY)
+    log.info(report.PLAN_ONLY)
     return ClusterResult(command, document, ExitCode.DRIFT)
 
 
 def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions) -> ClusterResult:
-    from nimgen.cluster.allowlist import plan_carry
-    from nimgen.cluster.backup import backup_directory
-    from nimgen.cluster.cleanup import apply_cleanup, plan_cleanup, restore
-    from nimgen.report import cleanup as report
-    from nimgen.snapshot import load_models
-
     if options.restore is not None:
         if options.apply or options.carry_allowlist or options.backup or options.namespaces:
             raise BadInput("--restore takes no --apply, --backup, --carry-allowlist or --namespace")
@@ -66,8 +66,12 @@ def cleanup(log: RunLog, connect: Callable[[], Kubectl], options: CleanupOptions
         keep_api_key=options.keep_api_key_secret,
         backup_secrets=options.backup_secrets,
     )
-    found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
-    carries = {c.account: c for c in found if c is not None} if options.carry_allowlist else {}
+    carries: dict[Ref, Carry] = {}
+    if options.carry_allowlist:  # the air-gap renderer it needs loads only then
+        from nimgen.cluster.allowlist import plan_carry
+
+        found = (plan_carry(kube, a, options.allowlist_name, catalog) for a in plan.accounts)
+        carries = {c.account: c for c in found if c is not None}
     say(log, report.plan_lines(plan, carries))
     document = {"mode": "apply" if options.apply else "plan", **report.plan_json(plan, carries)}
     if plan.nothing_to_do:

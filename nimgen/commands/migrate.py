@@ -6,35 +6,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimgen.cluster.kube import Kubectl
+from nimgen.apikey import ENV_VAR, load_api_key
+from nimgen.cluster.backup import backup_directory
+from nimgen.cluster.kube import INFERENCE_SERVICE, Kubectl
+from nimgen.cluster.migrate import apply_migration, plan_migration
+from nimgen.cluster.refs import read_users
 from nimgen.commands.cleanup import plan_only, say
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import BadInput, RunFailed
+from nimgen.report.cleanup import events
+from nimgen.report.migrate import RESTART_WARNING, plan_json, plan_lines
 
 
 @dataclass(frozen=True)
 class MigrateOptions:
-    deployment: str | None = None
-    namespaces: tuple[str, ...] = ()
-    all_namespaces: bool = False
-    apply: bool = False
-    restart: bool = False
-    keep_shared_secrets: bool = False
-    api_key_file: Path | None = None
-    backup: Path | None = None
-    backup_secrets: bool = False
+    deployment: str | None
+    namespaces: tuple[str, ...]
+    all_namespaces: bool
+    apply: bool
+    restart: bool
+    keep_shared_secrets: bool
+    api_key_file: Path | None
+    backup: Path | None
+    backup_secrets: bool
 
 
 def migrate(log: RunLog, connect: Callable[[], Kubectl], options: MigrateOptions) -> ClusterResult:
-    from nimgen.apikey import ENV_VAR, load_api_key
-    from nimgen.cluster.backup import backup_directory
-    from nimgen.cluster.kube import INFERENCE_SERVICE
-    from nimgen.cluster.migrate import apply_migration, plan_migration
-    from nimgen.cluster.refs import read_users
-    from nimgen.report.cleanup import events
-    from nimgen.report.migrate import RESTART_WARNING, plan_json, plan_lines
-
     if options.all_namespaces == bool(options.namespaces):
         raise BadInput("give --namespace NS (one or more) or --all-namespaces")
     if options.deployment is not None and len(options.namespaces) != 1:

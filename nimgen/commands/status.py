@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nimgen.cluster.kube import Kubectl
+from nimgen.cluster.reader import choose_namespace, read_status
 from nimgen.commands.common import RunLog
 from nimgen.commands.results import ClusterResult
 from nimgen.errors import ExitCode
+from nimgen.report.status import status_json, status_lines
 
 
 def status(log: RunLog, connect: Callable[[], Kubectl], namespace: str | None) -> ClusterResult:
-    from nimgen.cluster.reader import choose_namespace, read_status
-    from nimgen.report.status import status_lines
-
     kube = connect()
     found = read_status(kube, choose_namespace(kube, namespace))
     for line in status_lines(found):
@@ -23,4 +22,4 @@ def status(log: RunLog, connect: Callable[[], Kubectl], namespace: str | None) -
         code = ExitCode.DRIFT
     elif found.problems() or found.unread:
         code = ExitCode.RUN_FAILED
-    return ClusterResult("status", found.as_json(), code)
+    return ClusterResult("status", status_json(found), code)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from nimgen.cluster.allowlist import Carry
-from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Event, Step
-from nimgen.cluster.kube import FINALIZER, JsonObject, Ref
-from nimgen.cluster.reader import DASHBOARD_NAME
+from nimgen.cluster.cleanup import AccountPlan, CleanupPlan, Step
+from nimgen.cluster.kube import DASHBOARD_NAME, FINALIZER, Event, JsonObject, Ref
+
+if TYPE_CHECKING:
+    from nimgen.cluster.allowlist import Carry
 
 CARRY_FLAG = "--carry-allowlist"
 PLAN_ONLY = "This is a plan: nothing was changed. Run again with --apply to do it."
@@ -113,6 +115,19 @@ def _ref_json(ref: Ref, **more: object) -> JsonObject:
     return {"kind": ref.resource.kind, "namespace": ref.namespace, "name": ref.name, **more}
 
 
+def _carry_json(carry: Carry) -> JsonObject:
+    return {
+        "account": f"{carry.account.namespace}/{carry.account.name}",
+        "configMap": f"{carry.target.namespace}/{carry.target.name}",
+        "models": list(carry.models),
+        "notInCatalog": list(carry.unmatched),
+        "catalogSource": carry.source,
+        "create": carry.configmap is not None,
+        "patchDashboard": carry.patch_dashboard,
+        "problem": carry.problem,
+    }
+
+
 def _account_json(account: AccountPlan, carry: Carry | None) -> JsonObject:
     steps = [
         _ref_json(s.ref, action=s.action, owned=s.owner_index is not None, usedBy=list(s.users))
@@ -122,7 +137,7 @@ def _account_json(account: AccountPlan, carry: Carry | None) -> JsonObject:
         account.allowlist.ref,
         models=list(account.allowlist.models),
         problem=account.allowlist.problem,
-        carryOver=carry and carry.as_json(),
+        carryOver=carry and _carry_json(carry),
         carryCommand=None if carry else f"nimgen cleanup --apply {CARRY_FLAG}",
     )
     return _ref_json(

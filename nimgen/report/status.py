@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nimgen.cluster.reader import DASHBOARD_NAME, TEMPLATE_NAME, ClusterStatus
+from nimgen.cluster.kube import DASHBOARD_NAME, JsonObject
+from nimgen.cluster.reader import Candidate, ClusterStatus
+from nimgen.tree.template import TEMPLATE_NAME
 
 
 def status_lines(found: ClusterStatus) -> list[str]:
@@ -36,3 +38,32 @@ def status_lines(found: ClusterStatus) -> list[str]:
         lines.append(f"Accounts: could not be read in {', '.join(found.unread)}")
     lines.extend(f"problem: {problem}" for problem in found.problems())
     return lines
+
+
+def _candidate_json(candidate: Candidate) -> JsonObject:
+    return {
+        "name": candidate.name,
+        "schemaVersion": candidate.schema,
+        "revision": candidate.revision,
+        "models": candidate.models,
+        "created": candidate.created,
+        "ignoredBecause": candidate.problem,
+    }
+
+
+def status_json(found: ClusterStatus) -> JsonObject:
+    custom = found.custom
+    return {
+        "namespace": found.namespace,
+        "configMaps": [_candidate_json(c) for c in found.candidates],
+        "pickedByLabel": found.picked.name if found.picked else None,
+        "dashboardConfigFound": found.dashboard_found,
+        "nimConfig": found.nim_config,
+        "customConfigMap": custom
+        and {"namespace": custom[0], "name": custom[1], "exists": found.custom_exists},
+        "readerUses": found.reader_uses,
+        "template": {"name": TEMPLATE_NAME, "found": found.template_found},
+        "accountLeftovers": list(found.accounts),
+        "accountsUnreadIn": list(found.unread),
+        "problems": found.problems(),
+    }

@@ -277,16 +277,17 @@ def _swap_in(staging: Path, target: Path) -> Path:
     return old
 
 
-def write_file(target: Path, content: bytes, *, result: bool = False) -> None:
-    """Replace one file atomically (temp file in the same directory + rename); a command's
-    ``result`` waits for its report (``swaps_after_report``)."""
+def write_file(target: Path, content: bytes, *, result: bool = False, mode: int = 0o644) -> None:
+    """Replace one file atomically (temp file in the same directory + rename); the temp file
+    has ``mode`` before it gets the target's name. A command's ``result`` waits for its
+    report (``swaps_after_report``)."""
     target = output_path(target)
     if target.is_dir():
         raise BadInput(f"{target} is a directory, not a file")
     temp = _make_temp_dir(target, file=True)
     with _failing_run(target, temp):
         _write(temp, content)
-        temp.chmod(0o644)
+        temp.chmod(mode)
 
     def swap() -> None:
         with _failing_run(target, temp), signals_deferred():

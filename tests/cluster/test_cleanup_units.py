@@ -198,6 +198,26 @@ def test_a_backup_records_a_secret_without_its_values_and_reads_back(tmp_path: P
         read_backup(tmp_path / "b")
 
 
+def test_backup_file_is_never_readable_by_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a looser ``--backup`` directory a file (Secret values with --backup-secrets) is
+    0600 already when it is renamed into place, not made so afterwards."""
+    directory = tmp_path / "loose"
+    directory.mkdir(mode=0o755)
+    modes_at_rename: dict[str, int] = {}
+    rename = Path.replace
+
+    def recording(self: Path, target: Any) -> Path:
+        modes_at_rename[Path(target).name] = stat.S_IMODE(self.stat().st_mode)
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "replace", recording)
+    write_backup(directory, {"secret_apps_s.yaml": b"data: {api_key: c2VjcmV0}\n"})
+    assert modes_at_rename == {"secret_apps_s.yaml": 0o600}
+    assert stat.S_IMODE((directory / "secret_apps_s.yaml").stat().st_mode) == 0o600
+
+
 def _plan(**overrides: Any) -> AccountPlan:
     fields: dict[str, Any] = {
         "account": Ref("apps", "odh-nim-account", ACCOUNT, "a1"),
