@@ -40,10 +40,11 @@ def test_loss_is_counted_and_warned_over_the_threshold(tmp_path: Path) -> None:
 
 
 def test_previous_names_of_a_tree_or_nothing(tmp_path: Path) -> None:
-    from nimgen.commands.tree import write_output_tree
+    from nimgen.tree.layout import TREE_FILES
+    from nimgen.tree.write import write_tree
 
     _, files = build_tree(models("b", "a"), versioned=True, eu_source="none")
-    write_output_tree(tmp_path / "tree", files)
+    write_tree(tmp_path / "tree", files, owned=TREE_FILES)
     assert previous_names(tmp_path / "tree") == ("a", "b")
     assert previous_names(tmp_path / "missing") is None
     (tmp_path / "junk.yaml").write_text("kind: [\n")
