@@ -136,9 +136,11 @@ def write_models(
     shipped: PreviousConfigMap | None,
     *,
     previous: Path | None = None,
+    previous_read: tuple[str, ...] | None = None,
 ) -> Tree:
     """Render the tree and write it (or compare it); ``shipped`` sets the revision, and the
-    models lost since the tree in ``output`` (else ``previous``) are counted."""
+    models lost since the tree in ``output`` (else ``previous``) are counted.
+    ``previous_read``: the names in ``previous`` when the run has read it already."""
     from nimgen.commands.results import ConfigMapFacts
 
     check_not_empty(models, request.allow_empty, "the tree")
@@ -152,7 +154,9 @@ def write_models(
     if shipped is not None:
         compared, names = request.output, shipped.names
     else:
-        compared, names = previous, previous_names(previous) if previous else None
+        compared, names = previous, previous_read
+        if names is None and previous is not None:  # not read before the run (--full)
+            names = previous_names(previous)
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     checked = check_tree(request.output, files, models) if request.check else None
     if checked is None:
