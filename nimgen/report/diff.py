@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nimgen.catalog import ModelRecord
+from nimgen.commands.results import ModelLoss
 from nimgen.report.text import encodable, pick, visible
 from nimgen.report.tree import DEFAULT_MAX_LOSS_PERCENT
 from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
@@ -126,12 +127,12 @@ def _eu_section(diff: CatalogDiff) -> list[str]:
 
 def _loss_warning(diff: CatalogDiff) -> list[str]:
     """A warning when the new side drops more than --max-loss's default share."""
-    share = len(diff.removed) / diff.old.models if diff.old.models else 0.0
-    if share <= DEFAULT_MAX_LOSS_PERCENT / 100:
+    loss = ModelLoss(diff.old.label, diff.old.models, diff.removed_names, DEFAULT_MAX_LOSS_PERCENT)
+    if not loss.exceeded:
         return []
     return [
         "",
-        f"> **Warning: {len(diff.removed)} of {diff.old.models} models ({share:.0%}) "
+        f"> **Warning: {len(loss.lost)} of {loss.previous_models} models ({loss.share:.0%}) "
         "removed.** Check the catalog, the key's org and --models before merging.",
     ]
 
