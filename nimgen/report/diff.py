@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nimgen.airgap.refs import SOURCE_REGISTRY
 from nimgen.catalog import ModelRecord
 from nimgen.commands.results import ModelLoss
 from nimgen.report.text import encodable, pick, visible
@@ -149,7 +150,7 @@ def render_markdown(diff: CatalogDiff) -> str:
 
     def known(record: ModelRecord) -> str:
         """The cells Added and Removed share: model, display name, image, latest tag."""
-        image = _code(f"nvcr.io/{record.namespace}/{record.name}")
+        image = _code(f"{SOURCE_REGISTRY}/{record.namespace}/{record.name}")
         cells = (_code(record.name), _text(record.displayName), image, _code(record.latestTag))
         return "| " + " | ".join(cells) + " |"
 
