@@ -160,7 +160,6 @@ def _airgap(result: r.AirgapResult) -> dict[str, Any]:
 def _probe(result: r.ProbeResult) -> dict[str, Any]:
     collected = _collected(result.collection)
     probe = result.probe
-    inconclusive = [x for x in probe.models if x.status == "inconclusive"]
     return {
         key: collected[key]
         for key in ("discovered", "skippedBySelection", "leftOutNoTag", "failed")
@@ -172,7 +171,7 @@ def _probe(result: r.ProbeResult) -> dict[str, Any]:
         "vantage": m.VantageJson.model_validate(probe.vantage.model_dump()),
         "euInconclusive": [
             m.InconclusiveModel(name=x.name, detail=x.detail or "", attempts=x.attempts)
-            for x in sorted(inconclusive, key=lambda x: (x.name, x.resourceId))
+            for x in result.models_with("inconclusive")
         ],
     }
 
