@@ -8,7 +8,13 @@ from pathlib import Path
 from shlex import quote
 
 from nimgen.airgap.plan import ACCOUNT_NAME, ARCHIVE_DIR, SOURCE_REGISTRY, AirgapPlan
-from nimgen.airgap.render import DASHBOARD_PATCH_FILE, DSC_NAME, DSC_PATCH_FILE
+from nimgen.airgap.render import (
+    DASHBOARD_PATCH_FILE,
+    DSC_NAME,
+    DSC_PATCH_FILE,
+    IMAGES_FILE,
+    IMAGESET_FILE,
+)
 from nimgen.airgap.weights import (
     CACHE_MOUNT,
     LABEL_COMPONENT,
@@ -36,7 +42,7 @@ class NextStep:
 def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
     """The admin's next steps for the tree written to ``output``, as typed commands."""
     directory = output.as_posix()
-    isc = quote(f"{directory}/imageset-config.yaml")
+    isc = quote(f"{directory}/{IMAGESET_FILE}")
     archive = f"file://{ARCHIVE_DIR}"
     mirror_sets = "ImageTagMirrorSet" + (" and ImageDigestMirrorSet" if plan.has_digests else "")
     carried = f"{ARCHIVE_DIR}/, {directory}/" + (
@@ -58,7 +64,7 @@ def next_steps(plan: AirgapPlan, output: Path) -> tuple[NextStep, ...]:
             "where one machine reaches both registries, copy the images directly instead",
             (
                 'while read -r src dst; do skopeo copy --all "docker://$src" '
-                f'"docker://$dst"; done < {quote(f"{directory}/images.txt")}',
+                f'"docker://$dst"; done < {quote(f"{directory}/{IMAGES_FILE}")}',
             ),
             alternative=True,
         ),

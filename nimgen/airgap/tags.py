@@ -81,11 +81,3 @@ class MovingTag:
     @property
     def pinned(self) -> bool:
         return self.pinned_by_digest or self.pinned_tag is not None
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "model": self.model,
-            "tags": list(self.tags),
-            "pinnedTag": self.pinned_tag,
-            "pinnedByDigest": self.pinned_by_digest,
-        }

@@ -102,16 +102,6 @@ class ModelWeights:
     def archive(self) -> str:  # what the staging script packs the model's cache into
         return f"{self.model}.tar"
 
-    def as_json(self) -> dict[str, str]:
-        return {
-            "model": self.model,
-            "image": self.image.source,
-            "tag": self.image.tag,
-            "pvc": self.pvc,
-            "loader": self.loader,
-            "archive": self.archive,
-        }
-
 
 @dataclass(frozen=True)
 class WeightsPlan:

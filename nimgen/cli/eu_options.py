@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nimgen.cli.options import option_group
-
-if TYPE_CHECKING:
-    from nimgen.eu.resolve import EuRequest
-
-EU_PROXY_ENV = "NIMGEN_EU_PROXY"  # as nimgen.eu.EU_PROXY_ENV
-DEFAULT_MAX_AGE_DAYS = 30.0  # as nimgen.eu.DEFAULT_MAX_AGE_DAYS
+from nimgen.eu.resolve import DEFAULT_MAX_AGE_DAYS, EU_PROXY_ENV, EuRequest
 
 
 class EuUncertainPolicy(StrEnum):
@@ -87,8 +82,6 @@ class FetchEu:
     eu_max_age: EuMaxAge = DEFAULT_MAX_AGE_DAYS
 
     def request(self, *, no_eu: bool = False) -> EuRequest:
-        from nimgen.eu.resolve import EuRequest
-
         return EuRequest(
             eu_list=self.eu_list,
             eu_proxy=self.eu_proxy,

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.eu_options import EU_PROXY_ENV
 from nimgen.cli.ngc_options import Limits, Ngc
 from nimgen.cli.options import Choice, Output, grouped
+from nimgen.eu.resolve import EU_PROXY_ENV
 
 ProbeFile = Annotated[Path, typer.Option("--output", "-o", help="The probe file to write (JSON).")]
 ProbeProxy = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nimgen.cli import EXIT_CODES_HELP, app
-from nimgen.cli.eu_options import DEFAULT_MAX_AGE_DAYS, EuList, EuMaxAge, EuUncertainPolicy, NoEu
+from nimgen.cli.eu_options import EuList, EuMaxAge, EuUncertainPolicy, NoEu
 from nimgen.cli.options import Choice, Output, grouped
 from nimgen.cli.tree_options import (
     DEFAULT_MAX_LOSS_PERCENT,
@@ -18,6 +18,7 @@ from nimgen.cli.tree_options import (
     NameSuffixOption,
     OutputDir,
 )
+from nimgen.eu.resolve import DEFAULT_MAX_AGE_DAYS
 
 FromFile = Annotated[
     Path | None,

@@ -47,14 +47,16 @@ class NgcAccess:
 
     def client_settings(self) -> ClientSettings:
         """The settings, URL and proxy checked: a bad one exits 2 before any request."""
+        return self.checked_settings()[0]
+
+    def checked_settings(self) -> tuple[ClientSettings, ProxyUrl | None]:
+        """``client_settings`` and the ``--proxy`` it checked (None: none given)."""
         api_url = check_api_url(self.settings.api_url)
-        proxy = self.checked_proxy()
-        return dataclasses.replace(
+        proxy = check_proxy_url(self.settings.proxy) if self.settings.proxy else None
+        settings = dataclasses.replace(
             self.settings, api_url=api_url, proxy=proxy.url if proxy is not None else None
         )
-
-    def checked_proxy(self) -> ProxyUrl | None:
-        return check_proxy_url(self.settings.proxy) if self.settings.proxy else None
+        return settings, proxy
 
     def load_key(self, log: RunLog) -> ApiKey:
         """The key from --api-key-file or $NGC_API_KEY, warning about loose permissions."""

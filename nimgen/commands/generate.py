@@ -30,6 +30,7 @@ def generate(request: GenerateRequest, log: RunLog) -> GenerateResult:
             log,
             shipped,
             previous=request.live.previous,
+            previous_read=fetched.previous.names if fetched.previous is not None else None,
         )
     return GenerateResult(
         collection=fetched.collection,

@@ -22,7 +22,7 @@ from nimgen.commands.common import (
     log_outcome,
     request_log,
 )
-from nimgen.commands.previous import reusable_records
+from nimgen.commands.previous import Previous, reusable_records
 from nimgen.commands.results import Reuse
 from nimgen.errors import NimgenError, RunFailed
 from nimgen.eu.proxy import ProxyUrl
@@ -72,6 +72,7 @@ class Fetched:
     collection: Collection
     eu: EuOutcome
     reuse: Reuse | None
+    previous: Previous | None  # what --previous held, when it was read (not --full)
 
 
 def prepare(request: LiveRequest, log: RunLog, *, eu_required: bool) -> Prepared:
@@ -96,7 +97,8 @@ def reporting(collection: Collection) -> Iterator[None]:
 def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False) -> Fetched:
     """``one_configmap`` (generate): stop once the models cannot fit in one ConfigMap."""
     request = prepared.request
-    reusable = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
+    previous = reusable_records(request.previous, request.full, log, prepared.settings.api_url)
+    reusable = dict(previous.by_id) if previous is not None else None
     collection = collect_live(prepared, reusable, log, one_configmap)
     with reporting(collection), eu_warnings_first(log):
         check_unmatched(collection.unmatched, "the catalog", log.warn)
@@ -121,6 +123,7 @@ def fetch_models(prepared: Prepared, log: RunLog, *, one_configmap: bool = False
         collection=dataclasses.replace(collection, models=outcome.models),
         eu=outcome,
         reuse=reuse,
+        previous=previous,
     )
 
 

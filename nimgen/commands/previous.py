@@ -18,6 +18,7 @@ class Previous:
     path: Path
     kind: str  # "snapshot", "configmap" or "tree"
     by_id: dict[str, SnapshotModel]
+    names: tuple[str, ...]  # every model it holds, for the loss check of a run that writes a tree
     # How many carry the catalog facts (dateModified, latestTagPushedDate) reuse needs.
     with_facts: int
     api_url: str | None = None  # the NGC API a snapshot was fetched from
@@ -42,13 +43,14 @@ def load_previous(path: Path) -> Previous:
         if facts.dateModified is not None or facts.latestTagPushedDate is not None:
             with_facts += 1
     kind = "tree" if path.is_dir() else loaded.kind
-    return Previous(path, kind, by_id, with_facts, loaded.api_url)
+    names = tuple(model.record.name for model in loaded.models)
+    return Previous(path, kind, by_id, names, with_facts, loaded.api_url)
 
 
 def reusable_records(
     previous: Path | None, full: bool, log: RunLog, api_url: str
-) -> dict[str, SnapshotModel] | None:
-    """The records ``--previous`` offers for reuse, or None (none given, or --full). Each
+) -> Previous | None:
+    """What ``--previous`` offers for reuse, or None (none given, or --full). Each record
     is reused only where the live catalog entry says nothing changed (``unchanged_since``)."""
     if previous is None:
         return None
@@ -68,4 +70,4 @@ def reusable_records(
             f"run's {api_url}: its records are reused only where this catalog's entry "
             "agrees with them"
         )
-    return dict(loaded.by_id)
+    return loaded

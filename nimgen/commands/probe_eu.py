@@ -15,6 +15,7 @@ from nimgen.eu.proxy import ProxyUrl, check_proxy_url
 from nimgen.ngc.client import NgcClient
 from nimgen.ngc.collect import collect_catalog
 from nimgen.ngc.jobs import Scope
+from nimgen.report.probe import probe_notes
 from nimgen.selection import check_unmatched
 from nimgen.tree.write import check_output_file, write_file
 
@@ -37,12 +38,12 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     """Probe from this machine (or ``--eu-proxy``) and write the probe file. Inconclusive
     models are named, not failed: ``generate --eu-list`` treats them under --eu-uncertain."""
     eu_proxy = check_proxy_url(request.eu_proxy) if request.eu_proxy else None
-    settings = request.access.client_settings()
+    settings, given_proxy = request.access.checked_settings()
     selection = request.choice.selection()
     key = request.access.load_key(log)
     check_output_file(request.output)  # a directory or an unwritable place: exit 2 first
     # The vantage is the EU proxy, else --proxy when one is given, else this machine.
-    proxy = eu_proxy or request.access.checked_proxy()
+    proxy = eu_proxy or given_proxy
     kind = "the EU proxy" if eu_proxy else "the proxy"
     vantage = f"{kind} {proxy.redacted}" if proxy else "this machine"
     log.info(f"probing the NIM catalog from {vantage}")
@@ -50,7 +51,11 @@ def probe_eu(request: ProbeRequest, log: RunLog) -> ProbeResult:
     check_unmatched(collection.unmatched, "the catalog", log.warn)
     write_file(request.output, probe_json(probe), result=True)
     result = ProbeResult(probe=probe, collection=collection, output=request.output, vantage=vantage)
-    _tell(result, log)
+    told = probe_notes(result)
+    for line in told.info:
+        log.info(line)
+    for line in told.warnings:
+        log.warn(line)
     return result
 
 
@@ -83,27 +88,3 @@ def run_probe(
         proxy=vantage_proxy,
     )
     return probe, collection
-
-
-def _tell(result: ProbeResult, log: RunLog) -> None:
-    probe = result.probe
-    restricted = result.names("restricted")
-    by_name = sorted(probe.models, key=lambda model: (model.name, model.resourceId))
-    inconclusive = [model for model in by_name if model.status == "inconclusive"]
-    log.info(
-        f"probed {len(probe.models)} model(s) from {result.vantage}: {len(restricted)} "
-        f"restricted, {len(result.names('available'))} available, "
-        f"{len(inconclusive)} inconclusive"
-    )
-    if restricted:
-        log.info(f"restricted in the EU (HTTP 451): {', '.join(restricted)}")
-    if inconclusive:
-        log.warn(
-            f"{len(inconclusive)} model(s) inconclusive (neither 451 nor 200 after "
-            "retries; 'generate --eu-list' flags them unless --eu-uncertain allow): "
-            + "; ".join(f"{model.name}: {model.detail}" for model in inconclusive)
-        )
-    if probe.models and not restricted:
-        log.warn(
-            f"no model answered HTTP 451 from {result.vantage}: the vantage may not be in the EU"
-        )

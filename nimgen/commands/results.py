@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from nimgen.airgap.plan import AirgapPlan
     from nimgen.airgap.steps import NextStep
     from nimgen.collection import Collection
-    from nimgen.eu.probe_file import EuProbe
+    from nimgen.eu.probe_file import EuProbe, ProbedModel
     from nimgen.eu.rule import EuOutcome
     from nimgen.tree.check import CheckResult
     from nimgen.tree.configmap import RenderedConfigMap
@@ -127,9 +128,16 @@ class ProbeResult:
     vantage: str  # "this machine" or "the EU proxy http://***@host:port"
     exit_code: int = 0
 
+    @cached_property
+    def _by_name(self) -> tuple[ProbedModel, ...]:
+        return tuple(sorted(self.probe.models, key=lambda m: (m.name, m.resourceId)))
+
+    def models_with(self, status: str) -> tuple[ProbedModel, ...]:
+        """The probed models of ``status``, by name (then resourceId)."""
+        return tuple(m for m in self._by_name if m.status == status)
+
     def names(self, status: str) -> tuple[str, ...]:
-        ordered = sorted(self.probe.models, key=lambda m: (m.name, m.resourceId))
-        return tuple(m.name for m in ordered if m.status == status)
+        return tuple(m.name for m in self.models_with(status))
 
 
 @dataclass(frozen=True)

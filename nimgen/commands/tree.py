@@ -11,7 +11,7 @@ from nimgen.errors import NimgenError, RunFailed
 from nimgen.report.tree import FIXED_NAME, client_side_apply_warning, loss_warning
 from nimgen.tree.check import CheckResult, check_tree
 from nimgen.tree.configmap import MAX_ANNOTATION_BYTES, MAX_OBJECT_BYTES, render_configmap
-from nimgen.tree.layout import BASE_CONFIGMAP, TREE_FILES, render_tree
+from nimgen.tree.layout import TREE_FILES, render_tree
 from nimgen.tree.revision import read_previous
 from nimgen.tree.template import render_template
 from nimgen.tree.write import check_output_dir, write_tree
@@ -81,10 +81,6 @@ def build_tree(
     return configmap, render_tree(configmap, render_template())
 
 
-def write_output_tree(output: Path, files: dict[str, bytes]) -> None:
-    write_tree(output, files, owned=TREE_FILES, result=True)
-
-
 def previous_names(path: Path) -> tuple[str, ...] | None:
     """The model names of an earlier result (a tree, ConfigMap or snapshot); None if there is
     none or it cannot be read (the run itself decides whether that matters)."""
@@ -140,9 +136,11 @@ def write_models(
     shipped: PreviousConfigMap | None,
     *,
     previous: Path | None = None,
+    previous_read: tuple[str, ...] | None = None,
 ) -> Tree:
     """Render the tree and write it (or compare it); ``shipped`` sets the revision, and the
-    models lost since the tree in ``output`` (else ``previous``) are counted."""
+    models lost since the tree in ``output`` (else ``previous``) are counted.
+    ``previous_read``: the names in ``previous`` when the run has read it already."""
     from nimgen.commands.results import ConfigMapFacts
 
     check_not_empty(models, request.allow_empty, "the tree")
@@ -151,13 +149,16 @@ def write_models(
     )
     if configmap.apply_annotation_bytes > MAX_ANNOTATION_BYTES:
         log.warn(client_side_apply_warning(configmap.apply_annotation_bytes, MAX_ANNOTATION_BYTES))
-    compared = request.output if (request.output / BASE_CONFIGMAP).is_file() else previous
     # The tree's names were read before the run (check_tree_target): not read twice.
-    names = shipped.names if compared is request.output and shipped is not None else None
-    if names is None and compared is not None:
-        names = previous_names(compared)
+    compared: Path | None
+    if shipped is not None:
+        compared, names = request.output, shipped.names
+    else:
+        compared, names = previous, previous_read
+        if names is None and previous is not None:  # not read before the run (--full)
+            names = previous_names(previous)
     loss = model_loss(compared, names, models, request.max_loss_percent, log)
     checked = check_tree(request.output, files, models) if request.check else None
     if checked is None:
-        write_output_tree(request.output, files)
+        write_tree(request.output, files, owned=TREE_FILES, result=True)
     return Tree(ConfigMapFacts.of(configmap), checked, loss)

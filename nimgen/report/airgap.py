@@ -1,8 +1,6 @@
-"""What ``nimgen airgap`` tells the admin: summary lines, warnings and the ``--json`` extras."""
+"""What ``nimgen airgap`` tells the admin: summary lines and warnings."""
 
 from __future__ import annotations
-
-from dataclasses import asdict
 
 from nimgen.airgap.plan import AirgapPlan, MovingTag
 from nimgen.airgap.steps import NextStep
@@ -70,25 +68,3 @@ def summary_lines(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> list[str]:
         lines.append(f"     or, {step.what}:" if step.alternative else f"  {number}. {step.what}:")
         lines.extend(f"       {command}" for command in step.commands)
     return lines
-
-
-def json_extra(plan: AirgapPlan, steps: tuple[NextStep, ...]) -> dict[str, object]:
-    """``--json`` fields beyond the run report (the images list is the command's)."""
-    weights: dict[str, object] | None = None
-    if plan.weights is not None:
-        options = plan.weights.options
-        weights = {
-            "project": options.project,
-            "pvcSize": options.pvc_size,
-            "storageClass": options.storage_class,
-            "gpus": list(options.gpus),
-            "models": [m.as_json() for m in plan.weights.models],
-        }
-    return {
-        "mirror": str(plan.mirror),
-        "tags": str(plan.tags),
-        "movingTags": [m.as_json() for m in plan.moving_tags],
-        "unpinnedMovingTags": [m.model for m in plan.unpinned],
-        "weights": weights,
-        "nextSteps": [asdict(s) for s in steps],
-    }

@@ -9,7 +9,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nimgen.airgap.refs import SOURCE_REGISTRY
 from nimgen.catalog import ModelRecord
+from nimgen.commands.results import ModelLoss
 from nimgen.report.text import encodable, pick, visible
 from nimgen.report.tree import DEFAULT_MAX_LOSS_PERCENT
 from nimgen.tree.diff import CatalogDiff, DiffSide, ModelChange
@@ -126,12 +128,12 @@ def _eu_section(diff: CatalogDiff) -> list[str]:
 
 def _loss_warning(diff: CatalogDiff) -> list[str]:
     """A warning when the new side drops more than --max-loss's default share."""
-    share = len(diff.removed) / diff.old.models if diff.old.models else 0.0
-    if share <= DEFAULT_MAX_LOSS_PERCENT / 100:
+    loss = ModelLoss(diff.old.label, diff.old.models, diff.removed_names, DEFAULT_MAX_LOSS_PERCENT)
+    if not loss.exceeded:
         return []
     return [
         "",
-        f"> **Warning: {len(diff.removed)} of {diff.old.models} models ({share:.0%}) "
+        f"> **Warning: {len(loss.lost)} of {loss.previous_models} models ({loss.share:.0%}) "
         "removed.** Check the catalog, the key's org and --models before merging.",
     ]
 
@@ -148,7 +150,7 @@ def render_markdown(diff: CatalogDiff) -> str:
 
     def known(record: ModelRecord) -> str:
         """The cells Added and Removed share: model, display name, image, latest tag."""
-        image = _code(f"nvcr.io/{record.namespace}/{record.name}")
+        image = _code(f"{SOURCE_REGISTRY}/{record.namespace}/{record.name}")
         cells = (_code(record.name), _text(record.displayName), image, _code(record.latestTag))
         return "| " + " | ".join(cells) + " |"
 

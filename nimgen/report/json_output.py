@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -16,6 +17,8 @@ from nimgen.tree.check import CheckResult
 
 if TYPE_CHECKING:
     from nimgen.airgap.plan import Image
+    from nimgen.airgap.tags import MovingTag
+    from nimgen.airgap.weights import WeightsPlan
     from nimgen.collection import Collection
 
 # The document of a cluster command: its own fields, in no schema yet.
@@ -102,9 +105,40 @@ def _image(image: Image) -> m.ImageJson:
     return m.ImageJson.model_validate(entry)
 
 
-def _airgap(result: r.AirgapResult) -> dict[str, Any]:
-    from nimgen.report.airgap import json_extra
+def _moving_tag(moving: MovingTag) -> m.MovingTagJson:
+    return m.MovingTagJson(
+        model=moving.model,
+        tags=list(moving.tags),
+        pinnedTag=moving.pinned_tag,
+        pinnedByDigest=moving.pinned_by_digest,
+    )
 
+
+def _weights(weights: WeightsPlan | None) -> m.WeightsJson | None:
+    if weights is None:
+        return None
+    options = weights.options
+    staged = [
+        m.StagedModelJson(
+            model=w.model,
+            image=w.image.source,
+            tag=w.image.tag,
+            pvc=w.pvc,
+            loader=w.loader,
+            archive=w.archive,
+        )
+        for w in weights.models
+    ]
+    return m.WeightsJson(
+        project=options.project,
+        pvcSize=options.pvc_size,
+        storageClass=options.storage_class,
+        gpus=list(options.gpus),
+        models=staged,
+    )
+
+
+def _airgap(result: r.AirgapResult) -> dict[str, Any]:
     plan = result.plan
     return {
         "skippedBySelection": result.skipped_by_selection,
@@ -114,14 +148,18 @@ def _airgap(result: r.AirgapResult) -> dict[str, Any]:
         "configMap": _configmap(result.configmap),
         "images": [_image(i) for i in plan.mirrored],
         "files": list(result.files),
-        **json_extra(plan, result.steps),  # mirror, tags, movingTags, weights, nextSteps
+        "mirror": str(plan.mirror),
+        "tags": str(plan.tags),
+        "movingTags": [_moving_tag(t) for t in plan.moving_tags],
+        "unpinnedMovingTags": [t.model for t in plan.unpinned],
+        "weights": _weights(plan.weights),  # null (kept) under --no-weights
+        "nextSteps": [asdict(s) for s in result.steps],
     }
 
 
 def _probe(result: r.ProbeResult) -> dict[str, Any]:
     collected = _collected(result.collection)
     probe = result.probe
-    inconclusive = [x for x in probe.models if x.status == "inconclusive"]
     return {
         key: collected[key]
         for key in ("discovered", "skippedBySelection", "leftOutNoTag", "failed")
@@ -133,7 +171,7 @@ def _probe(result: r.ProbeResult) -> dict[str, Any]:
         "vantage": m.VantageJson.model_validate(probe.vantage.model_dump()),
         "euInconclusive": [
             m.InconclusiveModel(name=x.name, detail=x.detail or "", attempts=x.attempts)
-            for x in sorted(inconclusive, key=lambda x: (x.name, x.resourceId))
+            for x in result.models_with("inconclusive")
         ],
     }
 

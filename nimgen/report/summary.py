@@ -18,19 +18,14 @@ from nimgen.commands.results import (
     ShippedTree,
 )
 from nimgen.eu.rule import EuOutcome
-from nimgen.report.text import visible
+from nimgen.report.text import first_names, visible
 from nimgen.tree.check import CheckResult
 
 Rows = list[tuple[str, str]]
 
 
-def _names(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... (+{len(names) - limit})" if len(names) > limit else "")
-
-
 def count_and_names(names: tuple[str, ...] | list[str], limit: int = 8) -> str:
-    return f"{len(names)}: {_names(names, limit)}" if names else "0"
+    return f"{len(names)}: {first_names(names, limit)}" if names else "0"
 
 
 def _collected(c: Collection, *, fetched: bool = True) -> Rows:
@@ -157,12 +152,12 @@ def check_lines(result: CheckResult) -> list[str]:
     else:
         lines.append(f"  models: {diff.headline()}")
         if diff.added:
-            lines.append(f"  added: {_names(diff.added_names)}")
+            lines.append(f"  added: {first_names(diff.added_names)}")
         if diff.removed:
-            lines.append(f"  removed: {_names(diff.removed_names)}")
+            lines.append(f"  removed: {first_names(diff.removed_names)}")
         if diff.changed:
             described = [f"{c.name} ({', '.join(c.kinds)})" for c in diff.changed]
-            lines.append(f"  changed: {_names(described)}")
+            lines.append(f"  changed: {first_names(described)}")
     lines.append(f"  files: {', '.join(result.files)}")
     return lines
 

@@ -34,6 +34,12 @@ def visible(text: str) -> str:
     return text
 
 
+def first_names(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
+    """The first ``limit`` names, then how many more: ``a, b, ... (+3)``."""
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... (+{len(names) - limit})" if len(names) > limit else "")
+
+
 def _codec(encoding: str | None) -> str:
     try:
         return codecs.lookup(encoding or "utf-8").name

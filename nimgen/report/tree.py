@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nimgen.report.text import first_names
+
 if TYPE_CHECKING:
     from nimgen.commands.results import ModelLoss
 
@@ -27,7 +29,7 @@ def client_side_apply_warning(annotation_bytes: int, limit: int) -> str:
 
 def loss_warning(loss: ModelLoss) -> str:
     lost = loss.lost
-    shown = ", ".join(lost[:10]) + (f", ... (+{len(lost) - 10})" if len(lost) > 10 else "")
+    shown = first_names(lost)
     return (
         f"this run drops {len(lost)} of the {loss.previous_models} models in {loss.previous} "
         f"({loss.share:.0%}, over --max-loss {loss.max_loss_percent:g}%): {shown}; check the "

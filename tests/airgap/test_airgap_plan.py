@@ -23,6 +23,7 @@ from nimgen.airgap.weights import (
     quantity_bytes,
 )
 from nimgen.errors import BadInput
+from nimgen.report import json_output
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded
 from nimgen.tree.template import render_template
@@ -81,7 +82,7 @@ def test_a_model_with_nothing_to_pin_is_named() -> None:
     only_latest = make_record("only-latest", namespace="nim/x", tags=["latest"], latestTag="latest")
     plan = plan_airgap(loaded_of(only_latest, make_record("fixed")), mirror=MIRROR)
     (unpinned,) = plan.unpinned
-    assert unpinned.as_json() == {
+    assert json_output._moving_tag(unpinned).model_dump() == {
         "model": "only-latest",
         "tags": ["latest"],
         "pinnedTag": None,

@@ -40,14 +40,28 @@ def test_loss_is_counted_and_warned_over_the_threshold(tmp_path: Path) -> None:
 
 
 def test_previous_names_of_a_tree_or_nothing(tmp_path: Path) -> None:
-    from nimgen.commands.tree import write_output_tree
+    from nimgen.tree.layout import TREE_FILES
+    from nimgen.tree.write import write_tree
 
     _, files = build_tree(models("b", "a"), versioned=True, eu_source="none")
-    write_output_tree(tmp_path / "tree", files)
+    write_tree(tmp_path / "tree", files, owned=TREE_FILES)
     assert previous_names(tmp_path / "tree") == ("a", "b")
     assert previous_names(tmp_path / "missing") is None
     (tmp_path / "junk.yaml").write_text("kind: [\n")
     assert previous_names(tmp_path / "junk.yaml") is None
+
+
+def test_the_names_read_from_previous_are_not_read_again(tmp_path: Path) -> None:
+    from nimgen.commands.tree import TreeRequest, write_models
+
+    # --previous was read before the run (for reuse): its names serve, the path is not opened.
+    gone = tmp_path / "previous.json"
+    request = TreeRequest(output=tmp_path / "out", max_loss_percent=20)
+    console = Console(quiet=True, stderr=io.StringIO())
+    tree = write_models(
+        models("a"), "none", request, console, None, previous=gone, previous_read=("a", "b")
+    )
+    assert tree.loss is not None and tree.loss.lost == ("b",) and tree.loss.previous == str(gone)
 
 
 def test_a_run_over_its_tree_reads_the_configmap_once(tmp_path: Path) -> None:
