@@ -22,9 +22,9 @@ import pytest
 
 from nimgen.snapshot import load_models, sample_path
 from tests.support import own_peak_rss
-from tests.support.fault_kit import Nimgen, configmap_records, nimgen_path
+from tests.support.fault_kit import Nimgen, configmap_records
 from tests.support.ngc_emulator import VALID_KEY, Fault, NgcEmulator
-from tests.support.nimgen_runner import clean_env
+from tests.support.nimgen_runner import clean_env, nimgen_executable
 
 GIB = 1 << 30
 MIRROR = "registry.example.com:5000/nim"
@@ -45,7 +45,14 @@ def run_bounded(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         report = Path(tempfile.mkdtemp()) / "peak-rss"
         proc = subprocess.Popen(
-            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
+            [
+                sys.executable,
+                own_peak_rss.WRAPPER,
+                str(limit),
+                str(report),
+                nimgen_executable(),
+                *args,
+            ],
             env=clean_env(key),
             stdout=out,
             stderr=err,

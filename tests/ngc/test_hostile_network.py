@@ -28,10 +28,9 @@ import pytest
 
 from nimgen.ngc.collect import MAX_CATALOG_PAGES
 from tests.support import own_peak_rss
-from tests.support.fault_kit import nimgen_path, tree_bytes
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator, make_models
-from tests.support.nimgen_runner import clean_env
+from tests.support.nimgen_runner import clean_env, nimgen_executable, tree_bytes
 
 GIB = 1 << 30
 FAST = ("--max-attempts", "3", "--request-timeout", "10", "--no-eu", "--json")
@@ -65,7 +64,14 @@ def run_bounded(
         report = Path(tempfile.mkdtemp()) / "peak-rss"
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
+            [
+                sys.executable,
+                own_peak_rss.WRAPPER,
+                str(limit),
+                str(report),
+                nimgen_executable(),
+                *args,
+            ],
             env=env if env is not None else clean_env(VALID_KEY),
             stdout=out,
             stderr=err,

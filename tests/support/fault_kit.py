@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,19 +30,11 @@ import yaml
 from nimgen.tree.layout import BASE_CONFIGMAP
 from nimgen.tree.write import TEMP_PREFIX
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
-from tests.support.nimgen_runner import with_eu_decision
+from tests.support.nimgen_runner import nimgen_executable, with_eu_decision
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 # Fast defaults for a fault run; a test overrides any of them by passing the option itself.
 FAST = {"--request-timeout": "5", "--max-attempts": "4", "--concurrency": "16"}
-
-
-def nimgen_path() -> str:
-    beside = Path(sys.executable).with_name("nimgen")
-    found = str(beside) if beside.exists() else shutil.which("nimgen")
-    if found is None:
-        pytest.fail("the nimgen console script is not installed (pip install -e .)")
-    return found
 
 
 def base_env(key: str | None = VALID_KEY, **extra: str) -> dict[str, str]:
@@ -140,7 +131,7 @@ class Nimgen:
             out = tempfile.TemporaryFile()  # noqa: SIM115
             err = tempfile.TemporaryFile()  # noqa: SIM115
             proc = subprocess.Popen(
-                [nimgen_path(), *args],
+                [nimgen_executable(), *args],
                 env=dict(env) if env is not None else base_env(key),
                 stdout=out,
                 stderr=err,
@@ -186,7 +177,7 @@ class Nimgen:
 
     def popen(self, args: Sequence[str], **kw: Any) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [nimgen_path(), *with_eu_decision(args, kw.get("env") or {})],
+            [nimgen_executable(), *with_eu_decision(args, kw.get("env") or {})],
             env=kw.pop("env", None) or base_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -220,14 +211,6 @@ def kustomize_configmap(path: Path) -> dict[str, dict[str, Any]]:
             ]
             return {key: json.loads(value) for key, value in data.items()}
     raise AssertionError("kubectl kustomize produced no ConfigMap")
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def temp_leftovers(directory: Path) -> list[str]:
