@@ -9,7 +9,6 @@ of tests/support/kube/build.sh; skipped without them, failed under NIMGEN_REQUIR
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from tests.support.nimgen_runner import kustomize, run_nimgen
 
 APPLICATIONS = "redhat-ods-applications"
 MODELS = ("llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3")
-_SERVICE_ACCOUNT_WAIT = 60.0
 
 
 def _ok(result: Any) -> str:
@@ -51,19 +49,6 @@ def _write(plan: AirgapPlan, directory: Path) -> Path:
 def _ensure_namespace(cluster: KubeCluster, name: str) -> None:
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     _ok(cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest)))
-
-
-def _apply_pods(cluster: KubeCluster, path: Path) -> str:
-    """Pods need the namespace's default ServiceAccount, which the controller manager
-    creates a moment after the namespace: retry within a generous bound."""
-    deadline = time.monotonic() + _SERVICE_ACCOUNT_WAIT
-    while True:
-        result = cluster.kubectl("apply", "-f", str(path))
-        if result.returncode == 0 or "serviceaccount" not in result.stderr.lower():
-            return _ok(result)
-        if time.monotonic() > deadline:
-            return _ok(result)
-        time.sleep(0.5)
 
 
 def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
@@ -91,7 +76,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
     assert "imagetagmirrorset.config.openshift.io/nim-nvcr-io-mirror" in applied
 
     _ok(kube_cluster.kubectl("apply", "-f", str(out / PVCS_FILE)))
-    _apply_pods(kube_cluster, out / LOADERS_FILE)
+    kube_cluster.wait_for_service_account(kube_namespace)
+    _ok(kube_cluster.kubectl("apply", "-f", str(out / LOADERS_FILE)))
     pvcs = _get(kube_cluster, "pvc", "", kube_namespace)["items"]
     pods = _get(kube_cluster, "pods", "", kube_namespace)["items"]
     assert sorted(p["metadata"]["name"] for p in pvcs) == [

@@ -33,13 +33,13 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.support.kube.cluster import KubeCluster
+from tests.support.waiting import wait_until
 
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
 MANAGED = {"opendatahub.io/managed": "true"}
@@ -326,7 +326,7 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
     # shared Secrets (its Deployment, ReplicaSet and Pod name them).
     make_user_project(cluster, team_b, layout.legacy_key, "mistral", key_env_index=2)
     predictor = pod_spec(key="nvidia-nim-secrets", pull="ngc-secret")
-    wait_for_service_account(cluster, team_b)
+    cluster.wait_for_service_account(team_b)
     kinds = ("Deployment", "ReplicaSet", "Pod")
     apply(cluster, *(workload(kind, "mistral-predictor", team_b, predictor) for kind in kinds))
     # A project without NIM: the user's own ngc-secret, used by their Deployment.
@@ -347,22 +347,6 @@ def roll_predictor(cluster: KubeCluster, namespace: str, deployment: str) -> Non
         "patch", "deployment", name, "-n", namespace, "--type=merge", "-p", patch, check=True
     )
     cluster.kubectl("delete", "replicaset,pod", name, "-n", namespace, "--wait=false", check=True)
-
-
-def wait_for_service_account(cluster: KubeCluster, namespace: str) -> None:
-    """A Pod needs its namespace's default ServiceAccount, which a controller makes."""
-    deadline = time.monotonic() + 60
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", namespace).returncode:
-        assert time.monotonic() < deadline, f"no default ServiceAccount in {namespace}"
-        time.sleep(0.5)
-
-
-def wait_until(cluster: KubeCluster, what: str, done: Any, timeout: float = 90) -> None:
-    """Poll ``done()`` (bounded): the garbage collector finishes what an Orphan delete left."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
-        time.sleep(0.5)
 
 
 def run_nimgen(
@@ -420,7 +404,7 @@ def nim_config_allowed(cluster: KubeCluster, namespace: str) -> Iterator[None]:
         return "nimConfig" in (get(cluster, *probe[:2], namespace) or {}).get("spec", {})
 
     try:
-        wait_until(cluster, "the CRD change", kept, 60)
+        wait_until(kept, timeout=60, step=0.5, what="the CRD change")
         cluster.kubectl("delete", *probe, check=True)
         yield
     finally:

@@ -17,9 +17,9 @@ from tests.cluster.layouts import (
     nim_config_allowed,
     personal_key,
     run_nimgen,
-    wait_until,
 )
 from tests.support.kube.cluster import KubeCluster
+from tests.support.waiting import wait_until
 
 
 def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
@@ -94,7 +94,7 @@ def test_without_backup_secrets_a_secret_is_recorded_not_saved(
         key_secret = get(kube_cluster, "secret", "nvidia-nim-access", ns)
         return key_secret is None and not names(kube_cluster, ACCOUNTS, ns)
 
-    wait_until(kube_cluster, "the Account and its key gone", gone)
+    wait_until(gone, timeout=90, step=0.5, what="the Account and its key gone")
     restored = run_nimgen(kube_cluster, "cleanup", "--restore", str(backup))
     assert restored.returncode == 0, restored.stderr
     assert f"not restored: secret_{ns}_nvidia-nim-access.yaml" in restored.stderr

@@ -29,10 +29,10 @@ from tests.cluster.layouts import (
     logging_kubectl,
     roll_predictor,
     run_nimgen,
-    wait_until,
 )
 from tests.support.kube.cluster import USER, KubeCluster
 from tests.support.kube.fixtures import running_cluster
+from tests.support.waiting import wait_until
 
 Doc = dict[str, Any]
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac" / "nimgen-cleanup-clusterrole.yaml"
@@ -69,7 +69,7 @@ def settled(cluster: KubeCluster, layout: Layout) -> tuple[dict[str, Any], list[
             state[key] = value
         return True
 
-    wait_until(cluster, "the garbage collector's work", done)
+    wait_until(done, timeout=90, step=0.5, what="the garbage collector's work")
     return state, items
 
 
@@ -123,10 +123,10 @@ def grant(cluster: KubeCluster, role: str, namespace: str | None) -> None:
     kind = f"{roles[role]['resources'][0]}.{roles[role]['apiGroups'][0]}".rstrip(".")
     check = ("auth", "can-i", roles[role]["verbs"][-1], kind, *(where or ("-A",)))
     wait_until(
-        cluster,
-        f"the grant of {role}",
         lambda: not cluster.kubectl(*check, user=USER).returncode,
-        60,
+        timeout=60,
+        step=0.5,
+        what=f"the grant of {role}",
     )
 
 

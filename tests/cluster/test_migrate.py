@@ -19,9 +19,9 @@ from tests.cluster.layouts import (
     names,
     personal_key,
     run_nimgen,
-    wait_until,
 )
 from tests.support.kube.cluster import KubeCluster
+from tests.support.waiting import wait_until
 
 
 def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servingruntime") -> Any:
@@ -82,7 +82,12 @@ def test_two_deployments_one_after_the_other(
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
     assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
     shared = {"nvidia-nim-secrets", "ngc-secret"}  # deleted: the collector finishes the delete
-    wait_until(kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", ns))
+    wait_until(
+        lambda: not shared & names(kube_cluster, "secrets", ns),
+        timeout=90,
+        step=0.5,
+        what="shared gone",
+    )
 
     again = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr

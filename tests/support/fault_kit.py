@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,14 +224,6 @@ def model_requests(emu: NgcEmulator, name: str) -> list[RequestRecord]:
         (r for r in emu.requests if r.kind == "model" and marker in r.path),
         key=lambda r: r.start_time,
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
 
 
 # -- TLS in front of the emulator ---------------------------------------------------
