@@ -31,14 +31,14 @@ import base64
 import contextlib
 import json
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support import nimgen_runner
 from tests.support.kube.cluster import KubeCluster
+from tests.support.nimgen_runner import NimgenResult
 from tests.support.waiting import wait_until
 
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
@@ -355,21 +355,18 @@ def run_nimgen(
     env: dict[str, str] | None = None,
     context: str = "admin",
     timeout: float = 180,
-) -> subprocess.CompletedProcess[str]:
+) -> NimgenResult:
     """``nimgen ARGS`` against the test cluster, as the user of ``context``."""
     full_env = {k: v for k, v in cluster.env().items() if k != "NGC_API_KEY"} | (env or {})
     cluster_args = (f"--kubeconfig={cluster.kubeconfig}", f"--context={context}")
-    argv = [sys.executable, "-m", "nimgen", *args, *cluster_args]
     # In the cluster's work dir: a default backup directory lands there, not in the checkout.
-    return subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
+    return nimgen_runner.run_nimgen(
+        *args,
+        *cluster_args,
         env=full_env,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
         cwd=cluster.workdir,
+        timeout=timeout,
+        eu_decision=False,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from tests.support.kube.cluster import KubeCluster
+from tests.support.nimgen_runner import run_nimgen
 
 OVERLAY_NAMESPACES = {"odh": "opendatahub", "rhoai": "redhat-ods-applications"}
 IMAGE = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
@@ -26,14 +26,8 @@ IMAGE = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``nimgen render`` of the built-in 186-model sample: the kustomize tree."""
     out = tmp_path_factory.mktemp("render") / "nim"
-    result = subprocess.run(
-        [sys.executable, "-m", "nimgen", "render", "--output", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_nimgen("render", "--output", str(out), "--quiet", eu_decision=False)
+    assert result.code == 0, result.stderr
     return out
 
 
