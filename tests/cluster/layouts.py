@@ -83,8 +83,7 @@ def get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> Doc | Non
 
 
 def listed(cluster: KubeCluster, kinds: str, namespace: str) -> list[Doc]:
-    done = cluster.kubectl("get", kinds, "-n", namespace, "-o", "json", check=True)
-    items: list[Doc] = json.loads(done.stdout)["items"]
+    items: list[Doc] = cluster.get_json(kinds, "-n", namespace)["items"]
     return [i for i in items if not i["metadata"]["name"].startswith("default-token")]
 
 

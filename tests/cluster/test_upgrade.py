@@ -29,11 +29,6 @@ def _render(*args: str) -> NimgenResult:
     return result
 
 
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr}\n{result.stdout}"
-    return result.stdout
-
-
 def _namespaced_overlay(tree: Path, namespace: str) -> Path:
     """An overlay like the shipped ones, for a throwaway namespace of this test."""
     overlay = tree.parent / f"{tree.name}-overlay-{namespace}"
@@ -63,12 +58,13 @@ def _apply_the_documented_way(cluster: KubeCluster, overlay: Path, namespace: st
         env=env,
         check=False,
     )
-    return _ok(run).strip().splitlines()[-1]
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr}\n{run.stdout}"
+    return run.stdout.strip().splitlines()[-1]
 
 
 def _configmaps(cluster: KubeCluster, namespace: str) -> list[dict[str, Any]]:
-    listed = _ok(cluster.kubectl("get", "configmap", "-n", namespace, "-l", LABEL, "-o", "json"))
-    items: list[dict[str, Any]] = json.loads(listed)["items"]
+    listed = cluster.get_json("configmap", "-n", namespace, "-l", LABEL)
+    items: list[dict[str, Any]] = listed["items"]
     return items
 
 
@@ -90,9 +86,7 @@ def test_an_upgrade_ends_with_exactly_the_right_objects(
     [current] = _configmaps(kube_cluster, kube_namespace)
     assert current["metadata"]["name"] == second
     assert current["metadata"]["annotations"][ANNOTATION_REVISION] == "2"
-    templates = json.loads(
-        _ok(kube_cluster.kubectl("get", "templates", "-n", kube_namespace, "-o", "json"))
-    )["items"]
+    templates = kube_cluster.get_json("templates", "-n", kube_namespace)["items"]
     assert [t["metadata"]["name"] for t in templates] == ["nim-http-template"]
 
     # Applying the same tree again changes nothing.
@@ -131,7 +125,7 @@ def test_past_256_kib_nimgen_warns_and_only_server_side_apply_works(
     refused = kube_cluster.kubectl("apply", "-k", str(overlay))
     assert refused.returncode != 0
     assert "Too long: must have at most 262144 bytes" in refused.stderr
-    _ok(kube_cluster.kubectl("apply", "--server-side", "-k", str(overlay)))
+    kube_cluster.kubectl("apply", "--server-side", "-k", str(overlay), check=True)
     [stored] = _configmaps(kube_cluster, kube_namespace)
     rendered = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())
     assert stored["immutable"] is True and stored["data"] == rendered["data"]

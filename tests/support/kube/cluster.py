@@ -489,6 +489,13 @@ class KubeCluster:
             )
         return result
 
+    def get_json(self, *args: str) -> dict[str, Any]:
+        """``kubectl get ARGS -o json`` as the admin, which must succeed, parsed."""
+        document: dict[str, Any] = json.loads(
+            self.kubectl("get", *args, "-o", "json", check=True).stdout
+        )
+        return document
+
     def wait_for_service_account(self, namespace: str, *, timeout: float = 60.0) -> None:
         """A Pod needs its namespace's default ServiceAccount, which the controller manager
         makes a moment after the namespace."""
