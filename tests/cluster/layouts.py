@@ -269,6 +269,11 @@ class Layout:
         )
         return apps, team_a, team_b, plain
 
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The options that name every namespace of the layout: ``-n NS`` for each."""
+        return tuple(arg for namespace in self.namespaces for arg in ("-n", namespace))
+
     def forms(self, key: str) -> list[str]:
         """Every form a key could leak in."""
         return [key, b64(key), b64(docker_config(key)), b64(f"$oauthtoken:{key}")]

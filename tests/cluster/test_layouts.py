@@ -263,8 +263,7 @@ def restore_elsewhere(cluster: KubeCluster, layout: Layout, backup: Path) -> Non
         again = _json(run_nimgen(cluster, "cleanup", "--restore", str(backup), "--json"), 0)
         assert all(line.endswith("existed already: kept as it is") for line in again["done"])
         cluster.kubectl("apply", "-f", str(backup), check=True)
-        scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
-        plan = run_nimgen(cluster, "cleanup", *scope)
+        plan = run_nimgen(cluster, "cleanup", *layout.scope)
         assert plan.code == 3 and f"{layout.namespaces[0]}/nvidia-nim-access " in plan.stderr, (
             plan.stderr
         )
@@ -284,9 +283,8 @@ class Reference:
 def retire(cluster: KubeCluster, layout: Layout, backup: Path, kill: tuple[int, int]) -> None:
     """``cleanup --apply`` then ``migrate-deployments --apply`` over the layout's namespaces;
     each is SIGKILLed right after its ``kill``-th change (0: never), then run again."""
-    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
     for command, at in (("cleanup", kill[0]), ("migrate-deployments", kill[1])):
-        args = (command, *scope, "--apply", "--backup", str(backup))
+        args = (command, *layout.scope, "--apply", "--backup", str(backup))
         if at:
             killed = run_nimgen(cluster, *args, env={"NIMGEN_TEST_KILL_AFTER": str(at)})
             assert killed.code == -9, killed.stderr
@@ -300,11 +298,11 @@ def reference(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactor
     tmp = tmp_path_factory.mktemp("reference")
     script, log = logging_kubectl(tmp)
     layout = build(kube_cluster, f"ref-{uuid.uuid4().hex[:6]}")
-    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
     counts = []
     for command in ("cleanup", "migrate-deployments"):
         log.write_text("")
-        args = (command, *scope, "--apply", "--backup", str(tmp / "b"), "--kubectl", str(script))
+        backup = ("--backup", str(tmp / "b"))
+        args = (command, *layout.scope, "--apply", *backup, "--kubectl", str(script))
         done = run_nimgen(kube_cluster, *args)
         assert done.code == 0, done.stderr
         # A create from stdin (not the rights check, "create -f - -o json"), patch or delete.
