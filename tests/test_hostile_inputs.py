@@ -9,61 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from nimgen.snapshot import load_models, sample_path
-from tests.support import own_peak_rss
-from tests.support.fault_kit import Nimgen, configmap_records, nimgen_path
+from tests.support.fault_kit import Nimgen, configmap_records
 from tests.support.ngc_emulator import VALID_KEY, Fault, NgcEmulator
-from tests.support.nimgen_runner import clean_env
+from tests.support.nimgen_runner import GIB, Bounded, clean_env, run_bounded
 
-GIB = 1 << 30
 MIRROR = "registry.example.com:5000/nim"
-
-
-@dataclass(frozen=True)
-class Bounded:
-    code: int
-    stdout: str
-    stderr: str
-    max_rss_mib: float
-
-
-def run_bounded(
-    *args: str, limit: int = GIB, timeout: float = 60, key: str | None = None
-) -> Bounded:
-    """Run ``nimgen args`` under an address-space limit; kill it (and fail) after ``timeout``."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        report = Path(tempfile.mkdtemp()) / "peak-rss"
-        proc = subprocess.Popen(
-            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
-            env=clean_env(key),
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # a timeout kills the wrapper and nimgen together
-        )
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
-        for handle in (out, err):
-            handle.seek(0)
-        stdout, stderr = (handle.read().decode("utf-8", "replace") for handle in (out, err))
-    peak_kib = int(report.read_text())
-    shutil.rmtree(report.parent)
-    return Bounded(proc.returncode, stdout, stderr, peak_kib / 1024)
 
 
 def one_line_error(run: Bounded) -> str:
@@ -165,7 +121,8 @@ def test_every_reader_refuses_a_duplicated_key_naming_file_line_and_key(
     duplicated: tuple[Path, str], tmp_path: Path, ngc_emulator: NgcEmulator, reader: str
 ) -> None:
     path, key = duplicated
-    run = run_bounded(*commands(path, tmp_path, ngc_emulator.url)[reader], key=VALID_KEY)
+    args = commands(path, tmp_path, ngc_emulator.url)[reader]
+    run = run_bounded(args, env=clean_env(VALID_KEY), timeout=60)
     assert run.code == 2, run.stderr
     assert f"{path}: line 8: duplicate key '{key}' in data (first at line 6)" in (
         one_line_error(run)
@@ -176,7 +133,7 @@ def test_every_reader_refuses_a_duplicated_key_naming_file_line_and_key(
 def test_validate_refuses_a_duplicated_key(duplicated: tuple[Path, str]) -> None:
     # Like every other reader: exit 2, naming the file, the lines and the key.
     path, key = duplicated
-    run = run_bounded("validate", str(path))
+    run = run_bounded(["validate", str(path)], env=clean_env(), timeout=60)
     assert run.code == 2, run.stdout + run.stderr
     assert f"{path}: {key}: duplicate key (lines 6 and 8)" in run.stdout
 
@@ -200,7 +157,9 @@ def test_models_file_eu_list_and_snapshot_refuse_duplicated_keys(tmp_path: Path)
         (["--eu-list", str(eu_list)], f"{eu_list}: duplicate key 'name' in one JSON object"),
         (["--from", str(snapshot)], f"{snapshot}: duplicate key 'kind' in one JSON object"),
     ):
-        run = run_bounded("render", "-q", *args, "-o", str(tmp_path / "out"))
+        run = run_bounded(
+            ["render", "-q", *args, "-o", str(tmp_path / "out")], env=clean_env(), timeout=60
+        )
         assert run.code == 2 and says in one_line_error(run), run.stderr
 
 
@@ -215,7 +174,7 @@ def test_an_alias_bomb_is_refused_in_bounded_memory(
     bomb: Path, tmp_path: Path, ngc_emulator: NgcEmulator, reader: str
 ) -> None:
     args = commands(bomb, tmp_path, ngc_emulator.url)[reader]
-    run = run_bounded(*args, limit=GIB, timeout=120, key=VALID_KEY)
+    run = run_bounded(args, env=clean_env(VALID_KEY), limit=GIB, timeout=120)
     assert run.code == 2, run.stdout + run.stderr
     assert f"{bomb}: {ALIAS_MESSAGE}" in one_line_error(run)
     assert run.max_rss_mib < 256, run.max_rss_mib  # was 3 GB (MemoryError under 1 GiB)
@@ -232,7 +191,8 @@ def test_a_fifo_given_to_any_file_option_is_refused_not_waited_on(
     fifo: Path, tmp_path: Path, ngc_emulator: NgcEmulator, option: str
 ) -> None:
     args = commands(fifo, tmp_path, ngc_emulator.url)[option]
-    run = run_bounded(*args, key=VALID_KEY, timeout=60)  # a plain read would never return
+    # A plain read would never return.
+    run = run_bounded(args, env=clean_env(VALID_KEY), timeout=60)
     assert run.code == 2, run.stdout + run.stderr
     line = one_line_error(run)
     assert str(fifo) in line and "is a named pipe (FIFO), not a regular file" in line
@@ -247,7 +207,8 @@ def test_a_huge_snapshot_is_refused_unread(tmp_path: Path) -> None:
     with path.open("wb") as handle:
         handle.write(b'{"kind": "NimgenSnapshot"')
         handle.truncate(4 * GIB)  # sparse
-    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "o"), limit=GIB)
+    render = ["render", "--from", str(path), "-o", str(tmp_path / "o")]
+    run = run_bounded(render, env=clean_env(), limit=GIB, timeout=60)
     assert run.code == 2 and run.max_rss_mib < 128, run.max_rss_mib
     assert one_line_error(run) == (
         f"nimgen: error: cannot read {path}: is 4,294,967,296 bytes, over the 16 MiB nimgen "
@@ -262,10 +223,11 @@ def test_yaml_larger_than_any_configmap_is_refused_before_parsing(
     path = tmp_path / "big.yaml"
     padding = "\n".join(f"# {'x' * 1000}" for _ in range(3 * 1024))  # 3 MiB of comments
     path.write_text(configmap([(str(record["name"]), record)]) + padding + "\n")
-    run = run_bounded("render", "--from", str(path), "-o", str(tmp_path / "o"))
+    render = ["render", "--from", str(path), "-o", str(tmp_path / "o")]
+    run = run_bounded(render, env=clean_env(), timeout=60)
     assert run.code == 2
     assert "bytes of YAML is over the 2 MiB nimgen reads" in one_line_error(run)
-    checked = run_bounded("validate", str(path))
+    checked = run_bounded(["validate", str(path)], env=clean_env(), timeout=60)
     assert checked.code == 2
     assert one_line_error(checked) == (
         f"nimgen: error: {path}: is {path.stat().st_size:,} bytes, over the 2 MiB nimgen reads here"
@@ -301,7 +263,8 @@ def test_deep_nesting_is_a_usage_error_not_a_crash(
         (["render", "--from", str(deep_entry)], str(record["name"])),
     ]
     for args, says in cases:
-        run = run_bounded(*args, *(["-o", str(tmp_path / "o")] if args[0] == "render" else []))
+        output = ["-o", str(tmp_path / "o")] if args[0] == "render" else []
+        run = run_bounded([*args, *output], env=clean_env(), timeout=60)
         assert run.code == 2, (args, run.stdout, run.stderr)
         assert says in one_line_error(run), (args, run.stderr)
 
@@ -343,7 +306,8 @@ def test_a_case_changed_key_echoed_in_an_error_is_redacted(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
         f"data:\n  {VALID_KEY.upper()}: 'not json'\n"
     )
-    run = run_bounded(*commands(previous, tmp_path, ngc_emulator.url)["--previous"], key=VALID_KEY)
+    args = commands(previous, tmp_path, ngc_emulator.url)["--previous"]
+    run = run_bounded(args, env=clean_env(VALID_KEY), timeout=60)
     assert run.code == 2
     assert f"{previous}: ***: " in one_line_error(run)
     everything = (run.stdout + run.stderr).lower()

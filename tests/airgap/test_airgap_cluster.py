@@ -9,7 +9,6 @@ of tests/support/kube/build.sh; skipped without them, failed under NIMGEN_REQUIR
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,6 @@ from tests.support.nimgen_runner import kustomize, run_nimgen
 
 APPLICATIONS = "redhat-ods-applications"
 MODELS = ("llama-3.1-8b-instruct", "mistral-7b-instruct-v0.3")
-_SERVICE_ACCOUNT_WAIT = 60.0
-
-
-def _ok(result: Any) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr}\n{result.stdout}"
-    out: str = result.stdout
-    return out
 
 
 def _write(plan: AirgapPlan, directory: Path) -> Path:
@@ -50,29 +42,7 @@ def _write(plan: AirgapPlan, directory: Path) -> Path:
 
 def _ensure_namespace(cluster: KubeCluster, name: str) -> None:
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    _ok(cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest)))
-
-
-def _apply_pods(cluster: KubeCluster, path: Path) -> str:
-    """Pods need the namespace's default ServiceAccount, which the controller manager
-    creates a moment after the namespace: retry within a generous bound."""
-    deadline = time.monotonic() + _SERVICE_ACCOUNT_WAIT
-    while True:
-        result = cluster.kubectl("apply", "-f", str(path))
-        if result.returncode == 0 or "serviceaccount" not in result.stderr.lower():
-            return _ok(result)
-        if time.monotonic() > deadline:
-            return _ok(result)
-        time.sleep(0.5)
-
-
-def _get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
-    """One object, or with no name the list of its kind, as kubectl prints it."""
-    named = (name,) if name else ()
-    document: dict[str, Any] = json.loads(
-        _ok(cluster.kubectl("get", kind, *named, "-n", namespace, "-o", "json"))
-    )
-    return document
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest), check=True)
 
 
 def test_the_kustomization_and_the_weights_manifests_apply(
@@ -86,14 +56,15 @@ def test_the_kustomization_and_the_weights_manifests_apply(
     )
     out = _write(plan, tmp_path / "airgap")
     _ensure_namespace(kube_cluster, APPLICATIONS)
-    applied = _ok(kube_cluster.kubectl("apply", "-k", str(out)))
+    applied = kube_cluster.kubectl("apply", "-k", str(out), check=True).stdout
     assert "configmap/custom-nim-models" in applied
     assert "imagetagmirrorset.config.openshift.io/nim-nvcr-io-mirror" in applied
 
-    _ok(kube_cluster.kubectl("apply", "-f", str(out / PVCS_FILE)))
-    _apply_pods(kube_cluster, out / LOADERS_FILE)
-    pvcs = _get(kube_cluster, "pvc", "", kube_namespace)["items"]
-    pods = _get(kube_cluster, "pods", "", kube_namespace)["items"]
+    kube_cluster.kubectl("apply", "-f", str(out / PVCS_FILE), check=True)
+    kube_cluster.wait_for_service_account(kube_namespace)
+    kube_cluster.kubectl("apply", "-f", str(out / LOADERS_FILE), check=True)
+    pvcs = kube_cluster.get_json("pvc", "-n", kube_namespace)["items"]
+    pods = kube_cluster.get_json("pods", "-n", kube_namespace)["items"]
     assert sorted(p["metadata"]["name"] for p in pvcs) == [
         "nim-pvc-llama-3-1-8b-instruct",
         "nim-pvc-mistral-7b-instruct-v0-3",
@@ -116,8 +87,8 @@ def test_the_kustomization_and_the_weights_manifests_apply(
         "nvcr.io/nim/mistralai/mistral-7b-instruct-v0.3:1.12.0",
     ]
     # The printed clean-up step removes exactly the loaders, and keeps the filled PVCs.
-    _ok(kube_cluster.kubectl("delete", "-f", str(out / LOADERS_FILE), "--wait=false"))
-    assert len(_get(kube_cluster, "pvc", "", kube_namespace)["items"]) == 2
+    kube_cluster.kubectl("delete", "-f", str(out / LOADERS_FILE), "--wait=false", check=True)
+    assert len(kube_cluster.get_json("pvc", "-n", kube_namespace)["items"]) == 2
 
 
 def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path: Path) -> None:
@@ -128,7 +99,9 @@ def test_the_image_digest_mirror_set_applies(kube_cluster: KubeCluster, tmp_path
         digests=True,
     )
     out = _write(plan, tmp_path / "airgap")
-    applied = _ok(kube_cluster.kubectl("apply", "--dry-run=server", "-f", str(out / IDMS_FILE)))
+    applied = kube_cluster.kubectl(
+        "apply", "--dry-run=server", "-f", str(out / IDMS_FILE), check=True
+    ).stdout
     assert "imagedigestmirrorset.config.openshift.io/nim-nvcr-io-mirror created" in applied
 
 
@@ -149,10 +122,14 @@ def test_todays_dashboard_crd_prunes_the_nim_config_patch(
         "metadata": {"name": "odh-dashboard-config", "namespace": kube_namespace},
         "spec": {"dashboardConfig": {"disableNIMModelServing": False}},
     }
-    _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(config)))
+    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(config), check=True)
     patch = ("patch", "odhdashboardconfig", "odh-dashboard-config", "-n", kube_namespace)
-    _ok(kube_cluster.kubectl(*patch, "--type=merge", f"--patch-file={out / DASHBOARD_PATCH_FILE}"))
-    stored = _get(kube_cluster, "odhdashboardconfig", "odh-dashboard-config", kube_namespace)
+    kube_cluster.kubectl(
+        *patch, "--type=merge", f"--patch-file={out / DASHBOARD_PATCH_FILE}", check=True
+    )
+    stored = kube_cluster.get_json(
+        "odhdashboardconfig", "odh-dashboard-config", "-n", kube_namespace
+    )
     assert "nimConfig" not in stored["spec"]
     assert stored["spec"]["dashboardConfig"] == {"disableNIMModelServing": False}
 
@@ -193,7 +170,7 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     out = _airgap_cli(tmp_path, kube_namespace, *MODELS)
     built = yaml.safe_load(kustomize(out).split("---\n")[0])
     assert built["kind"] == "ConfigMap" and "immutable" not in built
-    _ok(kube_cluster.kubectl("apply", "-k", str(out)))
+    kube_cluster.kubectl("apply", "-k", str(out), check=True)
 
     dsc = {
         "apiVersion": "datasciencecluster.opendatahub.io/v2",
@@ -201,10 +178,10 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
         "metadata": {"name": "default-dsc"},
         "spec": {"components": {"kserve": {}}},
     }
-    _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(dsc)))
+    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(dsc), check=True)
     patch = ("patch", "datasciencecluster", "default-dsc", "--type", "merge")
-    _ok(kube_cluster.kubectl(*patch, "--patch-file", str(out / DSC_PATCH_FILE)))
-    stored = json.loads(_ok(kube_cluster.kubectl("get", "datasciencecluster", "-o", "json")))
+    kube_cluster.kubectl(*patch, "--patch-file", str(out / DSC_PATCH_FILE), check=True)
+    stored = kube_cluster.get_json("datasciencecluster")
     assert [_nested(d, facts["dsc_air_gapped_path"]) for d in stored["items"]] == [True]
 
     # The Account as the dashboard creates it, and the controller's air-gapped status.
@@ -215,7 +192,7 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
         "metadata": {"name": account, "namespace": kube_namespace},
         "spec": {"apiKeySecret": {"name": "nvidia-nim-access"}},
     }
-    _ok(kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(created)))
+    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(created), check=True)
     pointer = {
         "kind": "ConfigMap",
         "apiVersion": "v1",
@@ -224,12 +201,12 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     }
     status = json.dumps({"status": {"nimConfig": pointer}})
     patch = ("patch", "account", account, "-n", kube_namespace, "--subresource=status")
-    _ok(kube_cluster.kubectl(*patch, "--type", "merge", "-p", status))
+    kube_cluster.kubectl(*patch, "--type", "merge", "-p", status, check=True)
 
     def dashboard_reads() -> dict[str, dict[str, Any]]:
-        got = _get(kube_cluster, "account", account, kube_namespace)
+        got = kube_cluster.get_json("account", account, "-n", kube_namespace)
         name = got["status"]["nimConfig"]["name"]
-        cm = _get(kube_cluster, "configmap", name, got["metadata"]["namespace"])
+        cm = kube_cluster.get_json("configmap", name, "-n", got["metadata"]["namespace"])
         assert facts["required_labels"].items() <= (cm["metadata"].get("labels") or {}).items()
         models = {key: json.loads(value) for key, value in cm["data"].items()}
         for key, value in models.items():
@@ -242,5 +219,5 @@ def test_the_account_configmap_is_what_the_controller_points_at_and_the_dashboar
     assert first["llama-3.1-8b-instruct"]["tags"] == ["1.15.5", "latest"]
     # The admin refills it: a new run, applied again, replaces the list in place.
     out = _airgap_cli(tmp_path / "again", kube_namespace, MODELS[1])
-    _ok(kube_cluster.kubectl("apply", "-k", str(out)))
+    kube_cluster.kubectl("apply", "-k", str(out), check=True)
     assert sorted(dashboard_reads()) == [MODELS[1]]

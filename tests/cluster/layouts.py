@@ -31,15 +31,15 @@ import base64
 import contextlib
 import json
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support import nimgen_runner
 from tests.support.kube.cluster import KubeCluster
+from tests.support.nimgen_runner import NimgenResult
+from tests.support.waiting import wait_until
 
 FINALIZER = "runtimes.opendatahub.io/nim-cleanup-finalizer"
 MANAGED = {"opendatahub.io/managed": "true"}
@@ -83,8 +83,7 @@ def get(cluster: KubeCluster, kind: str, name: str, namespace: str) -> Doc | Non
 
 
 def listed(cluster: KubeCluster, kinds: str, namespace: str) -> list[Doc]:
-    done = cluster.kubectl("get", kinds, "-n", namespace, "-o", "json", check=True)
-    items: list[Doc] = json.loads(done.stdout)["items"]
+    items: list[Doc] = cluster.get_json(kinds, "-n", namespace)["items"]
     return [i for i in items if not i["metadata"]["name"].startswith("default-token")]
 
 
@@ -270,6 +269,11 @@ class Layout:
         )
         return apps, team_a, team_b, plain
 
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The options that name every namespace of the layout: ``-n NS`` for each."""
+        return tuple(arg for namespace in self.namespaces for arg in ("-n", namespace))
+
     def forms(self, key: str) -> list[str]:
         """Every form a key could leak in."""
         return [key, b64(key), b64(docker_config(key)), b64(f"$oauthtoken:{key}")]
@@ -326,7 +330,7 @@ def build(cluster: KubeCluster, prefix: str) -> Layout:
     # shared Secrets (its Deployment, ReplicaSet and Pod name them).
     make_user_project(cluster, team_b, layout.legacy_key, "mistral", key_env_index=2)
     predictor = pod_spec(key="nvidia-nim-secrets", pull="ngc-secret")
-    wait_for_service_account(cluster, team_b)
+    cluster.wait_for_service_account(team_b)
     kinds = ("Deployment", "ReplicaSet", "Pod")
     apply(cluster, *(workload(kind, "mistral-predictor", team_b, predictor) for kind in kinds))
     # A project without NIM: the user's own ngc-secret, used by their Deployment.
@@ -349,43 +353,24 @@ def roll_predictor(cluster: KubeCluster, namespace: str, deployment: str) -> Non
     cluster.kubectl("delete", "replicaset,pod", name, "-n", namespace, "--wait=false", check=True)
 
 
-def wait_for_service_account(cluster: KubeCluster, namespace: str) -> None:
-    """A Pod needs its namespace's default ServiceAccount, which a controller makes."""
-    deadline = time.monotonic() + 60
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", namespace).returncode:
-        assert time.monotonic() < deadline, f"no default ServiceAccount in {namespace}"
-        time.sleep(0.5)
-
-
-def wait_until(cluster: KubeCluster, what: str, done: Any, timeout: float = 90) -> None:
-    """Poll ``done()`` (bounded): the garbage collector finishes what an Orphan delete left."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
-        time.sleep(0.5)
-
-
 def run_nimgen(
     cluster: KubeCluster,
     *args: str,
     env: dict[str, str] | None = None,
     context: str = "admin",
     timeout: float = 180,
-) -> subprocess.CompletedProcess[str]:
+) -> NimgenResult:
     """``nimgen ARGS`` against the test cluster, as the user of ``context``."""
     full_env = {k: v for k, v in cluster.env().items() if k != "NGC_API_KEY"} | (env or {})
     cluster_args = (f"--kubeconfig={cluster.kubeconfig}", f"--context={context}")
-    argv = [sys.executable, "-m", "nimgen", *args, *cluster_args]
     # In the cluster's work dir: a default backup directory lands there, not in the checkout.
-    return subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
+    return nimgen_runner.run_nimgen(
+        *args,
+        *cluster_args,
         env=full_env,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
         cwd=cluster.workdir,
+        timeout=timeout,
+        eu_decision=False,
     )
 
 
@@ -420,7 +405,7 @@ def nim_config_allowed(cluster: KubeCluster, namespace: str) -> Iterator[None]:
         return "nimConfig" in (get(cluster, *probe[:2], namespace) or {}).get("spec", {})
 
     try:
-        wait_until(cluster, "the CRD change", kept, 60)
+        wait_until(kept, timeout=60, step=0.5, what="the CRD change")
         cluster.kubectl("delete", *probe, check=True)
         yield
     finally:

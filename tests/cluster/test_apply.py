@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from tests.support.kube.cluster import KubeCluster
+from tests.support.nimgen_runner import run_nimgen
 
 OVERLAY_NAMESPACES = {"odh": "opendatahub", "rhoai": "redhat-ods-applications"}
 IMAGE = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
@@ -26,20 +25,9 @@ IMAGE = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4"
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``nimgen render`` of the built-in 186-model sample: the kustomize tree."""
     out = tmp_path_factory.mktemp("render") / "nim"
-    result = subprocess.run(
-        [sys.executable, "-m", "nimgen", "render", "--output", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_nimgen("render", "--output", str(out), "--quiet", eu_decision=False)
+    assert result.code == 0, result.stderr
     return out
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr}\n{result.stdout}"
-    return result.stdout
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -47,14 +35,9 @@ def _load(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _get(cluster: KubeCluster, *args: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(_ok(cluster.kubectl("get", *args, "-o", "json")))
-    return doc
-
-
 def _ensure_namespace(cluster: KubeCluster, name: str) -> None:
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    _ok(cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest)))
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest), check=True)
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAY_NAMESPACES))
@@ -69,13 +52,13 @@ def test_overlay_applies(
         ["apply", "--server-side", "-k", tree] if mode == "server-side" else ["apply", "-k", tree]
     )
     try:
-        first = _ok(kube_cluster.kubectl(*apply))
+        first = kube_cluster.kubectl(*apply, check=True).stdout
         assert "configmap/nim-models-data-" in first
         assert "template.template.openshift.io/nim-http-template" in first
         # Applying the same tree again is a no-op, not an error (immutable ConfigMap included).
-        _ok(kube_cluster.kubectl(*apply))
+        kube_cluster.kubectl(*apply, check=True)
 
-        by_kind = {item["kind"]: item for item in _get(kube_cluster, "-k", tree)["items"]}
+        by_kind = {item["kind"]: item for item in kube_cluster.get_json("-k", tree)["items"]}
         assert set(by_kind) == {"ConfigMap", "Template"}
         configmap = by_kind["ConfigMap"]
         assert configmap["metadata"]["namespace"] == namespace
@@ -98,7 +81,7 @@ def test_immutable_configmap_refuses_a_change(
     side = ["--server-side"] if mode == "server-side" else []
     configmap = _load(rendered / "base" / "nim-models-data.yaml")
     configmap["metadata"]["namespace"] = kube_namespace
-    _ok(kube_cluster.kubectl("apply", *side, "-f", "-", input=json.dumps(configmap)))
+    kube_cluster.kubectl("apply", *side, "-f", "-", input=json.dumps(configmap), check=True)
 
     changed = copy.deepcopy(configmap)
     key = sorted(changed["data"])[0]
@@ -109,7 +92,7 @@ def test_immutable_configmap_refuses_a_change(
 
     assert result.returncode != 0, result.stdout
     assert "field is immutable when `immutable` is set" in result.stderr
-    stored = _get(kube_cluster, "configmap", configmap["metadata"]["name"], "-n", kube_namespace)
+    stored = kube_cluster.get_json("configmap", configmap["metadata"]["name"], "-n", kube_namespace)
     assert stored["data"][key] == configmap["data"][key]
 
 
@@ -125,10 +108,10 @@ def test_template_servingruntime_accepted_by_kserve_crd(
     kube_cluster: KubeCluster, kube_namespace: str, rendered: Path
 ) -> None:
     runtime = _runtime_from_template(rendered, kube_namespace)
-    _ok(kube_cluster.kubectl("create", "-f", "-", input=json.dumps(runtime)))
+    kube_cluster.kubectl("create", "-f", "-", input=json.dumps(runtime), check=True)
 
     name = runtime["metadata"]["name"]
-    stored = _get(kube_cluster, "servingruntimes.serving.kserve.io", name, "-n", kube_namespace)
+    stored = kube_cluster.get_json("servingruntimes.serving.kserve.io", name, "-n", kube_namespace)
     # Nothing pruned by the CRD's structural schema: what was sent is what is stored.
     assert stored["spec"] == runtime["spec"]
     assert stored["metadata"]["labels"] == runtime["metadata"]["labels"]
@@ -150,8 +133,10 @@ def test_dashboard_generic_selector_does_not_match_the_template(
     kube_cluster: KubeCluster, kube_namespace: str, rendered: Path
 ) -> None:
     base = str(rendered / "base")
-    _ok(kube_cluster.kubectl("apply", "--server-side", "-n", kube_namespace, "-k", base))
+    kube_cluster.kubectl("apply", "--server-side", "-n", kube_namespace, "-k", base, check=True)
     templates = ("get", "templates.template.openshift.io", "-n", kube_namespace, "-o", "name")
-    assert _ok(kube_cluster.kubectl(*templates)).strip()
-    matched = _ok(kube_cluster.kubectl(*templates, "-l", "opendatahub.io/dashboard=true"))
+    assert kube_cluster.kubectl(*templates, check=True).stdout.strip()
+    matched = kube_cluster.kubectl(
+        *templates, "-l", "opendatahub.io/dashboard=true", check=True
+    ).stdout
     assert matched.strip() == ""

@@ -4,8 +4,6 @@ allowlist carried over, and a backup without Secret values."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.cluster.layouts import (
@@ -17,9 +15,10 @@ from tests.cluster.layouts import (
     nim_config_allowed,
     personal_key,
     run_nimgen,
-    wait_until,
 )
+from tests.support import nimgen_runner
 from tests.support.kube.cluster import KubeCluster
+from tests.support.waiting import wait_until
 
 
 def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
@@ -30,8 +29,8 @@ def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
         kube_cluster, ns, key=personal_key(), allowlist=["llama-3.1-8b-instruct", "gone-model"]
     )
     tree = tmp_path / "tree"
-    render = [sys.executable, "-m", "nimgen", "render", "--output", str(tree), "-q"]
-    assert subprocess.run(render, capture_output=True, timeout=120, check=False).returncode == 0
+    rendered = nimgen_runner.run_nimgen("render", "--output", str(tree), "-q", eu_decision=False)
+    assert rendered.code == 0, rendered.stderr
     kube_cluster.kubectl(
         "create", "-n", ns, "-f", str(tree / "base" / "nim-models-data.yaml"), check=True
     )
@@ -44,7 +43,7 @@ def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
     with nim_config_allowed(kube_cluster, ns):
         apply(kube_cluster, dashboard)
         plan = run_nimgen(kube_cluster, "cleanup", "-n", ns, "--json")
-        assert plan.returncode == 3 and "add --carry-allowlist" in plan.stderr
+        assert plan.code == 3 and "add --carry-allowlist" in plan.stderr
         allowlist = json.loads(plan.stdout)["accounts"][0]["allowlist"]
         assert allowlist["models"] == ["gone-model", "llama-3.1-8b-instruct"]
         args = (
@@ -57,7 +56,7 @@ def test_carry_allowlist_makes_the_custom_configmap_and_patches_the_dashboard(
             str(tmp_path / "b"),
         )
         done = run_nimgen(kube_cluster, *args)
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
         assert "gone-model" in done.stderr  # named as not in the catalog
         carried = get(kube_cluster, "configmap", "custom-nim-models", ns)
         assert carried is not None and sorted(carried["data"]) == ["llama-3.1-8b-instruct"]
@@ -84,7 +83,7 @@ def test_without_backup_secrets_a_secret_is_recorded_not_saved(
     make_account(kube_cluster, ns, key=key)
     backup = tmp_path / "backup"
     done = run_nimgen(kube_cluster, "cleanup", "-n", ns, "--apply", "--backup", str(backup))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     note = (backup / f"secret_{ns}_nvidia-nim-access.yaml.omitted.txt").read_text()
     assert "keys: api_key" in note and "label: opendatahub.io/managed=true" in note
     saved = "".join(p.read_text() for p in backup.iterdir())
@@ -94,9 +93,9 @@ def test_without_backup_secrets_a_secret_is_recorded_not_saved(
         key_secret = get(kube_cluster, "secret", "nvidia-nim-access", ns)
         return key_secret is None and not names(kube_cluster, ACCOUNTS, ns)
 
-    wait_until(kube_cluster, "the Account and its key gone", gone)
+    wait_until(gone, timeout=90, step=0.5, what="the Account and its key gone")
     restored = run_nimgen(kube_cluster, "cleanup", "--restore", str(backup))
-    assert restored.returncode == 0, restored.stderr
+    assert restored.code == 0, restored.stderr
     assert f"not restored: secret_{ns}_nvidia-nim-access.yaml" in restored.stderr
     assert get(kube_cluster, ACCOUNTS, "odh-nim-account", ns) is not None
     assert get(kube_cluster, "secret", "nvidia-nim-access", ns) is None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 from tests.support.kube.cluster import USER, KubeCluster
 from tests.support.kube.fixtures import CRD_FILES
+from tests.support.waiting import wait_until
 
 
 def test_crds_are_established(kube_cluster: KubeCluster) -> None:
@@ -28,13 +28,12 @@ def test_unprivileged_user_needs_a_role_binding(
         "create", "rolebinding", "user-view", "--clusterrole=view", "--user=user", *ns, check=True
     )
     # RBAC caches are updated from a watch: poll, with a generous bound.
-    deadline = time.monotonic() + 60
-    while True:
-        allowed = kube_cluster.kubectl("get", "configmaps", *ns, user=USER)
-        if allowed.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert allowed.returncode == 0, allowed.stderr
+    wait_until(
+        lambda: kube_cluster.kubectl("get", "configmaps", *ns, user=USER).returncode == 0,
+        timeout=60,
+        step=0.5,
+        what="reading configmaps with the view role",
+    )
     create = kube_cluster.kubectl("create", "configmap", "nope", *ns, user=USER)
     assert create.returncode != 0
     assert "forbidden" in create.stderr.lower()

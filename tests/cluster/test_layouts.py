@@ -29,10 +29,11 @@ from tests.cluster.layouts import (
     logging_kubectl,
     roll_predictor,
     run_nimgen,
-    wait_until,
 )
 from tests.support.kube.cluster import USER, KubeCluster
 from tests.support.kube.fixtures import running_cluster
+from tests.support.nimgen_runner import NimgenResult
+from tests.support.waiting import wait_until
 
 Doc = dict[str, Any]
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac" / "nimgen-cleanup-clusterrole.yaml"
@@ -69,7 +70,7 @@ def settled(cluster: KubeCluster, layout: Layout) -> tuple[dict[str, Any], list[
             state[key] = value
         return True
 
-    wait_until(cluster, "the garbage collector's work", done)
+    wait_until(done, timeout=90, step=0.5, what="the garbage collector's work")
     return state, items
 
 
@@ -123,15 +124,15 @@ def grant(cluster: KubeCluster, role: str, namespace: str | None) -> None:
     kind = f"{roles[role]['resources'][0]}.{roles[role]['apiGroups'][0]}".rstrip(".")
     check = ("auth", "can-i", roles[role]["verbs"][-1], kind, *(where or ("-A",)))
     wait_until(
-        cluster,
-        f"the grant of {role}",
         lambda: not cluster.kubectl(*check, user=USER).returncode,
-        60,
+        timeout=60,
+        step=0.5,
+        what=f"the grant of {role}",
     )
 
 
-def _json(done: Any, code: int) -> dict[str, Any]:
-    assert done.returncode == code, done.stderr
+def _json(done: NimgenResult, code: int) -> dict[str, Any]:
+    assert done.code == code, done.stderr
     assert "Traceback" not in done.stderr
     document: dict[str, Any] = json.loads(done.stdout)
     return document
@@ -153,7 +154,7 @@ def test_every_layout_retires_for_the_least_privileged_user(
     grant(cluster, "nimgen-reader", None)
     grant(cluster, "nimgen-cleanup-plan", apps)
     denied = run_nimgen(cluster, "cleanup", context=USER)
-    assert denied.returncode == 1, denied.stderr
+    assert denied.code == 1, denied.stderr
     assert f"may not list configmaps in namespace {team_a}" in denied.stderr
     grant(cluster, "nimgen-cleanup-plan", team_a)
     plan = _json(run_nimgen(cluster, "cleanup", "--json", context=USER), 3)
@@ -183,7 +184,7 @@ def test_every_layout_retires_for_the_least_privileged_user(
     assert plan["migrateNamespaces"] == [team_a, team_b]
     no_backup = ("--backup", str(tmp_path / "no"))
     refused = run_nimgen(cluster, "cleanup", "--apply", *no_backup, context=USER)
-    assert refused.returncode == 1 and "nothing was changed" in refused.stderr, refused.stderr
+    assert refused.code == 1 and "nothing was changed" in refused.stderr, refused.stderr
     assert f"may not delete secrets in namespace {apps}" in refused.stderr
     assert settled(cluster, layout)[0] == before and not (tmp_path / "no").exists()
 
@@ -262,11 +263,10 @@ def restore_elsewhere(cluster: KubeCluster, layout: Layout, backup: Path) -> Non
         again = _json(run_nimgen(cluster, "cleanup", "--restore", str(backup), "--json"), 0)
         assert all(line.endswith("existed already: kept as it is") for line in again["done"])
         cluster.kubectl("apply", "-f", str(backup), check=True)
-        scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
-        plan = run_nimgen(cluster, "cleanup", *scope)
-        assert (
-            plan.returncode == 3 and f"{layout.namespaces[0]}/nvidia-nim-access " in plan.stderr
-        ), plan.stderr
+        plan = run_nimgen(cluster, "cleanup", *layout.scope)
+        assert plan.code == 3 and f"{layout.namespaces[0]}/nvidia-nim-access " in plan.stderr, (
+            plan.stderr
+        )
         assert "***" not in plan.stderr
     finally:  # no Account left for the other tests of this cluster
         for namespace in layout.namespaces:
@@ -283,14 +283,13 @@ class Reference:
 def retire(cluster: KubeCluster, layout: Layout, backup: Path, kill: tuple[int, int]) -> None:
     """``cleanup --apply`` then ``migrate-deployments --apply`` over the layout's namespaces;
     each is SIGKILLed right after its ``kill``-th change (0: never), then run again."""
-    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
     for command, at in (("cleanup", kill[0]), ("migrate-deployments", kill[1])):
-        args = (command, *scope, "--apply", "--backup", str(backup))
+        args = (command, *layout.scope, "--apply", "--backup", str(backup))
         if at:
             killed = run_nimgen(cluster, *args, env={"NIMGEN_TEST_KILL_AFTER": str(at)})
-            assert killed.returncode == -9, killed.stderr
+            assert killed.code == -9, killed.stderr
         done = run_nimgen(cluster, *args)
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -299,13 +298,13 @@ def reference(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactor
     tmp = tmp_path_factory.mktemp("reference")
     script, log = logging_kubectl(tmp)
     layout = build(kube_cluster, f"ref-{uuid.uuid4().hex[:6]}")
-    scope = [arg for namespace in layout.namespaces for arg in ("-n", namespace)]
     counts = []
     for command in ("cleanup", "migrate-deployments"):
         log.write_text("")
-        args = (command, *scope, "--apply", "--backup", str(tmp / "b"), "--kubectl", str(script))
+        backup = ("--backup", str(tmp / "b"))
+        args = (command, *layout.scope, "--apply", *backup, "--kubectl", str(script))
         done = run_nimgen(kube_cluster, *args)
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
         # A create from stdin (not the rights check, "create -f - -o json"), patch or delete.
         change = re.compile(r" create -f -$| patch | delete --raw ")
         counts.append(sum(bool(change.search(line)) for line in log.read_text().splitlines()))

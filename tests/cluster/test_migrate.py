@@ -19,9 +19,9 @@ from tests.cluster.layouts import (
     names,
     personal_key,
     run_nimgen,
-    wait_until,
 )
 from tests.support.kube.cluster import KubeCluster
+from tests.support.waiting import wait_until
 
 
 def _runtime(cluster: KubeCluster, namespace: str, name: str, kind: str = "servingruntime") -> Any:
@@ -45,7 +45,7 @@ def test_two_deployments_one_after_the_other(
 
     migrate = ("migrate-deployments", "-n", ns, "--kubectl", str(kubectl))
     plan = run_nimgen(kube_cluster, *migrate, "llama", "--json", env=env)
-    assert plan.returncode == 3, plan.stderr
+    assert plan.code == 3, plan.stderr
     document = json.loads(plan.stdout)
     assert [d["deployment"] for d in document["deployments"]] == ["llama"]
     assert {s["name"]: s["usedBy"] for s in document["sharedSecrets"]} == {
@@ -55,7 +55,7 @@ def test_two_deployments_one_after_the_other(
     assert document["keySources"] == {ns: "$NGC_API_KEY"}
 
     first = run_nimgen(kube_cluster, *migrate, "llama", "--apply", env=env)
-    assert first.returncode == 0, first.stderr
+    assert first.code == 0, first.stderr
     key_secret = _runtime(kube_cluster, ns, "nim-api-key-llama", "secret")
     assert key_secret["type"] == "Opaque"
     assert key_secret["data"] == {"NGC_API_KEY": b64(new_key)}
@@ -77,15 +77,20 @@ def test_two_deployments_one_after_the_other(
     assert untouched["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
     second = run_nimgen(kube_cluster, *migrate, "mistral", "--apply", env=env)
-    assert second.returncode == 0, second.stderr
+    assert second.code == 0, second.stderr
     env_vars = _runtime(kube_cluster, ns, "mistral")["spec"]["containers"][0]["env"]
     assert [e["name"] for e in env_vars] == ["NIM_CACHE_PATH", "OTHER_SETTING", "NGC_API_KEY"]
     assert env_vars[2]["valueFrom"]["secretKeyRef"]["name"] == "nim-api-key-mistral"
     shared = {"nvidia-nim-secrets", "ngc-secret"}  # deleted: the collector finishes the delete
-    wait_until(kube_cluster, "shared gone", lambda: not shared & names(kube_cluster, "secrets", ns))
+    wait_until(
+        lambda: not shared & names(kube_cluster, "secrets", ns),
+        timeout=90,
+        step=0.5,
+        what="shared gone",
+    )
 
     again = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--json", env=env)
-    assert again.returncode == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
+    assert again.code == 0 and json.loads(again.stdout)["nothingToDo"], again.stderr
     logged = argv_log.read_text()
     assert "create -f -" in logged  # the manifests went on stdin
     for text in (logged, first.stdout, first.stderr, second.stdout, second.stderr, plan.stdout):
@@ -98,7 +103,7 @@ def test_a_personal_shared_key_is_reused(kube_cluster: KubeCluster, kube_namespa
     key = personal_key()
     make_user_project(kube_cluster, ns, key, "llama")
     done = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--apply", "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "reused from" in json.loads(done.stdout)["keySources"][ns]
     created = _runtime(kube_cluster, ns, "nim-api-key-llama", "secret")
     assert created["data"]["NGC_API_KEY"] == b64(key)
@@ -113,11 +118,11 @@ def test_a_legacy_shared_key_is_refused_for_reuse(
     make_user_project(kube_cluster, ns, key, "llama")
     before = _runtime(kube_cluster, ns, "llama")
     plan = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--json")
-    assert plan.returncode == 3, plan.stderr
+    assert plan.code == 3, plan.stderr
     skipped = json.loads(plan.stdout)["deployments"][0]
     assert "legacy key" in skipped["problem"]
     applied = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, "--apply")
-    assert applied.returncode == 1
+    assert applied.code == 1
     assert "legacy key" in applied.stderr and "--api-key-file" in applied.stderr
     assert key not in plan.stdout + plan.stderr + applied.stderr
     after = _runtime(kube_cluster, ns, "llama")
@@ -129,7 +134,7 @@ def test_a_legacy_shared_key_is_refused_for_reuse(
     key_file.chmod(0o600)
     given = ("--apply", "--api-key-file", str(key_file))
     done = run_nimgen(kube_cluster, "migrate-deployments", "-n", ns, *given)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "nim-api-key-llama" in names(kube_cluster, "secrets", ns)
 
 
@@ -141,12 +146,12 @@ def test_all_namespaces_and_restart(kube_cluster: KubeCluster, kube_namespace: s
         make_user_project(kube_cluster, ns, personal_key(), "llama")
         make_user_project(kube_cluster, other, personal_key(), "phi")
         plan = run_nimgen(kube_cluster, "migrate-deployments", "-A", "--json")
-        assert plan.returncode == 3, plan.stderr
+        assert plan.code == 3, plan.stderr
         deployments = json.loads(plan.stdout)["deployments"]
         planned = {(d["namespace"], d["deployment"]) for d in deployments}
         assert {(ns, "llama"), (other, "phi")} <= planned
         done = run_nimgen(kube_cluster, "migrate-deployments", "-n", other, "--apply", "--restart")
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
         assert "twice the predictor's GPUs" in done.stderr
         service = get(kube_cluster, "inferenceservice", "phi", other)
         assert service is not None
@@ -165,5 +170,5 @@ def test_bad_usage_is_one_line_exit_2(kube_cluster: KubeCluster) -> None:
         ("migrate-deployments", "-n", "default", "no-such-deployment"),
     ):
         done = run_nimgen(kube_cluster, *args)
-        assert done.returncode == 2, (args, done.stderr)
+        assert done.code == 2, (args, done.stderr)
         assert done.stderr.count("nimgen: error:") == 1 and "Traceback" not in done.stderr

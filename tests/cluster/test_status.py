@@ -40,7 +40,7 @@ def _shipped(namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _status(cluster: KubeCluster, namespace: str) -> tuple[int, dict[str, Any], str]:
     done = run_nimgen(cluster, "status", "-n", namespace, "--json")
-    return done.returncode, json.loads(done.stdout), done.stderr
+    return done.code, json.loads(done.stdout), done.stderr
 
 
 def test_the_reader_picks_the_highest_known_revision(
@@ -162,5 +162,5 @@ def _custom_configmap_wins(kube_cluster: KubeCluster, ns: str, tmp_path: Path) -
     cleaned = run_nimgen(
         kube_cluster, "cleanup", "-n", ns, "--apply", "--backup", str(tmp_path / "b")
     )
-    assert cleaned.returncode == 0, cleaned.stderr
+    assert cleaned.code == 0, cleaned.stderr
     assert _status(kube_cluster, ns)[0] == 0

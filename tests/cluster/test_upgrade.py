@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,16 @@ import yaml
 from nimgen.snapshot import sample_path
 from nimgen.tree.configmap import ANNOTATION_REVISION, MAX_ANNOTATION_BYTES, client_apply_bytes
 from tests.support.kube.cluster import KubeCluster
+from tests.support.nimgen_runner import NimgenResult, run_nimgen
 
 LABEL = "opendatahub.io/nim-models-data=true"
 
 
-def _nimgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nimgen", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr}\n{result.stdout}"
-    return result.stdout
+def _render(*args: str) -> NimgenResult:
+    """``nimgen render ARGS``, which must succeed."""
+    result = run_nimgen("render", *args, timeout=180, eu_decision=False)
+    assert result.code == 0, f"exit {result.code}\n{result.stderr}\n{result.stdout}"
+    return result
 
 
 def _namespaced_overlay(tree: Path, namespace: str) -> Path:
@@ -66,12 +58,13 @@ def _apply_the_documented_way(cluster: KubeCluster, overlay: Path, namespace: st
         env=env,
         check=False,
     )
-    return _ok(run).strip().splitlines()[-1]
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr}\n{run.stdout}"
+    return run.stdout.strip().splitlines()[-1]
 
 
 def _configmaps(cluster: KubeCluster, namespace: str) -> list[dict[str, Any]]:
-    listed = _ok(cluster.kubectl("get", "configmap", "-n", namespace, "-l", LABEL, "-o", "json"))
-    items: list[dict[str, Any]] = json.loads(listed)["items"]
+    listed = cluster.get_json("configmap", "-n", namespace, "-l", LABEL)
+    items: list[dict[str, Any]] = listed["items"]
     return items
 
 
@@ -79,7 +72,7 @@ def test_an_upgrade_ends_with_exactly_the_right_objects(
     kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     tree = tmp_path / "nim"
-    _ok(_nimgen("render", "--output", str(tree), "--exclude", "llama-3.1-8b*", "-q"))
+    _render("--output", str(tree), "--exclude", "llama-3.1-8b*", "-q")
     overlay = _namespaced_overlay(tree, kube_namespace)
     first = _apply_the_documented_way(kube_cluster, overlay, kube_namespace)
     [only] = _configmaps(kube_cluster, kube_namespace)
@@ -87,15 +80,13 @@ def test_an_upgrade_ends_with_exactly_the_right_objects(
     assert only["metadata"]["annotations"][ANNOTATION_REVISION] == "1"
 
     # The next catalog: one more model. The tree in --output is the previous one.
-    _ok(_nimgen("render", "--output", str(tree), "-q"))
+    _render("--output", str(tree), "-q")
     second = _apply_the_documented_way(kube_cluster, overlay, kube_namespace)
     assert second != first
     [current] = _configmaps(kube_cluster, kube_namespace)
     assert current["metadata"]["name"] == second
     assert current["metadata"]["annotations"][ANNOTATION_REVISION] == "2"
-    templates = json.loads(
-        _ok(kube_cluster.kubectl("get", "templates", "-n", kube_namespace, "-o", "json"))
-    )["items"]
+    templates = kube_cluster.get_json("templates", "-n", kube_namespace)["items"]
     assert [t["metadata"]["name"] for t in templates] == ["nim-http-template"]
 
     # Applying the same tree again changes nothing.
@@ -125,8 +116,7 @@ def test_past_256_kib_nimgen_warns_and_only_server_side_apply_works(
 ) -> None:
     snapshot = _big_snapshot(tmp_path / "big.json", copies)
     tree = tmp_path / "nim"
-    run = _nimgen("render", "--from", str(snapshot), "--output", str(tree), "--json")
-    _ok(run)
+    run = _render("--from", str(snapshot), "--output", str(tree), "--json")
     assert "client-side" in run.stderr and "--server-side" in run.stderr, run.stderr
     summary = json.loads(run.stdout)
     assert summary["configMap"]["clientApplyBytes"] > MAX_ANNOTATION_BYTES
@@ -135,7 +125,7 @@ def test_past_256_kib_nimgen_warns_and_only_server_side_apply_works(
     refused = kube_cluster.kubectl("apply", "-k", str(overlay))
     assert refused.returncode != 0
     assert "Too long: must have at most 262144 bytes" in refused.stderr
-    _ok(kube_cluster.kubectl("apply", "--server-side", "-k", str(overlay)))
+    kube_cluster.kubectl("apply", "--server-side", "-k", str(overlay), check=True)
     [stored] = _configmaps(kube_cluster, kube_namespace)
     rendered = yaml.safe_load((tree / "base" / "nim-models-data.yaml").read_text())
     assert stored["immutable"] is True and stored["data"] == rendered["data"]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.fault_kit import Nimgen, configmap_records, tree_bytes
+from tests.support.fault_kit import Nimgen, configmap_records
 from tests.support.ngc_emulator import NgcEmulator
+from tests.support.nimgen_runner import tree_bytes
 
 
 @pytest.fixture

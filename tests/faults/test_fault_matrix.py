@@ -29,10 +29,10 @@ from tests.support.fault_kit import (
     kustomize_configmap,
     model_requests,
     temp_leftovers,
-    tree_bytes,
-    wait_until,
 )
 from tests.support.ngc_emulator import REMOVE, EmulatedModel, Fault, NgcEmulator, http_date
+from tests.support.nimgen_runner import tree_bytes
+from tests.support.waiting import wait_until
 
 NO_TRACEBACK = ("Traceback", "internal error")
 

@@ -18,9 +18,10 @@ from urllib.parse import quote
 import pytest
 
 from nimgen.apikey import ApiKey, redact, register_secret
-from tests.support.fault_kit import Nimgen, Run, base_env, make_test_ca, tree_bytes
+from tests.support.fault_kit import Nimgen, Run, base_env, make_test_ca
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator
+from tests.support.nimgen_runner import tree_bytes
 
 WRONG_KEY = "nvapi-wrong-secret-Zq81x"
 LEGACY_KEY = "legacy-org-key-secret-Qw77"

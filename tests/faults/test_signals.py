@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from nimgen.tree.write import TEMP_PREFIX
-from tests.support.fault_kit import Nimgen, base_env, temp_leftovers, tree_bytes, wait_until
+from tests.support.fault_kit import Nimgen, base_env, temp_leftovers
 from tests.support.ngc_emulator import EmulatedModel, NgcEmulator
+from tests.support.nimgen_runner import tree_bytes
+from tests.support.waiting import wait_until
 
 SIGNALS = [
     pytest.param(signal.SIGINT, 130, "SIGINT", id="SIGINT-130"),

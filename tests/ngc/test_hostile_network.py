@@ -11,86 +11,21 @@ peak RSS is the child's own (``wait4``).
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nimgen.ngc.collect import MAX_CATALOG_PAGES
-from tests.support import own_peak_rss
-from tests.support.fault_kit import nimgen_path, tree_bytes
 from tests.support.http_proxy import ForwardProxy
 from tests.support.ngc_emulator import VALID_KEY, EmulatedModel, Fault, NgcEmulator, make_models
-from tests.support.nimgen_runner import clean_env
+from tests.support.nimgen_runner import GIB, Bounded, clean_env, run_bounded, tree_bytes
 
-GIB = 1 << 30
 FAST = ("--max-attempts", "3", "--request-timeout", "10", "--no-eu", "--json")
 # Pieces of the key any echo would contain; none may appear in anything nimgen writes.
 KEY_PIECES = [VALID_KEY, VALID_KEY.upper(), VALID_KEY.lower(), VALID_KEY[6:18]]
-
-
-@dataclass(frozen=True)
-class Bounded:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-    max_rss_mib: float
-
-
-def run_bounded(
-    args: Sequence[str],
-    *,
-    env: dict[str, str] | None = None,
-    limit: int = GIB,
-    timeout: float = 90,
-    signal_when: Any = None,
-) -> Bounded:
-    """Run ``nimgen args`` under an address-space limit; fail the test after ``timeout``.
-
-    ``signal_when``: a callable polled while the run lasts; once true, SIGTERM is sent.
-    """
-
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        report = Path(tempfile.mkdtemp()) / "peak-rss"
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report), nimgen_path(), *args],
-            env=env if env is not None else clean_env(VALID_KEY),
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # a timeout kills the wrapper and nimgen together
-        )
-        signalled = False
-        while proc.poll() is None:
-            if signal_when is not None and not signalled and signal_when():
-                proc.send_signal(signal.SIGTERM)  # the wrapper passes it on to nimgen
-                signalled = True
-                started = time.monotonic()  # from now on: time to stop
-            if time.monotonic() - started > timeout:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
-            time.sleep(0.01)
-        seconds = time.monotonic() - started
-        texts = []
-        for handle in (out, err):
-            handle.seek(0)
-            texts.append(handle.read().decode("utf-8", "replace"))
-    peak_kib = int(report.read_text())
-    shutil.rmtree(report.parent)
-    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
 
 
 def generate(emu: NgcEmulator, out: Path, *extra: str, **kw: Any) -> Bounded:

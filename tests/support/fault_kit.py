@@ -16,11 +16,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,19 +30,11 @@ import yaml
 from nimgen.tree.layout import BASE_CONFIGMAP
 from nimgen.tree.write import TEMP_PREFIX
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
-from tests.support.nimgen_runner import with_eu_decision
+from tests.support.nimgen_runner import nimgen_executable, with_eu_decision
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 # Fast defaults for a fault run; a test overrides any of them by passing the option itself.
 FAST = {"--request-timeout": "5", "--max-attempts": "4", "--concurrency": "16"}
-
-
-def nimgen_path() -> str:
-    beside = Path(sys.executable).with_name("nimgen")
-    found = str(beside) if beside.exists() else shutil.which("nimgen")
-    if found is None:
-        pytest.fail("the nimgen console script is not installed (pip install -e .)")
-    return found
 
 
 def base_env(key: str | None = VALID_KEY, **extra: str) -> dict[str, str]:
@@ -140,7 +131,7 @@ class Nimgen:
             out = tempfile.TemporaryFile()  # noqa: SIM115
             err = tempfile.TemporaryFile()  # noqa: SIM115
             proc = subprocess.Popen(
-                [nimgen_path(), *args],
+                [nimgen_executable(), *args],
                 env=dict(env) if env is not None else base_env(key),
                 stdout=out,
                 stderr=err,
@@ -186,7 +177,7 @@ class Nimgen:
 
     def popen(self, args: Sequence[str], **kw: Any) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [nimgen_path(), *with_eu_decision(args, kw.get("env") or {})],
+            [nimgen_executable(), *with_eu_decision(args, kw.get("env") or {})],
             env=kw.pop("env", None) or base_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -222,14 +213,6 @@ def kustomize_configmap(path: Path) -> dict[str, dict[str, Any]]:
     raise AssertionError("kubectl kustomize produced no ConfigMap")
 
 
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def temp_leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(TEMP_PREFIX))
 
@@ -241,14 +224,6 @@ def model_requests(emu: NgcEmulator, name: str) -> list[RequestRecord]:
         (r for r in emu.requests if r.kind == "model" and marker in r.path),
         key=lambda r: r.start_time,
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
 
 
 # -- TLS in front of the emulator ---------------------------------------------------

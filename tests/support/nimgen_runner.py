@@ -1,17 +1,27 @@
-"""Run the installed ``nimgen`` console script as a user would, and capture everything."""
+"""Run the installed ``nimgen`` console script as a user would, and capture everything;
+``run_bounded`` also under an address-space limit and a timeout, with its own peak RSS."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from tests.support import own_peak_rss
+from tests.support.ngc_emulator import VALID_KEY
+
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 _EU_OPTIONS = ("--eu-list", "--eu-proxy", "--no-eu")
+GIB = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,62 @@ def run_nimgen(
         stdin=subprocess.DEVNULL,
     )
     return NimgenResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """A run under an address-space limit; ``max_rss_mib`` is the command's own peak."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mib: float
+
+
+def run_bounded(
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    limit: int = GIB,
+    timeout: float = 90,
+    signal_when: Callable[[], bool] | None = None,
+) -> Bounded:
+    """Run ``nimgen args`` under an address-space limit; fail the test after ``timeout``.
+
+    ``signal_when``: a callable polled while the run lasts; once true, SIGTERM is sent.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(tempfile.mkdtemp()) / "peak-rss"
+        started = time.monotonic()
+        wrapper = [sys.executable, own_peak_rss.WRAPPER, str(limit), str(report)]
+        proc = subprocess.Popen(
+            [*wrapper, nimgen_executable(), *args],
+            env=env if env is not None else clean_env(VALID_KEY),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a timeout kills the wrapper and nimgen together
+        )
+        signalled = False
+        while proc.poll() is None:
+            if signal_when is not None and not signalled and signal_when():
+                proc.send_signal(signal.SIGTERM)  # the wrapper passes it on to nimgen
+                signalled = True
+                started = time.monotonic()  # from now on: time to stop
+            if time.monotonic() - started > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                pytest.fail(f"nimgen {' '.join(args)} did not end within {timeout}s")
+            time.sleep(0.01)
+        seconds = time.monotonic() - started
+        texts = []
+        for handle in (out, err):
+            handle.seek(0)
+            texts.append(handle.read().decode("utf-8", "replace"))
+    peak_kib = int(report.read_text())
+    shutil.rmtree(report.parent)
+    return Bounded(proc.returncode, texts[0], texts[1], seconds, peak_kib / 1024)
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:

@@ -46,6 +46,7 @@ from typing import IO, Any
 import yaml
 
 from tests.support.net import free_port
+from tests.support.waiting import wait_until
 
 BINARIES = ("kube-apiserver", "kube-controller-manager")
 ADMIN = "admin"
@@ -487,6 +488,25 @@ class KubeCluster:
                 f"{result.stderr.strip()}\n{result.stdout.strip()[-2000:]}"
             )
         return result
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        """``kubectl get ARGS -o json`` as the admin, which must succeed, parsed."""
+        document: dict[str, Any] = json.loads(
+            self.kubectl("get", *args, "-o", "json", check=True).stdout
+        )
+        return document
+
+    def wait_for_service_account(self, namespace: str, *, timeout: float = 60.0) -> None:
+        """A Pod needs its namespace's default ServiceAccount, which the controller manager
+        makes a moment after the namespace."""
+        wait_until(
+            lambda: (
+                self.kubectl("get", "serviceaccount", "default", "-n", namespace).returncode == 0
+            ),
+            timeout=timeout,
+            step=0.5,
+            what=f"the default ServiceAccount in {namespace}",
+        )
 
     def apply_crds(self, paths: Iterable[Path], *, timeout: float = 60.0) -> None:
         """Apply CRD files (server-side, stripped for 1.20) and wait until established."""
