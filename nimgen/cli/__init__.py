@@ -1,8 +1,6 @@
 """The command line: parses options and calls into the library. Nothing else.
 
-Exit codes (part of the interface):
-  0 success · 1 the run failed · 2 usage or bad input · 3 drift found (--check)
-  4 key rejected · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM)
+Exit codes are part of the interface: ``EXIT_CODES_HELP``, and the cluster commands' epilogs.
 """
 
 from __future__ import annotations

@@ -37,11 +37,9 @@ def run_command(command: str, console: Console, body: Callable[[Console], Result
                 present(result, console)
                 reported = True
                 put_in_place()
-            except CommandExit:
+            except SystemExit:  # CommandExit included: already reported
                 raise
             except BaseException as exc:  # every failure leaves through here, as one line
-                if isinstance(exc, SystemExit):
-                    raise
                 raise CommandExit(_report_error(command, console, exc, json=not reported)) from None
     finally:
         tempnames.notice = notice
