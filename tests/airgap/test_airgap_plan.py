@@ -12,7 +12,7 @@ import yaml
 from nimgen.airgap.plan import TagChoice, parse_mirror, plan_airgap
 from nimgen.airgap.render import AIRGAP_FILES, render_airgap
 from nimgen.airgap.steps import next_steps
-from nimgen.airgap.tags import is_moving_tag, newest_version_tag
+from nimgen.airgap.tags import MovingTag, is_moving_tag, newest_version_tag
 from nimgen.airgap.weights import (
     LOADERS_FILE,
     PVCS_FILE,
@@ -23,7 +23,6 @@ from nimgen.airgap.weights import (
     quantity_bytes,
 )
 from nimgen.errors import BadInput
-from nimgen.report import json_output
 from nimgen.selection import Selection
 from nimgen.snapshot import Loaded
 from nimgen.tree.template import render_template
@@ -82,12 +81,9 @@ def test_a_model_with_nothing_to_pin_is_named() -> None:
     only_latest = make_record("only-latest", namespace="nim/x", tags=["latest"], latestTag="latest")
     plan = plan_airgap(loaded_of(only_latest, make_record("fixed")), mirror=MIRROR)
     (unpinned,) = plan.unpinned
-    assert json_output._moving_tag(unpinned).model_dump() == {
-        "model": "only-latest",
-        "tags": ["latest"],
-        "pinnedTag": None,
-        "pinnedByDigest": False,
-    }
+    assert unpinned == MovingTag(
+        model="only-latest", tags=("latest",), pinned_tag=None, pinned_by_digest=False
+    )
 
 
 def test_with_digests_a_moving_tag_is_pinned_by_its_digests_too() -> None:
