@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nimgen.cli.options import option_group
-from nimgen.eu.resolve import DEFAULT_MAX_AGE_DAYS, EU_PROXY_ENV, EuRequest
+from nimgen.eu import DEFAULT_MAX_AGE_DAYS, EU_PROXY_ENV
+
+if TYPE_CHECKING:
+    from nimgen.eu.resolve import EuRequest
 
 
 class EuUncertainPolicy(StrEnum):
@@ -82,6 +85,8 @@ class FetchEu:
     eu_max_age: EuMaxAge = DEFAULT_MAX_AGE_DAYS
 
     def request(self, *, no_eu: bool = False) -> EuRequest:
+        from nimgen.eu.resolve import EuRequest
+
         return EuRequest(
             eu_list=self.eu_list,
             eu_proxy=self.eu_proxy,

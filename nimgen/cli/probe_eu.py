@@ -10,7 +10,7 @@ import typer
 from nimgen.cli import EXIT_CODES_HELP, app
 from nimgen.cli.ngc_options import Limits, Ngc
 from nimgen.cli.options import Choice, Output, grouped
-from nimgen.eu.resolve import EU_PROXY_ENV
+from nimgen.eu import EU_PROXY_ENV
 
 ProbeFile = Annotated[Path, typer.Option("--output", "-o", help="The probe file to write (JSON).")]
 ProbeProxy = Annotated[

@@ -18,7 +18,7 @@ from nimgen.cli.tree_options import (
     NameSuffixOption,
     OutputDir,
 )
-from nimgen.eu.resolve import DEFAULT_MAX_AGE_DAYS
+from nimgen.eu import DEFAULT_MAX_AGE_DAYS
 
 FromFile = Annotated[
     Path | None,

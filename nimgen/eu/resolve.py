@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from nimgen.errors import BadInput
+from nimgen.eu import DEFAULT_MAX_AGE_DAYS, EU_PROXY_ENV
 from nimgen.eu.probe_file import load_eu_list
 from nimgen.eu.proxy import ProxyUrl, check_proxy_url
 from nimgen.eu.rule import (
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
     from nimgen.catalog import SnapshotModel
     from nimgen.snapshot import Loaded
 
-EU_PROXY_ENV = "NIMGEN_EU_PROXY"
-DEFAULT_MAX_AGE_DAYS = 30.0
 # How far ahead of this machine's clock a probe time may be before it is not believed.
 CLOCK_SKEW_DAYS = 5 / (24 * 60)
 # The ConfigMap annotation (and --json euSource) of a run without EU facts.
