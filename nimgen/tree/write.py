@@ -15,9 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from nimgen.errors import BadInput, RunFailed
-from nimgen.tempnames import TEMP_PREFIX as TEMP_PREFIX
-from nimgen.tempnames import lock_temp, temp_prefix
-from nimgen.tempnames import remove_leftovers as _remove_leftovers
+from nimgen.tempnames import lock_temp, remove_leftovers, temp_prefix
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -189,7 +187,7 @@ def _make_temp_dir(target: Path, *, file: bool = False) -> Path:
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(parent, _LIVE_TEMPS)
+        remove_leftovers(parent, _LIVE_TEMPS)
         return _new_temp(parent, file=file)
     except OSError as exc:
         raise BadInput(f"cannot write to {parent}: {exc.strerror or exc}") from None

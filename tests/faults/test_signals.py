@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from nimgen.tree.write import TEMP_PREFIX
+from nimgen.tempnames import TEMP_PREFIX
 from tests.support.fault_kit import Nimgen, base_env, temp_leftovers
 from tests.support.ngc_emulator import EmulatedModel, NgcEmulator
 from tests.support.nimgen_runner import tree_bytes

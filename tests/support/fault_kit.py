@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
+from nimgen.tempnames import TEMP_PREFIX
 from nimgen.tree.layout import BASE_CONFIGMAP
-from nimgen.tree.write import TEMP_PREFIX
 from tests.support.ngc_emulator import VALID_KEY, NgcEmulator, RequestRecord
 from tests.support.nimgen_runner import nimgen_executable, with_eu_decision
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from nimgen.errors import BadInput
-from nimgen.tempnames import remove_leftovers, temp_prefix
-from nimgen.tree.write import TEMP_PREFIX, write_file, write_tree
+from nimgen.tempnames import TEMP_PREFIX, remove_leftovers, temp_prefix
+from nimgen.tree.write import write_file, write_tree
 
 OWNED = frozenset({"a.yaml", "sub/b.yaml"})
 
