@@ -91,14 +91,12 @@ class Ref:
 
 
 def custom_configmap(name: str, namespace: str) -> JsonObject:
-    """The dashboard's ``spec.nimConfig.customConfigMap``: the model list it offers instead
-    of the shipped one (``nimgen airgap`` and ``cleanup --carry-allowlist`` point it)."""
+    """The dashboard's ``spec.nimConfig.customConfigMap``: the model list it offers instead."""
     return {"name": name, "namespace": namespace}
 
 
 def dashboard_patch(target: Ref) -> JsonObject:
-    """The merge patch pointing the dashboard at the custom ConfigMap (nothing else:
-    key collection stays on, this is a connected cluster)."""
+    """The merge patch pointing a connected cluster's dashboard at the custom ConfigMap."""
     reference = custom_configmap(target.name, target.namespace)
     return {"spec": {"nimConfig": {"customConfigMap": reference}}}
 

@@ -109,12 +109,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class NgcClient:
-    """Key validation, catalog pages and per-model details, each retried; ``throttle`` and
-    ``tls`` (else ``tls_for(settings)``) may be shared with the EU vantage's client. Each
-    request in flight has an httpx client of one keep-alive connection (all share one SSL
-    context), not a slot in one pool:
-    httpcore's pool re-scans its connections for every queued request on every event
-    (encode/httpcore#1035)."""
+    """Key check, catalog pages and per-model details, each retried; ``throttle`` and ``tls``
+    may be shared with the EU vantage's client. Each request in flight has an httpx client of
+    one connection, not a slot in one pool, whose re-scans cost (encode/httpcore#1035)."""
 
     def __init__(
         self,
