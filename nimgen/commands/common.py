@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from nimgen.apikey import ApiKey, load_api_key
-from nimgen.ngc.policy import check_api_url, check_proxy_url
+from nimgen.ngc.policy import check_api_url, check_proxy_option
 from nimgen.ngc.settings import ClientSettings
 from nimgen.selection import Selection, build_selection
 
@@ -52,7 +52,7 @@ class NgcAccess:
     def checked_settings(self) -> tuple[ClientSettings, ProxyUrl | None]:
         """``client_settings`` and the ``--proxy`` it checked (None: none given)."""
         api_url = check_api_url(self.settings.api_url)
-        proxy = check_proxy_url(self.settings.proxy) if self.settings.proxy else None
+        proxy = check_proxy_option(self.settings.proxy) if self.settings.proxy else None
         settings = dataclasses.replace(
             self.settings, api_url=api_url, proxy=proxy.url if proxy is not None else None
         )

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 from nimgen.apikey import redact
 from nimgen.errors import BadInput
-from nimgen.eu.proxy import ProxyUrl
-from nimgen.eu.proxy import check_proxy_url as check_proxy_syntax
+from nimgen.eu.proxy import ProxyUrl, check_proxy_url
 
 if TYPE_CHECKING:
     from nimgen.ngc.settings import ClientSettings
@@ -68,10 +67,10 @@ def check_api_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def check_proxy_url(url: str) -> ProxyUrl:
+def check_proxy_option(url: str) -> ProxyUrl:
     """``--proxy``: a proxy URL as ``nimgen.eu.proxy`` checks it (its credentials registered
     as secrets), plain ``http://`` only to a loopback proxy."""
-    proxy = check_proxy_syntax(url, "--proxy")
+    proxy = check_proxy_url(url, "--proxy")
     parts = urlsplit(proxy.url)
     if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         shown = f"http://{parts.netloc.rpartition('@')[2]}"

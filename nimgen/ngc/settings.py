@@ -26,4 +26,4 @@ class ClientSettings:
     # Full jitter: the wait before try n+1 is uniform in [0, min(cap, first * 2**(n-1))].
     backoff_first: float = 0.5
     backoff_cap: float = 4.0
-    proxy: str | None = None  # checked by policy.check_proxy_url
+    proxy: str | None = None  # checked by policy.check_proxy_option

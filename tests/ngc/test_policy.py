@@ -10,7 +10,7 @@ import pytest
 
 from nimgen.apikey import redact
 from nimgen.errors import BadInput
-from nimgen.ngc.policy import check_api_url, check_proxy_url, tls_context, tls_for
+from nimgen.ngc.policy import check_api_url, check_proxy_option, tls_context, tls_for
 from nimgen.ngc.settings import ClientSettings
 
 
@@ -53,10 +53,12 @@ def test_api_url_accepted() -> None:
 def test_proxy_urls() -> None:
     """``--proxy``: nimgen.eu.proxy's rules (tests/eu/test_proxy.py), and plain http only to
     a loopback proxy."""
-    assert check_proxy_url("https://proxy.example.com:3128").url == "https://proxy.example.com:3128"
-    assert check_proxy_url("http://127.0.0.1:3128/").url == "http://127.0.0.1:3128"
+    assert (
+        check_proxy_option("https://proxy.example.com:3128").url == "https://proxy.example.com:3128"
+    )
+    assert check_proxy_option("http://127.0.0.1:3128/").url == "http://127.0.0.1:3128"
     password = "pr0xy-Secret-771"
-    proxy = check_proxy_url(f"https://me:{password}@proxy.example.com:3128")
+    proxy = check_proxy_option(f"https://me:{password}@proxy.example.com:3128")
     assert proxy.redacted == "https://***@proxy.example.com:3128"
     assert redact(f"via {password}") == "via ***"  # registered as a secret
     plain = "uses plain http to a non-loopback host"
@@ -70,7 +72,7 @@ def test_proxy_urls() -> None:
         ("https://proxy.example.com:99999", "the port is not a number from 1 to 65535"),
     ]:
         with pytest.raises(BadInput) as info:
-            check_proxy_url(bad)
+            check_proxy_option(bad)
         assert says in info.value.message and password not in info.value.message
 
 
